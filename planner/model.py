@@ -1,0 +1,200 @@
+"""The planner's vocabulary: frozen dataclasses in, frozen result objects out.
+
+Nothing here reads a clock, a file handle or a database; `Policy.from_toml`
+parses TOML *text* handed to it, so the caller owns the I/O.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A fixed appointment: the visit must *start* within [start, end] minutes after midnight.
+
+    With `on` set it is pinned to that date (a booked meeting); without, it is a
+    standing constraint that applies on any day (the surgeon who only sees reps 7:15-7:30).
+    """
+
+    start_minute: int
+    end_minute: int
+    on: date | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start_minute <= self.end_minute <= 24 * 60:
+            raise ValueError(
+                f"time window {self.start_minute}-{self.end_minute} is not within one day"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A customer location a rep must serve.
+
+    `lat`/`lon` are None when the CRM gave no usable location; such an account
+    is returned unassigned with a reason, never dropped.
+    """
+
+    id: str
+    lat: float | None
+    lon: float | None
+    tier: str = "C"
+    potential: float = 0.0
+    effort: float = 1.0  # access-complexity multiplier on visit minutes
+    name: str = ""
+    segment: str | None = None
+    skills: frozenset[str] = frozenset()  # skills a rep needs to serve it
+    current_rep: str | None = None
+    locked: bool = False  # strategic/grandfathered, or a human edit in the CRM
+    windows: tuple[TimeWindow, ...] = ()
+    approximate_location: bool = False  # geocoded from a postal code
+
+    @property
+    def located(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Rep:
+    """A field rep. Every working day starts and ends at `home` unless a calendar says otherwise."""
+
+    id: str
+    home_lat: float
+    home_lon: float
+    name: str = ""
+    skills: frozenset[str] = frozenset()
+    working_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
+    day_start_minute: int = 8 * 60
+    day_end_minute: int = 17 * 60
+    target_share: float = 1.0  # 0.5 for a ramping new hire: half a fair share
+    overlay: bool = False  # overlay specialists form their own layer over the base reps
+    days_off: frozenset[date] = frozenset()
+
+
+# --------------------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True, slots=True)
+class TierPolicy:
+    visits_per_year: float
+    visit_minutes: float
+
+
+def _default_tiers() -> Mapping[str, TierPolicy]:
+    return MappingProxyType(
+        {
+            "A": TierPolicy(visits_per_year=24, visit_minutes=60),
+            "B": TierPolicy(visits_per_year=12, visit_minutes=45),
+            "C": TierPolicy(visits_per_year=4, visit_minutes=30),
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityPolicy:
+    selling_days: int = 220  # per year, after holidays, training, vacation
+    day_minutes: int = 540  # a working day, door to door
+    admin_share: float = 0.10  # of each day spent on CRM, email, expenses
+    buffer: float = 0.15  # kept free for the unplanned (15-20 % is usual)
+
+    @property
+    def selling_minutes_per_year(self) -> float:
+        return self.selling_days * self.day_minutes * (1.0 - self.admin_share)
+
+    @property
+    def plannable_minutes_per_year(self) -> float:
+        return self.selling_minutes_per_year * (1.0 - self.buffer)
+
+
+@dataclass(frozen=True, slots=True)
+class BalancePolicy:
+    potential_band: float = 0.05  # each rep within ±5 % of its fair share of potential
+    workload_band: float = 0.05  # ... and of workload
+    revenue_cv_max: float = 0.10  # thresholds the reports highlight
+    workload_cv_max: float = 0.15
+    gini_max: float = 0.15
+    min_max_ratio_min: float = 0.7
+
+
+@dataclass(frozen=True, slots=True)
+class DisruptionPolicy:
+    max_move_share: float = 0.20  # of accounts that may change rep in minimal mode
+    move_cost: float = 1.0  # weight of disruption against compactness in the objective
+
+
+@dataclass(frozen=True, slots=True)
+class TravelPolicy:
+    speed_kmh: float = 50.0
+    circuity: float = 1.3  # road km per great-circle km
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    tiers: Mapping[str, TierPolicy] = field(default_factory=_default_tiers)
+    default_tier: str = "C"  # for accounts whose tier the CRM leaves empty or unknown
+    capacity: CapacityPolicy = CapacityPolicy()
+    balance: BalancePolicy = BalancePolicy()
+    disruption: DisruptionPolicy = DisruptionPolicy()
+    travel: TravelPolicy = TravelPolicy()
+
+    def __post_init__(self) -> None:
+        if self.default_tier not in self.tiers:
+            raise ValueError(f"default_tier {self.default_tier!r} is not one of {list(self.tiers)}")
+        if not 0.0 <= self.capacity.buffer < 1.0:
+            raise ValueError("capacity.buffer must be in [0, 1)")
+        if not 0.0 <= self.disruption.max_move_share <= 1.0:
+            raise ValueError("disruption.max_move_share must be in [0, 1]")
+
+    def tier(self, name: str | None) -> TierPolicy:
+        """The tier's policy; unknown or empty tiers fall back to `default_tier`."""
+        if name is not None and name in self.tiers:
+            return self.tiers[name]
+        return self.tiers[self.default_tier]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+        """Build a policy from a nested mapping; missing keys keep their defaults.
+
+        Unknown keys raise, so a typo in a policy file is not silently ignored.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown policy keys: {sorted(unknown)}")
+        policy = cls()
+        changes: dict[str, Any] = {}
+        if "tiers" in data:
+            tiers = dict(policy.tiers)
+            for name, spec in data["tiers"].items():
+                base = tiers.get(name, TierPolicy(visits_per_year=4, visit_minutes=30))
+                tiers[name] = _merge(base, spec, f"tiers.{name}")
+            changes["tiers"] = MappingProxyType(tiers)
+        if "default_tier" in data:
+            changes["default_tier"] = str(data["default_tier"])
+        for section in ("capacity", "balance", "disruption", "travel"):
+            if section in data:
+                changes[section] = _merge(getattr(policy, section), data[section], section)
+        return replace(policy, **changes)
+
+    @classmethod
+    def from_toml(cls, text: str) -> Policy:
+        """Parse a policy from TOML text; an empty document gives the defaults."""
+        return cls.from_dict(tomllib.loads(text))
+
+
+def _merge(base: Any, spec: Mapping[str, Any], where: str) -> Any:
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"policy section {where!r} must be a table")
+    allowed = {f.name for f in fields(base)}
+    unknown = set(spec) - allowed
+    if unknown:
+        raise ValueError(f"unknown keys in policy section {where!r}: {sorted(unknown)}")
+    return replace(base, **{k: type(getattr(base, k))(v) for k, v in spec.items()})

@@ -1,0 +1,200 @@
+"""Typed settings from the environment and `.env`, behind one cached accessor.
+
+Nothing is read at import time: call `get_settings()`. Secrets are `SecretStr`
+so they never appear in reprs, logs or error messages; `SettingsError` names
+the variable that is wrong and what it expects, without echoing secret values.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SECRET_URL_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]+@")
+
+
+def mask_url(url: str) -> str:
+    """Hide the password part of a URL before it goes near a log or an error."""
+    return SECRET_URL_PASSWORD.sub(r"\1***@", url)
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names each variable and what it expects."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- store and queue -----------------------------------------------------------
+    database_url: str = Field(
+        "sqlite:///./territory-sync.db",
+        description="SQLAlchemy URL of the store: a SQLite file (embedded) or PostgreSQL",
+    )
+    celery_broker_url: str | None = Field(
+        None, description="Celery broker (e.g. redis://127.0.0.1:6379/0); unset = tasks run in-process"
+    )
+    redis_url: str | None = Field(
+        None, description="Redis for locks and the shared CRM request budget; unset = in-process"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
+
+    # --- schedule and planning -----------------------------------------------------
+    timezone: str = Field("UTC", description="IANA time zone of the nightly run and of call plans")
+    nightly_at: str = Field("02:00", description="Local time (HH:MM) of the nightly full run")
+    plan_mode: Literal["minimal", "full"] = Field(
+        "minimal", description="Nightly rebalance mode: minimal disruption or a clean redesign"
+    )
+    plan_seconds: float = Field(60.0, gt=0, description="Time limit of one rebalance, in seconds")
+    plan_seed: int = Field(0, description="Solver seed; the same seed and inputs give the same plan")
+    plan_weeks: int = Field(2, ge=1, le=26, description="Weeks of call plan pushed as visits")
+    policy_file: str | None = Field(None, description="Policy TOML (tiers, capacity, balance)")
+    osrm_url: str | None = Field(None, description="OSRM-compatible table API; unset = haversine")
+
+    # --- Salesforce ------------------------------------------------------------------
+    salesforce_username: str | None = Field(None, description="Salesforce API user")
+    salesforce_password: SecretStr | None = Field(None, description="Salesforce password")
+    salesforce_security_token: SecretStr | None = Field(
+        None, description="Salesforce security token (appended to the password by the client)"
+    )
+    salesforce_domain: str = Field("login", description="login, test (sandbox) or a My Domain prefix")
+    salesforce_consumer_key: str | None = Field(None, description="Connected app consumer key (OAuth)")
+    salesforce_consumer_secret: SecretStr | None = Field(
+        None, description="Connected app consumer secret (OAuth)"
+    )
+    salesforce_base_url: str | None = Field(
+        None, description="Send Salesforce calls here instead (emulator, sandbox or recording proxy)"
+    )
+    salesforce_api_version: str = Field("59.0", description="Salesforce REST API version")
+    salesforce_quota_share: float = Field(
+        0.5, gt=0, le=1, description="Stop a run once this share of the daily API limit is used"
+    )
+    salesforce_use_territory2: bool = Field(
+        False, description="Also write Enterprise Territory Management associations"
+    )
+    salesforce_org_id: str | None = Field(
+        None, description="Organization id expected in Outbound Messages"
+    )
+    salesforce_outbound_secret: SecretStr | None = Field(
+        None, description="Shared secret expected on Outbound Message requests"
+    )
+
+    # --- HubSpot ---------------------------------------------------------------------
+    hubspot_access_token: SecretStr | None = Field(None, description="HubSpot private app token")
+    hubspot_base_url: str | None = Field(
+        None, description="Send HubSpot calls here instead (emulator or proxy); no trailing slash"
+    )
+    hubspot_client_secret: SecretStr | None = Field(
+        None, description="HubSpot app client secret, for v3 webhook signatures"
+    )
+
+    # --- limits --------------------------------------------------------------------------
+    salesforce_requests_per_second: float = Field(
+        20.0, gt=0, description="Shared request budget for one Salesforce org, all workers"
+    )
+    hubspot_requests_per_10s: int = Field(
+        100, gt=0, description="Shared request budget for one HubSpot portal, all workers"
+    )
+
+    # --- web ------------------------------------------------------------------------------
+    resync_token: SecretStr | None = Field(None, description="Bearer token for POST /resync")
+    webhook_max_body_bytes: int = Field(
+        1_000_000, gt=0, description="Larger webhook bodies are refused with 413"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "expected a SQLAlchemy URL such as sqlite:///./territory-sync.db "
+                "or postgresql+psycopg://user@host:5432/db"
+            ) from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(f"expected a sqlite or postgresql URL, got {url.get_backend_name()!r}")
+        return value
+
+    @field_validator("celery_broker_url", "redis_url")
+    @classmethod
+    def _valid_service_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^(redis|rediss|amqp|pyamqp|memory)://", value):
+            raise ValueError("expected a redis://, amqp:// or memory:// URL")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Berlin") from None
+        return value
+
+    @field_validator("nightly_at")
+    @classmethod
+    def _valid_clock(cls, value: str) -> str:
+        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
+        if not m:
+            raise ValueError("expected a local time as HH:MM, e.g. 02:00")
+        return value
+
+    @field_validator("hubspot_base_url", "salesforce_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
+
+    # --- derived ----------------------------------------------------------------------------
+    @property
+    def embedded(self) -> bool:
+        """No broker configured: tasks run in-process (the default)."""
+        return self.celery_broker_url is None
+
+    @property
+    def salesforce_configured(self) -> bool:
+        return bool(self.salesforce_username or self.salesforce_consumer_key)
+
+    @property
+    def hubspot_configured(self) -> bool:
+        return self.hubspot_access_token is not None
+
+    def safe_database_url(self) -> str:
+        return mask_url(self.database_url)
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors:
+        name = "_".join(str(p) for p in err.get("loc", ()) if p != "__root__").upper() or "SETTINGS"
+        msg = str(err.get("msg", "invalid value"))
+        msg = msg.removeprefix("Value error, ")
+        parts.append(f"{name}: {msg}")
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (and `.env`), turning validation errors into one line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        # `errors(include_input=False)` keeps the offending (possibly secret) values out.
+        raise SettingsError(
+            "invalid setting " + _describe(exc.errors(include_input=False))  # type: ignore[arg-type]
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use."""
+    return load_settings()
