@@ -19,6 +19,7 @@ app = typer.Typer(
     help="Keep CRM sales territories and call plans balanced, compact and executable.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals can hold credentials
 )
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -37,10 +38,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -
     """Apply the store's migrations (SQLite or PostgreSQL, from DATABASE_URL)."""
     from sync.store.schema import upgrade
 
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        raise fail(str(exc)) from None
+    settings = get_settings()
     upgrade(settings.database_url, revision)
     console.print(f"store at {settings.safe_database_url()} is at revision [bold]{revision}[/]")
 
@@ -55,5 +53,10 @@ def demo() -> None:
     )
 
 
-def main() -> None:  # pragma: no cover - console entry point alias
-    sys.exit(app())
+def main() -> None:
+    """Console entry point: a bad setting is one line on stderr and exit code 2, not a traceback."""
+    try:
+        app()
+    except SettingsError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)

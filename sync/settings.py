@@ -31,7 +31,11 @@ class SettingsError(ValueError):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,  # `KEY=` lines copied from .env.example mean "unset"
+        extra="ignore",
+        case_sensitive=False,
     )
 
     # --- store and queue -----------------------------------------------------------
@@ -154,6 +158,11 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else None
+
+    def __repr_args__(self) -> Any:
+        # A database URL can carry a password: show it masked, like the SecretStr fields.
+        for name, value in super().__repr_args__():
+            yield name, (mask_url(value) if name == "database_url" and value else value)
 
     # --- derived ----------------------------------------------------------------------------
     @property

@@ -1,0 +1,5 @@
+"""`python -m sync` is `tsync`."""
+
+from sync.cli import main
+
+main()

@@ -1,0 +1,22 @@
+"""`.env.example` documents every setting, and nothing that is not one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sync.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    documented = {}
+    for i, line in enumerate(lines):
+        m = re.match(r"^([A-Z][A-Z0-9_]*)=", line)
+        if m:
+            documented[m.group(1)] = lines[i - 1]
+    expected = {name.upper() for name in Settings.model_fields}
+    assert set(documented) == expected
+    assert all(comment.startswith("# ") for comment in documented.values())

@@ -1,0 +1,117 @@
+"""The store: migrations, UTC timestamps and the bulk upsert of a pulled page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import select
+
+from sync.store import AccountRow, CrmOrg, transaction, upsert_page
+from sync.store.schema import check, upgrade
+
+T0 = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+
+
+def _page(n: int, *, at: datetime, name: str) -> list[dict[str, object]]:
+    return [
+        {
+            "org_id": "acme",
+            "crm_id": f"001{i:05d}",
+            "name": f"{name} {i}",
+            "potential": float(i),
+            "crm_modified_at": at,
+            "raw": {"Id": f"001{i:05d}", "Name": f"{name} {i}"},
+        }
+        for i in range(n)
+    ]
+
+
+def _org(engine: Engine) -> None:
+    with transaction(engine) as session:
+        session.add(CrmOrg(id="acme", kind="salesforce", name="Acme"))
+
+
+def test_migrations_apply_to_an_empty_store_and_match_the_models(database_url: str) -> None:
+    upgrade(database_url)
+    check(database_url)  # raises if models and migrations drifted apart
+
+
+def test_upserting_the_same_page_twice_keeps_one_row_per_record_with_newer_values(
+    store: Engine,
+) -> None:
+    _org(store)
+    with transaction(store) as session:
+        upsert_page(AccountRow, _page(300, at=T0, name="Old"), session=session)
+    with transaction(store) as session:
+        report = upsert_page(
+            AccountRow, _page(300, at=T0 + timedelta(hours=1), name="New"), session=session
+        )
+    assert report.rows == 300
+    with transaction(store) as session:
+        assert session.exec(select(func.count()).select_from(AccountRow)).one() == 300
+        row = session.get(AccountRow, ("acme", "00100007"))
+        assert row is not None
+        assert row.name == "New 7"
+        assert row.raw["Name"] == "New 7"
+        assert row.crm_modified_at == T0 + timedelta(hours=1)
+
+
+def test_a_stale_page_does_not_overwrite_fresher_rows(store: Engine) -> None:
+    _org(store)
+    with transaction(store) as session:
+        upsert_page(AccountRow, _page(5, at=T0, name="Fresh"), session=session)
+    with transaction(store) as session:
+        upsert_page(AccountRow, _page(5, at=T0 - timedelta(days=1), name="Stale"), session=session)
+    with transaction(store) as session:
+        names = {r.name for r in session.exec(select(AccountRow)).all()}
+    assert names == {f"Fresh {i}" for i in range(5)}
+
+
+def test_a_duplicate_id_inside_a_page_is_reported_and_the_last_one_wins(store: Engine) -> None:
+    _org(store)
+    page = _page(3, at=T0, name="First")
+    page.append({**page[1], "name": "Second copy", "potential": 99.0})
+    with transaction(store) as session:
+        report = upsert_page(AccountRow, page, session=session)
+    assert report.rows == 3
+    assert report.duplicate_keys == (("acme", "00100001"),)
+    with transaction(store) as session:
+        row = session.get(AccountRow, ("acme", "00100001"))
+        assert row is not None and row.name == "Second copy" and row.potential == 99.0
+
+
+def test_a_page_wider_than_the_parameter_cap_is_written_whole(store: Engine) -> None:
+    _org(store)
+    with transaction(store) as session:
+        report = upsert_page(AccountRow, _page(2000, at=T0, name="Wide"), session=session)
+    assert report.rows == 2000
+    with transaction(store) as session:
+        assert session.exec(select(func.count()).select_from(AccountRow)).one() == 2000
+
+
+def test_timestamps_come_back_timezone_aware_in_utc(store: Engine) -> None:
+    _org(store)
+    berlin = timezone(timedelta(hours=2))
+    with transaction(store) as session:
+        upsert_page(
+            AccountRow,
+            [{"org_id": "acme", "crm_id": "1", "crm_modified_at": datetime(2026, 5, 1, 11, 30, tzinfo=berlin)}],  # noqa: E501
+            session=session,
+        )
+    with transaction(store) as session:
+        row = session.get(AccountRow, ("acme", "1"))
+        assert row is not None and row.crm_modified_at is not None
+        assert row.crm_modified_at.utcoffset() == timedelta(0)
+        assert row.crm_modified_at == T0
+
+
+def test_naive_timestamps_are_refused(store: Engine) -> None:
+    _org(store)
+    with pytest.raises(Exception, match="naive datetime"), transaction(store) as session:
+        upsert_page(
+            AccountRow,
+            [{"org_id": "acme", "crm_id": "1", "crm_modified_at": datetime(2026, 5, 1)}],
+            session=session,
+        )
