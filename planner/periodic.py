@@ -1,0 +1,521 @@
+"""The periodic routing engine: choose each stop's visit days, then route every day.
+
+A periodic problem is a horizon of days, each with its own fleet (`DayFleet`),
+and stops that must be visited on exactly the days of one of their allowed
+patterns. Call plans (one rep, ~65 working days) and the classic Cordeau PVRP
+instances are both adapters over `solve_periodic`.
+
+The method is a two-level local search:
+
+* pattern level (here, numpy): a stop's move to another pattern is priced as the
+  cheapest feasible insertion on the days it gains minus the removal saving on
+  the days it leaves, against the current routes; improving moves are applied
+  one at a time;
+* route level (`planner.routing`, PyVRP): each changed day is re-optimised by
+  local search, and every day by PyVRP's iterated local search at the end.
+
+When no pattern move improves, a ruin-and-recreate step removes a cluster of
+related stops from all their days and reinserts them greedily; the result is kept
+if it beats the best plan so far. Everything is driven by the seed; the time
+limit only cuts the search short.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.routing import DayFleet, DayRoutes, RouteStop, improve_day, route_day
+
+_UNSERVED_PENALTY = 10**9
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicStop:
+    """A stop that needs one visit on each day of one of its `patterns` (sorted day indices)."""
+
+    location: int
+    patterns: tuple[tuple[int, ...], ...]
+    service: int = 0
+    demand: int = 0
+    window: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class PeriodicProblem:
+    travel: NDArray[np.int64]  # square, integer, indexed by `location`
+    stops: tuple[PeriodicStop, ...]
+    days: tuple[DayFleet, ...]
+
+    def __post_init__(self) -> None:
+        n_days = len(self.days)
+        for k, stop in enumerate(self.stops):
+            for pattern in stop.patterns:
+                if any(not 0 <= d < n_days for d in pattern) or list(pattern) != sorted(set(pattern)):
+                    raise ValueError(f"stop {k}: pattern {pattern} is not sorted days in range")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineParams:
+    """Search settings, separate from the data; `from_toml("")` gives these defaults."""
+
+    max_rounds: int | None = 40  # ruin-and-recreate rounds; None = until the time limit
+    ruin_size: int = 12  # stops removed per ruin, picked around a random seed stop
+    final_iterations: int = 3_000  # PyVRP ILS iterations per day for the final polish
+    polish_share: float = 0.25  # of the time limit kept for the final polish
+    accept_worse: float = 0.005  # accept a ruin result up to this share above the current
+
+    @classmethod
+    def from_toml(cls, text: str) -> EngineParams:
+        data = tomllib.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown engine parameters: {sorted(unknown)}")
+        return replace(cls(), **data)
+
+
+@dataclass(frozen=True)
+class PeriodicSolution:
+    """Chosen patterns, and per day the routes with service start times."""
+
+    patterns: tuple[tuple[int, ...] | None, ...]  # None: the stop could not be served
+    days: tuple[DayRoutes, ...]  # stop indices in `DayRoutes` are indices into `problem.stops`
+    cost: int  # total travel over all days
+    unserved: tuple[int, ...]
+    rounds: int
+    seconds: float
+
+
+# --------------------------------------------------------------------------- state
+
+
+class _Plan:
+    """Mutable routes of every day, with the cached loads and work used to price moves."""
+
+    def __init__(self, problem: PeriodicProblem) -> None:
+        self.p = problem
+        self.T = problem.travel
+        self.routes: list[list[list[int]]] = [[] for _ in problem.days]
+        self.pattern: list[tuple[int, ...] | None] = [None] * len(problem.stops)
+        self.loc = np.array([s.location for s in problem.stops], dtype=np.int64)
+        self.service = np.array([s.service for s in problem.stops], dtype=np.int64)
+        self.demand = np.array([s.demand for s in problem.stops], dtype=np.int64)
+        self.has_windows = any(s.window is not None for s in problem.stops)
+        self._edges: list[tuple[NDArray[np.int64], ...] | None] = [None] * len(problem.days)
+
+    def copy(self) -> _Plan:
+        other = _Plan.__new__(_Plan)
+        other.__dict__.update(self.__dict__)
+        other.routes = [[list(r) for r in day] for day in self.routes]
+        other.pattern = list(self.pattern)
+        other._edges = [None] * len(self.p.days)
+        return other
+
+    # -- measures
+
+    def route_cost(self, d: int, route: Sequence[int]) -> int:
+        fleet = self.p.days[d]
+        path = [fleet.start, *(int(self.loc[i]) for i in route), fleet.end]
+        return int(self.T[path[:-1], path[1:]].sum())
+
+    def day_cost(self, d: int) -> int:
+        return sum(self.route_cost(d, r) for r in self.routes[d])
+
+    def cost(self) -> int:
+        travel = sum(self.day_cost(d) for d in range(len(self.p.days)))
+        unserved = sum(1 for p in self.pattern if p is None)
+        return travel + _UNSERVED_PENALTY * unserved
+
+    def touched(self, d: int) -> None:
+        self._edges[d] = None
+
+    def _day_edges(self, d: int) -> tuple[NDArray[np.int64], ...]:
+        """All arcs of day d as arrays (from, to, route, position) plus route load and work."""
+        cached = self._edges[d]
+        if cached is not None:
+            return cached
+        fleet = self.p.days[d]
+        frm: list[int] = []
+        to: list[int] = []
+        rid: list[int] = []
+        pos: list[int] = []
+        load = np.zeros(len(self.routes[d]), dtype=np.int64)
+        work = np.zeros(len(self.routes[d]), dtype=np.int64)
+        for r, route in enumerate(self.routes[d]):
+            path = [fleet.start, *(int(self.loc[i]) for i in route), fleet.end]
+            frm.extend(path[:-1])
+            to.extend(path[1:])
+            rid.extend([r] * (len(path) - 1))
+            pos.extend(range(len(path) - 1))
+            load[r] = int(self.demand[route].sum()) if route else 0
+            travel = int(self.T[path[:-1], path[1:]].sum())
+            work[r] = travel + (int(self.service[route].sum()) if route else 0)
+        edges = (
+            np.array(frm, dtype=np.int64),
+            np.array(to, dtype=np.int64),
+            np.array(rid, dtype=np.int64),
+            np.array(pos, dtype=np.int64),
+            load,
+            work,
+        )
+        self._edges[d] = edges
+        return edges
+
+    # -- pricing
+
+    def insertion(self, i: int, d: int) -> tuple[int, int, int] | None:
+        """Cheapest feasible (extra travel, route, position) for stop i on day d; None if none."""
+        fleet = self.p.days[d]
+        frm, to, rid, pos, load, work = self._day_edges(d)
+        li = int(self.loc[i])
+        s_i = int(self.service[i])
+        q_i = int(self.demand[i])
+        delta = self.T[frm, li] + self.T[li, to] - self.T[frm, to]
+        ok = np.ones(len(frm), dtype=bool)
+        if fleet.capacity is not None:
+            ok &= load[rid] + q_i <= fleet.capacity
+        if fleet.max_work is not None:
+            ok &= work[rid] + delta + s_i <= fleet.max_work
+        candidates: list[tuple[int, int, int]] = []
+        idx = np.flatnonzero(ok)
+        if idx.size:
+            order = idx[np.argsort(delta[idx], kind="stable")]
+            limit = order if self.has_windows else order[:1]
+            candidates.extend((int(delta[k]), int(rid[k]), int(pos[k])) for k in limit)
+        if len(self.routes[d]) < fleet.vehicles:
+            solo = int(self.T[fleet.start, li] + self.T[li, fleet.end])
+            fits_cap = fleet.capacity is None or q_i <= fleet.capacity
+            fits_work = fleet.max_work is None or solo + s_i <= fleet.max_work
+            if fits_cap and fits_work:
+                candidates.append((solo, len(self.routes[d]), 0))
+                candidates.sort()
+        if not self.has_windows:
+            return candidates[0] if candidates else None
+        for cand in candidates:
+            _, r, p = cand
+            route = self.routes[d][r] if r < len(self.routes[d]) else []
+            if self.schedule_ok(d, [*route[:p], i, *route[p:]]):
+                return cand
+        return None
+
+    def schedule_ok(self, d: int, route: Sequence[int]) -> bool:
+        """Can the route be driven from the day's opening without missing a window?"""
+        fleet = self.p.days[d]
+        t = fleet.opens
+        here = fleet.start
+        for i in route:
+            stop = self.p.stops[i]
+            t += int(self.T[here, stop.location])
+            if stop.window is not None:
+                if t > stop.window[1]:
+                    return False
+                t = max(t, stop.window[0])
+            t += stop.service
+            here = stop.location
+        t += int(self.T[here, fleet.end])
+        return fleet.closes is None or t <= fleet.closes
+
+    def removal(self, i: int, d: int) -> int:
+        """Travel saved by taking stop i out of day d."""
+        fleet = self.p.days[d]
+        for route in self.routes[d]:
+            if i in route:
+                k = route.index(i)
+                prev = fleet.start if k == 0 else int(self.loc[route[k - 1]])
+                nxt = fleet.end if k == len(route) - 1 else int(self.loc[route[k + 1]])
+                li = int(self.loc[i])
+                return int(self.T[prev, li] + self.T[li, nxt] - self.T[prev, nxt])
+        raise KeyError(f"stop {i} is not on day {d}")
+
+    # -- changes
+
+    def insert(self, i: int, d: int, r: int, p: int) -> None:
+        if r == len(self.routes[d]):
+            self.routes[d].append([i])
+        else:
+            self.routes[d][r].insert(p, i)
+        self.touched(d)
+
+    def remove(self, i: int, d: int) -> None:
+        for r, route in enumerate(self.routes[d]):
+            if i in route:
+                route.remove(i)
+                if not route:
+                    del self.routes[d][r]
+                self.touched(d)
+                return
+        raise KeyError(f"stop {i} is not on day {d}")
+
+    def unassign(self, i: int) -> set[int]:
+        days = set(self.pattern[i] or ())
+        for d in days:
+            self.remove(i, d)
+        self.pattern[i] = None
+        return days
+
+    def best_pattern(
+        self, i: int, rng: random.Random | None = None, noise: float = 0.0
+    ) -> tuple[float, tuple[int, ...]] | None:
+        """The pattern with the lowest change in travel for stop i (which may be placed)."""
+        current = set(self.pattern[i] or ())
+        gains = {d: self.removal(i, d) for d in current}
+        inserts: dict[int, tuple[int, int, int] | None] = {}
+        best: tuple[float, tuple[int, ...]] | None = None
+        for pattern in self.p.stops[i].patterns:
+            total = 0.0
+            feasible = True
+            for d in pattern:
+                if d in current:
+                    continue
+                if d not in inserts:
+                    inserts[d] = self.insertion(i, d)
+                ins = inserts[d]
+                if ins is None:
+                    feasible = False
+                    break
+                total += ins[0]
+            if not feasible:
+                continue
+            total -= sum(g for d, g in gains.items() if d not in pattern)
+            if rng is not None and noise > 0.0:
+                total *= 1.0 + noise * rng.random()
+            if best is None or total < best[0]:
+                best = (total, pattern)
+        return best
+
+    def apply(self, i: int, pattern: tuple[int, ...]) -> set[int]:
+        """Move stop i to `pattern`; returns the days that changed."""
+        current = set(self.pattern[i] or ())
+        changed: set[int] = set()
+        for d in current - set(pattern):
+            self.remove(i, d)
+            changed.add(d)
+        for d in pattern:
+            if d in current:
+                continue
+            ins = self.insertion(i, d)
+            if ins is None:  # cannot happen right after pricing; guard anyway
+                raise RuntimeError(f"stop {i} no longer fits day {d}")
+            self.insert(i, d, ins[1], ins[2])
+            changed.add(d)
+        self.pattern[i] = pattern
+        return changed
+
+
+# --------------------------------------------------------------------------- search
+
+
+def solve_periodic(
+    problem: PeriodicProblem,
+    *,
+    seed: int = 0,
+    time_limit: float = 10.0,
+    params: EngineParams | None = None,
+) -> PeriodicSolution:
+    """Choose a pattern for every stop and route every day, minimising total travel.
+
+    Stops that fit on no pattern (every day full, or no feasible route) are
+    returned in `unserved` rather than dropped silently.
+    """
+    params = params or EngineParams()
+    began = time.monotonic()
+    deadline = began + time_limit
+    polish_from = began + time_limit * (1.0 - params.polish_share)
+    rng = random.Random(seed)
+
+    plan = _construct(problem, rng)
+    _reoptimise(plan, set(range(len(problem.days))), seed)
+    _descend(plan, rng, seed, polish_from)
+    best = plan.copy()
+    best_cost = best.cost()
+    current_cost = best_cost
+    neighbours = _neighbour_lists(problem)
+    rounds = 0
+    while time.monotonic() < polish_from and (params.max_rounds is None or rounds < params.max_rounds):
+        rounds += 1
+        trial = plan.copy()
+        changed = _ruin_recreate(trial, rng, neighbours, params.ruin_size)
+        _reoptimise(trial, changed, seed + rounds)
+        _descend(trial, rng, seed + rounds, polish_from)
+        cost = trial.cost()
+        if cost < best_cost:
+            best, best_cost = trial.copy(), cost
+        if cost <= current_cost * (1.0 + params.accept_worse):
+            plan, current_cost = trial, cost
+        else:
+            plan, current_cost = best.copy(), best_cost
+    routed = _polish(best, seed, deadline, params.final_iterations)
+    cost = sum(day.travel for day in routed)
+    return PeriodicSolution(
+        patterns=tuple(best.pattern),
+        days=tuple(routed),
+        cost=cost,
+        unserved=tuple(i for i, p in enumerate(best.pattern) if p is None),
+        rounds=rounds,
+        seconds=time.monotonic() - began,
+    )
+
+
+def _construct(problem: PeriodicProblem, rng: random.Random) -> _Plan:
+    """Cheapest insertion, most constrained and farthest stops first."""
+    plan = _Plan(problem)
+    order = list(range(len(problem.stops)))
+    depot = problem.days[0].start if problem.days else 0
+    far = problem.travel[depot, plan.loc] if len(order) else np.zeros(0)
+
+    def urgency(i: int) -> tuple[int, int, int]:
+        stop = problem.stops[i]
+        visits = len(stop.patterns[0]) if stop.patterns else 0
+        return (len(stop.patterns), -visits, -int(far[i]))
+
+    order.sort(key=urgency)
+    for i in order:
+        choice = plan.best_pattern(i)
+        if choice is not None:
+            plan.apply(i, choice[1])
+    return plan
+
+
+def _descend(plan: _Plan, rng: random.Random, seed: int, stop_at: float) -> None:
+    """Apply improving pattern moves and re-route the changed days until none is left."""
+    n = len(plan.p.stops)
+    for _ in range(50):
+        changed: set[int] = set()
+        order = list(range(n))
+        rng.shuffle(order)
+        for i in order:
+            if time.monotonic() > stop_at:
+                break
+            if not plan.p.stops[i].patterns:
+                continue
+            choice = plan.best_pattern(i)
+            if choice is None:
+                continue
+            gain, pattern = choice
+            unplaced = plan.pattern[i] is None
+            if unplaced or (gain < 0 and tuple(pattern) != plan.pattern[i]):
+                changed |= plan.apply(i, pattern)
+        if not changed:
+            return
+        _reoptimise(plan, changed, seed)
+
+
+def _reoptimise(plan: _Plan, days: set[int], seed: int) -> None:
+    """Local search on each changed day (PyVRP), keeping the better of before and after."""
+    for d in sorted(days):
+        routes = plan.routes[d]
+        if not routes:
+            continue
+        stops, fleet = _day_stops(plan, d)
+        local = {stop: k for k, stop in enumerate(_day_members(plan, d))}
+        result = improve_day(plan.T, stops, fleet, [[local[i] for i in r] for r in routes], seed=seed)
+        if not result.feasible or result.dropped:
+            continue
+        members = _day_members(plan, d)
+        new_routes = [[members[s] for s in seq] for seq in result.sequences()]
+        if plan.has_windows and not all(plan.schedule_ok(d, r) for r in new_routes):
+            continue
+        if sum(plan.route_cost(d, r) for r in new_routes) <= plan.day_cost(d):
+            plan.routes[d] = new_routes
+            plan.touched(d)
+
+
+def _polish(plan: _Plan, seed: int, deadline: float, iterations: int) -> list[DayRoutes]:
+    """PyVRP's iterated local search on every day, warm-started from the plan's routes."""
+    n_days = len(plan.p.days)
+    out: list[DayRoutes] = []
+    for d in range(n_days):
+        members = _day_members(plan, d)
+        stops, fleet = _day_stops(plan, d)
+        local = {stop: k for k, stop in enumerate(members)}
+        warm = [[local[i] for i in r] for r in plan.routes[d]]
+        if not members:
+            out.append(DayRoutes(routes=(), dropped=(), travel=0, feasible=True))
+            continue
+        budget = max(0.0, (deadline - time.monotonic()) / max(1, n_days - d))
+        polished = route_day(
+            plan.T,
+            stops,
+            fleet,
+            seed=seed,
+            max_iterations=iterations,
+            time_limit=budget,
+            warm_start=warm,
+        )
+        baseline = improve_day(plan.T, stops, fleet, warm, seed=seed)
+        pick = polished if polished.feasible and not polished.dropped else baseline
+        if baseline.feasible and not baseline.dropped and baseline.travel < pick.travel:
+            pick = baseline
+        out.append(_to_problem_indices(pick, members))
+    return out
+
+
+def _to_problem_indices(day: DayRoutes, members: Sequence[int]) -> DayRoutes:
+    routes = tuple(tuple(replace(s, stop=members[s.stop]) for s in route) for route in day.routes)
+    return replace(day, routes=routes, dropped=tuple(members[k] for k in day.dropped))
+
+
+def _day_members(plan: _Plan, d: int) -> list[int]:
+    return sorted(i for route in plan.routes[d] for i in route)
+
+
+def _day_stops(plan: _Plan, d: int) -> tuple[list[RouteStop], DayFleet]:
+    stops = [
+        RouteStop(
+            location=plan.p.stops[i].location,
+            service=plan.p.stops[i].service,
+            demand=plan.p.stops[i].demand,
+            window=plan.p.stops[i].window,
+        )
+        for i in _day_members(plan, d)
+    ]
+    return stops, plan.p.days[d]
+
+
+def _neighbour_lists(problem: PeriodicProblem) -> list[list[int]]:
+    locs = np.array([s.location for s in problem.stops], dtype=np.int64)
+    if len(locs) == 0:
+        return []
+    dist = problem.travel[np.ix_(locs, locs)]
+    return [list(np.argsort(dist[i], kind="stable")) for i in range(len(locs))]
+
+
+def _ruin_recreate(plan: _Plan, rng: random.Random, neighbours: list[list[int]], size: int) -> set[int]:
+    """Unassign a cluster of stops around a random one, then reinsert them with noise."""
+    movable = [i for i, s in enumerate(plan.p.stops) if len(s.patterns) > 1]
+    if not movable:
+        return set()
+    centre = rng.choice(movable)
+    removed = [int(i) for i in neighbours[centre][: size + 1] if len(plan.p.stops[i].patterns) > 1]
+    changed: set[int] = set()
+    for i in removed:
+        changed |= plan.unassign(i)
+    rng.shuffle(removed)
+    for i in removed:
+        choice = plan.best_pattern(i, rng, noise=0.3)
+        if choice is not None:
+            changed |= plan.apply(i, choice[1])
+    # Stops left out earlier get another chance now that routes have moved.
+    for i, pattern in enumerate(plan.pattern):
+        if pattern is None and plan.p.stops[i].patterns:
+            choice = plan.best_pattern(i)
+            if choice is not None:
+                changed |= plan.apply(i, choice[1])
+    return changed
+
+
+def problem_summary(problem: PeriodicProblem) -> dict[str, Any]:
+    """Sizes worth printing next to a result."""
+    return {
+        "stops": len(problem.stops),
+        "days": len(problem.days),
+        "visits": sum(len(s.patterns[0]) for s in problem.stops if s.patterns),
+    }
