@@ -50,6 +50,21 @@ class Settings(BaseSettings):
         None, description="Redis for locks and the shared CRM request budget; unset = in-process"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
+    celery_queue_prefix: str = Field(
+        "", description="Prefix of the Celery queue names (sync, planner), to share one broker"
+    )
+    celery_visibility_timeout: int = Field(
+        3600, gt=0, description="Seconds before a task a dead worker held is delivered again"
+    )
+    org_lock_seconds: int = Field(
+        3600, gt=0, description="Expiry of the one-pipeline-per-org lock (a dead worker frees it)"
+    )
+    outbox_max_attempts: int = Field(
+        5, ge=1, description="Attempts before a rejected CRM change is parked for a human"
+    )
+    outbox_retry_minutes: float = Field(
+        30.0, ge=0, description="First retry delay of a rejected change; doubles per attempt"
+    )
 
     # --- schedule and planning -----------------------------------------------------
     timezone: str = Field("UTC", description="IANA time zone of the nightly run and of call plans")

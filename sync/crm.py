@@ -1,0 +1,78 @@
+"""Which CRM orgs are configured, and their connectors built from settings.
+
+The only module that turns settings (with their SecretStr values) into
+connector constructor arguments; connectors themselves never see `sync/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from connectors.base import CRMConnector
+from connectors.limits import LocalBudget, RedisBudget, RequestBudget
+from sync.settings import Settings
+
+OrgKind = Literal["salesforce", "hubspot"]
+
+
+@dataclass(frozen=True)
+class OrgConfig:
+    id: str
+    kind: OrgKind
+    name: str
+
+
+def configured_orgs(settings: Settings) -> list[OrgConfig]:
+    """The orgs whose credentials are set; a CRM without settings is simply not synced."""
+    orgs = []
+    if settings.salesforce_configured:
+        orgs.append(OrgConfig(id="salesforce", kind="salesforce", name="Salesforce"))
+    if settings.hubspot_configured:
+        orgs.append(OrgConfig(id="hubspot", kind="hubspot", name="HubSpot"))
+    return orgs
+
+
+def request_budget(org: OrgConfig, settings: Settings) -> RequestBudget:
+    """One budget per org, shared by every worker process when Redis is configured."""
+    if org.kind == "salesforce":
+        rate, per = settings.salesforce_requests_per_second, 1.0
+    else:
+        rate, per = float(settings.hubspot_requests_per_10s), 10.0
+    if settings.redis_url:
+        return RedisBudget(settings.redis_url, f"tsync:budget:{org.id}", rate, per)
+    return LocalBudget(rate, per)
+
+
+def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
+    budget = request_budget(org, settings)
+    if org.kind == "salesforce":
+        from connectors.salesforce import SalesforceConnector, SalesforceCredentials
+
+        def secret(value: object) -> str | None:
+            return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
+
+        credentials = SalesforceCredentials(
+            username=settings.salesforce_username,
+            password=secret(settings.salesforce_password),
+            security_token=secret(settings.salesforce_security_token),
+            domain=settings.salesforce_domain,
+            consumer_key=settings.salesforce_consumer_key,
+            consumer_secret=secret(settings.salesforce_consumer_secret),
+        )
+        return SalesforceConnector(
+            credentials,
+            base_url=settings.salesforce_base_url,
+            api_version=settings.salesforce_api_version,
+            budget=budget,
+            quota_share=settings.salesforce_quota_share,
+            use_territory2=settings.salesforce_use_territory2,
+        )
+    from connectors.hubspot import HubSpotConnector
+
+    assert settings.hubspot_access_token is not None
+    return HubSpotConnector(
+        settings.hubspot_access_token.get_secret_value(),
+        base_url=settings.hubspot_base_url,
+        budget=budget,
+    )

@@ -1,0 +1,597 @@
+"""The daemon's work as plain functions: `pull`, `plan`, `push`, `run_all`.
+
+Each takes an org id (and optionally a `Context`; by default one built from
+settings), so a Celery task is a one-line call and every step is testable
+without a broker. Every entry point holds the org's lock for its duration,
+records a `SyncRun`, and commits one transaction per pulled page or plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, insert, update
+from sqlmodel import Session, col, select
+
+import planner
+from connectors.base import CRMConnector, Page
+from sync import intake
+from sync.crm import OrgConfig, build_connector, configured_orgs
+from sync.diff import PlanDiff, diff_plan
+from sync.geocode import Geocoder, ZipCentroidGeocoder
+from sync.locks import LocalOrgLock, OrgBusy, OrgLock, RedisOrgLock
+from sync.outbox import SendReport, enqueue, send
+from sync.reports import jsonable
+from sync.runs import RunRecorder, ensure_org, recorded_run
+from sync.settings import Settings, get_settings
+from sync.snapshot import Snapshot, load_snapshot
+from sync.store import (
+    AccountRow,
+    ActivityRow,
+    PlannedAssignment,
+    PlannedVisit,
+    PlanRun,
+    RepRow,
+    RunStatus,
+    SyncCursor,
+    engine_for,
+    transaction,
+    upsert_page,
+)
+from sync.store.types import utcnow
+
+log = logging.getLogger("territory_sync.pipeline")
+
+Stream = Literal["reps", "accounts", "activities"]
+STREAMS: tuple[Stream, ...] = ("reps", "accounts", "activities")
+PulledTable = type[AccountRow] | type[RepRow] | type[ActivityRow]
+_TABLES: dict[str, PulledTable] = {"reps": RepRow, "accounts": AccountRow, "activities": ActivityRow}
+Progress = Callable[[str, int], None]  # (what, how many more)
+
+
+class NotConfigured(LookupError):
+    """The org has no credentials in the settings."""
+
+
+@dataclass
+class Context:
+    """What a pipeline step needs from the outside world, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    lock: OrgLock
+    geocoder: Geocoder = field(default_factory=ZipCentroidGeocoder)
+    clock: Callable[[], datetime] = utcnow
+    connector_factory: Callable[[OrgConfig, Settings], CRMConnector] = build_connector
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Context:
+        lock: OrgLock = (
+            RedisOrgLock(settings.redis_url, settings.org_lock_seconds)
+            if settings.redis_url
+            else LocalOrgLock(settings.org_lock_seconds)
+        )
+        return cls(settings=settings, engine=engine_for(settings.database_url), lock=lock)
+
+    def org(self, org_id: str) -> OrgConfig:
+        for org in configured_orgs(self.settings):
+            if org.id == org_id:
+                return org
+        raise NotConfigured(f"no CRM org {org_id!r} is configured (set its credentials)")
+
+    def policy(self) -> planner.Policy:
+        path = self.settings.policy_file
+        return planner.Policy.from_toml(Path(path).read_text()) if path else planner.Policy()
+
+    def travel(self, policy: planner.Policy) -> planner.TravelMatrix:
+        if self.settings.osrm_url:
+            from connectors.osrm import OsrmTravel
+
+            travel: planner.TravelMatrix = OsrmTravel(self.settings.osrm_url)
+            return travel
+        return planner.HaversineTravel(policy.travel.speed_kmh, policy.travel.circuity)
+
+    def today(self) -> date:
+        return self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
+
+
+@lru_cache(maxsize=1)
+def default_context() -> Context:
+    return Context.from_settings(get_settings())
+
+
+@contextmanager
+def org_locked(ctx: Context, org_id: str, token: str | None) -> Iterator[str]:
+    """Hold the org's lock: take it (and release it after), or extend the caller's."""
+    if token is not None:
+        if not ctx.lock.extend(org_id, token):
+            raise OrgBusy(f"the run holding org {org_id} lost its lock (expired or taken over)")
+        yield token
+        return
+    token = uuid.uuid4().hex
+    if not ctx.lock.acquire(org_id, token):
+        raise OrgBusy(f"another run of org {org_id} is in progress")
+    try:
+        yield token
+    finally:
+        ctx.lock.release(org_id, token)
+
+
+def _prepare(ctx: Context, org_id: str) -> OrgConfig:
+    org = ctx.org(org_id)
+    with transaction(ctx.engine) as session:
+        ensure_org(org.id, org.kind, org.name, session=session)
+    return org
+
+
+# --------------------------------------------------------------------------- pull
+
+
+@dataclass(frozen=True)
+class PullSummary:
+    run_id: int
+    counts: dict[str, Any]
+
+
+def pull(
+    org_id: str,
+    *,
+    ctx: Context | None = None,
+    full: bool = False,
+    streams: tuple[Stream, ...] = STREAMS,
+    trigger: str = "manual",
+    lock_token: str | None = None,
+    progress: Progress | None = None,
+) -> PullSummary:
+    """Pull the org's streams into the store, page by page, checkpointing the cursor with each page."""
+    ctx = ctx or default_context()
+    org = _prepare(ctx, org_id)
+    with (
+        org_locked(ctx, org_id, lock_token) as token,
+        recorded_run(ctx.engine, org_id, "pull", trigger=trigger) as run,
+    ):
+        connector = ctx.connector_factory(org, ctx.settings)
+        try:
+            for stream in streams:
+                _pull_stream(ctx, org_id, stream, connector, run, full=full, token=token, progress=progress)
+        finally:
+            run.set(api_calls=connector.api_calls)
+            connector.close()
+        return PullSummary(run.run_id, dict(run.counts))
+
+
+def _pull_stream(
+    ctx: Context,
+    org_id: str,
+    stream: Stream,
+    connector: CRMConnector,
+    run: RunRecorder,
+    *,
+    full: bool,
+    token: str,
+    progress: Progress | None,
+) -> None:
+    table = _TABLES[stream]
+    with transaction(ctx.engine) as session:
+        saved = session.get(SyncCursor, (org_id, stream))
+        cursor = None if full or saved is None else saved.cursor
+    started = ctx.clock()
+    pages: Iterator[Page[Any]] = getattr(connector, f"pull_{stream}")(cursor, full=full)
+    for page in pages:
+        if stream == "accounts":
+            got = intake.accounts(org_id, page.records, ctx.geocoder)
+        elif stream == "reps":
+            got = intake.reps(org_id, page.records, ctx.geocoder)
+        else:
+            got = intake.activities(org_id, page.records)
+        with transaction(ctx.engine) as session:
+            report = upsert_page(table, got.rows, session=session)
+            for key in report.duplicate_keys:
+                run.issue(
+                    org_id,
+                    stream,
+                    str(key[1]),
+                    "sent twice in one page: the last copy was kept",
+                    session=session,
+                )
+            for crm_id, problem in got.issues:
+                run.issue(org_id, stream, crm_id, problem, session=session)
+            deleted = _mark_deleted(table, org_id, intake.deletions(page.deleted), session=session)
+            _save_cursor(org_id, stream, page.cursor, session=session)
+            run.add(**{stream: report.rows, "deleted": deleted, "pages": 1})
+            run.save(session=session)
+        ctx.lock.extend(org_id, token)
+        if progress:
+            progress(stream, len(page.records))
+    if full:
+        # A complete full pull saw every live record: whatever it did not see is gone from the CRM
+        # (older than the CRM's own delete log can tell us).
+        with transaction(ctx.engine) as session:
+            result = session.execute(
+                update(table)
+                .where(
+                    col(table.org_id) == org_id,
+                    col(table.deleted_at).is_(None),
+                    col(table.pulled_at) < started,
+                )
+                .values(deleted_at=ctx.clock())
+            )
+            run.add(deleted=int(result.rowcount or 0))  # type: ignore[attr-defined]
+
+
+def _mark_deleted(
+    table: PulledTable,
+    org_id: str,
+    deletions: list[dict[str, Any]],
+    *,
+    session: Session,
+) -> int:
+    marked = 0
+    for d in deletions:
+        result = session.execute(
+            update(table)
+            .where(col(table.org_id) == org_id, col(table.crm_id) == d["crm_id"])
+            .values(deleted_at=d["deleted_at"], merged_into=d["merged_into"])
+        )
+        marked += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return marked
+
+
+def _save_cursor(org_id: str, stream: str, cursor: str, *, session: Session) -> None:
+    row = session.get(SyncCursor, (org_id, stream))
+    if row is None:
+        row = SyncCursor(org_id=org_id, stream=stream, cursor=cursor)
+    row.cursor = cursor
+    row.updated_at = utcnow()
+    session.add(row)
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    run_id: int
+    plan_run_id: int
+    moves: int
+    unassigned: int
+    visits: int
+    human_edits: int
+    extra_reps_needed: int
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+def territory_name(rep_name: str, rep_id: str) -> str:
+    return f"{rep_name or rep_id}"
+
+
+def plan(
+    org_id: str,
+    *,
+    ctx: Context | None = None,
+    trigger: str = "manual",
+    lock_token: str | None = None,
+    progress: Progress | None = None,
+) -> PlanSummary:
+    """Rebalance the org's territories and build call plans from one consistent snapshot."""
+    ctx = ctx or default_context()
+    _prepare(ctx, org_id)
+    settings = ctx.settings
+    policy = ctx.policy()
+    travel = ctx.travel(policy)
+    with (
+        org_locked(ctx, org_id, lock_token),
+        recorded_run(ctx.engine, org_id, "plan", trigger=trigger) as run,
+    ):
+        today = ctx.today()
+        with transaction(ctx.engine) as session:
+            snap = load_snapshot(org_id, policy, session=session, today=today)
+        if progress:
+            progress("snapshot", len(snap.accounts))
+        territory_plan = planner.rebalance(
+            snap.accounts,
+            snap.reps,
+            policy,
+            mode=settings.plan_mode,
+            seed=settings.plan_seed,
+            time_limit=settings.plan_seconds,
+            travel=travel,
+        )
+        if progress:
+            progress("territories", len(territory_plan.assignments))
+        start = today + timedelta(days=1)
+        call_plans = planner.build_call_plans(
+            territory_plan,
+            snap.accounts,
+            snap.reps,
+            policy,
+            start=start,
+            weeks=settings.plan_weeks,
+            travel=travel,
+            completed=[planner.CompletedVisit(c.account_id, c.on) for c in snap.completed],
+            seed=settings.plan_seed,
+            time_limit=settings.plan_seconds,
+        )
+        if progress:
+            progress("call plans", len(call_plans))
+        zone = ZoneInfo(settings.timezone)
+        horizon_start = datetime.combine(start, datetime.min.time(), zone).astimezone(UTC)
+        with transaction(ctx.engine) as session:
+            plan_run = _store_plan(
+                org_id,
+                snap,
+                territory_plan,
+                call_plans,
+                run,
+                zone=zone,
+                horizon_start=horizon_start,
+                mode=settings.plan_mode,
+                seed=settings.plan_seed,
+                session=session,
+            )
+            assert plan_run.id is not None
+            visits = sum(len(v.visits) for p in call_plans.values() for v in p.days)
+            run.set(
+                plan_run_id=plan_run.id,
+                accounts=len(snap.accounts),
+                reps=len(snap.reps),
+                moves=len(territory_plan.moves),
+                unassigned=len(territory_plan.unassigned),
+                visits=visits,
+                human_edits=len(snap.human_edits),
+            )
+            run.save(session=session)
+        return PlanSummary(
+            run_id=run.run_id,
+            plan_run_id=plan_run.id,
+            moves=len(territory_plan.moves),
+            unassigned=len(territory_plan.unassigned),
+            visits=visits,
+            human_edits=len(snap.human_edits),
+            extra_reps_needed=territory_plan.extra_reps_needed,
+            before=plan_run.metrics_before,
+            after=plan_run.metrics_after,
+        )
+
+
+def _store_plan(
+    org_id: str,
+    snap: Snapshot,
+    territory_plan: planner.TerritoryPlan,
+    call_plans: dict[str, planner.CallPlan],
+    run: RunRecorder,
+    *,
+    zone: ZoneInfo,
+    horizon_start: datetime,
+    mode: str,
+    seed: int,
+    session: Session,
+) -> PlanRun:
+    for stream, crm_id, problem in snap.issues:
+        run.issue(org_id, stream, crm_id, problem, session=session)
+    for u in territory_plan.unassigned:
+        run.issue(org_id, "accounts", u.account_id, f"not assigned: {u.reason}", session=session)
+    for cp in call_plans.values():
+        for miss in cp.coverage.unplannable:
+            run.issue(
+                org_id,
+                "accounts",
+                miss.account_id,
+                f"{miss.visits} visit(s) not planned: {miss.reason}",
+                session=session,
+            )
+    plan_run = PlanRun(
+        org_id=org_id,
+        sync_run_id=run.run_id,
+        mode=mode,
+        seed=seed,
+        inputs_fingerprint=snap.fingerprint,
+        status=RunStatus.SUCCEEDED,
+        metrics_before=jsonable(territory_plan.before),
+        metrics_after=jsonable(territory_plan.after),
+        summary={
+            "horizon_start": horizon_start.isoformat(),
+            "moves": len(territory_plan.moves),
+            "moved_share": territory_plan.moved_share,
+            "moved_potential_share": territory_plan.moved_potential_share,
+            "unassigned": [jsonable(u) for u in territory_plan.unassigned],
+            "extra_reps_needed": territory_plan.extra_reps_needed,
+            "over_capacity": list(territory_plan.over_capacity),
+            "human_edits": [jsonable(e) for e in snap.human_edits],
+            "solver": {
+                "status": territory_plan.status,
+                "seconds": territory_plan.seconds,
+                "lower_bound_travel_km": territory_plan.lower_bound_travel_km,
+            },
+            "coverage": {rep_id: jsonable(cp.coverage) for rep_id, cp in call_plans.items()},
+        },
+    )
+    session.add(plan_run)
+    session.flush()
+    assert plan_run.id is not None
+    reasons = {m.account_id: m.reason for m in territory_plan.moves}
+    rows = []
+    for account in snap.accounts:
+        rep_id = territory_plan.assignments.get(account.id)
+        rows.append(
+            {
+                "plan_run_id": plan_run.id,
+                "account_crm_id": account.id,
+                "rep_crm_id": rep_id,
+                "territory": territory_name(snap.rep_names.get(rep_id, ""), rep_id) if rep_id else None,
+                "previous_rep_crm_id": snap.current_owner.get(account.id),
+                "moved": account.id in reasons,
+                "reason": reasons.get(account.id),
+            }
+        )
+    if rows:
+        session.execute(insert(PlannedAssignment), rows)
+    visit_rows = []
+    for rep_id, cp in call_plans.items():
+        for day in cp.days:
+            previous = day.leave
+            for seq, visit in enumerate(day.visits, start=1):
+                starts = datetime.combine(day.date, datetime.min.time(), zone) + timedelta(
+                    minutes=visit.arrive
+                )
+                ends = datetime.combine(day.date, datetime.min.time(), zone) + timedelta(minutes=visit.depart)
+                visit_rows.append(
+                    {
+                        "plan_run_id": plan_run.id,
+                        "visit_key": f"ts-{visit.account_id}-{day.date:%Y%m%d}",
+                        "rep_crm_id": rep_id,
+                        "account_crm_id": visit.account_id,
+                        "visit_date": day.date,
+                        "sequence": seq,
+                        "starts_at": starts.astimezone(UTC),
+                        "ends_at": ends.astimezone(UTC),
+                        "drive_minutes_before": float(max(0, visit.arrive - previous)),
+                    }
+                )
+                previous = visit.depart
+    if visit_rows:
+        session.execute(insert(PlannedVisit), visit_rows)
+    return plan_run
+
+
+# --------------------------------------------------------------------------- push
+
+
+@dataclass(frozen=True)
+class PushSummary:
+    run_id: int
+    plan_run_id: int
+    queued: int
+    report: SendReport
+
+
+def latest_plan_run(org_id: str, *, session: Session) -> PlanRun | None:
+    return session.exec(
+        select(PlanRun)
+        .where(PlanRun.org_id == org_id, PlanRun.status == RunStatus.SUCCEEDED)
+        .order_by(col(PlanRun.id).desc())
+        .limit(1)
+    ).first()
+
+
+def preview(org_id: str, *, ctx: Context | None = None, plan_run_id: int | None = None) -> PlanDiff:
+    """The dry run: what `push` would change, per rep, without writing anything."""
+    ctx = ctx or default_context()
+    with transaction(ctx.engine) as session:
+        plan_run = (
+            session.get(PlanRun, plan_run_id) if plan_run_id else latest_plan_run(org_id, session=session)
+        )
+        if plan_run is None:
+            raise LookupError(f"org {org_id} has no plan yet: run `tsync run --once` or `tsync plan` first")
+        return diff_plan(org_id, plan_run, session=session)
+
+
+def push(
+    org_id: str,
+    *,
+    ctx: Context | None = None,
+    plan_run_id: int | None = None,
+    trigger: str = "manual",
+    lock_token: str | None = None,
+    progress: Progress | None = None,
+) -> PushSummary:
+    """Queue the plan's changes in the outbox and send every due change to the CRM."""
+    ctx = ctx or default_context()
+    org = _prepare(ctx, org_id)
+    settings = ctx.settings
+    with (
+        org_locked(ctx, org_id, lock_token) as token,
+        recorded_run(ctx.engine, org_id, "push", trigger=trigger) as run,
+    ):
+        with transaction(ctx.engine) as session:
+            plan_run = (
+                session.get(PlanRun, plan_run_id) if plan_run_id else latest_plan_run(org_id, session=session)
+            )
+            if plan_run is None or plan_run.id is None:
+                raise LookupError(f"org {org_id} has no plan to push")
+            diff = diff_plan(org_id, plan_run, session=session)
+            queued = enqueue(org_id, plan_run.id, diff.changes, session=session)
+            run.set(plan_run_id=plan_run.id, queued=queued, left_alone=len(diff.left_alone))
+            run.save(session=session)
+        connector = ctx.connector_factory(org, settings)
+
+        def chunk_sent(n: int) -> None:
+            ctx.lock.extend(org_id, token)
+            if progress:
+                progress("push", n)
+
+        try:
+            report = send(
+                ctx.engine,
+                org_id,
+                connector,
+                max_attempts=settings.outbox_max_attempts,
+                retry_after=timedelta(minutes=settings.outbox_retry_minutes),
+                now=ctx.clock,
+                on_chunk=chunk_sent,
+            )
+        finally:
+            run.set(api_calls=connector.api_calls)
+            connector.close()
+        run.add(pushed=report.done, rejected=report.rejected, retries=report.retry, parked=report.parked)
+        return PushSummary(run.run_id, plan_run.id, queued, report)
+
+
+# --------------------------------------------------------------------------- the whole run
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    pull: PullSummary
+    plan: PlanSummary
+    push: PushSummary | None
+    diff: PlanDiff | None
+
+
+def run_all(
+    org_id: str,
+    *,
+    ctx: Context | None = None,
+    dry_run: bool = False,
+    full: bool = False,
+    trigger: str = "manual",
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Pull, plan and push one org under one lock; with `dry_run`, stop after the diff."""
+    ctx = ctx or default_context()
+    _prepare(ctx, org_id)
+    with (
+        org_locked(ctx, org_id, None) as token,
+        recorded_run(ctx.engine, org_id, "run", trigger=trigger) as run,
+    ):
+        pulled = pull(org_id, ctx=ctx, full=full, trigger=trigger, lock_token=token, progress=progress)
+        planned = plan(org_id, ctx=ctx, trigger=trigger, lock_token=token, progress=progress)
+        run.set(pull_run=pulled.run_id, plan_run=planned.run_id, plan_run_id=planned.plan_run_id)
+        if dry_run:
+            return RunSummary(run.run_id, pulled, planned, None, preview(org_id, ctx=ctx))
+        pushed = push(
+            org_id,
+            ctx=ctx,
+            plan_run_id=planned.plan_run_id,
+            trigger=trigger,
+            lock_token=token,
+            progress=progress,
+        )
+        run.set(
+            push_run=pushed.run_id,
+            pushed=pushed.report.done,
+            rejected=pushed.report.rejected,
+            parked=pushed.report.parked,
+        )
+        return RunSummary(run.run_id, pulled, planned, pushed, None)

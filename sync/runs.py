@@ -1,0 +1,92 @@
+"""Run history: every pull, plan, push and full run is a `SyncRun` row with counts and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from sync.store import CrmOrg, RecordIssue, RunStatus, SyncRun, transaction
+from sync.store.types import utcnow
+
+
+def ensure_org(org_id: str, kind: str, name: str, *, session: Session) -> CrmOrg:
+    org = session.get(CrmOrg, org_id)
+    if org is None:
+        org = CrmOrg(id=org_id, kind=kind, name=name)
+        session.add(org)
+        session.flush()
+    return org
+
+
+class RunRecorder:
+    """Counts and issues of one run, written as the run goes so a crash leaves a trace."""
+
+    def __init__(self, engine: Engine, run_id: int) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.counts: dict[str, Any] = {}
+
+    def add(self, **counts: int) -> None:
+        for key, value in counts.items():
+            self.counts[key] = int(self.counts.get(key, 0)) + value
+
+    def set(self, **values: Any) -> None:
+        self.counts.update(values)
+
+    def issue(self, org_id: str, stream: str, crm_id: str, problem: str, *, session: Session) -> None:
+        session.add(
+            RecordIssue(org_id=org_id, sync_run_id=self.run_id, stream=stream, crm_id=crm_id, problem=problem)
+        )
+        self.add(issues=1)
+
+    def save(self, *, session: Session) -> None:
+        run = session.get(SyncRun, self.run_id)
+        if run is not None:
+            run.counts = dict(self.counts)
+            session.add(run)
+
+
+@contextmanager
+def recorded_run(engine: Engine, org_id: str, kind: str, *, trigger: str = "manual") -> Iterator[RunRecorder]:
+    """Open a run row, yield its recorder, close it as succeeded, partial or failed."""
+    with transaction(engine) as session:
+        run = SyncRun(org_id=org_id, kind=kind, trigger=trigger, status=RunStatus.RUNNING)
+        session.add(run)
+        session.flush()
+        assert run.id is not None
+        recorder = RunRecorder(engine, run.id)
+    try:
+        yield recorder
+    except BaseException as exc:
+        _finish(recorder, RunStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    status = (
+        RunStatus.PARTIAL
+        if recorder.counts.get("rejected") or recorder.counts.get("parked")
+        else (RunStatus.SUCCEEDED)
+    )
+    _finish(recorder, status, None)
+
+
+def _finish(recorder: RunRecorder, status: RunStatus, error: str | None) -> None:
+    with transaction(recorder.engine) as session:
+        run = session.get(SyncRun, recorder.run_id)
+        if run is None:
+            return
+        run.status = status
+        run.finished_at = utcnow()
+        run.counts = dict(recorder.counts)
+        run.error_summary = error
+        session.add(run)
+
+
+def recent_runs(engine: Engine, *, org_id: str | None = None, limit: int = 20) -> list[SyncRun]:
+    with transaction(engine) as session:
+        query = select(SyncRun).order_by(col(SyncRun.id).desc()).limit(limit)
+        if org_id:
+            query = query.where(SyncRun.org_id == org_id)
+        return list(session.exec(query).all())
