@@ -31,7 +31,7 @@ from sync.geocode import Geocoder, ZipCentroidGeocoder
 from sync.locks import LocalOrgLock, OrgBusy, OrgLock, RedisOrgLock
 from sync.outbox import SendReport, enqueue, send
 from sync.reports import jsonable
-from sync.runs import RunRecorder, ensure_org, recorded_run
+from sync.runs import RunRecorder, close_run, describe_error, ensure_org, open_run, recorded_run
 from sync.settings import Settings, get_settings
 from sync.snapshot import Snapshot, load_snapshot
 from sync.store import (
@@ -559,6 +559,43 @@ class RunSummary:
     diff: PlanDiff | None
 
 
+def begin_run(org_id: str, *, ctx: Context | None = None, trigger: str = "manual") -> tuple[str, int]:
+    """Take the org's lock for a whole run and open its history row: (lock token, run id).
+
+    The stages (`pull`, `plan`, `push`, possibly on different workers) carry the
+    token; `end_run` releases it. A dead worker's lock expires by itself.
+    """
+    ctx = ctx or default_context()
+    _prepare(ctx, org_id)
+    token = uuid.uuid4().hex
+    if not ctx.lock.acquire(org_id, token):
+        raise OrgBusy(f"another run of org {org_id} is in progress")
+    return token, open_run(ctx.engine, org_id, "run", trigger=trigger)
+
+
+def end_run(
+    org_id: str,
+    token: str,
+    run_id: int,
+    *,
+    ctx: Context | None = None,
+    error: str | None = None,
+    counts: dict[str, Any] | None = None,
+) -> None:
+    """Close the run as succeeded (partial if records were rejected) or failed, and free the org."""
+    ctx = ctx or default_context()
+    try:
+        if error is not None:
+            status = RunStatus.FAILED
+        elif counts and (counts.get("rejected") or counts.get("parked")):
+            status = RunStatus.PARTIAL
+        else:
+            status = RunStatus.SUCCEEDED
+        close_run(ctx.engine, run_id, status, error, counts)
+    finally:
+        ctx.lock.release(org_id, token)
+
+
 def run_all(
     org_id: str,
     *,
@@ -570,28 +607,32 @@ def run_all(
 ) -> RunSummary:
     """Pull, plan and push one org under one lock; with `dry_run`, stop after the diff."""
     ctx = ctx or default_context()
-    _prepare(ctx, org_id)
-    with (
-        org_locked(ctx, org_id, None) as token,
-        recorded_run(ctx.engine, org_id, "run", trigger=trigger) as run,
-    ):
+    token, run_id = begin_run(org_id, ctx=ctx, trigger=trigger)
+    counts: dict[str, Any] = {}
+    try:
         pulled = pull(org_id, ctx=ctx, full=full, trigger=trigger, lock_token=token, progress=progress)
         planned = plan(org_id, ctx=ctx, trigger=trigger, lock_token=token, progress=progress)
-        run.set(pull_run=pulled.run_id, plan_run=planned.run_id, plan_run_id=planned.plan_run_id)
+        counts.update(pull_run=pulled.run_id, plan_run=planned.run_id, plan_run_id=planned.plan_run_id)
         if dry_run:
-            return RunSummary(run.run_id, pulled, planned, None, preview(org_id, ctx=ctx))
-        pushed = push(
-            org_id,
-            ctx=ctx,
-            plan_run_id=planned.plan_run_id,
-            trigger=trigger,
-            lock_token=token,
-            progress=progress,
-        )
-        run.set(
-            push_run=pushed.run_id,
-            pushed=pushed.report.done,
-            rejected=pushed.report.rejected,
-            parked=pushed.report.parked,
-        )
-        return RunSummary(run.run_id, pulled, planned, pushed, None)
+            diff = preview(org_id, ctx=ctx, plan_run_id=planned.plan_run_id)
+            counts.update(dry_run=True, would_change=len(diff.changes))
+            summary = RunSummary(run_id, pulled, planned, None, diff)
+        else:
+            pushed = push(
+                org_id,
+                ctx=ctx,
+                plan_run_id=planned.plan_run_id,
+                trigger=trigger,
+                lock_token=token,
+                progress=progress,
+            )
+            report = pushed.report
+            counts.update(
+                push_run=pushed.run_id, pushed=report.done, rejected=report.rejected, parked=report.parked
+            )
+            summary = RunSummary(run_id, pulled, planned, pushed, None)
+    except BaseException as exc:
+        end_run(org_id, token, run_id, ctx=ctx, error=describe_error(exc), counts=counts)
+        raise
+    end_run(org_id, token, run_id, ctx=ctx, counts=counts)
+    return summary

@@ -50,38 +50,51 @@ class RunRecorder:
             session.add(run)
 
 
-@contextmanager
-def recorded_run(engine: Engine, org_id: str, kind: str, *, trigger: str = "manual") -> Iterator[RunRecorder]:
-    """Open a run row, yield its recorder, close it as succeeded, partial or failed."""
+def open_run(engine: Engine, org_id: str, kind: str, *, trigger: str = "manual") -> int:
     with transaction(engine) as session:
         run = SyncRun(org_id=org_id, kind=kind, trigger=trigger, status=RunStatus.RUNNING)
         session.add(run)
         session.flush()
         assert run.id is not None
-        recorder = RunRecorder(engine, run.id)
-    try:
-        yield recorder
-    except BaseException as exc:
-        _finish(recorder, RunStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000])
-        raise
-    status = (
-        RunStatus.PARTIAL
-        if recorder.counts.get("rejected") or recorder.counts.get("parked")
-        else (RunStatus.SUCCEEDED)
-    )
-    _finish(recorder, status, None)
+        return run.id
 
 
-def _finish(recorder: RunRecorder, status: RunStatus, error: str | None) -> None:
-    with transaction(recorder.engine) as session:
-        run = session.get(SyncRun, recorder.run_id)
+def close_run(
+    engine: Engine,
+    run_id: int,
+    status: RunStatus,
+    error: str | None = None,
+    counts: dict[str, Any] | None = None,
+) -> None:
+    with transaction(engine) as session:
+        run = session.get(SyncRun, run_id)
         if run is None:
             return
         run.status = status
         run.finished_at = utcnow()
-        run.counts = dict(recorder.counts)
+        if counts is not None:
+            run.counts = dict(counts)
         run.error_summary = error
         session.add(run)
+
+
+@contextmanager
+def recorded_run(engine: Engine, org_id: str, kind: str, *, trigger: str = "manual") -> Iterator[RunRecorder]:
+    """Open a run row, yield its recorder, close it as succeeded, partial or failed."""
+    recorder = RunRecorder(engine, open_run(engine, org_id, kind, trigger=trigger))
+    try:
+        yield recorder
+    except BaseException as exc:
+        close_run(engine, recorder.run_id, RunStatus.FAILED, describe_error(exc), recorder.counts)
+        raise
+    partial = recorder.counts.get("rejected") or recorder.counts.get("parked")
+    close_run(
+        engine, recorder.run_id, RunStatus.PARTIAL if partial else RunStatus.SUCCEEDED, None, recorder.counts
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 def recent_runs(engine: Engine, *, org_id: str | None = None, limit: int = 20) -> list[SyncRun]:

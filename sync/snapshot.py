@@ -127,18 +127,18 @@ def load_snapshot(
         reps.append(Rep(id=rep_id, home_lat=lat, home_lon=lon, name=rep_row.name))
 
     since = today - timedelta(days=history_days)
-    completed = [
-        CompletedVisitRow(account_id=a.account_crm_id, on=(a.ended_at or a.started_at).date())  # type: ignore[union-attr]
-        for a in session.exec(
-            select(ActivityRow).where(
-                ActivityRow.org_id == org_id,
-                col(ActivityRow.deleted_at).is_(None),
-                col(ActivityRow.account_crm_id).is_not(None),
-                col(ActivityRow.completed).is_(True),
-            )
-        ).all()
-        if (a.ended_at or a.started_at) is not None and since <= (a.ended_at or a.started_at).date() <= today  # type: ignore[union-attr]
-    ]
+    completed: list[CompletedVisitRow] = []
+    for a in session.exec(
+        select(ActivityRow).where(
+            ActivityRow.org_id == org_id,
+            col(ActivityRow.deleted_at).is_(None),
+            col(ActivityRow.account_crm_id).is_not(None),
+            col(ActivityRow.completed).is_(True),
+        )
+    ).all():
+        when = a.ended_at or a.started_at
+        if a.account_crm_id is not None and when is not None and since <= when.date() <= today:
+            completed.append(CompletedVisitRow(account_id=a.account_crm_id, on=when.date()))
 
     return Snapshot(
         accounts=tuple(accounts),

@@ -45,9 +45,7 @@ def test_upserting_the_same_page_twice_keeps_one_row_per_record_with_newer_value
     with transaction(store) as session:
         upsert_page(AccountRow, _page(300, at=T0, name="Old"), session=session)
     with transaction(store) as session:
-        report = upsert_page(
-            AccountRow, _page(300, at=T0 + timedelta(hours=1), name="New"), session=session
-        )
+        report = upsert_page(AccountRow, _page(300, at=T0 + timedelta(hours=1), name="New"), session=session)
     assert report.rows == 300
     with transaction(store) as session:
         assert session.exec(select(func.count()).select_from(AccountRow)).one() == 300
@@ -97,7 +95,13 @@ def test_timestamps_come_back_timezone_aware_in_utc(store: Engine) -> None:
     with transaction(store) as session:
         upsert_page(
             AccountRow,
-            [{"org_id": "acme", "crm_id": "1", "crm_modified_at": datetime(2026, 5, 1, 11, 30, tzinfo=berlin)}],  # noqa: E501
+            [
+                {
+                    "org_id": "acme",
+                    "crm_id": "1",
+                    "crm_modified_at": datetime(2026, 5, 1, 11, 30, tzinfo=berlin),
+                }
+            ],
             session=session,
         )
     with transaction(store) as session:

@@ -1,0 +1,41 @@
+"""Fixtures for the daemon: settings on a real store, a real Redis broker with private queue names."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+
+from sync import pipeline
+from sync.celery_app import queue_names, reconfigure
+from sync.settings import Settings, get_settings, load_settings
+from sync.store.schema import upgrade
+
+
+@pytest.fixture
+def make_settings(monkeypatch: pytest.MonkeyPatch, redis_url: str) -> Iterator[Callable[..., Settings]]:
+    """Set the environment for one test and return the settings every component will read."""
+
+    def make(**env: str) -> Settings:
+        for key, value in env.items():
+            monkeypatch.setenv(key.upper(), value)
+        get_settings.cache_clear()
+        pipeline.default_context.cache_clear()
+        settings = get_settings()
+        upgrade(settings.database_url)
+        reconfigure(settings)
+        return settings
+
+    monkeypatch.setenv("CELERY_QUEUE_PREFIX", f"t{uuid.uuid4().hex[:8]}-")
+    yield make
+    get_settings.cache_clear()
+    pipeline.default_context.cache_clear()
+    reconfigure(load_settings(database_url="sqlite://", celery_broker_url=None))
+
+
+def queued_messages(settings: Settings, redis_url: str) -> int:
+    """Messages waiting in this test's Celery queues on the real broker."""
+    client = redis.Redis.from_url(redis_url)
+    return sum(int(client.llen(q)) for q in queue_names(settings))
