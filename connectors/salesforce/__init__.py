@@ -1,0 +1,1 @@
+"""Salesforce behind the `CRMConnector` protocol (simple-salesforce, REST API v59.0)."""
