@@ -8,6 +8,7 @@ Heavy imports happen inside the commands so `tsync --help` stays fast.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -60,3 +61,470 @@ def main() -> None:
     except SettingsError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+
+
+# --------------------------------------------------------------------------- the daemon
+
+OrgOption = typer.Option(None, "--org", "--crm", help="salesforce or hubspot (default: every configured org)")
+
+
+def _orgs(org: str | None) -> list[str]:
+    from sync.crm import configured_orgs
+
+    configured = [o.id for o in configured_orgs(get_settings())]
+    if org is not None:
+        if org not in configured:
+            raise fail(f"org {org!r} is not configured; configured: {', '.join(configured) or 'none'}")
+        return [org]
+    if not configured:
+        raise fail(
+            "no CRM is configured: set SALESFORCE_* or HUBSPOT_* (see .env.example), or try `tsync demo`"
+        )
+    return configured
+
+
+def _progress() -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+class _ProgressSink:
+    """Adapts the pipeline's (what, n) progress callback to Rich tasks, one per stream."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, what: str, n: int) -> None:
+        if what not in self.tasks:
+            self.tasks[what] = self.progress.add_task(what, total=None)
+        self.progress.advance(self.tasks[what], n)
+
+
+@app.command()
+def pull(
+    org: str | None = OrgOption,
+    full: bool = typer.Option(False, "--full", help="Ignore cursors: pull everything, detect old deletes"),
+    as_json: bool = typer.Option(False, "--json", help="Print counts as JSON"),
+) -> None:
+    """Pull accounts, reps and activities from the CRM into the store (incremental by default)."""
+    import json
+
+    from sync import pipeline
+
+    out: dict[str, Any] = {}
+    for org_id in _orgs(org):
+        with _progress() as progress:
+            summary = pipeline.pull(org_id, full=full, progress=_ProgressSink(progress))
+        c = summary.counts
+        out[org_id] = {
+            "accounts": c.get("accounts", 0),
+            "reps": c.get("reps", 0),
+            "activities": c.get("activities", 0),
+            "deleted": c.get("deleted", 0),
+            "api_calls": c.get("api_calls", 0),
+            "issues": c.get("issues", 0),
+            "run_id": summary.run_id,
+        }
+    if as_json:
+        console.print_json(json.dumps(out))
+        return
+    for org_id, counts in out.items():
+        console.print(f"[bold]{org_id}[/]: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@app.command()
+def plan(org: str | None = OrgOption) -> None:
+    """Rebalance territories and build call plans from what the store holds (no CRM calls)."""
+    from sync import pipeline
+
+    for org_id in _orgs(org):
+        with _progress() as progress:
+            summary = pipeline.plan(org_id, progress=_ProgressSink(progress))
+        console.print(
+            f"[bold]{org_id}[/]: plan run {summary.plan_run_id}: {summary.moves} moves, "
+            f"{summary.visits} visits planned, {summary.unassigned} unassigned, "
+            f"{summary.human_edits} human edits kept"
+        )
+
+
+@app.command()
+def push(
+    org: str | None = OrgOption,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change per rep; write nothing"),
+    as_json: bool = typer.Option(False, "--json", help="Print the diff or counts as JSON"),
+    plan_run: int | None = typer.Option(None, "--plan-run", help="Push this plan run instead of the latest"),
+) -> None:
+    """Send the latest plan's changes to the CRM through the outbox (or preview them)."""
+    import json
+
+    from sync import pipeline
+
+    results: dict[str, Any] = {}
+    for org_id in _orgs(org):
+        if dry_run:
+            diff = pipeline.preview(org_id, plan_run_id=plan_run)
+            results[org_id] = diff.as_dict()
+            if not as_json:
+                print_diff(org_id, diff.as_dict())
+            continue
+        with _progress() as progress:
+            summary = pipeline.push(org_id, plan_run_id=plan_run, progress=_ProgressSink(progress))
+        r = summary.report
+        results[org_id] = {"plan_run_id": summary.plan_run_id, "queued": summary.queued, **r.__dict__}
+        if not as_json:
+            console.print(
+                f"[bold]{org_id}[/]: {r.done} applied, {r.rejected} rejected, {r.retry} to retry, "
+                f"{r.parked} parked ({r.api_calls} API calls)"
+            )
+    if as_json:
+        console.print_json(json.dumps(results))
+
+
+def print_diff(org_id: str, diff: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{org_id}: what plan run {diff['plan_run_id']} would change", show_lines=False)
+    for col_name in ("rep", "gained", "lost", "workload h/yr", "drive h/yr", "visits +", "visits −", "moved"):
+        table.add_column(col_name, justify="left" if col_name == "rep" else "right")
+    for rep in diff["reps"]:
+        if not (
+            rep["gained"]
+            or rep["lost"]
+            or rep["visits_added"]
+            or rep["visits_removed"]
+            or rep["visits_moved"]
+        ):
+            continue
+        table.add_row(
+            rep["name"],
+            str(len(rep["gained"])),
+            str(len(rep["lost"])),
+            f"{rep['workload_hours_before']:.0f} → {rep['workload_hours_after']:.0f}",
+            f"{rep['drive_hours_before']:.0f} → {rep['drive_hours_after']:.0f}",
+            str(rep["visits_added"]),
+            str(rep["visits_removed"]),
+            str(rep["visits_moved"]),
+        )
+    console.print(table)
+    console.print(
+        f"{diff['assignment_changes']} account changes and {diff['visit_changes']} visit changes would be "
+        f"written; {len(diff['left_alone'])} records changed by people are left alone."
+    )
+    shown = 0
+    for rep in diff["reps"]:
+        for gained in rep["gained"]:
+            if shown < 10:
+                console.print(
+                    f"  {gained['name'] or gained['account_id']} → {rep['name']}: {gained['reason']}"
+                )
+                shown += 1
+    if diff["assignment_changes"] > shown:
+        console.print(f"  … and {diff['assignment_changes'] - shown} more (use --json for all)")
+
+
+@app.command()
+def run(
+    once: bool = typer.Option(False, "--once", help="Run pull → plan → push once and exit"),
+    org: str | None = OrgOption,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Stop after the diff; write nothing to the CRM"),
+    full: bool = typer.Option(False, "--full", help="Full pull instead of incremental"),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
+) -> None:
+    """Run the whole pipeline: once, or nightly at NIGHTLY_AT in this process (embedded mode)."""
+    import json
+
+    from sync import pipeline
+
+    if not once:
+        _run_nightly_embedded()
+        return
+    results: dict[str, Any] = {}
+    for org_id in _orgs(org):
+        with _progress() as progress:
+            summary = pipeline.run_all(org_id, dry_run=dry_run, full=full, progress=_ProgressSink(progress))
+        if summary.diff is not None:
+            results[org_id] = summary.diff.as_dict()
+            if not as_json:
+                print_diff(org_id, summary.diff.as_dict())
+            continue
+        assert summary.push is not None
+        r = summary.push.report
+        results[org_id] = {"run_id": summary.run_id, "plan_run_id": summary.plan.plan_run_id, **r.__dict__}
+        if not as_json:
+            console.print(
+                f"[bold]{org_id}[/]: run {summary.run_id}: pulled {summary.pull.counts.get('accounts', 0)} "
+                f"accounts, {summary.plan.moves} moves, {summary.plan.visits} visits; "
+                f"{r.done} changes applied, {r.rejected} rejected, {r.parked} parked"
+            )
+    if as_json:
+        console.print_json(json.dumps(results))
+
+
+def _run_nightly_embedded() -> None:
+    import time
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sync import pipeline
+
+    settings = get_settings()
+    if not settings.embedded:
+        raise fail("a broker is configured: run `tsync worker` and `tsync beat` instead")
+    zone = ZoneInfo(settings.timezone)
+    hour, minute = (int(p) for p in settings.nightly_at.split(":"))
+    while True:
+        now = datetime.now(zone)
+        due = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if due <= now:
+            due += timedelta(days=1)
+        console.print(f"next run at {due.isoformat()} ({settings.timezone})")
+        time.sleep((due - now).total_seconds())
+        for org_id in _orgs(None):
+            try:
+                pipeline.run_all(org_id, trigger="nightly")
+            except Exception as exc:  # one org failing must not stop the daemon; the run records why
+                err_console.print(f"[red]{org_id}: run failed: {exc}[/]")
+
+
+@app.command()
+def runs(
+    org: str | None = typer.Option(None, "--org", help="Only this org"),
+    limit: int = typer.Option(20, "--limit", help="How many runs"),
+    run_id: int | None = typer.Option(None, "--id", help="Show one run with its record issues"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+) -> None:
+    """Run history: each pull, plan, push and full run with counts, retries and errors."""
+    import json
+
+    from rich.table import Table
+    from sqlmodel import Session, select
+
+    from sync.runs import recent_runs
+    from sync.store import OutboxItem, OutboxStatus, RecordIssue, SyncRun, engine_for
+
+    engine = engine_for(get_settings().database_url)
+    if run_id is not None:
+        with Session(engine) as session:
+            run_row = session.get(SyncRun, run_id)
+            if run_row is None:
+                raise fail(f"no run {run_id}")
+            issues = session.exec(select(RecordIssue).where(RecordIssue.sync_run_id == run_id)).all()
+            parked = session.exec(
+                select(OutboxItem).where(
+                    OutboxItem.org_id == run_row.org_id, OutboxItem.status == OutboxStatus.PARKED
+                )
+            ).all()
+        if as_json:
+            console.print_json(
+                json.dumps(
+                    {
+                        "run": run_row.model_dump(mode="json"),
+                        "issues": [
+                            {"stream": i.stream, "crm_id": i.crm_id, "problem": i.problem} for i in issues
+                        ],
+                        "parked": [
+                            {
+                                "id": p.id,
+                                "record": p.record_id,
+                                "code": p.last_error_code,
+                                "message": p.last_error,
+                            }
+                            for p in parked
+                        ],
+                    }
+                )
+            )
+            return
+        console.print(f"run {run_row.id} ({run_row.kind}, {run_row.org_id}): {run_row.status}")
+        console.print(run_row.counts)
+        if run_row.error_summary:
+            console.print(f"[red]{run_row.error_summary}[/]")
+        for issue in issues[:200]:
+            console.print(f"  {issue.stream} {issue.crm_id}: {issue.problem}", highlight=False)
+        if len(issues) > 200:
+            console.print(f"  … {len(issues) - 200} more (use --json)")
+        for p in parked:
+            console.print(
+                f"  [yellow]parked[/] #{p.id} {p.kind} {p.record_id}: {p.last_error_code} {p.last_error}"
+            )
+        return
+    rows = recent_runs(engine, org_id=org, limit=limit)
+    if as_json:
+        console.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
+        return
+    table = Table(title="Run history")
+    for name in (
+        "id",
+        "org",
+        "kind",
+        "trigger",
+        "status",
+        "started",
+        "took",
+        "pulled",
+        "pushed",
+        "rejected",
+        "retries",
+        "issues",
+        "api calls",
+        "error",
+    ):
+        table.add_column(name)
+    for r in rows:
+        c = r.counts
+        took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s" if r.finished_at else "…"
+        pulled = sum(int(c.get(k, 0)) for k in ("accounts", "reps", "activities"))
+        style = {"failed": "red", "partial": "yellow", "running": "cyan"}.get(r.status, "")
+        table.add_row(
+            str(r.id),
+            r.org_id,
+            r.kind,
+            r.trigger,
+            f"[{style}]{r.status}[/]" if style else r.status,
+            r.started_at.strftime("%Y-%m-%d %H:%M"),
+            took,
+            str(pulled or ""),
+            str(c.get("pushed", "")),
+            str(c.get("rejected", "")),
+            str(c.get("retries", "")),
+            str(c.get("issues", "")),
+            str(c.get("api_calls", "")),
+            (r.error_summary or "")[:60],
+        )
+    console.print(table)
+
+
+outbox_app = typer.Typer(help="Inspect and recover the push outbox.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: str = typer.Option("parked", "--status", help="pending, retry, parked, done, superseded"),
+    limit: int = typer.Option(50, "--limit"),
+) -> None:
+    """List outbox rows by status, with the CRM's own error for failed ones."""
+    from rich.table import Table
+    from sqlmodel import Session, col, select
+
+    from sync.store import OutboxItem, engine_for
+
+    with Session(engine_for(get_settings().database_url)) as session:
+        rows = session.exec(
+            select(OutboxItem).where(OutboxItem.status == status).order_by(col(OutboxItem.id)).limit(limit)
+        ).all()
+    table = Table(title=f"outbox: {status}")
+    for name in ("id", "org", "kind", "record", "attempts", "next attempt", "CRM error"):
+        table.add_column(name)
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.org_id,
+            r.kind,
+            r.record_id,
+            str(r.attempts),
+            r.next_attempt_at.isoformat() if r.next_attempt_at else "",
+            f"{r.last_error_code or ''} {r.last_error or ''}".strip(),
+        )
+    console.print(table)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ids: list[int] = typer.Argument(None, help="Outbox row ids (default: every parked row)"),
+    org: str | None = typer.Option(None, "--org"),
+) -> None:
+    """Give parked changes a fresh set of attempts (after fixing the record in the CRM)."""
+    from sync.outbox import requeue_parked
+    from sync.store import engine_for
+
+    n = requeue_parked(engine_for(get_settings().database_url), org_id=org, item_ids=ids or ())
+    console.print(f"{n} parked change(s) will be sent by the next push (`tsync push`).")
+
+
+@app.command()
+def resync(
+    org: str | None = OrgOption,
+    scope: str = typer.Option("full", "--scope", help="full, accounts or activities"),
+) -> None:
+    """Ask for a resync now: queued for the workers, or run here in embedded mode."""
+    from sync import pipeline
+
+    if scope not in ("full", "accounts", "activities"):
+        raise fail("--scope must be full, accounts or activities")
+    settings = get_settings()
+    for org_id in _orgs(org):
+        if not settings.embedded:
+            from sync.dispatch import submit
+
+            task = "tsync.run" if scope == "full" else "tsync.pull"
+            kwargs: dict[str, Any] = {"org_id": org_id, "trigger": "resync"}
+            if scope == "full":
+                kwargs["full"] = True
+            else:
+                kwargs["streams"] = [scope]
+            console.print(f"{org_id}: queued as task {submit(task, **kwargs)}")
+        elif scope == "full":
+            summary = pipeline.run_all(org_id, full=True, trigger="resync")
+            console.print(f"{org_id}: run {summary.run_id} finished")
+        else:
+            pulled = pipeline.pull(org_id, streams=(scope,), trigger="resync")  # type: ignore[arg-type]
+            console.print(f"{org_id}: pull run {pulled.run_id} finished")
+
+
+@app.command()
+def worker(
+    queues: str = typer.Option("sync,planner", "--queues", "-Q", help="Queues to consume"),
+    concurrency: int = typer.Option(2, "--concurrency", "-c"),
+) -> None:
+    """Start a Celery worker (`celery -A sync.celery_app worker`) on the configured broker."""
+    from sync.celery_app import app as celery
+
+    settings = get_settings()
+    if settings.embedded:
+        raise fail("CELERY_BROKER_URL is not set: in embedded mode tasks run in-process (`tsync run`)")
+    prefixed = ",".join(settings.celery_queue_prefix + q.strip() for q in queues.split(","))
+    celery.worker_main(["worker", "-Q", prefixed, "-c", str(concurrency), "--loglevel", settings.log_level])
+
+
+@app.command()
+def beat() -> None:
+    """Start Celery beat: the nightly run of every configured org at NIGHTLY_AT."""
+    from sync.celery_app import app as celery
+
+    settings = get_settings()
+    if settings.embedded:
+        raise fail("CELERY_BROKER_URL is not set: `tsync run` schedules nightly runs in embedded mode")
+    celery.start(["beat", "--loglevel", settings.log_level])
+
+
+@app.command()
+def web(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    workers: int = typer.Option(1, "--workers", help="uvicorn worker processes"),
+) -> None:
+    """Serve webhooks, /resync, /health, /metrics and the plan pages."""
+    import uvicorn
+
+    get_settings()  # fail fast on bad settings, before forking workers
+    uvicorn.run(
+        "sync.webhook:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
