@@ -8,6 +8,7 @@ Heavy imports happen inside the commands so `tsync --help` stays fast.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -528,3 +529,100 @@ def web(
     uvicorn.run(
         "sync.webhook:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
     )
+
+
+# --------------------------------------------------------------------------- looking at plans
+
+
+def print_balance(view: Any) -> None:
+    """The before/after table per rep and per dimension, thresholds highlighted."""
+    from rich.table import Table
+
+    from sync.views import THRESHOLDS, balance_rows, dimension_rows
+
+    per_rep = Table(title=f"Plan run {view.plan_run.id} ({view.plan_run.org_id}): per rep, before → after")
+    for name in ("rep", "accounts", "potential $M", "workload h/yr", "utilisation", "drive h/yr"):
+        per_rep.add_column(name, justify="left" if name == "rep" else "right")
+    for r in balance_rows(view):
+        util = r["utilisation"][1]
+        style = "red" if util > 1.0 else ""
+        per_rep.add_row(
+            r["name"],
+            f"{r['accounts'][0]} → {r['accounts'][1]}",
+            f"{r['potential'][0] / 1e6:.1f} → {r['potential'][1] / 1e6:.1f}",
+            f"{r['workload_hours'][0]:.0f} → {r['workload_hours'][1]:.0f}",
+            f"{r['utilisation'][0]:.0%} → " + (f"[{style}]{util:.0%}[/]" if style else f"{util:.0%}"),
+            f"{r['drive_hours'][0]:.0f} → {r['drive_hours'][1]:.0f}",
+        )
+    console.print(per_rep)
+    dims = Table(
+        title=(
+            f"Balance (green meets the target: potential CV < {THRESHOLDS['potential_cv']}, "
+            f"workload CV < {THRESHOLDS['workload_cv']}, Gini < {THRESHOLDS['gini']}, "
+            f"min/max ≥ {THRESHOLDS['min_max']})"
+        )
+    )
+    for name in ("dimension", "CV", "Gini", "min/max"):
+        dims.add_column(name, justify="left" if name == "dimension" else "right")
+
+    def fmt(pair: tuple[float | None, float | None], ok: bool) -> str:
+        before = "–" if pair[0] is None else f"{pair[0]:.3f}"
+        after = "–" if pair[1] is None else f"{pair[1]:.3f}"
+        return f"{before} → [{'green' if ok else 'red'}]{after}[/]"
+
+    for d in dimension_rows(view):
+        dims.add_row(d["dimension"], fmt(d["cv"], d["cv_ok"]), fmt(d["gini"], d["gini_ok"]),
+                     fmt(d["min_max"], d["min_max_ok"]))
+    console.print(dims)
+
+
+@app.command()
+def report(
+    plan_run: int | None = typer.Option(None, "--plan-run", help="A stored plan run (default: the latest)"),
+    org: str | None = typer.Option(None, "--org", help="Latest plan of this org"),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON"),
+) -> None:
+    """The balance report of a stored plan: per rep and per dimension, before and after."""
+    import json
+
+    from sync.store import engine_for
+    from sync.views import balance_rows, dimension_rows, load_plan_view
+
+    try:
+        view = load_plan_view(engine_for(get_settings().database_url), plan_run_id=plan_run, org_id=org)
+    except LookupError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "plan_run_id": view.plan_run.id,
+                    "reps": balance_rows(view),
+                    "dimensions": dimension_rows(view),
+                    "summary": {k: v for k, v in view.plan_run.summary.items() if k != "coverage"},
+                }
+            )
+        )
+        return
+    print_balance(view)
+
+
+@app.command("map")
+def map_command(
+    out: Path = typer.Option(..., "--out", help="HTML file to write"),
+    plan_run: int | None = typer.Option(None, "--plan-run", help="A stored plan run (default: the latest)"),
+    org: str | None = typer.Option(None, "--org"),
+    rep: str | None = typer.Option(None, "--rep", help="Draw this rep's first week of routes"),
+) -> None:
+    """Write an interactive map of a stored plan: territories, homes, opportunity and a week of routes."""
+    from sync.store import engine_for
+    from sync.views import load_plan_view, territory_map
+
+    try:
+        view = load_plan_view(engine_for(get_settings().database_url), plan_run_id=plan_run, org_id=org,
+                              route_rep=rep)
+    except LookupError as exc:
+        raise fail(str(exc)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    territory_map(view).save(str(out))
+    console.print(f"map of plan run {view.plan_run.id} written to {out}")

@@ -414,6 +414,10 @@ def _store_plan(
                 "lower_bound_travel_km": territory_plan.lower_bound_travel_km,
             },
             "coverage": {rep_id: jsonable(cp.coverage) for rep_id, cp in call_plans.items()},
+            # The planner's view of each rep (homes may be estimates), for maps and reports.
+            "reps": {
+                r.id: {"name": r.name, "home_lat": r.home_lat, "home_lon": r.home_lon} for r in snap.reps
+            },
         },
     )
     session.add(plan_run)

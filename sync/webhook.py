@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from xml.etree import ElementTree
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine, func, text
@@ -276,6 +276,34 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
             checks["broker"] = "embedded (in-process)"
         ok = all(v == "ok" or v.startswith("embedded") for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503)
+
+    @app.get("/plans/latest", response_class=HTMLResponse)
+    def latest_plan(org: str | None = None, rep: str | None = None) -> HTMLResponse:
+        return plan_html(None, org, rep)
+
+    @app.get("/plans/{plan_run_id}", response_class=HTMLResponse)
+    def one_plan(plan_run_id: int, rep: str | None = None) -> HTMLResponse:
+        return plan_html(plan_run_id, None, rep)
+
+    def plan_html(plan_run_id: int | None, org: str | None, rep: str | None) -> HTMLResponse:
+        from sync.views import load_plan_view, plan_page
+
+        try:
+            view = load_plan_view(engine, plan_run_id=plan_run_id, org_id=org, route_rep=rep)
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return HTMLResponse(plan_page(view, asset_prefix="/static/leaflet"))
+
+    @app.get("/static/leaflet/{name}")
+    def leaflet_asset(name: str) -> Response:
+        from sync.views import leaflet_assets
+
+        js, css = leaflet_assets()
+        if name == "leaflet.js":
+            return Response(js, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+        if name == "leaflet.css":
+            return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=86400"})
+        raise HTTPException(404, "no such asset")
 
     @app.get("/metrics")
     def prometheus_metrics() -> PlainTextResponse:

@@ -1,0 +1,488 @@
+"""What a person looks at: a stored plan as a map, a balance chart and a balance table.
+
+Used by `tsync report`, `tsync map`, `tsync demo` and the web app's
+`/plans/...` pages. Maps are folium (Leaflet) with Leaflet's JS and CSS taken
+from a local package, so they render with no internet (tiles aside).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.resources
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import folium
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from sync.runs import recent_runs
+from sync.store import AccountRow, PlannedAssignment, PlannedVisit, PlanRun, SyncRun
+
+# Thresholds the reports highlight (the classic balance targets of territory design).
+THRESHOLDS = {"potential_cv": 0.10, "workload_cv": 0.15, "gini": 0.15, "min_max": 0.7}
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#7b4173",
+    "#3182bd",
+    "#e6550d",
+    "#31a354",
+    "#756bb1",
+    "#636363",
+    "#6baed6",
+    "#fd8d3c",
+    "#74c476",
+    "#9e9ac8",
+    "#969696",
+    "#9c9ede",
+    "#cedb9c",
+    "#e7cb94",
+    "#e7969c",
+    "#de9ed6",
+)
+
+
+@dataclass(frozen=True)
+class MapAccount:
+    id: str
+    name: str
+    lat: float
+    lon: float
+    potential: float
+    tier: str | None
+    rep_id: str | None
+
+
+@dataclass(frozen=True)
+class MapVisit:
+    day: date
+    sequence: int
+    account_id: str
+    name: str
+    lat: float
+    lon: float
+    starts: str
+
+
+@dataclass
+class PlanView:
+    plan_run: PlanRun
+    accounts: list[MapAccount]
+    reps: dict[str, dict[str, Any]]  # id -> name, home_lat, home_lon
+    before: dict[str, Any]
+    after: dict[str, Any]
+    route_rep: str | None = None
+    route: list[MapVisit] = field(default_factory=list)
+    runs: list[SyncRun] = field(default_factory=list)
+
+    def color(self, rep_id: str | None) -> str:
+        if rep_id is None:
+            return "#000000"
+        order = sorted(self.reps)
+        return PALETTE[order.index(rep_id) % len(PALETTE)] if rep_id in order else "#000000"
+
+
+def load_plan_view(
+    engine: Engine, *, plan_run_id: int | None = None, org_id: str | None = None, route_rep: str | None = None
+) -> PlanView:
+    """A plan run (the latest if not given): accounts, reps, one rep's first week of routes, history."""
+    with Session(engine) as session:
+        if plan_run_id is not None:
+            plan_run = session.get(PlanRun, plan_run_id)
+        else:
+            query = select(PlanRun).order_by(col(PlanRun.id).desc()).limit(1)
+            if org_id:
+                query = query.where(PlanRun.org_id == org_id)
+            plan_run = session.exec(query).first()
+        if plan_run is None or plan_run.id is None:
+            raise LookupError("no plan has been stored yet: run `tsync run --once` (or `tsync demo`)")
+        rows = session.exec(
+            select(PlannedAssignment, AccountRow)
+            .join(
+                AccountRow,
+                (col(AccountRow.crm_id) == col(PlannedAssignment.account_crm_id))
+                & (col(AccountRow.org_id) == plan_run.org_id),
+            )
+            .where(PlannedAssignment.plan_run_id == plan_run.id)
+        ).all()
+        accounts = [
+            MapAccount(a.crm_id, a.name, a.lat, a.lon, a.potential or 0.0, a.tier, pa.rep_crm_id)
+            for pa, a in rows
+            if a.lat is not None and a.lon is not None
+        ]
+        located = {a.id: a for a in accounts}
+        visits = session.exec(
+            select(PlannedVisit)
+            .where(PlannedVisit.plan_run_id == plan_run.id)
+            .order_by(col(PlannedVisit.visit_date), col(PlannedVisit.sequence))
+        ).all()
+        reps = dict(plan_run.summary.get("reps", {}))
+        per_rep: dict[str, int] = defaultdict(int)
+        for v in visits:
+            per_rep[v.rep_crm_id] += 1
+        chosen = route_rep or (max(per_rep, key=lambda r: (per_rep[r], r)) if per_rep else None)
+        route: list[MapVisit] = []
+        if chosen is not None:
+            first = next((v.visit_date for v in visits if v.rep_crm_id == chosen), None)
+            for v in visits:
+                if v.rep_crm_id != chosen or first is None or v.visit_date >= first + timedelta(days=7):
+                    continue
+                acc = located.get(v.account_crm_id)
+                if acc is not None:
+                    route.append(
+                        MapVisit(
+                            v.visit_date,
+                            v.sequence,
+                            acc.id,
+                            acc.name,
+                            acc.lat,
+                            acc.lon,
+                            v.starts_at.isoformat(),
+                        )
+                    )
+    return PlanView(
+        plan_run=plan_run,
+        accounts=accounts,
+        reps=reps,
+        before=plan_run.metrics_before,
+        after=plan_run.metrics_after,
+        route_rep=chosen,
+        route=route,
+        runs=recent_runs(engine, org_id=plan_run.org_id, limit=15),
+    )
+
+
+# --------------------------------------------------------------------------- map
+
+
+@lru_cache(maxsize=1)
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's JS and CSS, from the `django-js-lib-leaflet` package data."""
+    folder = importlib.resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
+    return (folder / "leaflet.js").read_text(), (folder / "leaflet.css").read_text()
+
+
+def _data_uri(mime: str, text: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(text.encode()).decode()}"
+
+
+def territory_map(view: PlanView, *, assets: str = "inline", height: str = "100%") -> folium.Map:
+    """Accounts coloured by territory, rep homes, an opportunity layer and one rep's week of routes.
+
+    `assets="inline"` embeds Leaflet (a self-contained file); any other value is
+    a URL prefix the web app serves `leaflet.js`/`leaflet.css` under.
+    """
+    js, css = leaflet_assets()
+    if assets == "inline":
+        js_url, css_url = _data_uri("text/javascript", js), _data_uri("text/css", css)
+    else:
+        js_url, css_url = f"{assets}/leaflet.js", f"{assets}/leaflet.css"
+    lats = [a.lat for a in view.accounts] or [39.8]
+    lons = [a.lon for a in view.accounts] or [-98.6]
+    fmap = folium.Map(
+        location=[sum(lats) / len(lats), sum(lons) / len(lons)],
+        zoom_start=5,
+        height=height,
+        prefer_canvas=False,
+        control_scale=True,
+    )
+    # Only Leaflet itself: no CDN scripts (jQuery, Bootstrap, icon fonts) that fail offline.
+    fmap.default_js = [("leaflet", js_url)]
+    fmap.default_css = [("leaflet_css", css_url)]
+    fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
+
+    heat = folium.FeatureGroup(name="Opportunity (potential per area)", show=False)
+    for (lat, lon), value in _opportunity_grid(view.accounts).items():
+        folium.Rectangle(
+            bounds=[[lat, lon], [lat + GRID, lon + GRID]],
+            weight=0,
+            fill=True,
+            fill_color=value[1],
+            fill_opacity=0.45,
+            tooltip=f"${value[0] / 1e6:.1f}M potential",
+        ).add_to(heat)
+    heat.add_to(fmap)
+
+    for rep_id in sorted(view.reps):
+        rep = view.reps[rep_id]
+        color = view.color(rep_id)
+        layer = folium.FeatureGroup(name=f"{rep.get('name') or rep_id}")
+        for a in (a for a in view.accounts if a.rep_id == rep_id):
+            folium.CircleMarker(
+                [a.lat, a.lon],
+                radius=3 + min(5.0, a.potential / 400_000),
+                color=color,
+                weight=1,
+                fill=True,
+                fill_opacity=0.7,
+                class_name=f"territory territory-{rep_id}",
+                tooltip=f"{html.escape(a.name)} · tier {a.tier or '?'} · ${a.potential:,.0f}",
+            ).add_to(layer)
+        if rep.get("home_lat") is not None:
+            folium.Marker(
+                [rep["home_lat"], rep["home_lon"]],
+                icon=folium.DivIcon(
+                    html=f'<div class="rep-home" style="background:{color}">⌂</div>',
+                    icon_size=(18, 18),
+                    icon_anchor=(9, 9),
+                ),
+                tooltip=f"home of {html.escape(str(rep.get('name') or rep_id))}",
+            ).add_to(layer)
+        layer.add_to(fmap)
+    unassigned = [a for a in view.accounts if a.rep_id is None]
+    if unassigned:
+        layer = folium.FeatureGroup(name="Unassigned")
+        for a in unassigned:
+            folium.CircleMarker(
+                [a.lat, a.lon],
+                radius=4,
+                color="#000",
+                class_name="territory unassigned",
+                tooltip=html.escape(a.name),
+            ).add_to(layer)
+        layer.add_to(fmap)
+    if view.route_rep and view.route:
+        _add_route(fmap, view)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    fmap.get_root().header.add_child(  # type: ignore[attr-defined]
+        folium.Element(
+            "<style>.rep-home{width:18px;height:18px;border-radius:4px;color:#fff;"
+            "font:bold 12px/18px sans-serif;text-align:center;border:1px solid #222}"
+            ".stop-no{background:#fff;border:2px solid #222;border-radius:9px;"
+            "font:bold 10px/14px sans-serif;text-align:center;width:14px;height:14px}</style>"
+        )
+    )
+    return fmap
+
+
+GRID = 0.25  # degrees: about a 25 km square, the scale at which reps think about "areas"
+
+
+def _opportunity_grid(accounts: list[MapAccount]) -> dict[tuple[float, float], tuple[float, str]]:
+    cells: dict[tuple[float, float], float] = defaultdict(float)
+    for a in accounts:
+        cells[(a.lat // GRID * GRID, a.lon // GRID * GRID)] += a.potential
+    if not cells:
+        return {}
+    top = max(cells.values()) or 1.0
+    ramp = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
+    return {k: (v, ramp[min(4, int(5 * (v / top) ** 0.5))]) for k, v in cells.items()}
+
+
+def _add_route(fmap: folium.Map, view: PlanView) -> None:
+    rep = view.reps.get(view.route_rep or "", {})
+    home: list[float] | None = (
+        [float(rep["home_lat"]), float(rep["home_lon"])] if rep.get("home_lat") is not None else None
+    )
+    layer = folium.FeatureGroup(name=f"Week of routes: {rep.get('name') or view.route_rep}")
+    by_day: dict[date, list[MapVisit]] = defaultdict(list)
+    for v in view.route:
+        by_day[v.day].append(v)
+    day_colors = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf"]
+    for i, (day, stops) in enumerate(sorted(by_day.items())):
+        points = [[s.lat, s.lon] for s in sorted(stops, key=lambda s: s.sequence)]
+        if home is not None:
+            points = [home, *points, home]
+        folium.PolyLine(
+            points,
+            color=day_colors[i % len(day_colors)],
+            weight=3,
+            opacity=0.9,
+            class_name="route",
+            tooltip=f"{day:%a %d %b}: {len(stops)} visits",
+        ).add_to(layer)
+        for s in stops:
+            folium.Marker(
+                [s.lat, s.lon],
+                icon=folium.DivIcon(
+                    html=f'<div class="stop-no">{s.sequence}</div>', icon_size=(14, 14), icon_anchor=(7, 7)
+                ),
+                tooltip=f"{day:%a} #{s.sequence}: {html.escape(s.name)} at {s.starts[11:16]} UTC",
+            ).add_to(layer)
+    layer.add_to(fmap)
+
+
+# --------------------------------------------------------------------------- balance
+
+
+def balance_rows(view: PlanView) -> list[dict[str, Any]]:
+    """Per rep, before and after: accounts, potential, workload, utilisation, drive time."""
+    before = {r["rep_id"]: r for r in view.before.get("reps", [])}
+    after = {r["rep_id"]: r for r in view.after.get("reps", [])}
+    rows = []
+    for rep_id in sorted(set(before) | set(after)):
+        b, a = before.get(rep_id, {}), after.get(rep_id, {})
+        rows.append(
+            {
+                "rep_id": rep_id,
+                "name": view.reps.get(rep_id, {}).get("name") or rep_id,
+                "accounts": (b.get("accounts", 0), a.get("accounts", 0)),
+                "potential": (b.get("potential", 0.0), a.get("potential", 0.0)),
+                "workload_hours": (b.get("workload_minutes", 0.0) / 60, a.get("workload_minutes", 0.0) / 60),
+                "utilisation": (b.get("utilisation", 0.0), a.get("utilisation", 0.0)),
+                "drive_hours": (b.get("drive_minutes", 0.0) / 60, a.get("drive_minutes", 0.0) / 60),
+            }
+        )
+    return rows
+
+
+def dimension_rows(view: PlanView) -> list[dict[str, Any]]:
+    """CV, Gini and min/max per dimension, before and after, each flagged against its threshold."""
+    out = []
+    for dim in ("potential", "workload", "accounts", "travel"):
+        b, a = view.before.get(dim) or {}, view.after.get(dim) or {}
+        cv_limit = THRESHOLDS["potential_cv"] if dim == "potential" else THRESHOLDS["workload_cv"]
+        out.append(
+            {
+                "dimension": dim,
+                "cv": (b.get("cv"), a.get("cv")),
+                "gini": (b.get("gini"), a.get("gini")),
+                "min_max": (b.get("min_max_ratio"), a.get("min_max_ratio")),
+                "cv_ok": a.get("cv") is not None and a["cv"] < cv_limit,
+                "gini_ok": a.get("gini") is not None and a["gini"] < THRESHOLDS["gini"],
+                "min_max_ok": a.get("min_max_ratio") is not None
+                and a["min_max_ratio"] >= THRESHOLDS["min_max"],
+                "cv_limit": cv_limit,
+            }
+        )
+    return out
+
+
+def balance_chart(view: PlanView, path: Path) -> Path:
+    """Before/after bars per rep for potential, workload and drive time (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = balance_rows(view)
+    names = [r["name"] for r in rows]
+    panels = [
+        ("potential", "Revenue potential ($M)", 1e-6),
+        ("workload_hours", "Workload (h/yr)", 1.0),
+        ("drive_hours", "Drive time (h/yr)", 1.0),
+    ]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(max(8, 0.45 * len(rows) + 3), 10), sharex=True)
+    x = range(len(rows))
+    for ax, (key, title, scale) in zip(axes, panels, strict=True):
+        ax.bar(
+            [i - 0.2 for i in x],
+            [r[key][0] * scale for r in rows],
+            width=0.4,
+            label="before",
+            color="#bbbbbb",
+        )
+        ax.bar(
+            [i + 0.2 for i in x], [r[key][1] * scale for r in rows], width=0.4, label="after", color="#2b8cbe"
+        )
+        ax.set_title(title, loc="left", fontsize=11)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(loc="upper right")
+    axes[-1].set_xticks(list(x))
+    axes[-1].set_xticklabels(names, rotation=60, ha="right", fontsize=8)
+    fig.suptitle(f"Balance per rep, plan run {view.plan_run.id} ({view.plan_run.org_id})", fontsize=13)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plan_page(view: PlanView, *, asset_prefix: str) -> str:
+    """The read-only ops page: the map, the balance tables and the run history, as one HTML document."""
+    fmap = territory_map(view, assets=asset_prefix, height="560px")
+
+    def pair(v: tuple[Any, Any], fmt: str) -> str:
+        return f"{format(v[0], fmt)} → {format(v[1], fmt)}"
+
+    rep_rows = "".join(
+        f'<tr class="rep-row" data-rep="{html.escape(r["rep_id"])}">'
+        f'<td><span class="swatch" style="background:{view.color(r["rep_id"])}"></span>'
+        f"{html.escape(r['name'])}</td><td>{pair(r['accounts'], 'd')}</td>"
+        f"<td>{pair((r['potential'][0] / 1e6, r['potential'][1] / 1e6), '.1f')}</td>"
+        f"<td>{pair(r['workload_hours'], '.0f')}</td><td>{pair(r['utilisation'], '.0%')}</td>"
+        f"<td>{pair(r['drive_hours'], '.0f')}</td></tr>"
+        for r in balance_rows(view)
+    )
+
+    def stat(v: float | None, ok: bool | None = None) -> str:
+        text = "–" if v is None else f"{v:.3f}"
+        return text if ok is None else f'<span class="{"ok" if ok else "bad"}">{text}</span>'
+
+    dim_rows = "".join(
+        f"<tr><td>{d['dimension']}</td><td>{stat(d['cv'][0])} → {stat(d['cv'][1], d['cv_ok'])}</td>"
+        f"<td>{stat(d['gini'][0])} → {stat(d['gini'][1], d['gini_ok'])}</td>"
+        f"<td>{stat(d['min_max'][0])} → {stat(d['min_max'][1], d['min_max_ok'])}</td></tr>"
+        for d in dimension_rows(view)
+    )
+    run_rows = "".join(
+        f"<tr><td>{r.id}</td><td>{r.kind}</td><td>{r.trigger}</td><td class='{r.status}'>{r.status}</td>"
+        f"<td>{r.started_at:%Y-%m-%d %H:%M}</td><td>{html.escape(_counts_text(r.counts))}</td>"
+        f"<td>{html.escape((r.error_summary or '')[:120])}</td></tr>"
+        for r in view.runs
+    )
+    pr = view.plan_run
+    summary = pr.summary
+    body = f"""
+<div class="report">
+ <h1>Plan run {pr.id} · {html.escape(pr.org_id)} · {pr.created_at:%Y-%m-%d %H:%M} UTC</h1>
+ <p>{summary.get("moves", 0)} accounts move ({summary.get("moved_share", 0):.0%} of the book),
+   {len(summary.get("unassigned", []))} unassigned, {len(summary.get("human_edits", []))} human edits kept,
+   {summary.get("extra_reps_needed", 0)} extra reps needed.</p>
+ <h2>Balance per dimension (before → after)</h2>
+ <table id="dimensions"><tr><th>dimension</th><th>CV</th><th>Gini</th><th>min/max</th></tr>{dim_rows}</table>
+ <h2>Per rep (before → after)</h2>
+ <table id="balance"><thead><tr><th>rep</th><th>accounts</th><th>potential $M</th><th>workload h/yr</th>
+  <th>utilisation</th><th>drive h/yr</th></tr></thead><tbody>{rep_rows}</tbody></table>
+ <h2>Run history</h2>
+ <table id="runs"><tr><th>id</th><th>kind</th><th>trigger</th><th>status</th><th>started</th><th>counts</th>
+  <th>error</th></tr>{run_rows}</table>
+</div>"""
+    style = """<style>
+ body{font-family:system-ui,sans-serif;margin:0} .report{padding:12px 20px}
+ table{border-collapse:collapse;margin-bottom:18px;font-size:13px}
+ td,th{border:1px solid #ddd;padding:3px 8px}
+ th{background:#f3f3f3} .ok{color:#137333;font-weight:600} .bad{color:#b3261e;font-weight:600}
+ .failed{color:#b3261e} .partial{color:#a56100}
+ .swatch{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}
+</style>"""
+    root: Any = fmap.get_root()  # a branca Figure: it has a header and a body
+    root.header.add_child(folium.Element(style))
+    root.html.add_child(folium.Element(body))
+    return str(root.render())
+
+
+def _counts_text(counts: dict[str, Any]) -> str:
+    keys = (
+        "accounts",
+        "reps",
+        "activities",
+        "deleted",
+        "moves",
+        "visits",
+        "pushed",
+        "rejected",
+        "parked",
+        "retries",
+        "issues",
+        "api_calls",
+    )
+    return ", ".join(f"{k} {counts[k]}" for k in keys if counts.get(k))
