@@ -46,13 +46,14 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -
 
 
 @app.command()
-def demo() -> None:
-    """Run the whole job on a seeded emulated CRM with SQLite: no services, no credentials."""
-    console.print(
-        "The demo will start both CRM emulators with a seeded org, pull, rebalance, "
-        "plan calls and push back, then print the before/after balance. "
-        "It lands with the demo issue."
-    )
+def demo(
+    out: Path = typer.Option(Path("demo-out"), "--out", help="Where the map, chart and demo store go"),
+    seconds: float = typer.Option(20.0, "--seconds", help="Time limit of each rebalance"),
+) -> None:
+    """Run the whole job on seeded, emulated Salesforce and HubSpot orgs with SQLite: no services needed."""
+    from sync.demo import DemoSize, run_demo
+
+    run_demo(out, size=DemoSize(plan_seconds=seconds), console=console)
 
 
 def main() -> None:

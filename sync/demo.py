@@ -1,0 +1,193 @@
+"""`tsync demo`: the whole job on one laptop, with no services and no credentials.
+
+Starts both CRM emulators in-process with seeded orgs that have drifted the
+way real orgs do, points the real connectors at them, runs pull → plan → push
+on a fresh SQLite store with in-process tasks, and shows what changed: the
+balance before and after, a map, a chart, and what was written to each CRM.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from connectors.emulators.hubspot import create_hubspot_app
+from connectors.emulators.salesforce import create_salesforce_app
+from connectors.emulators.seed import generate_org
+from connectors.emulators.server import RunningServer, serve
+from sync import pipeline
+from sync.settings import Settings, load_settings
+from sync.store.schema import upgrade
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    salesforce_accounts: int = 3000
+    salesforce_reps: int = 25
+    hubspot_accounts: int = 600
+    hubspot_reps: int = 6
+    seed: int = 7
+    plan_seconds: float = 20.0
+    weeks: int = 2
+
+
+@dataclass
+class DemoResult:
+    settings: Settings
+    runs: dict[str, pipeline.RunSummary]
+    written: dict[str, dict[str, int]]
+    outputs: dict[str, Path]
+    seconds: float
+
+
+@contextmanager
+def emulators(size: DemoSize) -> Iterator[tuple[RunningServer, RunningServer, Any, Any]]:
+    """Both CRMs, seeded, on loopback ports; yields the servers and their apps."""
+    sf_app = create_salesforce_app(
+        generate_org(size.salesforce_accounts, size.salesforce_reps, seed=size.seed)
+    )
+    hs_app = create_hubspot_app(generate_org(size.hubspot_accounts, size.hubspot_reps, seed=size.seed + 1))
+    with ExitStack() as stack:
+        sf = stack.enter_context(serve(sf_app))
+        hs = stack.enter_context(serve(hs_app))
+        yield sf, hs, sf_app, hs_app
+
+
+def demo_settings(out_dir: Path, sf_url: str, hs_url: str, size: DemoSize) -> Settings:
+    return load_settings(
+        database_url=f"sqlite:///{out_dir / 'demo.db'}",
+        celery_broker_url=None,
+        redis_url=None,
+        salesforce_username="ops@demo.example",
+        salesforce_password="demo-password",
+        salesforce_security_token="",
+        salesforce_base_url=sf_url,
+        hubspot_access_token="pat-demo-token",
+        hubspot_base_url=hs_url,
+        plan_seconds=size.plan_seconds,
+        plan_weeks=size.weeks,
+        plan_seed=size.seed,
+        # The emulators serve one org each at loopback speed: a generous budget keeps the demo quick.
+        salesforce_requests_per_second=500.0,
+        hubspot_requests_per_10s=5000,
+    )
+
+
+def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | None = None) -> DemoResult:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from sync.views import balance_chart, load_plan_view, territory_map
+
+    size = size or DemoSize()
+    console = console or Console()
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "demo.db").unlink(missing_ok=True)
+    console.print(
+        f"[bold]territory-sync demo[/]: a Salesforce org of {size.salesforce_accounts:,} accounts and "
+        f"{size.salesforce_reps} reps, a HubSpot portal of {size.hubspot_accounts:,} companies and "
+        f"{size.hubspot_reps} owners, both emulated on this machine."
+    )
+    with emulators(size) as (sf, hs, sf_app, hs_app):
+        settings = demo_settings(out_dir, sf.url, hs.url, size)
+        upgrade(settings.database_url)
+        ctx = pipeline.Context.from_settings(settings)
+        runs: dict[str, pipeline.RunSummary] = {}
+        for org_id in ("salesforce", "hubspot"):
+            with Progress(
+                SpinnerColumn(),
+                TextColumn(f"{org_id}: " + "{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
+                tasks: dict[str, Any] = {}
+
+                def step(what: str, n: int, progress: Any = progress, tasks: dict[str, Any] = tasks) -> None:
+                    if what not in tasks:
+                        tasks[what] = progress.add_task(what, total=None)
+                    progress.advance(tasks[what], n)
+
+                runs[org_id] = pipeline.run_all(org_id, ctx=ctx, trigger="demo", progress=step)
+            console.print(_run_line(org_id, runs[org_id]))
+        written = {
+            "salesforce": _salesforce_written(sf_app),
+            "hubspot": _hubspot_written(hs_app),
+        }
+    view = load_plan_view(ctx.engine, plan_run_id=runs["salesforce"].plan.plan_run_id)
+    from sync.cli import print_balance  # the same tables `tsync report` prints
+
+    print_balance(view)
+    outputs = {"map": out_dir / "territories.html", "chart": out_dir / "balance.png"}
+    territory_map(view).save(str(outputs["map"]))
+    balance_chart(view, outputs["chart"])
+    hs_view = load_plan_view(ctx.engine, plan_run_id=runs["hubspot"].plan.plan_run_id)
+    outputs["hubspot_map"] = out_dir / "territories-hubspot.html"
+    territory_map(hs_view).save(str(outputs["hubspot_map"]))
+    _print_written(console, written)
+    seconds = time.perf_counter() - started
+    console.print(
+        f"\nWrote {outputs['map']}, {outputs['hubspot_map']} and {outputs['chart']} in {seconds:.0f} s. "
+        f"The store is {out_dir / 'demo.db'}: try `DATABASE_URL=sqlite:///{out_dir / 'demo.db'} tsync runs`."
+    )
+    return DemoResult(settings, runs, written, outputs, seconds)
+
+
+def _run_line(org_id: str, run: pipeline.RunSummary) -> str:
+    push = run.push.report if run.push else None
+    return (
+        f"[green]✓[/] {org_id}: pulled {run.pull.counts.get('accounts', 0):,} accounts, "
+        f"{run.pull.counts.get('reps', 0)} reps, {run.pull.counts.get('activities', 0):,} activities "
+        f"({run.pull.counts.get('issues', 0)} data issues reported by id); "
+        f"moved {run.plan.moves} accounts, planned {run.plan.visits:,} visits; "
+        f"pushed {push.done if push else 0:,} changes ({push.rejected if push else 0} rejected)"
+    )
+
+
+def _salesforce_written(app: Any) -> dict[str, int]:
+    org = app.state.org
+    accounts = org.find("Account")
+    return {
+        "accounts with a territory": sum(1 for a in accounts if a.get("Territory__c")),
+        "planned visit events": sum(1 for e in org.find("Event") if e.get("Visit_Key__c")),
+    }
+
+
+def _hubspot_written(app: Any) -> dict[str, int]:
+    portal = app.state.org
+
+    def having(object_type: str, prop: str) -> int:
+        return sum(1 for i in portal.ids(object_type) if portal.properties_of(object_type, i).get(prop))
+
+    return {
+        "companies with a territory": having("companies", "territory"),
+        "planned visit meetings": having("meetings", "territory_sync_visit_key"),
+    }
+
+
+def _print_written(console: Console, written: dict[str, dict[str, int]]) -> None:
+    console.print("\n[bold]What reps will see in their CRM[/]")
+    sf, hs = written["salesforce"], written["hubspot"]
+    console.print(
+        f"  Salesforce: Account Owner and the Territory field on {sf['accounts with a territory']:,} accounts; "
+        f"{sf['planned visit events']:,} Events (subject 'Visit: …') on reps' calendars and account timelines."
+    )
+    console.print(
+        f"  HubSpot: Company owner and the 'Territory' property on {hs['companies with a territory']:,} "
+        f"companies; {hs['planned visit meetings']:,} meetings on the company timelines."
+    )
