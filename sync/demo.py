@@ -184,8 +184,9 @@ def _print_written(console: Console, written: dict[str, dict[str, int]]) -> None
     console.print("\n[bold]What reps will see in their CRM[/]")
     sf, hs = written["salesforce"], written["hubspot"]
     console.print(
-        f"  Salesforce: Account Owner and the Territory field on {sf['accounts with a territory']:,} accounts; "
-        f"{sf['planned visit events']:,} Events (subject 'Visit: …') on reps' calendars and account timelines."
+        f"  Salesforce: Account Owner and the Territory field on {sf['accounts with a territory']:,} "
+        f"accounts; {sf['planned visit events']:,} Events (subject 'Visit: …') on reps' calendars "
+        "and account timelines."
     )
     console.print(
         f"  HubSpot: Company owner and the 'Territory' property on {hs['companies with a territory']:,} "
