@@ -43,6 +43,7 @@ from connectors.emulators.salesforce_schema import (
     ObjectSpec,
     id18,
     make_id,
+    make_ids,
     object_spec,
 )
 from connectors.emulators.seed import SeedOrg
@@ -198,6 +199,12 @@ class SalesforceOrg:
 
     def _new_id(self, table: _Table) -> str:
         return make_id(table.spec.key_prefix, next(table.counter))
+
+    def _reserve_ids(self, table: _Table, count: int) -> list[str]:
+        first = next(table.counter)
+        ids = make_ids(table.spec.key_prefix, first, count)
+        table.counter = itertools.count(first + count)
+        return ids
 
     @staticmethod
     def normalise_id(value: str) -> str:
@@ -940,10 +947,10 @@ class SalesforceOrg:
 
             accounts = self.tables["account"]
             account_fields = [f.name for f in accounts.spec.fields_list]
-            account_ids: list[str] = []
-            for a in org.accounts:
-                rid = self._new_id(accounts)
-                modified = self._stamp(a.modified_at)
+            account_ids = self._reserve_ids(accounts, len(org.accounts))
+            # Seed timestamps are UTC at millisecond precision already.
+            for rid, a in zip(account_ids, org.accounts, strict=True):
+                modified = a.modified_at
                 rec = dict.fromkeys(account_fields)
                 rec.update(
                     Id=rid,
@@ -961,21 +968,23 @@ class SalesforceOrg:
                     Effort__c=a.effort,
                     Locked__c=a.locked,
                     IsDeleted=False,
-                    CreatedDate=self._stamp(a.created_at),
+                    CreatedDate=a.created_at,
                     LastModifiedDate=modified,
                     SystemModstamp=modified,
                 )
                 accounts.rows[rid] = rec
-                account_ids.append(rid)
 
             events, tasks = self.tables["event"], self.tables["task"]
             event_fields = [f.name for f in events.spec.fields_list]
             task_fields = [f.name for f in tasks.spec.fields_list]
+            visits = [v for v in org.activities if v.kind == "visit"]
+            event_ids = iter(self._reserve_ids(events, len(visits)))
+            task_ids = iter(self._reserve_ids(tasks, len(org.activities) - len(visits)))
             for v in org.activities:
-                modified = self._stamp(v.modified_at)
+                modified = v.modified_at
                 if v.kind == "visit":
-                    rid = self._new_id(events)
-                    start, end = self._stamp(v.start), self._stamp(v.end)
+                    rid = next(event_ids)
+                    start, end = v.start, v.end
                     rec = dict.fromkeys(event_fields)
                     rec.update(
                         Id=rid,
@@ -995,7 +1004,7 @@ class SalesforceOrg:
                     )
                     events.rows[rid] = rec
                 else:
-                    rid = self._new_id(tasks)
+                    rid = next(task_ids)
                     status = "Completed" if v.completed else "Not Started"
                     rec = dict.fromkeys(task_fields)
                     rec.update(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
@@ -39,6 +41,26 @@ def make_id(prefix: str, counter: int) -> str:
         if n == 0:
             break
     return id18(prefix + "Dn" + digits.rjust(10, "0"))
+
+
+def make_ids(prefix: str, first: int, count: int) -> list[str]:
+    """`make_id(prefix, first + i)` for i in range(count), vectorised for seeding big orgs."""
+    if count <= 0:
+        return []
+    if first + count >= 62**5:
+        return [make_id(prefix, first + i) for i in range(count)]
+    counters = np.arange(first, first + count, dtype=np.int64)
+    digits = np.stack([(counters // 62**k) % 62 for k in range(4, -1, -1)], axis=1)
+    chars = np.array(list(_BASE62), dtype="<U1")[digits]
+    tails = np.ascontiguousarray(chars).view("<U5").ravel().tolist()
+    upper = ((digits >= 10) & (digits < 36)).astype(np.int64)
+    flags = (upper * (1 << np.arange(5, dtype=np.int64))).sum(axis=1).tolist()
+    # The first two 5-character chunks are the same for every id of this prefix.
+    head = prefix + "Dn" + "00000"
+    head_suffix = id18(head + "00000")[15:17]
+    return [
+        f"{head}{tail}{head_suffix}{_SUFFIX_CHARS[flag]}" for tail, flag in zip(tails, flags, strict=True)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

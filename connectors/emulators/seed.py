@@ -265,6 +265,13 @@ def _zip_sample(rng: np.random.Generator, places: _Places, metros: IntArray) -> 
 # --------------------------------------------------------------------------- the org
 
 
+def _datetimes(base: datetime, offsets_ms: IntArray) -> list[datetime]:
+    """`base + offset` for each millisecond offset, as aware UTC datetimes."""
+    epoch_ms = (offsets_ms + int(base.timestamp() * 1000)).tolist()
+    stamp = datetime.fromtimestamp
+    return [stamp(ms / 1000, UTC) for ms in epoch_ms]
+
+
 def default_as_of() -> datetime:
     """Midnight UTC today: the org's "now" unless a caller pins one."""
     return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -292,6 +299,7 @@ def generate_org(
     if not 0.0 <= imperfect_share <= 1.0:
         raise ValueError("imperfect_share must be within [0, 1]")
     now = as_of or default_as_of()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     rng = np.random.default_rng(seed)
     places = _places()
     metro_weight = places.metro_population / places.metro_population.sum()
@@ -330,8 +338,9 @@ def generate_org(
     defective = rng.random(accounts) < imperfect_share
     defect_idx = np.where(defective, rng.integers(0, len(defect_kinds), accounts), -1)
 
-    created_days = rng.uniform(30.0, 5 * 365.0, accounts)
-    modified_secs = rng.uniform(3600.0, 364 * 86400.0, accounts)
+    # Whole milliseconds: both CRMs keep timestamps at that precision.
+    created_secs = np.round(rng.uniform(30.0, 5 * 365.0, accounts) * 86400.0, 3)
+    modified_secs = np.round(rng.uniform(3600.0, 364 * 86400.0, accounts), 3)
 
     first = rng.integers(0, len(_NAME_FIRST), accounts)
     second = rng.integers(0, 5, accounts)
@@ -346,7 +355,9 @@ def generate_org(
     owners_l, defect_l = owners.tolist(), defect_idx.tolist()
     first_l, second_l, legal_l = first.tolist(), second.tolist(), legal.tolist()
     unknown_l, negative_l = unknown_tier.tolist(), negative.tolist()
-    created_l, modified_l = created_days.tolist(), modified_secs.tolist()
+    created_ms = (created_secs * 1000).astype(np.int64)
+    modified_ms = np.minimum((modified_secs * 1000).astype(np.int64), created_ms)
+    created_l, modified_l = _datetimes(now, -created_ms), _datetimes(now, -modified_ms)
 
     account_list: list[SeedAccount] = []
     for i in range(accounts):
@@ -372,7 +383,6 @@ def generate_org(
             tier = UNKNOWN_TIERS[unknown_l[i]]
         elif kind == "bad_potential":
             pot = -abs(pot_l[i]) if negative_l[i] else None
-        created = now - timedelta(days=created_l[i])
         account_list.append(
             SeedAccount(
                 index=i,
@@ -389,8 +399,8 @@ def generate_org(
                 effort=effort_l[i],
                 owner_index=owners_l[i],
                 locked=locked_l[i],
-                created_at=created,
-                modified_at=max(created, now - timedelta(seconds=modified_l[i])),
+                created_at=created_l[i],
+                modified_at=modified_l[i],
                 defect=kind,
             )
         )
@@ -424,7 +434,7 @@ def _generate_reps(
         inactive[rng.choice(reps, size=min(n_inactive, reps - 1), replace=False)] = True
     first = rng.integers(0, len(_FIRST_NAMES), reps)
     last = rng.integers(0, len(_LAST_NAMES), reps)
-    modified = rng.uniform(86400.0, 300 * 86400.0, reps)
+    modified = np.round(rng.uniform(86400.0, 300 * 86400.0, reps), 3)
     out = []
     for i in range(reps):
         fn, ln = _FIRST_NAMES[int(first[i])], _LAST_NAMES[int(last[i])]
@@ -492,14 +502,16 @@ def _generate_activities(
     minute = rng.integers(8 * 60, 16 * 60, total)
     duration = np.where(is_call, rng.integers(5, 30, total), rng.choice([30, 45, 60, 90], total))
     completed = rng.random(total) < 0.92
-    lag = rng.uniform(60.0, 3 * 86400.0, total)
+    lag = np.round(rng.uniform(60.0, 3 * 86400.0, total), 3)
+    start_ms = (minute.astype(np.int64) - day.astype(np.int64) * 1440) * 60_000
+    end_ms = start_ms + duration.astype(np.int64) * 60_000
+    modified_ms = np.minimum(end_ms + (lag * 1000).astype(np.int64), 0)
+    starts, ends = _datetimes(now, start_ms), _datetimes(now, end_ms)
+    modified_l = _datetimes(now, modified_ms)
     account_l, owner_l, call_l = account_of.tolist(), owner_of.tolist(), is_call.tolist()
-    day_l, minute_l, duration_l = day.tolist(), minute.tolist(), duration.tolist()
-    completed_l, lag_l = completed.tolist(), lag.tolist()
+    completed_l = completed.tolist()
     out = []
     for i in range(total):
-        start = now - timedelta(days=day_l[i], minutes=-minute_l[i])
-        end = start + timedelta(minutes=duration_l[i])
         kind: ActivityKind = "call" if call_l[i] else "visit"
         out.append(
             SeedActivity(
@@ -508,10 +520,10 @@ def _generate_activities(
                 owner_index=owner_l[i],
                 kind=kind,
                 subject="Call" if kind == "call" else "Account visit",
-                start=start,
-                end=end,
+                start=starts[i],
+                end=ends[i],
                 completed=completed_l[i],
-                modified_at=min(now, end + timedelta(seconds=lag_l[i])),
+                modified_at=modified_l[i],
             )
         )
     return tuple(out)
