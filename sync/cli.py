@@ -56,6 +56,64 @@ def demo(
     run_demo(out, size=DemoSize(plan_seconds=seconds), console=console)
 
 
+@app.command()
+def emulator(
+    crm: str = typer.Argument(..., help="salesforce or hubspot"),
+    port: int = typer.Option(8099, "--port", help="Port to listen on"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on"),
+    accounts: int = typer.Option(2_000, "--accounts", help="Seeded accounts/companies"),
+    reps: int = typer.Option(20, "--reps", help="Seeded reps (Users/owners)"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the generated org"),
+    username: str | None = typer.Option(None, "--username", help="Only this login works (Salesforce)"),
+    password: str | None = typer.Option(None, "--password", help="Password for --username (Salesforce)"),
+    token: str | None = typer.Option(
+        None, "--token", help="Salesforce security token, or the only HubSpot bearer token accepted"
+    ),
+) -> None:
+    """Serve a seeded local Salesforce or HubSpot API emulator in the foreground (Ctrl+C stops it)."""
+    from connectors.emulators.seed import generate_org
+    from connectors.emulators.server import serve_forever
+
+    if crm not in ("salesforce", "hubspot"):
+        raise fail("CRM must be salesforce or hubspot")
+    org = generate_org(accounts, reps, seed=seed)
+    url = f"http://{host}:{port}"
+    if crm == "salesforce":
+        from connectors.emulators.salesforce import SalesforceOrgCredentials, create_salesforce_app
+
+        creds = None
+        if username is not None:
+            creds = SalesforceOrgCredentials(username, password or "", token or "")
+        web = create_salesforce_app(org, credentials=creds)
+        console.print(
+            f"Salesforce emulator at {url} ({accounts:,} accounts, {reps} users; "
+            f"{'only ' + username + ' logs in' if username else 'any login works'})\n"
+            f"  curl -H 'Authorization: Bearer x' '{url}/services/data/v59.0/query/"
+            "?q=SELECT+Id,Name,OwnerId+FROM+Account+LIMIT+5'\n"
+            f"  curl {url}/__emulator/stats\n"
+            "  python: Salesforce(username=..., password=..., security_token=..., "
+            f"session=connectors.salesforce.client.RedirectingSession('{url}'))\n"
+            f"  tsync: SALESFORCE_BASE_URL={url} SALESFORCE_USERNAME=... SALESFORCE_PASSWORD=...",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        from connectors.emulators.hubspot import create_hubspot_app
+
+        web = create_hubspot_app(org, access_token=token)
+        console.print(
+            f"HubSpot emulator at {url} ({accounts:,} companies, {reps} owners; "
+            f"{'only the given token' if token else 'any bearer token'} works)\n"
+            f"  curl -H 'Authorization: Bearer pat-x' '{url}/crm/v3/objects/companies?limit=5'\n"
+            f"  curl {url}/__emulator/stats\n"
+            f"  python: HubSpot(access_token='pat-x', host='{url}')\n"
+            f"  tsync: HUBSPOT_BASE_URL={url} HUBSPOT_ACCESS_TOKEN=pat-x",
+            highlight=False,
+            soft_wrap=True,
+        )
+    serve_forever(web, host, port)
+
+
 def main() -> None:
     """Console entry point: a bad setting is one line on stderr and exit code 2, not a traceback."""
     try:
