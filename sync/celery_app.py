@@ -23,6 +23,19 @@ def queue_names(settings: Settings) -> tuple[str, str]:
     return prefix + SYNC_QUEUE, prefix + PLANNER_QUEUE
 
 
+def redis_transport_options(visibility_timeout: int) -> dict[str, Any]:
+    """How soon a message held by a dead worker is delivered again.
+
+    Kombu sweeps for abandoned messages every interval × throttle seconds; the
+    sweep must come well within the visibility timeout or recovery waits for it.
+    """
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": max(1, min(10, visibility_timeout // 3)),
+        "unacked_restore_throttle": 1 if visibility_timeout < 300 else 10,
+    }
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     from sync.crm import configured_orgs
 
@@ -31,7 +44,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.celery_broker_url or "memory://",
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": settings.celery_visibility_timeout},
+        "broker_transport_options": redis_transport_options(settings.celery_visibility_timeout),
         "task_always_eager": settings.embedded,
         "task_eager_propagates": True,
         "task_ignore_result": True,

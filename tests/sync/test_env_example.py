@@ -20,3 +20,16 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
     expected = {name.upper() for name in Settings.model_fields}
     assert set(documented) == expected
     assert all(comment.startswith("# ") for comment in documented.values())
+
+
+def test_env_example_is_the_generated_one() -> None:
+    from sync.config_table import env_example
+
+    assert (ROOT / ".env.example").read_text() == env_example(), "regenerate: python -m sync.config_table env"
+
+
+def test_the_readme_configuration_table_is_generated_from_the_settings() -> None:
+    from sync.config_table import configuration_table
+
+    readme = (ROOT / "README.md").read_text()
+    assert configuration_table() in readme, "regenerate it: python -m sync.config_table"
