@@ -44,6 +44,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -636,7 +637,12 @@ def create_hubspot_app(
             missing = []
             for item in inputs:
                 raw = str(item.get("id", ""))
-                real_id = portal.resolve_id(t, raw, item.get("idProperty"))
+                try:
+                    real_id = portal.resolve_id(t, raw, item.get("idProperty"))
+                except HubSpotError as exc:
+                    if exc.status != 404:
+                        raise
+                    real_id = ""  # an unknown idProperty value: reported as missing below
                 obj = state.tables[t].live.get(real_id)
                 props = portal.clean_properties(t, item.get("properties"))
                 if obj is None:
@@ -1071,7 +1077,9 @@ def create_hubspot_app(
 
     @app.post("/oauth/v1/token")
     async def oauth_token(request: Request) -> JSONResponse:
-        form = await request.form()
+        # A form-encoded body, parsed by hand: python-multipart is not a dependency.
+        fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+        form = {k: v[0] for k, v in fields.items() if v}
         if form.get("grant_type") != "refresh_token" or not form.get("refresh_token"):
             return JSONResponse(
                 {

@@ -1,0 +1,6 @@
+"""HubSpot CRM v3 behind `connectors.base.CRMConnector`: companies, owners, meetings and calls."""
+
+from connectors.hubspot.client import HubSpotAPIError, HubSpotOAuthRefresh
+from connectors.hubspot.connector import HubSpotConnector
+
+__all__ = ["HubSpotAPIError", "HubSpotConnector", "HubSpotOAuthRefresh"]

@@ -1,0 +1,349 @@
+"""The only module that imports hubspot-api-client: the calls we make, retries, token renewal.
+
+`HubSpotClient` wraps one `hubspot.HubSpot` and exposes exactly the calls the
+connector needs, each returning the decoded JSON body. Every HTTP attempt:
+
+- first takes a token from the portal's shared `RequestBudget` (and, for
+  search, from the search API's own per-second pace);
+- is counted in `api_calls`;
+- is retried by `transient_retry` when `classify` says it is transient (429,
+  5xx, timeouts, connection resets), honouring `Retry-After` when sent;
+- on a 401 `EXPIRED_AUTHENTICATION` renews the access token through the OAuth
+  refresh grant, when the connector was given `HubSpotOAuthRefresh`, and tries
+  once more; without it the run stops with a `CRMError`.
+
+Responses are read with `_preload_content=False` and decoded as plain JSON:
+the SDK's model deserialisation costs ~50 ms per 100-record page, five times
+the HTTP call itself. Error answers become `HubSpotAPIError` (status,
+category, message) so the connector never sees SDK exception classes.
+Tokens never appear in reprs, logs or exception messages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import urllib3
+from hubspot import HubSpot
+
+from connectors.base import CRMError
+from connectors.limits import RequestBudget, RetryDecision, transient_retry
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+LIST_LIMIT = 100
+SEARCH_LIMIT = 200
+ASSOCIATION_READ_LIMIT = 1000
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HubSpotOAuthRefresh:
+    """OAuth app credentials to renew an expired access token (refresh_token grant)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+
+
+class HubSpotAPIError(Exception):
+    """A non-2xx answer from HubSpot, with the parts of its error body we act on."""
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        category: str | None = None,
+        message: str = "",
+        policy: str | None = None,
+        retry_after: float | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"HubSpot answered {status} {category or ''}: {message}".strip())
+        self.status = status
+        self.category = category
+        self.message = message
+        self.policy = policy
+        self.retry_after = retry_after
+        self.body: Mapping[str, Any] = body or {}
+
+    @property
+    def expired_token(self) -> bool:
+        return self.status == 401 and self.category == "EXPIRED_AUTHENTICATION"
+
+
+def classify(exc: BaseException) -> RetryDecision:
+    """Which HubSpot failures are worth another try, and after how long."""
+    if isinstance(exc, HubSpotAPIError):
+        if exc.status == 429:
+            # The search limit is per second; the burst limit gets backoff unless told.
+            hint = exc.retry_after if exc.retry_after is not None else (
+                1.0 if exc.policy == "SECONDLY" else None
+            )
+            return RetryDecision(transient=True, retry_after=hint)
+        return RetryDecision(transient=exc.status in TRANSIENT_STATUS)
+    if isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError | TimeoutError | socket.timeout):
+        return RetryDecision(transient=True)
+    return RetryDecision(transient=False)
+
+
+def _api_error(exc: Any) -> HubSpotAPIError:
+    """Turn any SDK `ApiException` (each API package has its own class) into ours."""
+    status = int(getattr(exc, "status", 0) or 0)
+    raw = getattr(exc, "body", None)
+    headers = getattr(exc, "headers", None) or {}
+    try:
+        body = json.loads(raw) if raw else {}
+    except (ValueError, TypeError):
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    retry_after: float | None = None
+    hint = headers.get("Retry-After") if hasattr(headers, "get") else None
+    if hint:
+        try:
+            retry_after = float(hint)
+        except ValueError:
+            retry_after = None
+    return HubSpotAPIError(
+        status,
+        category=body.get("category") or body.get("errorType"),
+        message=str(body.get("message") or getattr(exc, "reason", "") or ""),
+        policy=body.get("policyName"),
+        retry_after=retry_after,
+        body=body,
+    )
+
+
+def _is_sdk_error(exc: BaseException) -> bool:
+    # Every generated package defines its own ApiException; they share the name and module layout.
+    return type(exc).__module__.startswith("hubspot.") and hasattr(exc, "status")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A decoded 2xx answer: status, JSON body, and the server's clock (epoch ms) if sent."""
+
+    status: int
+    body: Any
+    server_ms: int | None
+
+
+class HubSpotClient:
+    """The HubSpot calls territory-sync makes, each budgeted, counted and retried."""
+
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        base_url: str | None = None,
+        budget: RequestBudget | None = None,
+        search_budget: RequestBudget | None = None,
+        oauth: HubSpotOAuthRefresh | None = None,
+        attempts: int = 8,
+        initial_wait: float = 0.25,
+        max_wait: float = 60.0,
+        timeout: float = 60.0,
+    ) -> None:
+        self._host = base_url.rstrip("/") if base_url else None
+        self._token = access_token
+        self._budget = budget
+        self._search_budget = search_budget
+        self._oauth = oauth
+        self._timeout = (10.0, timeout)
+        self._retry: Callable[[Callable[[], Answer]], Callable[[], Answer]] = transient_retry(
+            classify, attempts=attempts, initial_wait=initial_wait, max_wait=max_wait
+        )
+        self.api_calls = 0
+        self._sdk = self._build(access_token)
+
+    def _build(self, token: str) -> HubSpot:
+        if self._host:
+            return HubSpot(access_token=token, host=self._host)
+        return HubSpot(access_token=token)
+
+    def __repr__(self) -> str:
+        return f"HubSpotClient(host={self._host or 'https://api.hubapi.com'!r})"
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _attempt(self, send: Callable[[HubSpot], Any], *, search: bool) -> Answer:
+        if self._budget is not None:
+            self._budget.acquire()
+        if search and self._search_budget is not None:
+            self._search_budget.acquire()
+        self.api_calls += 1
+        try:
+            response = send(self._sdk)
+        except Exception as exc:
+            if _is_sdk_error(exc):
+                raise _api_error(exc) from None
+            raise
+        try:
+            raw = response.data
+            server_ms = None
+            date = response.headers.get("Date")
+            if date:
+                server_ms = int(parsedate_to_datetime(date).timestamp() * 1000)
+            return Answer(response.status, json.loads(raw) if raw else None, server_ms)
+        finally:
+            response.release_conn()
+
+    def call(self, send: Callable[[HubSpot], Any], *, search: bool = False) -> Answer:
+        """Run one SDK call (`send(sdk)` with `_preload_content=False`) with all the rules above."""
+        attempt = self._retry(lambda: self._attempt(send, search=search))
+        try:
+            return attempt()
+        except HubSpotAPIError as exc:
+            if not exc.expired_token:
+                raise
+        self._renew_token()
+        try:
+            return attempt()
+        except HubSpotAPIError as exc:
+            if exc.status == 401:
+                raise CRMError(
+                    "HubSpot refused the renewed access token "
+                    f"({exc.category or 'INVALID_AUTHENTICATION'})"
+                ) from None
+            raise
+
+    def _renew_token(self) -> None:
+        if self._oauth is None:
+            raise CRMError(
+                "HubSpot access token expired (EXPIRED_AUTHENTICATION) and no OAuth refresh "
+                "credentials were given; issue a new token or configure the OAuth app"
+            )
+        oauth = self._oauth
+        log.info("HubSpot access token expired; renewing it with the refresh token")
+        answer = self._retry(
+            lambda: self._attempt(
+                lambda sdk: sdk.oauth.tokens_api.create(
+                    grant_type="refresh_token",
+                    client_id=oauth.client_id,
+                    client_secret=oauth.client_secret,
+                    refresh_token=oauth.refresh_token,
+                    _preload_content=False,
+                    _request_timeout=self._timeout,
+                ),
+                search=False,
+            )
+        )()
+        token = (answer.body or {}).get("access_token")
+        if not token:
+            raise CRMError("HubSpot's OAuth refresh answered without an access token")
+        self._token = str(token)
+        self._sdk = self._build(self._token)
+
+    # ------------------------------------------------------------------ the calls
+
+    def list_page(
+        self,
+        object_type: str,
+        *,
+        properties: Sequence[str],
+        after: str | None = None,
+        archived: bool = False,
+        associations: Sequence[str] = (),
+    ) -> Answer:
+        kwargs: dict[str, Any] = {
+            "limit": LIST_LIMIT,
+            "properties": list(properties),
+            "archived": archived,
+            "_preload_content": False,
+            "_request_timeout": self._timeout,
+        }
+        if after:
+            kwargs["after"] = after
+        if associations:
+            kwargs["associations"] = list(associations)
+        return self.call(lambda sdk: sdk.crm.objects.basic_api.get_page(object_type, **kwargs))
+
+    def search(self, object_type: str, request: Mapping[str, Any]) -> Answer:
+        return self.call(
+            lambda sdk: sdk.crm.objects.search_api.do_search(
+                object_type, dict(request), _preload_content=False, _request_timeout=self._timeout
+            ),
+            search=True,
+        )
+
+    def batch_update(self, object_type: str, inputs: Sequence[Mapping[str, Any]]) -> Answer:
+        body = {"inputs": list(inputs)}
+        return self.call(
+            lambda sdk: sdk.crm.objects.batch_api.update(
+                object_type, body, _preload_content=False, _request_timeout=self._timeout
+            )
+        )
+
+    def batch_create(self, object_type: str, inputs: Sequence[Mapping[str, Any]]) -> Answer:
+        body = {"inputs": list(inputs)}
+        return self.call(
+            lambda sdk: sdk.crm.objects.batch_api.create(
+                object_type, body, _preload_content=False, _request_timeout=self._timeout
+            )
+        )
+
+    def batch_upsert(self, object_type: str, inputs: Sequence[Mapping[str, Any]]) -> Answer:
+        body = {"inputs": list(inputs)}
+        return self.call(
+            lambda sdk: sdk.crm.objects.batch_api.upsert(
+                object_type, body, _preload_content=False, _request_timeout=self._timeout
+            )
+        )
+
+    def associate_default(
+        self, from_type: str, to_type: str, pairs: Sequence[tuple[str, str]]
+    ) -> Answer:
+        body = {"inputs": [{"from": {"id": a}, "to": {"id": b}} for a, b in pairs]}
+        return self.call(
+            lambda sdk: sdk.crm.associations.v4.batch_api.create_default(
+                from_type, to_type, body, _preload_content=False, _request_timeout=self._timeout
+            )
+        )
+
+    def read_associations(self, from_type: str, to_type: str, ids: Sequence[str]) -> Answer:
+        body = {"inputs": [{"id": i} for i in ids]}
+        return self.call(
+            lambda sdk: sdk.crm.associations.v4.batch_api.get_page(
+                from_type, to_type, body, _preload_content=False, _request_timeout=self._timeout
+            )
+        )
+
+    def owners_page(self, *, after: str | None, archived: bool) -> Answer:
+        kwargs: dict[str, Any] = {
+            "limit": 500,
+            "archived": archived,
+            "_preload_content": False,
+            "_request_timeout": self._timeout,
+        }
+        if after:
+            kwargs["after"] = after
+        return self.call(lambda sdk: sdk.crm.owners.owners_api.get_page(**kwargs))
+
+    def get_property(self, object_type: str, name: str) -> Answer | None:
+        """The property's definition, or None when the portal does not have it."""
+        try:
+            return self.call(
+                lambda sdk: sdk.crm.properties.core_api.get_by_name(
+                    object_type, name, _preload_content=False, _request_timeout=self._timeout
+                )
+            )
+        except HubSpotAPIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create_property(self, object_type: str, spec: Mapping[str, Any]) -> Answer:
+        return self.call(
+            lambda sdk: sdk.crm.properties.core_api.create(
+                object_type, dict(spec), _preload_content=False, _request_timeout=self._timeout
+            )
+        )

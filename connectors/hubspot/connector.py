@@ -1,0 +1,544 @@
+"""`HubSpotConnector`: incremental pulls and batched, per-record pushes against HubSpot CRM v3.
+
+Pulls (companies, owners, meetings + calls), each page yielded as it arrives:
+
+- a first or `full` pull lists every record (`limit=100`, the cheapest way
+  through a portal); the cursor then tracks changes from the server's clock
+  at the start of the listing, and a crash resumes the listing where it was;
+- an incremental pull searches `hs_lastmodifieddate >= watermark`, sorted
+  ascending, and restarts the search from the newest timestamp seen after
+  every page (keyset paging). The search API's 10,000-result cap is therefore
+  never reached, however large the change window, and a record whose change
+  shifts the result offsets is not skipped. Records sharing the watermark's
+  millisecond are remembered by id, so the boundary is neither lost nor
+  doubled; when a whole page shares one timestamp, the ties are walked by
+  `hs_object_id` instead;
+- deletions: archived records (listed with `archived=true`, newer than the
+  deletion watermark) and records merged away (`hs_merged_object_ids` on the
+  surviving record) arrive as `DeletedRecord`s. GDPR-purged records leave no
+  trace in HubSpot and cannot be reported.
+
+Pushes, always in batches of 100:
+
+- assignments: `hubspot_owner_id` + `territory` through `batch/update`; the
+  `territory` property is created if the portal lacks it;
+- visits: meetings keyed by the unique `territory_sync_visit_key` (created if
+  missing), created with their company association in one `batch/create`;
+  when some already exist (409) the batch is upserted by key instead and only
+  the new meetings are associated, so pushing again never duplicates a
+  meeting; cancelled visits set the meeting outcome to CANCELED;
+- a batch HubSpot rejects as a whole (400/404/409) is split in halves until
+  the bad records are isolated; each record gets its own outcome with
+  HubSpot's category and message; transient failures that outlast the
+  retries come back as RETRY, never as a silent success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import urllib3
+
+from connectors.base import (
+    AccountRecord,
+    ActivityRecord,
+    AssignmentChange,
+    CRMError,
+    CRMKind,
+    DeletedRecord,
+    Outcome,
+    Page,
+    PushResult,
+    RecordOutcome,
+    RepRecord,
+    VisitRecord,
+)
+from connectors.hubspot.client import (
+    BATCH_SIZE,
+    SEARCH_LIMIT,
+    HubSpotAPIError,
+    HubSpotClient,
+    HubSpotOAuthRefresh,
+    classify,
+)
+from connectors.hubspot.records import (
+    CALL_PROPERTIES,
+    COMPANY_PROPERTIES,
+    MEETING_PROPERTIES,
+    TERRITORY_PROPERTY,
+    VISIT_KEY,
+    VISIT_KEY_PROPERTY,
+    StreamCursor,
+    Watermark,
+    archived_ms,
+    archived_record,
+    assignment_input,
+    call_record,
+    company_record,
+    decode_cursor,
+    encode_cursor,
+    inline_company,
+    meeting_cancel_input,
+    meeting_create_input,
+    meeting_record,
+    meeting_upsert_input,
+    merged_away,
+    modified_ms,
+    owner_record,
+)
+from connectors.limits import LocalBudget, RequestBudget
+
+ACTIVITY_TYPES = ("meetings", "calls")
+# Whole-batch rejections worth splitting: one bad record makes HubSpot refuse them all.
+SPLITTABLE = frozenset({400, 404, 409})
+X = TypeVar("X")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Raw objects of one API page, the deletions found with them, and the cursor after them."""
+
+    objects: Sequence[Mapping[str, Any]]
+    deleted: Sequence[DeletedRecord]
+    cursor: StreamCursor
+    companies: Mapping[str, str | None]
+
+
+def _next_after(body: Mapping[str, Any]) -> str | None:
+    after = ((body.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after else None
+
+
+class HubSpotConnector:
+    """One HubSpot portal behind `connectors.base.CRMConnector`."""
+
+    kind: CRMKind = "hubspot"
+
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        base_url: str | None = None,
+        budget: RequestBudget | None = None,
+        oauth: HubSpotOAuthRefresh | None = None,
+        search_per_second: float | None = 5.0,
+        retry_attempts: int = 8,
+        retry_initial_wait: float = 0.25,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """`search_per_second` paces this process's searches under HubSpot's own search
+        limit (5/s); None leaves them unpaced (emulators without that limit)."""
+        search_budget = (
+            LocalBudget(search_per_second, 1.0, burst=min(1.0, search_per_second / 2))
+            if search_per_second
+            else None
+        )
+        self._client = HubSpotClient(
+            access_token,
+            base_url=base_url,
+            budget=budget,
+            search_budget=search_budget,
+            oauth=oauth,
+            attempts=retry_attempts,
+            initial_wait=retry_initial_wait,
+        )
+        self._clock = clock
+        self._known_properties: set[tuple[str, str]] = set()
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector({self._client!r})"
+
+    @property
+    def api_calls(self) -> int:
+        return self._client.api_calls
+
+    def close(self) -> None:
+        """Nothing to release: urllib3 pools close with the process."""
+
+    # ================================================================== pulls
+
+    def pull_accounts(self, since: str | None, *, full: bool = False) -> Iterator[Page[AccountRecord]]:
+        cursors = {} if full else decode_cursor(since)
+        start = cursors.get("companies", StreamCursor())
+        fresh = full or since is None
+        for chunk in self._stream("companies", COMPANY_PROPERTIES, start, full=fresh):
+            records = [company_record(o) for o in chunk.objects]
+            deleted = [*chunk.deleted, *(d for o in chunk.objects for d in merged_away(o))]
+            yield Page(records, deleted, encode_cursor({"companies": chunk.cursor}))
+
+    def pull_activities(
+        self, since: str | None, *, full: bool = False
+    ) -> Iterator[Page[ActivityRecord]]:
+        cursors = {} if full else decode_cursor(since)
+        fresh = full or since is None
+        state = {t: cursors.get(t, StreamCursor()) for t in ACTIVITY_TYPES}
+        now = self._clock()
+        for object_type, properties in (("meetings", MEETING_PROPERTIES), ("calls", CALL_PROPERTIES)):
+            for chunk in self._stream(
+                object_type, properties, state[object_type], full=fresh, associate=True
+            ):
+                state[object_type] = chunk.cursor
+                to_record = meeting_record if object_type == "meetings" else call_record
+                records = [to_record(o, chunk.companies.get(str(o["id"])), now) for o in chunk.objects]
+                yield Page(records, chunk.deleted, encode_cursor(state))
+
+    def pull_reps(self, since: str | None, *, full: bool = False) -> Iterator[Page[RepRecord]]:
+        """Owners, active and archived (deactivated users), changed since the cursor."""
+        cursors = {} if full else decode_cursor(since)
+        mark = cursors.get("owners", StreamCursor()).changed
+        newest = mark
+        pages: list[list[RepRecord]] = []
+        for archived in (False, True):
+            after: str | None = None
+            while True:
+                answer = self._client.owners_page(after=after, archived=archived)
+                owners = (answer.body or {}).get("results") or []
+                page = []
+                for owner in owners:
+                    rep = owner_record(owner)
+                    ms = round(rep.modified_at.timestamp() * 1000)
+                    if full or mark.admits(ms, rep.crm_id):
+                        page.append(rep)
+                        newest = newest.advance(ms, rep.crm_id)
+                pages.append(page)
+                after = _next_after(answer.body or {})
+                if after is None:
+                    break
+        # Owners come unordered by change time: the watermark moves only once all are read.
+        final = encode_cursor({"owners": StreamCursor(changed=newest)})
+        interim = encode_cursor({"owners": StreamCursor(changed=mark)})
+        for i, page in enumerate(pages):
+            yield Page(page, [], final if i == len(pages) - 1 else interim)
+
+    # ------------------------------------------------------------------ one object type
+
+    def _stream(
+        self,
+        object_type: str,
+        properties: Sequence[str],
+        cursor: StreamCursor,
+        *,
+        full: bool,
+        associate: bool = False,
+    ) -> Iterator[Chunk]:
+        if full and not cursor.listing:
+            cursor = StreamCursor(listing_after=None, listing_started_ms=-1)
+        if cursor.listing:
+            cursor = yield from self._listing(object_type, properties, cursor, associate)
+        else:
+            cursor = yield from self._changes(object_type, properties, cursor, associate)
+        yield from self._deletions(object_type, cursor)
+
+    def _listing(
+        self, object_type: str, properties: Sequence[str], cursor: StreamCursor, associate: bool
+    ) -> Generator[Chunk, None, StreamCursor]:
+        """Every live record, by id; resumable from `cursor.listing_after`."""
+        after = cursor.listing_after
+        started = cursor.listing_started_ms
+        while True:
+            answer = self._client.list_page(
+                object_type,
+                properties=properties,
+                after=after,
+                associations=("companies",) if associate else (),
+            )
+            if started is None or started < 0:
+                started = answer.server_ms if answer.server_ms is not None else self._now_ms()
+            body = answer.body or {}
+            objects = body.get("results") or []
+            after = _next_after(body)
+            cursor = replace(cursor, listing_after=after, listing_started_ms=started)
+            if after is None:
+                cursor = cursor.finish_listing()
+            companies = {str(o["id"]): inline_company(o) for o in objects} if associate else {}
+            yield Chunk(objects, [], cursor, companies)
+            if after is None:
+                return cursor
+
+    def _search(
+        self, object_type: str, filters: list[dict[str, Any]], sort: str, properties: Sequence[str]
+    ) -> Mapping[str, Any]:
+        request = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+            "properties": list(properties),
+            "limit": SEARCH_LIMIT,
+        }
+        return self._client.search(object_type, request).body or {}
+
+    def _changes(
+        self, object_type: str, properties: Sequence[str], cursor: StreamCursor, associate: bool
+    ) -> Generator[Chunk, None, StreamCursor]:
+        """Records modified at or after the watermark, by keyset search (see the module doc)."""
+        mark = cursor.changed
+        while True:
+            body = self._search(
+                object_type,
+                [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(mark.ms)}],
+                "hs_lastmodifieddate",
+                properties,
+            )
+            objects = body.get("results") or []
+            more = _next_after(body) is not None
+            stuck = more and all(modified_ms(o) == mark.ms for o in objects)
+            fresh = [o for o in objects if mark.admits(modified_ms(o), str(o["id"]))]
+            for o in fresh:
+                mark = mark.advance(modified_ms(o), str(o["id"]))
+            cursor = replace(cursor, changed=mark)
+            if fresh:
+                yield Chunk(fresh, [], cursor, self._companies_of(object_type, fresh, associate))
+            if stuck:
+                # A full page at one millisecond: walk that millisecond by id, then move past it.
+                cursor = yield from self._ties(object_type, properties, cursor, associate)
+                mark = cursor.changed
+                continue
+            if not more:
+                return cursor
+
+    def _ties(
+        self, object_type: str, properties: Sequence[str], cursor: StreamCursor, associate: bool
+    ) -> Generator[Chunk, None, StreamCursor]:
+        mark = cursor.changed
+        at = mark.ms
+        last_id: str | None = None
+        while True:
+            filters: list[dict[str, Any]] = [
+                {"propertyName": "hs_lastmodifieddate", "operator": "EQ", "value": str(at)}
+            ]
+            if last_id is not None:
+                filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": last_id})
+            body = self._search(object_type, filters, "hs_object_id", properties)
+            objects = body.get("results") or []
+            fresh = [o for o in objects if mark.admits(modified_ms(o), str(o["id"]))]
+            for o in fresh:
+                mark = mark.advance(modified_ms(o), str(o["id"]))
+            cursor = replace(cursor, changed=mark)
+            if fresh:
+                yield Chunk(fresh, [], cursor, self._companies_of(object_type, fresh, associate))
+            if _next_after(body) is None or not objects:
+                return replace(cursor, changed=Watermark(at + 1))
+            last_id = str(objects[-1]["id"])
+
+    def _deletions(self, object_type: str, cursor: StreamCursor) -> Iterator[Chunk]:
+        """Archived records newer than the deletion watermark (the archive is listed by id)."""
+        mark = cursor.archived
+        newest = mark
+        after: str | None = None
+        while True:
+            answer = self._client.list_page(
+                object_type, properties=("hs_object_id",), after=after, archived=True
+            )
+            body = answer.body or {}
+            gone = [o for o in body.get("results") or [] if mark.admits(archived_ms(o), str(o["id"]))]
+            for o in gone:
+                newest = newest.advance(archived_ms(o), str(o["id"]))
+            after = _next_after(body)
+            done = after is None
+            # The watermark may only move once the whole archive has been read.
+            at = replace(cursor, archived=newest) if done else cursor
+            if gone or done:
+                yield Chunk([], [archived_record(o) for o in gone], at, {})
+            if done:
+                return
+
+    def _companies_of(
+        self, object_type: str, objects: Sequence[Mapping[str, Any]], associate: bool
+    ) -> dict[str, str | None]:
+        """The company each engagement belongs to (search results carry no associations)."""
+        if not associate or not objects:
+            return {}
+        ids = [str(o["id"]) for o in objects]
+        body = self._client.read_associations(object_type, "companies", ids).body or {}
+        found: dict[str, str | None] = dict.fromkeys(ids)
+        for row in body.get("results") or []:
+            targets = row.get("to") or []
+            if targets:
+                found[str(row["from"]["id"])] = str(targets[0]["toObjectId"])
+        return found
+
+    def _now_ms(self) -> int:
+        return round(self._clock().timestamp() * 1000)
+
+    # ================================================================== pushes
+
+    def push_assignments(self, changes: Sequence[AssignmentChange]) -> PushResult:
+        calls_before = self.api_calls
+        outcomes: dict[int, RecordOutcome] = {}
+        todo: list[tuple[int, AssignmentChange]] = []
+        for i, change in enumerate(changes):
+            if change.owner_id is None and change.territory is None:
+                outcomes[i] = RecordOutcome(change.key, Outcome.DONE, crm_id=change.account_id)
+            else:
+                todo.append((i, change))
+        if any(c.territory is not None for _, c in todo):
+            self._ensure_property("companies", TERRITORY_PROPERTY)
+        for chunk in _chunks(todo, lambda c: c.account_id):
+            outcomes.update(self._isolating(chunk, self._send_assignments, lambda c: c.key))
+        return PushResult([outcomes[i] for i in range(len(changes))], self.api_calls - calls_before)
+
+    def _send_assignments(
+        self, items: Sequence[tuple[int, AssignmentChange]]
+    ) -> dict[int, RecordOutcome]:
+        answer = self._client.batch_update("companies", [assignment_input(c) for _, c in items])
+        missing = _failed_ids(answer.body or {})
+        out = {}
+        for i, change in items:
+            failure = missing.get(change.account_id)
+            if failure is None:
+                out[i] = RecordOutcome(change.key, Outcome.DONE, crm_id=change.account_id)
+            else:
+                out[i] = RecordOutcome(
+                    change.key,
+                    Outcome.REJECTED,
+                    crm_id=change.account_id,
+                    error_code=failure[0],
+                    message=failure[1],
+                )
+        return out
+
+    def push_visits(self, visits: Sequence[VisitRecord]) -> PushResult:
+        calls_before = self.api_calls
+        outcomes: dict[int, RecordOutcome] = {}
+        if visits:
+            self._ensure_property("meetings", VISIT_KEY_PROPERTY)
+        planned = [(i, v) for i, v in enumerate(visits) if not v.cancelled]
+        cancelled = [(i, v) for i, v in enumerate(visits) if v.cancelled]
+        for chunk in _chunks(planned, lambda v: v.key):
+            outcomes.update(self._isolating(chunk, self._send_visits, lambda v: v.key))
+        for chunk in _chunks(cancelled, lambda v: v.key):
+            outcomes.update(self._isolating(chunk, self._send_cancellations, lambda v: v.key))
+        return PushResult([outcomes[i] for i in range(len(visits))], self.api_calls - calls_before)
+
+    def _send_visits(self, items: Sequence[tuple[int, VisitRecord]]) -> dict[int, RecordOutcome]:
+        try:
+            answer = self._client.batch_create("meetings", [meeting_create_input(v) for _, v in items])
+        except HubSpotAPIError as exc:
+            if exc.status != 409:
+                raise
+            # Some of these meetings exist already (an earlier push): upsert them by key.
+            return self._upsert_visits(items)
+        by_key = {
+            str((r.get("properties") or {}).get(VISIT_KEY)): str(r["id"])
+            for r in (answer.body or {}).get("results") or []
+        }
+        return {i: RecordOutcome(v.key, Outcome.DONE, crm_id=by_key.get(v.key)) for i, v in items}
+
+    def _upsert_visits(self, items: Sequence[tuple[int, VisitRecord]]) -> dict[int, RecordOutcome]:
+        answer = self._client.batch_upsert("meetings", [meeting_upsert_input(v) for _, v in items])
+        results = (answer.body or {}).get("results") or []
+        by_key = {str((r.get("properties") or {}).get(VISIT_KEY)): r for r in results}
+        new_pairs = []
+        for _, visit in items:
+            row = by_key.get(visit.key)
+            if row is not None and row.get("new"):
+                new_pairs.append((str(row["id"]), visit.account_id))
+        if new_pairs:
+            self._client.associate_default("meetings", "companies", new_pairs)
+        return {
+            i: RecordOutcome(
+                v.key,
+                Outcome.DONE,
+                crm_id=str(by_key[v.key]["id"]) if v.key in by_key else None,
+            )
+            for i, v in items
+        }
+
+    def _send_cancellations(
+        self, items: Sequence[tuple[int, VisitRecord]]
+    ) -> dict[int, RecordOutcome]:
+        answer = self._client.batch_update("meetings", [meeting_cancel_input(v) for _, v in items])
+        by_key = {
+            str((r.get("properties") or {}).get(VISIT_KEY, "")): str(r["id"])
+            for r in (answer.body or {}).get("results") or []
+        }
+        # A visit never pushed has no meeting to cancel: its goal (no meeting) already holds.
+        return {i: RecordOutcome(v.key, Outcome.DONE, crm_id=by_key.get(v.key)) for i, v in items}
+
+    # ------------------------------------------------------------------ shared push rules
+
+    def _isolating(
+        self,
+        items: Sequence[tuple[int, X]],
+        send: Callable[[Sequence[tuple[int, X]]], dict[int, RecordOutcome]],
+        key_of: Callable[[X], str],
+    ) -> dict[int, RecordOutcome]:
+        """Send a batch; if HubSpot refuses it whole, split it until the bad records stand alone."""
+        try:
+            return send(items)
+        except HubSpotAPIError as exc:
+            if exc.status in SPLITTABLE and len(items) > 1:
+                mid = len(items) // 2
+                return {
+                    **self._isolating(items[:mid], send, key_of),
+                    **self._isolating(items[mid:], send, key_of),
+                }
+            if exc.status in SPLITTABLE:
+                return {
+                    i: RecordOutcome(
+                        key_of(x), Outcome.REJECTED, error_code=exc.category, message=exc.message
+                    )
+                    for i, x in items
+                }
+            if classify(exc).transient:
+                return _all_retry(items, key_of, f"HubSpot kept answering {exc.status}")
+            raise CRMError(
+                f"HubSpot refused the push: {exc.status} {exc.category or ''} {exc.message}"
+            ) from None
+        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
+            return _all_retry(items, key_of, f"HubSpot unreachable: {type(exc).__name__}")
+
+    def _ensure_property(self, object_type: str, spec: Mapping[str, Any]) -> None:
+        name = str(spec["name"])
+        if (object_type, name) in self._known_properties:
+            return
+        if self._client.get_property(object_type, name) is None:
+            try:
+                self._client.create_property(object_type, spec)
+            except HubSpotAPIError as exc:
+                if exc.status != 409:  # another worker created it meanwhile
+                    raise CRMError(
+                        f"cannot create the HubSpot {object_type} property {name!r}: "
+                        f"{exc.status} {exc.message}"
+                    ) from None
+        self._known_properties.add((object_type, name))
+
+
+def _chunks(
+    items: Sequence[tuple[int, X]], key: Callable[[X], str], size: int = BATCH_SIZE
+) -> Iterator[list[tuple[int, X]]]:
+    """Batches of `size` in order; a record appearing twice goes to a later batch (HubSpot
+    refuses duplicate ids in one batch), so the later change wins."""
+    pending = list(items)
+    while pending:
+        chunk: list[tuple[int, X]] = []
+        seen: set[str] = set()
+        rest: list[tuple[int, X]] = []
+        for item in pending:
+            k = key(item[1])
+            if len(chunk) < size and k not in seen and not any(key(r[1]) == k for r in rest):
+                chunk.append(item)
+                seen.add(k)
+            else:
+                rest.append(item)
+        yield chunk
+        pending = rest
+
+
+def _failed_ids(body: Mapping[str, Any]) -> dict[str, tuple[str | None, str]]:
+    """Per-record failures of a 207 answer: id -> (category, message)."""
+    failed: dict[str, tuple[str | None, str]] = {}
+    for error in body.get("errors") or []:
+        context = error.get("context") or {}
+        for record_id in context.get("ids") or context.get("id") or []:
+            failed[str(record_id)] = (error.get("category"), str(error.get("message") or ""))
+    return failed
+
+
+def _all_retry(
+    items: Sequence[tuple[int, X]], key_of: Callable[[X], str], message: str
+) -> dict[int, RecordOutcome]:
+    return {i: RecordOutcome(key_of(x), Outcome.RETRY, message=message) for i, x in items}
+
