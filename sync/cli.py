@@ -630,8 +630,12 @@ def print_balance(view: Any) -> None:
         return f"{before} → [{'green' if ok else 'red'}]{after}[/]"
 
     for d in dimension_rows(view):
-        dims.add_row(d["dimension"], fmt(d["cv"], d["cv_ok"]), fmt(d["gini"], d["gini_ok"]),
-                     fmt(d["min_max"], d["min_max_ok"]))
+        dims.add_row(
+            d["dimension"],
+            fmt(d["cv"], d["cv_ok"]),
+            fmt(d["gini"], d["gini_ok"]),
+            fmt(d["min_max"], d["min_max_ok"]),
+        )
     console.print(dims)
 
 
@@ -678,8 +682,9 @@ def map_command(
     from sync.views import load_plan_view, territory_map
 
     try:
-        view = load_plan_view(engine_for(get_settings().database_url), plan_run_id=plan_run, org_id=org,
-                              route_rep=rep)
+        view = load_plan_view(
+            engine_for(get_settings().database_url), plan_run_id=plan_run, org_id=org, route_rep=rep
+        )
     except LookupError as exc:
         raise fail(str(exc)) from None
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,15 @@ import time
 from typing import Protocol
 
 import redis
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+# A Redis restart (or failover) takes seconds: ride it out rather than fail a run that holds the lock.
+_through_redis_restarts = retry(
+    retry=retry_if_exception_type((redis.ConnectionError, redis.TimeoutError)),
+    wait=wait_fixed(0.5),
+    stop=stop_after_delay(60),
+    reraise=True,
+)
 
 
 class OrgBusy(RuntimeError):
@@ -48,15 +57,18 @@ class RedisOrgLock:
         self._extend = self.client.register_script(_EXTEND)
         self._release = self.client.register_script(_RELEASE)
 
+    @_through_redis_restarts
     def acquire(self, org_id: str, token: str) -> bool:
         key = self.prefix + org_id
         if self.client.set(key, token, nx=True, px=self.ttl_ms):
             return True
         return bool(self.client.get(key) == token.encode())  # re-entrant for the same run
 
+    @_through_redis_restarts
     def extend(self, org_id: str, token: str) -> bool:
         return bool(self._extend(keys=[self.prefix + org_id], args=[token, self.ttl_ms]))
 
+    @_through_redis_restarts
     def release(self, org_id: str, token: str) -> None:
         self._release(keys=[self.prefix + org_id], args=[token])
 

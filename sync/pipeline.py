@@ -31,7 +31,15 @@ from sync.geocode import Geocoder, ZipCentroidGeocoder
 from sync.locks import LocalOrgLock, OrgBusy, OrgLock, RedisOrgLock
 from sync.outbox import SendReport, enqueue, send
 from sync.reports import jsonable
-from sync.runs import RunRecorder, close_run, describe_error, ensure_org, open_run, recorded_run
+from sync.runs import (
+    RunRecorder,
+    close_run,
+    describe_error,
+    ensure_org,
+    mark_interrupted,
+    open_run,
+    recorded_run,
+)
 from sync.settings import Settings, get_settings
 from sync.snapshot import Snapshot, load_snapshot
 from sync.store import (
@@ -121,6 +129,7 @@ def org_locked(ctx: Context, org_id: str, token: str | None) -> Iterator[str]:
     if not ctx.lock.acquire(org_id, token):
         raise OrgBusy(f"another run of org {org_id} is in progress")
     try:
+        mark_interrupted(ctx.engine, org_id)
         yield token
     finally:
         ctx.lock.release(org_id, token)
@@ -574,6 +583,7 @@ def begin_run(org_id: str, *, ctx: Context | None = None, trigger: str = "manual
     token = uuid.uuid4().hex
     if not ctx.lock.acquire(org_id, token):
         raise OrgBusy(f"another run of org {org_id} is in progress")
+    mark_interrupted(ctx.engine, org_id)
     return token, open_run(ctx.engine, org_id, "run", trigger=trigger)
 
 

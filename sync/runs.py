@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from sync.store import CrmOrg, RecordIssue, RunStatus, SyncRun, transaction
@@ -91,6 +91,22 @@ def recorded_run(engine: Engine, org_id: str, kind: str, *, trigger: str = "manu
     close_run(
         engine, recorder.run_id, RunStatus.PARTIAL if partial else RunStatus.SUCCEEDED, None, recorder.counts
     )
+
+
+def mark_interrupted(engine: Engine, org_id: str) -> int:
+    """Close runs of the org still marked running: called by whoever just took the org's lock
+    afresh, so their worker must have died mid-run."""
+    with transaction(engine) as session:
+        result = session.execute(
+            update(SyncRun)
+            .where(col(SyncRun.org_id) == org_id, col(SyncRun.status) == RunStatus.RUNNING)
+            .values(
+                status=RunStatus.FAILED,
+                finished_at=utcnow(),
+                error_summary="interrupted: its worker stopped before the run finished",
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def describe_error(exc: BaseException) -> str:

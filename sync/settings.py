@@ -99,9 +99,7 @@ class Settings(BaseSettings):
     salesforce_use_territory2: bool = Field(
         False, description="Also write Enterprise Territory Management associations"
     )
-    salesforce_org_id: str | None = Field(
-        None, description="Organization id expected in Outbound Messages"
-    )
+    salesforce_org_id: str | None = Field(None, description="Organization id expected in Outbound Messages")
     salesforce_outbound_secret: SecretStr | None = Field(
         None, description="Shared secret expected on Outbound Message requests"
     )

@@ -18,7 +18,7 @@ from sync.pipeline import NotConfigured
 
 # OrgBusy is the only error worth retrying at this level: transient CRM errors are
 # retried inside the connectors, and record-level rejections live in the outbox.
-RETRY = {"autoretry_for": (OrgBusy,), "retry_backoff": 30, "retry_backoff_max": 600, "max_retries": 20}
+RETRY = {"autoretry_for": (OrgBusy,), "retry_backoff": 5, "retry_backoff_max": 600, "max_retries": 20}
 
 
 @app.task(name="tsync.run")
