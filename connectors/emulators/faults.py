@@ -76,6 +76,7 @@ class BudgetState:
     limit: int | None
     window_seconds: float
     window_remaining_seconds: float
+    calls_since_reset: int = 0  # every counted call, whatever the window
 
 
 class CRMFaultStyle(Protocol):
@@ -166,6 +167,7 @@ class FaultInjector:
             limit=self._config.request_budget,
             window_seconds=window,
             window_remaining_seconds=max(0.0, self._window_start + window - self._clock()),
+            calls_since_reset=self._total,
         )
 
     # --- decisions

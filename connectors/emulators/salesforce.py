@@ -124,9 +124,15 @@ class SalesforceFaultStyle:
     def session_expired(self) -> Response:
         return _errors(401, "INVALID_SESSION_ID", "Session expired or invalid")
 
+    def daily_usage(self, state: BudgetState) -> tuple[int, int]:
+        """(used, max) of the org's daily allowance: the budget when it is a daily one."""
+        if state.limit is not None and state.window_seconds >= 86_400:
+            return state.used, state.limit
+        return state.calls_since_reset, self.default_limit
+
     def usage_headers(self, state: BudgetState) -> dict[str, str]:
-        limit = state.limit if state.limit is not None else self.default_limit
-        return {"Sforce-Limit-Info": f"api-usage={state.used}/{limit}"}
+        used, limit = self.daily_usage(state)
+        return {"Sforce-Limit-Info": f"api-usage={used}/{limit}"}
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -177,13 +183,10 @@ def create_salesforce_app(
     else:
         state._seed_territory_management(datetime.now(UTC))
     app.state.org = state
-    injector = install_faults(app, SalesforceFaultStyle(daily_api_limit), faults)
+    style = SalesforceFaultStyle(daily_api_limit)
+    injector = install_faults(app, style, faults)
     state.rejection_for = injector.rejection_for
     sessions = _Sessions()
-
-    def daily_limit() -> int:
-        limit = injector.config.request_budget
-        return limit if limit is not None else daily_api_limit
 
     # ------------------------------------------------------------------ auth
 
@@ -426,8 +429,7 @@ def create_salesforce_app(
 
     @api("/limits", methods=["GET"])
     async def limits(request: Request, version: str) -> Response:
-        used = injector.budget_state().used
-        limit = daily_limit()
+        used, limit = style.daily_usage(injector.budget_state())
         return _json(
             200,
             {

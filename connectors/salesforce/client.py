@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -171,8 +171,10 @@ class SalesforceClient:
         budget: RequestBudget | None = None,
         retry_attempts: int = 8,
         max_retry_wait: float = 30.0,
+        guard: Callable[[], None] | None = None,
     ):
         self.api_version = api_version
+        self.guard = guard
         self.budget = budget
         self.calls = 0
         self.usage: ApiUsage | None = None
@@ -225,6 +227,8 @@ class SalesforceClient:
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         @self._retry
         def attempt() -> Any:
+            if self.guard is not None:
+                self.guard()
             if self.budget is not None:
                 self.budget.acquire()
             return fn(*args, **kwargs)

@@ -170,7 +170,7 @@ def test_collections_report_per_record_results_and_respect_all_or_none(
         assert [r["success"] for r in results] == [True, False, True, True, False]
         assert results[1]["errors"][0]["statusCode"] == "JSON_PARSER_ERROR"
         assert results[4]["errors"][0]["statusCode"] == "ENTITY_IS_DELETED"
-        assert emu.org.get("Account", ids[0])["Territory__c"] == "East"  # type: ignore[index]
+        assert emu.org.get("Account", ids[0])["Territory__c"] == "East"
 
         records = [{"attributes": {"type": "Account"}, "id": i, "Territory__c": "West"} for i in ids[:3]]
         records[2]["OwnerId"] = "005000000000000AAA"
@@ -182,7 +182,7 @@ def test_collections_report_per_record_results_and_respect_all_or_none(
             "ALL_OR_NONE_OPERATION_ROLLED_BACK",
             "INVALID_CROSS_REFERENCE_KEY",
         ]
-        assert emu.org.get("Account", ids[0])["Territory__c"] == "East"  # type: ignore[index]
+        assert emu.org.get("Account", ids[0])["Territory__c"] == "East"
 
         too_many = [{"attributes": {"type": "Account"}, "Name": f"N{i}"} for i in range(201)]
         with pytest.raises(SalesforceMalformedRequest) as refused:

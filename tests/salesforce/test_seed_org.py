@@ -28,9 +28,7 @@ def test_tiers_are_roughly_15_35_50_percent_and_follow_potential() -> None:
     assert abs(tiers["C"] / total - 0.50) < 0.03
 
     def median(tier: str) -> float:
-        values = sorted(
-            a.potential for a in org.accounts if a.tier == tier and a.potential is not None
-        )
+        values = sorted(a.potential for a in org.accounts if a.tier == tier and a.potential is not None)
         return values[len(values) // 2]
 
     assert median("A") > median("B") > median("C") > 0

@@ -1,0 +1,224 @@
+"""Salesforce shapes <-> CRM-neutral records, the pull cursor, and UTC normalisation.
+
+The cursor of every stream is a keyset position per sObject: the
+`SystemModstamp` and `Id` of the last record handed to the caller. The next
+pull asks for `SystemModstamp >= ts` minus the ids at `ts` up to that `Id`
+(records come ordered by `SystemModstamp, Id`), so a boundary shared by any
+number of records is never lost nor doubled. The cursor also remembers up to
+when `getDeleted` has been asked for hard deletes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from connectors.base import (
+    AccountRecord,
+    ActivityRecord,
+    AssignmentChange,
+    DeletedRecord,
+    RepRecord,
+    VisitRecord,
+    as_utc,
+)
+
+ACCOUNT_FIELDS = (
+    "Id", "Name", "BillingLatitude", "BillingLongitude", "BillingPostalCode", "BillingCountry",
+    "Industry", "OwnerId", "Tier__c", "Potential__c", "Effort__c", "Territory__c", "Locked__c",
+    "SystemModstamp", "LastModifiedDate", "IsDeleted", "MasterRecordId",
+)  # fmt: skip
+USER_FIELDS = (
+    "Id", "Name", "Email", "IsActive", "Latitude", "Longitude", "PostalCode", "SystemModstamp",
+)  # fmt: skip
+EVENT_FIELDS = (
+    "Id", "Subject", "WhatId", "OwnerId", "StartDateTime", "EndDateTime", "Description",
+    "Visit_Key__c", "SystemModstamp", "IsDeleted",
+)  # fmt: skip
+TASK_FIELDS = (
+    "Id", "Subject", "WhatId", "OwnerId", "ActivityDate", "Status", "SystemModstamp", "IsDeleted",
+)  # fmt: skip
+
+ACCOUNT_PREFIX = "001"
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """Salesforce's `2024-05-01T09:30:00.000+0000` (or any ISO form) as aware UTC."""
+    if not value:
+        return None
+    return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+
+def format_datetime(value: datetime) -> str:
+    """An aware datetime as Salesforce writes it, in UTC with milliseconds."""
+    value = as_utc(value)
+    return f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}+0000"
+
+
+def _plain(rec: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rec.items() if k != "attributes"}
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _modstamp(rec: Mapping[str, Any]) -> datetime:
+    stamp = parse_datetime(rec.get("SystemModstamp"))
+    if stamp is None:
+        raise ValueError(f"record {rec.get('Id')} has no SystemModstamp")
+    return stamp
+
+
+def account_from_salesforce(rec: Mapping[str, Any]) -> AccountRecord:
+    return AccountRecord(
+        crm_id=rec["Id"],
+        name=rec.get("Name") or "",
+        modified_at=_modstamp(rec),
+        lat=_float(rec.get("BillingLatitude")),
+        lon=_float(rec.get("BillingLongitude")),
+        postal_code=rec.get("BillingPostalCode"),
+        country=rec.get("BillingCountry"),
+        tier=rec.get("Tier__c"),
+        potential=_float(rec.get("Potential__c")),
+        effort=_float(rec.get("Effort__c")),
+        industry=rec.get("Industry"),
+        owner_id=rec.get("OwnerId"),
+        territory=rec.get("Territory__c"),
+        locked=bool(rec.get("Locked__c")),
+        raw=_plain(rec),
+    )
+
+
+def rep_from_salesforce(rec: Mapping[str, Any]) -> RepRecord:
+    return RepRecord(
+        crm_id=rec["Id"],
+        name=rec.get("Name") or "",
+        modified_at=_modstamp(rec),
+        email=rec.get("Email"),
+        active=bool(rec.get("IsActive", True)),
+        home_lat=_float(rec.get("Latitude")),
+        home_lon=_float(rec.get("Longitude")),
+        home_postal_code=rec.get("PostalCode"),
+        raw=_plain(rec),
+    )
+
+
+def _account_of(what_id: str | None) -> str | None:
+    return what_id if what_id and what_id.startswith(ACCOUNT_PREFIX) else None
+
+
+def event_from_salesforce(rec: Mapping[str, Any], *, now: datetime) -> ActivityRecord:
+    """An Event is a completed visit once its end lies in the past."""
+    end = parse_datetime(rec.get("EndDateTime"))
+    return ActivityRecord(
+        crm_id=rec["Id"],
+        kind="event",
+        modified_at=_modstamp(rec),
+        account_id=_account_of(rec.get("WhatId")),
+        owner_id=rec.get("OwnerId"),
+        started_at=parse_datetime(rec.get("StartDateTime")),
+        ended_at=end,
+        subject=rec.get("Subject") or "",
+        completed=end is not None and end < now,
+        external_id=rec.get("Visit_Key__c"),
+        raw=_plain(rec),
+    )
+
+
+def task_from_salesforce(rec: Mapping[str, Any]) -> ActivityRecord:
+    """A Task counts as done when its Status is Completed; it has a due date, not times."""
+    due = rec.get("ActivityDate")
+    started = datetime.combine(date.fromisoformat(due), time(), UTC) if due else None
+    return ActivityRecord(
+        crm_id=rec["Id"],
+        kind="task",
+        modified_at=_modstamp(rec),
+        account_id=_account_of(rec.get("WhatId")),
+        owner_id=rec.get("OwnerId"),
+        started_at=started,
+        subject=rec.get("Subject") or "",
+        completed=rec.get("Status") == "Completed",
+        raw=_plain(rec),
+    )
+
+
+def deleted_from_salesforce(rec: Mapping[str, Any]) -> DeletedRecord:
+    """A queryAll row with `IsDeleted = true`; merge losers carry their winner."""
+    return DeletedRecord(crm_id=rec["Id"], deleted_at=_modstamp(rec), merged_into=rec.get("MasterRecordId"))
+
+
+def assignment_to_salesforce(change: AssignmentChange) -> dict[str, Any]:
+    """The Account fields an assignment writes (an absent owner/territory is left alone)."""
+    rec: dict[str, Any] = {"attributes": {"type": "Account"}, "id": change.account_id}
+    if change.owner_id is not None:
+        rec["OwnerId"] = change.owner_id
+    if change.territory is not None:
+        rec["Territory__c"] = change.territory
+    return rec
+
+
+def visit_to_salesforce(visit: VisitRecord) -> dict[str, Any]:
+    """An Event keyed by `Visit_Key__c`, for an upsert."""
+    return {
+        "attributes": {"type": "Event"},
+        "Visit_Key__c": visit.key,
+        "Subject": visit.subject,
+        "WhatId": visit.account_id,
+        "OwnerId": visit.owner_id,
+        "StartDateTime": format_datetime(visit.start),
+        "EndDateTime": format_datetime(visit.end),
+        "Description": visit.description,
+    }
+
+
+# --------------------------------------------------------------------------- cursor
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """The last (SystemModstamp, Id) handed over for one sObject."""
+
+    modstamp: datetime
+    record_id: str
+
+
+@dataclass(slots=True)
+class StreamCursor:
+    """Where a stream stands: a keyset position per sObject, and the getDeleted watermark."""
+
+    positions: dict[str, Position] = field(default_factory=dict)
+    deleted_until: datetime | None = None
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "v": 1,
+                "positions": {
+                    obj: [format_datetime(p.modstamp), p.record_id] for obj, p in self.positions.items()
+                },
+                "deleted_until": format_datetime(self.deleted_until) if self.deleted_until else None,
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+
+    @classmethod
+    def decode(cls, text: str | None) -> StreamCursor:
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            positions = {
+                obj: Position(parse_datetime(ts) or datetime.min.replace(tzinfo=UTC), rid)
+                for obj, (ts, rid) in data.get("positions", {}).items()
+            }
+            return cls(positions, parse_datetime(data.get("deleted_until")))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"not a Salesforce cursor: {text[:80]!r}") from exc
+
+    def copy(self) -> StreamCursor:
+        return StreamCursor(dict(self.positions), self.deleted_until)
