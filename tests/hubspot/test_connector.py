@@ -337,3 +337,18 @@ def test_two_worker_processes_pulling_at_once_stay_within_the_shared_budget(
     assert all(a["records"] == a["unique"] == 1_500 for a in answers)
     assert [a["calls"] for a in answers] == [16, 16]  # 15 pages + the archive, no retries
     assert stats["total"] == 32
+
+
+def test_searches_are_paced_under_hubspots_search_limit(seed_org: SeedOrg) -> None:
+    # HubSpot allows 5 searches a second; with retry_attempts=1 a single 429 would fail the pull.
+    app = create_hubspot_app(seed_org, search_per_second=5)
+    portal: HubSpotOrg = app.state.org
+    with serve(app) as running:
+        connector = HubSpotConnector("pat-na1-test", base_url=running.url, retry_attempts=1)
+        _, _, cursor = drain(connector.pull_accounts(None))
+        base = round(FUTURE.timestamp() * 1000)
+        window = portal.bulk_insert(
+            "companies", [({"name": f"Changed {i}"}, base, base + i) for i in range(1_500)]
+        )
+        changed, _, _ = drain(connector.pull_accounts(cursor))
+    assert sorted(r.crm_id for r in changed) == sorted(window)
