@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +33,21 @@ def small_org() -> SeedOrg:
 def org_5k() -> SeedOrg:
     """5,000 accounts: three query pages."""
     return generate_org(5_000, 25, seed=11, as_of=AS_OF)
+
+
+@dataclass(frozen=True)
+class TimedOrg:
+    org: SeedOrg
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def org_100k() -> TimedOrg:
+    """100,000 accounts (and how long they took to generate, place tables already loaded)."""
+    generate_org(10, 2, seed=0, as_of=AS_OF)
+    started = time.perf_counter()
+    org = generate_org(100_000, 150, seed=5, as_of=AS_OF)
+    return TimedOrg(org, time.perf_counter() - started)
 
 
 class Emulator:

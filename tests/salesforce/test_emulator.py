@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import requests
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
     SalesforceError,
@@ -19,7 +21,7 @@ from connectors.emulators.faults import FaultConfig
 from connectors.emulators.salesforce import SalesforceOrgCredentials
 from connectors.emulators.seed import SeedOrg
 
-from .conftest import EmulatorFactory
+from .conftest import EmulatorFactory, TimedOrg
 
 CREDS = SalesforceOrgCredentials(
     username="ops@acme.example",
@@ -342,3 +344,23 @@ def test_territory_management_objects_enforce_their_rules(
         with pytest.raises(SalesforceMalformedRequest) as required:
             sf.Territory2.create({"Name": "Nowhere"})
         assert required.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+
+
+def test_a_100k_org_seeds_fast_and_pages_through_query_all_iter_one_page_per_answer(
+    salesforce_emulator: EmulatorFactory, org_100k: TimedOrg
+) -> None:
+    started = time.perf_counter()
+    with salesforce_emulator(org_100k.org) as emu:
+        assert org_100k.seconds + (time.perf_counter() - started) < 10.0
+        sf = emu.client()
+        page_sizes: list[int] = []
+
+        def count_records(response: requests.Response, *args: object, **kwargs: object) -> None:
+            if "/query" in response.url:
+                page_sizes.append(len(response.json()["records"]))
+
+        sf.session.hooks["response"].append(count_records)
+        soql = "SELECT Id, Name, OwnerId, SystemModstamp FROM Account ORDER BY SystemModstamp, Id"
+        ids = [r["Id"] for r in sf.query_all_iter(soql, include_deleted=True)]
+        assert len(ids) == len(set(ids)) == 100_000
+        assert page_sizes == [2000] * 50
