@@ -181,7 +181,7 @@ def create_salesforce_app(
     if org is not None:
         state.load_seed(org)
     else:
-        state._seed_territory_management(datetime.now(UTC))
+        state.seed_territory_management(datetime.now(UTC))
     app.state.org = state
     style = SalesforceFaultStyle(daily_api_limit)
     injector = install_faults(app, style, faults)

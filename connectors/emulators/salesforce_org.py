@@ -841,7 +841,6 @@ class SalesforceOrg:
             predicate = self._compile(spec, query.where) if query.where is not None else None
         except SoqlError as exc:
             raise ApiError(400, "MALFORMED_QUERY", str(exc)) from None
-        mentions_deleted = "isdeleted" in {p.lower() for p in query.referenced_fields()}
         with self._lock:
             table = self.tables[spec.name.lower()]
             rows: list[Record] = [
@@ -849,8 +848,6 @@ class SalesforceOrg:
                 for r in table.rows.values()
                 if (include_deleted or not r.get("IsDeleted")) and (predicate is None or predicate(r))
             ]
-            if mentions_deleted and not include_deleted and query.where is not None:
-                pass  # `IsDeleted = true` through /query/ simply finds nothing, as in Salesforce
             for key in reversed(query.order_by):
                 f = self.field_spec_of_path(spec, key.field)
                 folded = f.type in ("string", "textarea", "picklist", "email")
@@ -1023,9 +1020,9 @@ class SalesforceOrg:
                         SystemModstamp=modified,
                     )
                     tasks.rows[rid] = rec
-            self._seed_territory_management(org.as_of)
+            self.seed_territory_management(org.as_of)
 
-    def _seed_territory_management(self, as_of: datetime) -> None:
+    def seed_territory_management(self, as_of: datetime) -> None:
         when = self._stamp(as_of - timedelta(days=90))
         self.api_create(
             "Territory2Type",

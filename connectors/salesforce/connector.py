@@ -28,6 +28,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from connectors.base import (
@@ -47,6 +48,7 @@ from connectors.base import (
 from connectors.limits import RequestBudget
 from connectors.salesforce.client import (
     COLLECTION_SIZE,
+    SalesforceApiError,
     SalesforceClient,
     SalesforceCredentials,
     soql_datetime,
@@ -279,7 +281,7 @@ class SalesforceConnector:
         outcomes: dict[int, RecordOutcome] = {}
         for batch in _batches(list(enumerate(changes)), key=lambda item: item[1].account_id):
             records = [assignment_to_salesforce(change) for _, change in batch]
-            results = self._send(len(batch), self.client.collection_update, records)
+            results = self._send(records, self.client.collection_update)
             for (index, change), result in zip(batch, results, strict=True):
                 outcomes[index] = _outcome(change.key, result, change.account_id)
         if self.use_territory2:
@@ -295,7 +297,7 @@ class SalesforceConnector:
         cancels = [(i, v) for i, v in indexed if v.cancelled]
         for batch in _batches(upserts, key=lambda item: item[1].key):
             records = [visit_to_salesforce(v) for _, v in batch]
-            results = self._send(len(batch), self.client.collection_upsert, "Event", "Visit_Key__c", records)
+            results = self._send(records, partial(self.client.collection_upsert, "Event", "Visit_Key__c"))
             for (index, visit), result in zip(batch, results, strict=True):
                 outcomes[index] = _outcome(visit.key, result, None)
         for batch in _batches(cancels, key=lambda item: item[1].key):
@@ -303,19 +305,31 @@ class SalesforceConnector:
         ordered = [outcomes[i] for i in range(len(visits))]
         return PushResult(outcomes=ordered, api_calls=self.api_calls - calls_before)
 
-    def _send(self, size: int, call: Callable[..., list[dict[str, Any]]], *args: Any) -> list[dict[str, Any]]:
-        """One collection call; if it fails as a whole after retries, every record is to retry."""
+    def _send(
+        self, items: Sequence[Any], call: Callable[[Sequence[Any]], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """One collection call, one result per item.
+
+        A call Salesforce refuses as a whole (a 4xx other than auth/limits) is split in
+        halves until the offending records stand alone and get their own rejection; one
+        that still fails after the client's retries leaves every item to retry later.
+        """
         try:
-            results = call(*args)
+            results = call(items)
         except QuotaExhausted:
             raise
+        except SalesforceApiError as exc:
+            if exc.status >= 500 or exc.status in (401, 403):
+                return [_retry_result(str(exc))] * len(items)
+            if len(items) == 1:
+                return [{"success": False, "errors": [{"statusCode": exc.code, "message": exc.message}]}]
+            mid = len(items) // 2
+            return self._send(items[:mid], call) + self._send(items[mid:], call)
         except CRMError as exc:
             log.warning("Salesforce collection call failed: %s", exc)
-            return [
-                {"success": False, "errors": [{"statusCode": "RETRY", "message": str(exc)}], "retry": True}
-            ] * size
-        if len(results) != size:
-            raise CRMError(f"Salesforce answered {len(results)} results for {size} records")
+            return [_retry_result(str(exc))] * len(items)
+        if len(results) != len(items):
+            raise CRMError(f"Salesforce answered {len(results)} results for {len(items)} records")
         return results
 
     def _cancel_visits(
@@ -336,7 +350,7 @@ class SalesforceConnector:
         if not to_delete:
             return
         ids = [event_of[v.key] for _, v in to_delete]
-        results = self._send(len(ids), self.client.collection_delete, ids)
+        results = self._send(ids, self.client.collection_delete)
         for (index, visit), result in zip(to_delete, results, strict=True):
             outcome = _outcome(visit.key, result, event_of[visit.key])
             if outcome.error_code == "ENTITY_IS_DELETED":
@@ -379,7 +393,7 @@ class SalesforceConnector:
                     create.append((index, change))
             for start in range(0, len(stale), COLLECTION_SIZE):
                 chunk = stale[start : start + COLLECTION_SIZE]
-                self._send(len(chunk), self.client.collection_delete, chunk)
+                self._send(chunk, self.client.collection_delete)
             if not create:
                 continue
             records = [
@@ -391,7 +405,7 @@ class SalesforceConnector:
                 }
                 for _, change in create
             ]
-            results = self._send(len(records), self.client.collection_create, records)
+            results = self._send(records, self.client.collection_create)
             for (index, change), result in zip(create, results, strict=True):
                 if not result.get("success"):
                     outcomes[index] = _outcome(change.key, result, change.account_id)
@@ -469,6 +483,10 @@ def _batches(items: list[T], *, key: Callable[[T], str]) -> Iterator[list[T]]:
         keys.add(k)
     if batch:
         yield batch
+
+
+def _retry_result(message: str) -> dict[str, Any]:
+    return {"success": False, "errors": [{"statusCode": "RETRY", "message": message}], "retry": True}
 
 
 def _outcome(key: str, result: dict[str, Any], default_id: str | None) -> RecordOutcome:
