@@ -27,12 +27,11 @@ import time
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.routing import DayFleet, DayRoutes, RouteStop, improve_day, route_day
+from planner.routing import DayFleet, DayRoutes, RouteStop, ScheduledStop, improve_day, route_days
 
 _UNSERVED_PENALTY = 10**9
 
@@ -67,9 +66,11 @@ class EngineParams:
     """Search settings, separate from the data; `from_toml("")` gives these defaults."""
 
     max_rounds: int | None = 40  # ruin-and-recreate rounds; None = until the time limit
-    ruin_size: int = 12  # stops removed per ruin, picked around a random seed stop
-    final_iterations: int = 3_000  # PyVRP ILS iterations per day for the final polish
-    polish_share: float = 0.25  # of the time limit kept for the final polish
+    ruin_size: int = 20  # stops removed per ruin, picked around a random seed stop
+    joint_every: int = 25  # most rounds between two runs of PyVRP on all days at once
+    chunk_iterations: int = 500  # PyVRP ILS iterations on all days in such a run
+    final_iterations: int = 20_000  # PyVRP ILS iterations on all days for the final polish
+    polish_share: float = 0.15  # of the time limit kept for the final polish
     accept_worse: float = 0.005  # accept a ruin result up to this share above the current
 
     @classmethod
@@ -89,7 +90,8 @@ class PeriodicSolution:
     patterns: tuple[tuple[int, ...] | None, ...]  # None: the stop could not be served
     days: tuple[DayRoutes, ...]  # stop indices in `DayRoutes` are indices into `problem.stops`
     cost: int  # total travel over all days
-    unserved: tuple[int, ...]
+    unserved: tuple[int, ...]  # stops on no route at all
+    missing: tuple[tuple[int, int], ...]  # (stop, day) visits of a chosen pattern left out
     rounds: int
     seconds: float
 
@@ -105,6 +107,8 @@ class _Plan:
         self.T = problem.travel
         self.routes: list[list[list[int]]] = [[] for _ in problem.days]
         self.pattern: list[tuple[int, ...] | None] = [None] * len(problem.stops)
+        self.on: list[set[int]] = [set() for _ in problem.stops]  # days a stop is routed on
+        self.partial_ok = False
         self.loc = np.array([s.location for s in problem.stops], dtype=np.int64)
         self.service = np.array([s.service for s in problem.stops], dtype=np.int64)
         self.demand = np.array([s.demand for s in problem.stops], dtype=np.int64)
@@ -116,6 +120,7 @@ class _Plan:
         other.__dict__.update(self.__dict__)
         other.routes = [[list(r) for r in day] for day in self.routes]
         other.pattern = list(self.pattern)
+        other.on = [set(days) for days in self.on]
         other._edges = [None] * len(self.p.days)
         return other
 
@@ -129,10 +134,18 @@ class _Plan:
     def day_cost(self, d: int) -> int:
         return sum(self.route_cost(d, r) for r in self.routes[d])
 
+    def missing(self) -> int:
+        """Required visits not on any route."""
+        return sum(
+            len(stop.patterns[0]) - len(on)
+            for stop, on in zip(self.p.stops, self.on, strict=True)
+            if stop.patterns
+        )
+
     def cost(self) -> int:
         travel = sum(self.day_cost(d) for d in range(len(self.p.days)))
-        unserved = sum(1 for p in self.pattern if p is None)
-        return travel + _UNSERVED_PENALTY * unserved
+        # Priced per visit, so leaving out one A account is never "paid for" by serving one C.
+        return travel + _UNSERVED_PENALTY * self.missing()
 
     def touched(self, d: int) -> None:
         self._edges[d] = None
@@ -242,6 +255,7 @@ class _Plan:
             self.routes[d].append([i])
         else:
             self.routes[d][r].insert(p, i)
+        self.on[i].add(d)
         self.touched(d)
 
     def remove(self, i: int, d: int) -> None:
@@ -250,12 +264,13 @@ class _Plan:
                 route.remove(i)
                 if not route:
                     del self.routes[d][r]
+                self.on[i].discard(d)
                 self.touched(d)
                 return
         raise KeyError(f"stop {i} is not on day {d}")
 
     def unassign(self, i: int) -> set[int]:
-        days = set(self.pattern[i] or ())
+        days = set(self.on[i])
         for d in days:
             self.remove(i, d)
         self.pattern[i] = None
@@ -264,46 +279,58 @@ class _Plan:
     def best_pattern(
         self, i: int, rng: random.Random | None = None, noise: float = 0.0
     ) -> tuple[float, tuple[int, ...]] | None:
-        """The pattern with the lowest change in travel for stop i (which may be placed)."""
-        current = set(self.pattern[i] or ())
-        gains = {d: self.removal(i, d) for d in current}
+        """The pattern with the lowest change in cost for stop i, and that change.
+
+        A day with no room makes the pattern infeasible, unless partial plans are
+        allowed; then that visit is priced as missing.
+        """
+        present = self.on[i]
+        gains = {d: self.removal(i, d) for d in present}
         inserts: dict[int, tuple[int, int, int] | None] = {}
         best: tuple[float, tuple[int, ...]] | None = None
+        visits = len(self.p.stops[i].patterns[0]) if self.p.stops[i].patterns else 0
+        missing_now = visits - len(present)
         for pattern in self.p.stops[i].patterns:
             total = 0.0
+            missing = 0
             feasible = True
             for d in pattern:
-                if d in current:
+                if d in present:
                     continue
                 if d not in inserts:
                     inserts[d] = self.insertion(i, d)
                 ins = inserts[d]
                 if ins is None:
-                    feasible = False
-                    break
-                total += ins[0]
+                    if not self.partial_ok:
+                        feasible = False
+                        break
+                    missing += 1
+                else:
+                    total += ins[0]
             if not feasible:
                 continue
             total -= sum(g for d, g in gains.items() if d not in pattern)
             if rng is not None and noise > 0.0:
                 total *= 1.0 + noise * rng.random()
+            total += _UNSERVED_PENALTY * (missing - missing_now)
             if best is None or total < best[0]:
                 best = (total, pattern)
         return best
 
     def apply(self, i: int, pattern: tuple[int, ...]) -> set[int]:
-        """Move stop i to `pattern`; returns the days that changed."""
-        current = set(self.pattern[i] or ())
+        """Move stop i to `pattern` (visits that find no room stay missing); days changed."""
         changed: set[int] = set()
-        for d in current - set(pattern):
+        for d in self.on[i] - set(pattern):
             self.remove(i, d)
             changed.add(d)
         for d in pattern:
-            if d in current:
+            if d in self.on[i]:
                 continue
             ins = self.insertion(i, d)
-            if ins is None:  # cannot happen right after pricing; guard anyway
-                raise RuntimeError(f"stop {i} no longer fits day {d}")
+            if ins is None:
+                if not self.partial_ok:
+                    raise RuntimeError(f"stop {i} no longer fits day {d}")
+                continue
             self.insert(i, d, ins[1], ins[2])
             changed.add(d)
         self.pattern[i] = pattern
@@ -319,57 +346,98 @@ def solve_periodic(
     seed: int = 0,
     time_limit: float = 10.0,
     params: EngineParams | None = None,
+    partial_ok: bool = False,
 ) -> PeriodicSolution:
     """Choose a pattern for every stop and route every day, minimising total travel.
 
-    Stops that fit on no pattern (every day full, or no feasible route) are
-    returned in `unserved` rather than dropped silently.
+    With `partial_ok`, visits that find no room are left out (and reported via
+    `missing`) rather than making the stop's whole pattern infeasible; stops
+    that fit on no pattern at all are returned in `unserved`, never dropped silently.
     """
     params = params or EngineParams()
     began = time.monotonic()
     deadline = began + time_limit
-    polish_from = began + time_limit * (1.0 - params.polish_share)
     rng = random.Random(seed)
+    flexible = _flexible_days(problem)
 
-    plan = _construct(problem, rng)
-    _reoptimise(plan, set(range(len(problem.days))), seed)
-    _descend(plan, rng, seed, polish_from)
-    best = plan.copy()
-    best_cost = best.cost()
-    current_cost = best_cost
     neighbours = _neighbour_lists(problem)
+    # PyVRP moves flexible stops between days itself: the more of them, the more often
+    # all days are routed at once rather than re-routed day by day.
+    visits = sum(len(s.patterns[0]) for s in problem.stops if s.patterns) or 1
+    flexible_share = sum(1 for f in flexible if f is not None) / visits
+    joint_every = max(1, min(params.joint_every, round(1.0 / max(flexible_share, 1e-9))))
+    # ... and the longer the final uninterrupted PyVRP run, which beats many short ones.
+    polish_share = min(0.9, params.polish_share + 0.6 * flexible_share)
+    polish_from = began + time_limit * (1.0 - polish_share)
+    plan = _construct(problem, partial_ok)
+    plan, routed = _joint(plan, flexible, seed, params.chunk_iterations, polish_from)
+    best, best_routed, best_cost = plan.copy(), routed, plan.cost()
+    current_cost = best_cost
     rounds = 0
     while time.monotonic() < polish_from and (params.max_rounds is None or rounds < params.max_rounds):
         rounds += 1
         trial = plan.copy()
-        changed = _ruin_recreate(trial, rng, neighbours, params.ruin_size)
-        _reoptimise(trial, changed, seed + rounds)
-        _descend(trial, rng, seed + rounds, polish_from)
+        if not _descend(trial, rng, seed + rounds, polish_from):
+            changed = _ruin_recreate(trial, rng, neighbours, params.ruin_size)
+            _reoptimise(trial, changed, seed + rounds)
+        if rounds % joint_every == 0:
+            trial, routed = _joint(trial, flexible, seed + rounds, params.chunk_iterations, polish_from)
+        else:
+            routed = ()
         cost = trial.cost()
         if cost < best_cost:
-            best, best_cost = trial.copy(), cost
+            best, best_routed, best_cost = trial.copy(), routed or _fixed_days(trial), cost
         if cost <= current_cost * (1.0 + params.accept_worse):
             plan, current_cost = trial, cost
         else:
             plan, current_cost = best.copy(), best_cost
-    routed = _polish(best, seed, deadline, params.final_iterations)
-    cost = sum(day.travel for day in routed)
+    remaining = max(0.0, deadline - time.monotonic())
+    if remaining > 0.0 and params.final_iterations > 0:
+        polished, routed = _joint(best, flexible, seed, params.final_iterations, time.monotonic() + remaining)
+        if polished.cost() <= best_cost:
+            best, best_routed = polished, routed
+    days = tuple(
+        DayRoutes(
+            routes=tuple(tuple(s for s in route) for route in day.routes),
+            dropped=(),
+            travel=day.travel,
+            feasible=day.feasible,
+        )
+        for day in best_routed
+    )
     return PeriodicSolution(
         patterns=tuple(best.pattern),
-        days=tuple(routed),
-        cost=cost,
-        unserved=tuple(i for i, p in enumerate(best.pattern) if p is None),
+        days=days,
+        cost=sum(d.travel for d in days),
+        unserved=tuple(i for i, on in enumerate(best.on) if not on),
+        missing=tuple(
+            (i, d) for i, p in enumerate(best.pattern) if p is not None for d in p if d not in best.on[i]
+        ),
         rounds=rounds,
         seconds=time.monotonic() - began,
     )
 
 
-def _construct(problem: PeriodicProblem, rng: random.Random) -> _Plan:
+def _flexible_days(problem: PeriodicProblem) -> list[tuple[int, int] | None]:
+    """(first, last) for one-visit stops whose allowed days form a run; PyVRP picks the day."""
+    out: list[tuple[int, int] | None] = []
+    for stop in problem.stops:
+        days = sorted(p[0] for p in stop.patterns if len(p) == 1)
+        single = stop.patterns and len(days) == len(stop.patterns) and stop.window is None
+        if single and len(days) > 1 and days == list(range(days[0], days[0] + len(days))):
+            out.append((days[0], days[-1]))
+        else:
+            out.append(None)
+    return out
+
+
+def _construct(problem: PeriodicProblem, partial_ok: bool) -> _Plan:
     """Cheapest insertion, most constrained and farthest stops first."""
     plan = _Plan(problem)
+    plan.partial_ok = partial_ok
     order = list(range(len(problem.stops)))
     depot = problem.days[0].start if problem.days else 0
-    far = problem.travel[depot, plan.loc] if len(order) else np.zeros(0)
+    far = problem.travel[depot, plan.loc] if order else np.zeros(0)
 
     def urgency(i: int) -> tuple[int, int, int]:
         stop = problem.stops[i]
@@ -378,34 +446,39 @@ def _construct(problem: PeriodicProblem, rng: random.Random) -> _Plan:
 
     order.sort(key=urgency)
     for i in order:
+        if not problem.stops[i].patterns:
+            continue
         choice = plan.best_pattern(i)
         if choice is not None:
             plan.apply(i, choice[1])
     return plan
 
 
-def _descend(plan: _Plan, rng: random.Random, seed: int, stop_at: float) -> None:
-    """Apply improving pattern moves and re-route the changed days until none is left."""
+def _descend(plan: _Plan, rng: random.Random, seed: int, stop_at: float) -> bool:
+    """Apply improving pattern moves, re-routing changed days, until none is left."""
     n = len(plan.p.stops)
-    for _ in range(50):
+    improved = False
+    for _ in range(20):
         changed: set[int] = set()
         order = list(range(n))
         rng.shuffle(order)
         for i in order:
             if time.monotonic() > stop_at:
                 break
-            if not plan.p.stops[i].patterns:
+            stop = plan.p.stops[i]
+            if len(stop.patterns) < 1:
                 continue
             choice = plan.best_pattern(i)
             if choice is None:
                 continue
             gain, pattern = choice
-            unplaced = plan.pattern[i] is None
-            if unplaced or (gain < 0 and tuple(pattern) != plan.pattern[i]):
+            if gain < 0 and (pattern != plan.pattern[i] or len(plan.on[i]) < len(pattern)):
                 changed |= plan.apply(i, pattern)
         if not changed:
-            return
+            break
+        improved = True
         _reoptimise(plan, changed, seed)
+    return improved
 
 
 def _reoptimise(plan: _Plan, days: set[int], seed: int) -> None:
@@ -414,12 +487,14 @@ def _reoptimise(plan: _Plan, days: set[int], seed: int) -> None:
         routes = plan.routes[d]
         if not routes:
             continue
-        stops, fleet = _day_stops(plan, d)
-        local = {stop: k for k, stop in enumerate(_day_members(plan, d))}
-        result = improve_day(plan.T, stops, fleet, [[local[i] for i in r] for r in routes], seed=seed)
+        members = _day_members(plan, d)
+        stops = [_route_stop(plan.p.stops[i]) for i in members]
+        local = {stop: k for k, stop in enumerate(members)}
+        result = improve_day(
+            plan.T, stops, plan.p.days[d], [[local[i] for i in r] for r in routes], seed=seed
+        )
         if not result.feasible or result.dropped:
             continue
-        members = _day_members(plan, d)
         new_routes = [[members[s] for s in seq] for seq in result.sequences()]
         if plan.has_windows and not all(plan.schedule_ok(d, r) for r in new_routes):
             continue
@@ -428,56 +503,118 @@ def _reoptimise(plan: _Plan, days: set[int], seed: int) -> None:
             plan.touched(d)
 
 
-def _polish(plan: _Plan, seed: int, deadline: float, iterations: int) -> list[DayRoutes]:
-    """PyVRP's iterated local search on every day, warm-started from the plan's routes."""
-    n_days = len(plan.p.days)
-    out: list[DayRoutes] = []
-    for d in range(n_days):
-        members = _day_members(plan, d)
-        stops, fleet = _day_stops(plan, d)
-        local = {stop: k for k, stop in enumerate(members)}
-        warm = [[local[i] for i in r] for r in plan.routes[d]]
-        if not members:
-            out.append(DayRoutes(routes=(), dropped=(), travel=0, feasible=True))
+def _joint(
+    plan: _Plan,
+    flexible: Sequence[tuple[int, int] | None],
+    seed: int,
+    iterations: int,
+    stop_at: float,
+) -> tuple[_Plan, tuple[DayRoutes, ...]]:
+    """Route all days in one PyVRP model from the plan's routes; flexible stops may change day.
+
+    Returns the re-routed plan (or the input, when PyVRP found nothing better) and
+    the days with service times, stop indices being indices into `problem.stops`.
+    """
+    problem = plan.p
+    visits: list[tuple[int, int | None]] = []  # (stop, fixed day or None when flexible)
+    route_stops: list[RouteStop] = []
+    index: dict[tuple[int, int], int] = {}
+    for i, stop in enumerate(problem.stops):
+        span = flexible[i]
+        if span is not None:
+            for d in plan.on[i]:
+                index[(i, d)] = len(visits)
+            visits.append((i, None))
+            route_stops.append(_route_stop(stop, span, required=not plan.partial_ok))
             continue
-        budget = max(0.0, (deadline - time.monotonic()) / max(1, n_days - d))
-        polished = route_day(
-            plan.T,
-            stops,
-            fleet,
-            seed=seed,
-            max_iterations=iterations,
-            time_limit=budget,
-            warm_start=warm,
+        wanted = plan.pattern[i] or ()
+        for d in wanted:
+            if d not in plan.on[i] and not plan.partial_ok:
+                continue
+            index[(i, d)] = len(visits)
+            visits.append((i, d))
+            route_stops.append(_route_stop(stop, (d, d), required=not plan.partial_ok))
+    if plan.partial_ok:
+        # Optional visits are worth far more than any detour, so they are left out only
+        # when no day has room for them.
+        worth = int(4 * (int(problem.travel.max(initial=0)) + int(plan.service.max(initial=0))))
+        route_stops = [replace(r, prize=worth + 1) for r in route_stops]
+    warm = [[[index[(i, d)] for i in route] for route in plan.routes[d]] for d in range(len(problem.days))]
+    routed = route_days(
+        problem.travel,
+        route_stops,
+        problem.days,
+        seed=seed,
+        max_iterations=iterations,
+        time_limit=max(0.0, stop_at - time.monotonic()),
+        warm_start=warm,
+    )
+    new = plan.copy()
+    new.routes = [[] for _ in problem.days]
+    new.on = [set() for _ in problem.stops]
+    for d, day in enumerate(routed.days):
+        for route in day.routes:
+            new.routes[d].append([visits[s.stop][0] for s in route])
+            for s in route:
+                i = visits[s.stop][0]
+                new.on[i].add(d)
+                if flexible[i] is not None:
+                    new.pattern[i] = (d,)
+    new._edges = [None] * len(problem.days)
+    feasible = routed.feasible and all(
+        len(new.on[i]) == len(plan.on[i]) or plan.partial_ok for i in range(len(problem.stops))
+    )
+    if plan.has_windows and feasible:
+        feasible = all(new.schedule_ok(d, r) for d in range(len(problem.days)) for r in new.routes[d])
+    if not feasible or new.cost() > plan.cost():
+        return plan, _fixed_days(plan)
+    days = tuple(
+        DayRoutes(
+            routes=tuple(tuple(replace(s, stop=visits[s.stop][0]) for s in route) for route in day.routes),
+            dropped=(),
+            travel=day.travel,
+            feasible=True,
         )
-        baseline = improve_day(plan.T, stops, fleet, warm, seed=seed)
-        pick = polished if polished.feasible and not polished.dropped else baseline
-        if baseline.feasible and not baseline.dropped and baseline.travel < pick.travel:
-            pick = baseline
-        out.append(_to_problem_indices(pick, members))
-    return out
+        for day in routed.days
+    )
+    return new, days
 
 
-def _to_problem_indices(day: DayRoutes, members: Sequence[int]) -> DayRoutes:
-    routes = tuple(tuple(replace(s, stop=members[s.stop]) for s in route) for route in day.routes)
-    return replace(day, routes=routes, dropped=tuple(members[k] for k in day.dropped))
+def _fixed_days(plan: _Plan) -> tuple[DayRoutes, ...]:
+    """The plan's own routes with service times, for when PyVRP did not improve them."""
+    out = []
+    for d, fleet in enumerate(plan.p.days):
+        routes = []
+        for route in plan.routes[d]:
+            clock = fleet.opens
+            here = fleet.start
+            scheduled = []
+            for i in route:
+                stop = plan.p.stops[i]
+                clock += int(plan.T[here, stop.location])
+                if stop.window is not None:
+                    clock = max(clock, stop.window[0])
+                scheduled.append(ScheduledStop(i, clock, clock + stop.service))
+                clock += stop.service
+                here = stop.location
+            routes.append(tuple(scheduled))
+        out.append(DayRoutes(routes=tuple(routes), dropped=(), travel=plan.day_cost(d), feasible=True))
+    return tuple(out)
+
+
+def _route_stop(stop: PeriodicStop, days: tuple[int, int] | None = None, required: bool = True) -> RouteStop:
+    return RouteStop(
+        location=stop.location,
+        service=stop.service,
+        demand=stop.demand,
+        window=stop.window,
+        days=days,
+        required=required,
+    )
 
 
 def _day_members(plan: _Plan, d: int) -> list[int]:
     return sorted(i for route in plan.routes[d] for i in route)
-
-
-def _day_stops(plan: _Plan, d: int) -> tuple[list[RouteStop], DayFleet]:
-    stops = [
-        RouteStop(
-            location=plan.p.stops[i].location,
-            service=plan.p.stops[i].service,
-            demand=plan.p.stops[i].demand,
-            window=plan.p.stops[i].window,
-        )
-        for i in _day_members(plan, d)
-    ]
-    return stops, plan.p.days[d]
 
 
 def _neighbour_lists(problem: PeriodicProblem) -> list[list[int]]:
@@ -485,7 +622,7 @@ def _neighbour_lists(problem: PeriodicProblem) -> list[list[int]]:
     if len(locs) == 0:
         return []
     dist = problem.travel[np.ix_(locs, locs)]
-    return [list(np.argsort(dist[i], kind="stable")) for i in range(len(locs))]
+    return [[int(j) for j in np.argsort(dist[i], kind="stable")] for i in range(len(locs))]
 
 
 def _ruin_recreate(plan: _Plan, rng: random.Random, neighbours: list[list[int]], size: int) -> set[int]:
@@ -494,7 +631,7 @@ def _ruin_recreate(plan: _Plan, rng: random.Random, neighbours: list[list[int]],
     if not movable:
         return set()
     centre = rng.choice(movable)
-    removed = [int(i) for i in neighbours[centre][: size + 1] if len(plan.p.stops[i].patterns) > 1]
+    removed = [i for i in neighbours[centre][: size + 1] if len(plan.p.stops[i].patterns) > 1]
     changed: set[int] = set()
     for i in removed:
         changed |= plan.unassign(i)
@@ -504,18 +641,9 @@ def _ruin_recreate(plan: _Plan, rng: random.Random, neighbours: list[list[int]],
         if choice is not None:
             changed |= plan.apply(i, choice[1])
     # Stops left out earlier get another chance now that routes have moved.
-    for i, pattern in enumerate(plan.pattern):
-        if pattern is None and plan.p.stops[i].patterns:
+    for i, stop in enumerate(plan.p.stops):
+        if stop.patterns and len(plan.on[i]) < len(stop.patterns[0]):
             choice = plan.best_pattern(i)
-            if choice is not None:
+            if choice is not None and choice[0] < 0:
                 changed |= plan.apply(i, choice[1])
     return changed
-
-
-def problem_summary(problem: PeriodicProblem) -> dict[str, Any]:
-    """Sizes worth printing next to a result."""
-    return {
-        "stops": len(problem.stops),
-        "days": len(problem.days),
-        "visits": sum(len(s.patterns[0]) for s in problem.stops if s.patterns),
-    }

@@ -19,9 +19,19 @@ from numpy.typing import NDArray
 from planner.periodic import EngineParams, PeriodicProblem, PeriodicStop, solve_periodic
 from planner.routing import DayFleet
 
-# Euclidean distances become integers for the router: ×1000 and rounded *up*, so a
+# Euclidean distances become integers for the router: scaled and rounded *up*, so a
 # route that meets a duration limit in integers also meets it in exact arithmetic.
-SCALE = 1000
+# The scale keeps the longest edge near 10^4-10^5: finer costs little precision, but
+# much larger distances dwarf PyVRP's capacity penalties (capped at 10^5 a unit).
+LONGEST_EDGE = 100_000
+
+
+def scale_of(instance: PVRPInstance) -> int:
+    """A power of ten that brings the instance's longest edge to at most `LONGEST_EDGE`."""
+    longest = float(instance.distances().max(initial=0.0))
+    if longest <= 0.0:
+        return 1000
+    return int(10 ** max(0, math.floor(math.log10(LONGEST_EDGE / longest))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +127,15 @@ def parse_cordeau(text: str, name: str = "") -> PVRPInstance:
 
 def to_periodic(instance: PVRPInstance) -> PeriodicProblem:
     """The instance as a periodic problem: location 0 is the depot, k+1 is customer k."""
-    travel = np.ceil(instance.distances() * SCALE - 1e-9).astype(np.int64)
+    scale = scale_of(instance)
+    travel = np.ceil(instance.distances() * scale - 1e-9).astype(np.int64)
     days = tuple(
         DayFleet(
             vehicles=instance.vehicles,
             start=0,
             end=0,
             capacity=instance.capacity[d],
-            max_work=(math.floor(instance.max_duration[d] * SCALE) if instance.max_duration[d] > 0 else None),
+            max_work=(math.floor(instance.max_duration[d] * scale) if instance.max_duration[d] > 0 else None),
         )
         for d in range(instance.n_days)
     )
@@ -132,7 +143,7 @@ def to_periodic(instance: PVRPInstance) -> PeriodicProblem:
         PeriodicStop(
             location=k + 1,
             patterns=c.patterns,
-            service=round(c.service * SCALE),
+            service=round(c.service * scale),
             demand=c.demand,
         )
         for k, c in enumerate(instance.customers)

@@ -1,7 +1,9 @@
-"""Route one day's fleet with PyVRP: the only module that imports pyvrp.
+"""Route days of fleets with PyVRP: the only module that imports pyvrp.
 
 `route_day` takes an integer travel matrix, the stops of the day and the fleet
-that serves them, and returns the routes in visiting order with arrival times.
+that serves them, and returns the routes in visiting order with arrival times;
+`route_days` does the same for several days in one model, choosing the day of
+every stop that may go on more than one.
 Everything above it (call plans, the periodic engine, the benchmarks) speaks
 plain tuples of stop indices, so the solver can be swapped here alone.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from pyvrp import (
     Location,
     ProblemData,
     RandomNumberGenerator,
+    Route,
     Solution,
     SolveParams,
     VehicleType,
@@ -50,6 +53,7 @@ class RouteStop:
     window: tuple[int, int] | None = None
     required: bool = True
     prize: int = 0
+    days: tuple[int, int] | None = None  # (first, last) day index for `route_days`; None: any
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,19 @@ class DayRoutes:
         return tuple(tuple(s.stop for s in route) for route in self.routes)
 
 
+@dataclass(frozen=True, slots=True)
+class PlanRoutes:
+    """Routes of several days (`route_days`); `dropped` lists optional stops left out."""
+
+    days: tuple[DayRoutes, ...]
+    dropped: tuple[int, ...]
+    feasible: bool
+
+    @property
+    def travel(self) -> int:
+        return sum(d.travel for d in self.days)
+
+
 def route_day(
     travel: NDArray[np.int64],
     stops: Sequence[RouteStop],
@@ -100,24 +117,53 @@ def route_day(
     time_limit: float = 10.0,
     warm_start: Sequence[Sequence[int]] | None = None,
 ) -> DayRoutes:
-    """Route the day's stops with PyVRP's iterated local search.
+    """Route one day's stops with PyVRP's iterated local search.
 
     Stops after `max_iterations` (deterministic for a given seed) or
     `time_limit` seconds, whichever comes first; pass `max_iterations=None` to
     use the whole time. `warm_start` is a list of routes of stop indices.
     """
+    one_day = [replace(s, days=None) for s in stops]
+    plan = route_days(
+        travel,
+        one_day,
+        [fleet],
+        seed=seed,
+        max_iterations=max_iterations,
+        time_limit=time_limit,
+        warm_start=[warm_start] if warm_start else None,
+    )
+    return replace(plan.days[0], dropped=plan.dropped, feasible=plan.feasible)
+
+
+def route_days(
+    travel: NDArray[np.int64],
+    stops: Sequence[RouteStop],
+    fleets: Sequence[DayFleet],
+    *,
+    seed: int = 0,
+    max_iterations: int | None = 2_000,
+    time_limit: float = 10.0,
+    warm_start: Sequence[Sequence[Sequence[int]]] | None = None,
+) -> PlanRoutes:
+    """Route several days at once: each stop is visited once, on a day within its `days`.
+
+    One PyVRP model holds every day: day d's vehicles work in the time slice
+    [d*H, (d+1)*H) and a stop's window admits only the slices of its days, so
+    PyVRP's own moves between routes also move stops between days. `warm_start`
+    gives, per day, routes of stop indices.
+    """
     if not stops:
-        return DayRoutes(routes=(), dropped=(), travel=0, feasible=True)
-    data = _problem_data(np.asarray(travel, dtype=np.int64), stops, fleet)
+        empty = DayRoutes(routes=(), dropped=(), travel=0, feasible=True)
+        return PlanRoutes(days=tuple(empty for _ in fleets), dropped=(), feasible=True)
+    model = _MultiDay(np.asarray(travel, dtype=np.int64), stops, fleets)
     criteria: list[StoppingCriterion] = [MaxRuntime(max(time_limit, 0.0))]
     if max_iterations is not None:
         criteria.append(MaxIterations(max_iterations))
-    initial = None
-    if warm_start:
-        initial = Solution(data, [list(r) for r in warm_start if r])
+    initial = model.solution(warm_start) if warm_start else None
     params = SolveParams(ils=IteratedLocalSearchParams(num_iters_no_improvement=20_000))
     result = solve(
-        data,
+        model.data,
         MultipleCriteria(criteria),
         seed=seed,
         collect_stats=False,
@@ -125,7 +171,7 @@ def route_day(
         params=params,
         initial_solution=initial,
     )
-    return _day_routes(result.best, travel, stops, fleet)
+    return model.read(result.best)
 
 
 def improve_day(
@@ -143,8 +189,9 @@ def improve_day(
     """
     if not stops:
         return DayRoutes(routes=(), dropped=(), travel=0, feasible=True)
-    data = _problem_data(np.asarray(travel, dtype=np.int64), stops, fleet)
-    start = Solution(data, [list(r) for r in routes if r])
+    model = _MultiDay(np.asarray(travel, dtype=np.int64), [replace(s, days=None) for s in stops], [fleet])
+    data = model.data
+    start = model.solution([routes])
     rng = RandomNumberGenerator(seed=seed)
     search = LocalSearch(data, rng, compute_neighbours(data))
     for op in OPERATORS:
@@ -155,83 +202,115 @@ def improve_day(
     strict = CostEvaluator([_STRICT] * n_loads, _STRICT, _STRICT)
     improved = search(start, strict, exhaustive=True)
     best = improved if strict.penalised_cost(improved) <= strict.penalised_cost(start) else start
-    return _day_routes(best, travel, stops, fleet)
+    plan = model.read(best)
+    return replace(plan.days[0], dropped=plan.dropped, feasible=plan.feasible)
 
 
 _STRICT = 1_000.0
 
 
-def _problem_data(travel: NDArray[np.int64], stops: Sequence[RouteStop], fleet: DayFleet) -> ProblemData:
-    # Local location list: the fleet's start (and end, if different) first, then one per stop.
-    depot_locs = [fleet.start] if fleet.end == fleet.start else [fleet.start, fleet.end]
-    matrix_index = depot_locs + [s.location for s in stops]
-    sub = travel[np.ix_(matrix_index, matrix_index)]
-    closes = fleet.closes if fleet.closes is not None else UNBOUNDED
-    n_dep = len(depot_locs)
-    service = np.array([0] * n_dep + [s.service for s in stops], dtype=np.int64)
-    # "Distance" is travel plus the service at the arrival end, so a cap on it caps work
-    # (travel + service) without counting waits; only the cap and prizes see the constant.
-    distance = sub + service[None, :] if fleet.max_work is not None else sub.copy()
-    np.fill_diagonal(distance, 0)
-    duration = sub.copy()
-    np.fill_diagonal(duration, 0)
-    locations = [Location(0, 0) for _ in matrix_index]
-    depots = [Depot(location=i, tw_early=fleet.opens, tw_late=closes) for i in range(n_dep)]
-    clients = []
-    for k, s in enumerate(stops):
-        early, late = s.window if s.window is not None else (fleet.opens, closes)
-        clients.append(
-            Client(
-                location=n_dep + k,
-                delivery=[s.demand] if fleet.capacity is not None else [],
-                service_duration=s.service,
-                tw_early=early,
-                tw_late=late,
-                prize=s.prize,
-                required=s.required,
+class _MultiDay:
+    """The PyVRP model of several days: one vehicle type per day, days as time slices."""
+
+    def __init__(
+        self, travel: NDArray[np.int64], stops: Sequence[RouteStop], fleets: Sequence[DayFleet]
+    ) -> None:
+        self.travel = travel
+        self.stops = stops
+        self.fleets = fleets
+        n_days = len(fleets)
+        depot_locs = list(dict.fromkeys(loc for f in fleets for loc in (f.start, f.end)))
+        depot_index = {loc: k for k, loc in enumerate(depot_locs)}
+        matrix_index = depot_locs + [s.location for s in stops]
+        sub = travel[np.ix_(matrix_index, matrix_index)]
+        n_dep = len(depot_locs)
+        # A day's slice must outlast any route of it, even a badly penalised one.
+        bound = int(sum(s.service for s in stops)) + (len(stops) + 1) * int(sub.max(initial=0))
+        latest = max((f.closes or 0) for f in fleets)
+        earliest = max(f.opens for f in fleets)
+        self.H = max(latest, earliest + bound) + 1
+        H = self.H
+        service = np.array([0] * n_dep + [s.service for s in stops], dtype=np.int64)
+        # "Distance" is travel plus the service at the arrival end, so a cap on it caps work
+        # (travel + service) without counting waits; only the cap and prizes see the constant.
+        capped = any(f.max_work is not None for f in fleets)
+        distance = sub + service[None, :] if capped else sub.copy()
+        np.fill_diagonal(distance, 0)
+        duration = sub.copy()
+        np.fill_diagonal(duration, 0)
+        with_capacity = any(f.capacity is not None for f in fleets)
+        locations = [Location(0, 0) for _ in matrix_index]
+        depots = [Depot(location=k, tw_early=0, tw_late=n_days * H) for k in range(n_dep)]
+        clients = []
+        for k, s in enumerate(stops):
+            first, last = s.days if s.days is not None else (0, n_days - 1)
+            if s.window is not None:
+                if first != last:
+                    raise ValueError(f"stop {k} has a time window but may go on several days")
+                early, late = first * H + s.window[0], first * H + s.window[1]
+            else:
+                early, late = first * H, last * H + H - 1
+            clients.append(
+                Client(
+                    location=n_dep + k,
+                    delivery=[s.demand] if with_capacity else [],
+                    service_duration=s.service,
+                    tw_early=early,
+                    tw_late=late,
+                    prize=s.prize,
+                    required=s.required,
+                )
             )
-        )
-    vehicle = VehicleType(
-        num_available=max(fleet.vehicles, 1),
-        capacity=[fleet.capacity] if fleet.capacity is not None else [],
-        start_depot=0,
-        end_depot=n_dep - 1,
-        tw_early=fleet.opens,
-        tw_late=closes,
-        max_distance=fleet.max_work if fleet.max_work is not None else UNBOUNDED,
-    )
-    # PyVRP's stubs type matrices loosely; these are int64 arrays as it expects.
-    distances: list[Any] = [distance]
-    durations: list[Any] = [duration]
-    return ProblemData(locations, clients, depots, [vehicle], distances, durations)
+        vehicles = []
+        for d, f in enumerate(fleets):
+            vehicles.append(
+                VehicleType(
+                    num_available=max(f.vehicles, 1),
+                    capacity=([f.capacity if f.capacity is not None else UNBOUNDED] if with_capacity else []),
+                    start_depot=depot_index[f.start],
+                    end_depot=depot_index[f.end],
+                    tw_early=d * H + f.opens,
+                    tw_late=d * H + (f.closes if f.closes is not None else H - 1),
+                    max_distance=f.max_work if f.max_work is not None else UNBOUNDED,
+                )
+            )
+        # PyVRP's stubs type matrices loosely; these are int64 arrays as it expects.
+        distances: list[Any] = [distance]
+        durations: list[Any] = [duration]
+        self.data = ProblemData(locations, clients, depots, vehicles, distances, durations)
 
+    def solution(self, routes_per_day: Sequence[Sequence[Sequence[int]]]) -> Solution:
+        routes = [
+            Route(self.data, list(route), d) for d, day in enumerate(routes_per_day) for route in day if route
+        ]
+        return Solution(self.data, routes)
 
-def _day_routes(
-    best: Solution, travel: NDArray[np.int64], stops: Sequence[RouteStop], fleet: DayFleet
-) -> DayRoutes:
-    routes: list[tuple[ScheduledStop, ...]] = []
-    visited: set[int] = set()
-    for route in best.routes():
-        scheduled = []
-        for activity in route:
-            if not activity.is_client():
-                continue
-            k = activity.idx
-            visited.add(k)
-            scheduled.append(ScheduledStop(k, activity.start_time, activity.end_time))
-        if scheduled:
-            routes.append(tuple(scheduled))
-    dropped = tuple(k for k in range(len(stops)) if k not in visited)
-    total = 0
-    for route_ in routes:
-        locs = [stops[s.stop].location for s in route_]
-        total += route_travel(travel, locs, fleet.start, fleet.end)
-    return DayRoutes(
-        routes=tuple(routes),
-        dropped=dropped,
-        travel=total,
-        feasible=best.is_feasible() and all(stops[k].required is False for k in dropped),
-    )
+    def read(self, best: Solution) -> PlanRoutes:
+        per_day: list[list[tuple[ScheduledStop, ...]]] = [[] for _ in self.fleets]
+        visited: set[int] = set()
+        for route in best.routes():
+            d = route.vehicle_type()
+            offset = d * self.H
+            scheduled = []
+            for activity in route:
+                if not activity.is_client():
+                    continue
+                k = activity.idx
+                visited.add(k)
+                scheduled.append(ScheduledStop(k, activity.start_time - offset, activity.end_time - offset))
+            if scheduled:
+                per_day[d].append(tuple(scheduled))
+        days = []
+        for d, routes in enumerate(per_day):
+            fleet = self.fleets[d]
+            total = sum(
+                route_travel(self.travel, [self.stops[s.stop].location for s in r], fleet.start, fleet.end)
+                for r in routes
+            )
+            days.append(DayRoutes(routes=tuple(routes), dropped=(), travel=total, feasible=True))
+        dropped = tuple(k for k in range(len(self.stops)) if k not in visited)
+        feasible = best.is_feasible() and all(not self.stops[k].required for k in dropped)
+        return PlanRoutes(days=tuple(days), dropped=dropped, feasible=feasible)
 
 
 def route_travel(
