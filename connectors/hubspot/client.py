@@ -85,8 +85,10 @@ def classify(exc: BaseException) -> RetryDecision:
     if isinstance(exc, HubSpotAPIError):
         if exc.status == 429:
             # The search limit is per second; the burst limit gets backoff unless told.
-            hint = exc.retry_after if exc.retry_after is not None else (
-                1.0 if exc.policy == "SECONDLY" else None
+            hint = (
+                exc.retry_after
+                if exc.retry_after is not None
+                else (1.0 if exc.policy == "SECONDLY" else None)
             )
             return RetryDecision(transient=True, retry_after=hint)
         return RetryDecision(transient=exc.status in TRANSIENT_STATUS)
@@ -211,8 +213,7 @@ class HubSpotClient:
         except HubSpotAPIError as exc:
             if exc.status == 401:
                 raise CRMError(
-                    "HubSpot refused the renewed access token "
-                    f"({exc.category or 'INVALID_AUTHENTICATION'})"
+                    f"HubSpot refused the renewed access token ({exc.category or 'INVALID_AUTHENTICATION'})"
                 ) from None
             raise
 
@@ -299,9 +300,15 @@ class HubSpotClient:
             )
         )
 
-    def associate_default(
-        self, from_type: str, to_type: str, pairs: Sequence[tuple[str, str]]
-    ) -> Answer:
+    def batch_archive(self, object_type: str, ids: Sequence[str]) -> Answer:
+        body = {"inputs": [{"id": i} for i in ids]}
+        return self.call(
+            lambda sdk: sdk.crm.objects.batch_api.archive(
+                object_type, body, _preload_content=False, _request_timeout=self._timeout
+            )
+        )
+
+    def associate_default(self, from_type: str, to_type: str, pairs: Sequence[tuple[str, str]]) -> Answer:
         body = {"inputs": [{"from": {"id": a}, "to": {"id": b}} for a, b in pairs]}
         return self.call(
             lambda sdk: sdk.crm.associations.v4.batch_api.create_default(

@@ -169,9 +169,7 @@ class HubSpotConnector:
             deleted = [*chunk.deleted, *(d for o in chunk.objects for d in merged_away(o))]
             yield Page(records, deleted, encode_cursor({"companies": chunk.cursor}))
 
-    def pull_activities(
-        self, since: str | None, *, full: bool = False
-    ) -> Iterator[Page[ActivityRecord]]:
+    def pull_activities(self, since: str | None, *, full: bool = False) -> Iterator[Page[ActivityRecord]]:
         cursors = {} if full else decode_cursor(since)
         fresh = full or since is None
         state = {t: cursors.get(t, StreamCursor()) for t in ACTIVITY_TYPES}
@@ -379,9 +377,7 @@ class HubSpotConnector:
             outcomes.update(self._isolating(chunk, self._send_assignments, lambda c: c.key))
         return PushResult([outcomes[i] for i in range(len(changes))], self.api_calls - calls_before)
 
-    def _send_assignments(
-        self, items: Sequence[tuple[int, AssignmentChange]]
-    ) -> dict[int, RecordOutcome]:
+    def _send_assignments(self, items: Sequence[tuple[int, AssignmentChange]]) -> dict[int, RecordOutcome]:
         answer = self._client.batch_update("companies", [assignment_input(c) for _, c in items])
         missing = _failed_ids(answer.body or {})
         out = {}
@@ -435,20 +431,40 @@ class HubSpotConnector:
             row = by_key.get(visit.key)
             if row is not None and row.get("new"):
                 new_pairs.append((str(row["id"]), visit.account_id))
-        if new_pairs:
-            self._client.associate_default("meetings", "companies", new_pairs)
-        return {
-            i: RecordOutcome(
-                v.key,
-                Outcome.DONE,
-                crm_id=str(by_key[v.key]["id"]) if v.key in by_key else None,
-            )
-            for i, v in items
-        }
+        refused = self._associate(new_pairs)
+        if refused:
+            # A meeting we could not attach to its company would be an orphan that a later
+            # push takes for done: take it back, and report the visit as rejected.
+            self._client.batch_archive("meetings", sorted(refused))
+        out = {}
+        for i, v in items:
+            row = by_key.get(v.key)
+            meeting_id = str(row["id"]) if row is not None else None
+            if meeting_id is not None and meeting_id in refused:
+                category, message = refused[meeting_id]
+                out[i] = RecordOutcome(
+                    v.key, Outcome.REJECTED, error_code=category, message=message
+                )
+            else:
+                out[i] = RecordOutcome(v.key, Outcome.DONE, crm_id=meeting_id)
+        return out
 
-    def _send_cancellations(
-        self, items: Sequence[tuple[int, VisitRecord]]
-    ) -> dict[int, RecordOutcome]:
+    def _associate(self, pairs: Sequence[tuple[str, str]]) -> dict[str, tuple[str | None, str]]:
+        """Associate meetings to companies; the meetings HubSpot refused, with its reason."""
+        if not pairs:
+            return {}
+        try:
+            self._client.associate_default("meetings", "companies", pairs)
+            return {}
+        except HubSpotAPIError as exc:
+            if exc.status not in SPLITTABLE:
+                raise
+            if len(pairs) == 1:
+                return {pairs[0][0]: (exc.category, exc.message)}
+            mid = len(pairs) // 2
+            return {**self._associate(pairs[:mid]), **self._associate(pairs[mid:])}
+
+    def _send_cancellations(self, items: Sequence[tuple[int, VisitRecord]]) -> dict[int, RecordOutcome]:
         answer = self._client.batch_update("meetings", [meeting_cancel_input(v) for _, v in items])
         by_key = {
             str((r.get("properties") or {}).get(VISIT_KEY, "")): str(r["id"])
@@ -541,4 +557,3 @@ def _all_retry(
     items: Sequence[tuple[int, X]], key_of: Callable[[X], str], message: str
 ) -> dict[int, RecordOutcome]:
     return {i: RecordOutcome(key_of(x), Outcome.RETRY, message=message) for i, x in items}
-

@@ -153,9 +153,7 @@ class StreamCursor:
     def finish_listing(self) -> StreamCursor:
         """After a complete listing, changes are tracked from when the listing began."""
         start = self.listing_started_ms or 0
-        return replace(
-            self, changed=Watermark(start), listing_after=None, listing_started_ms=None
-        )
+        return replace(self, changed=Watermark(start), listing_after=None, listing_started_ms=None)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"changed": self.changed.as_json(), "archived": self.archived.as_json()}

@@ -352,3 +352,27 @@ def test_searches_are_paced_under_hubspots_search_limit(seed_org: SeedOrg) -> No
         )
         changed, _, _ = drain(connector.pull_accounts(cursor))
     assert sorted(r.crm_id for r in changed) == sorted(window)
+
+
+def test_a_visit_to_a_missing_company_is_rejected_and_leaves_no_meeting(
+    connector: HubSpotConnector, portal: HubSpotOrg
+) -> None:
+    first, second = portal.ids("companies")[:2]
+    owner = portal.owner_ids()[0]
+    start = datetime(2031, 7, 1, 9, tzinfo=UTC)
+
+    def visit(key: str, company: str) -> VisitRecord:
+        return VisitRecord(key, company, owner, start, start + timedelta(hours=1), "Visit")
+
+    connector.push_visits([visit("v-1", first)])
+    # v-1 exists, so this batch is upserted by key and only the new meetings are associated.
+    mixed = connector.push_visits([visit("v-1", first), visit("v-2", second), visit("ghost", "404")])
+    # Alone, the ghost goes through batch/create with its association inline.
+    alone = connector.push_visits([visit("ghost-2", "405")])
+
+    assert [o.outcome for o in mixed.outcomes] == [Outcome.DONE, Outcome.DONE, Outcome.REJECTED]
+    assert alone.rejected and alone.rejected[0].error_code == "VALIDATION_ERROR"
+    assert portal.find("meetings", "territory_sync_visit_key", "ghost") == []
+    assert portal.find("meetings", "territory_sync_visit_key", "ghost-2") == []
+    meeting = portal.find("meetings", "territory_sync_visit_key", "v-2")[0]
+    assert portal.associated_ids("meetings", meeting, "companies") == [second]
