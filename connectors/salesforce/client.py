@@ -64,23 +64,35 @@ class SalesforceCredentials:
     consumer_secret: str | None = field(default=None, repr=False)
 
 
-class RedirectingSession(requests.Session):
-    """A requests session that sends every call to `base_url`, keeping path and query.
+class TimeoutSession(requests.Session):
+    """A requests session with a default timeout (simple-salesforce sets none: a hung
+    connection would stall a run forever) that ignores proxy/CA environment settings."""
+
+    def __init__(self, timeout: float = 60.0):
+        super().__init__()
+        self.timeout = timeout
+        self.trust_env = False
+
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+class RedirectingSession(TimeoutSession):
+    """A session that sends every call to `base_url`, keeping path and query.
 
     simple-salesforce builds `https://{instance}/...` and
     `https://{domain}.salesforce.com/...` URLs itself; this is the one place
-    they can be pointed elsewhere. It also never reads proxy or CA settings
-    from the environment, so tests and production behave alike.
+    they can be pointed elsewhere (an emulator, a sandbox or recording proxy).
     """
 
-    def __init__(self, base_url: str):
-        super().__init__()
+    def __init__(self, base_url: str, *, timeout: float = 60.0):
+        super().__init__(timeout)
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("base_url must look like http(s)://host[:port]")
         self._scheme, self._netloc = parts.scheme, parts.netloc
         self._prefix = parts.path.rstrip("/")
-        self.trust_env = False
 
     def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         text = url.decode() if isinstance(url, bytes) else url
@@ -171,6 +183,7 @@ class SalesforceClient:
         budget: RequestBudget | None = None,
         retry_attempts: int = 8,
         max_retry_wait: float = 30.0,
+        timeout: float = 60.0,
         guard: Callable[[], None] | None = None,
     ):
         self.api_version = api_version
@@ -178,7 +191,9 @@ class SalesforceClient:
         self.budget = budget
         self.calls = 0
         self.usage: ApiUsage | None = None
-        self._session: requests.Session = RedirectingSession(base_url) if base_url else requests.Session()
+        self._session: TimeoutSession = (
+            RedirectingSession(base_url, timeout=timeout) if base_url else TimeoutSession(timeout)
+        )
         self._session.hooks["response"].append(self._observe)
         self._retry = transient_retry(classify, attempts=retry_attempts, max_wait=max_retry_wait)
         self.sf = self._login(credentials)
@@ -237,6 +252,8 @@ class SalesforceClient:
             return attempt()
         except SalesforceError as exc:
             raise _as_crm_error(exc) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise CRMError(f"Salesforce did not answer ({type(exc).__name__}) after retries") from None
 
     # --- the calls
 

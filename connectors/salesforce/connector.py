@@ -99,6 +99,7 @@ class SalesforceConnector:
         use_territory2: bool = False,
         retry_attempts: int = 8,
         max_retry_wait: float = 30.0,
+        timeout: float = 60.0,
     ):
         if not 0.0 < quota_share <= 1.0:
             raise ValueError("quota_share must be within (0, 1]")
@@ -110,6 +111,7 @@ class SalesforceConnector:
         self.use_territory2 = use_territory2
         self._retry_attempts = retry_attempts
         self._max_retry_wait = max_retry_wait
+        self._timeout = timeout
         self._client: SalesforceClient | None = None
         self._planning_model: str | None = None
         self._territories: dict[str, str] = {}
@@ -130,6 +132,7 @@ class SalesforceConnector:
                 budget=self.budget,
                 retry_attempts=self._retry_attempts,
                 max_retry_wait=self._max_retry_wait,
+                timeout=self._timeout,
                 guard=self._check_quota,
             )
         return self._client

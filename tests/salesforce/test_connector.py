@@ -274,3 +274,29 @@ def test_territory2_push_associates_accounts_in_the_planning_model_once(
         rows = emu.org.find("ObjectTerritory2Association", ObjectId=ids[0])
         name_of = {t["Id"]: t["Name"] for t in territories}
         assert [name_of[r["Territory2Id"]] for r in rows] == ["Metro 2"]
+
+
+def test_calls_that_time_out_are_retried_then_left_to_retry_not_lost(
+    salesforce_emulator: EmulatorFactory, small_org: SeedOrg
+) -> None:
+    with salesforce_emulator(small_org) as emu:
+        sf = connector(emu, timeout=0.15, retry_attempts=2, max_retry_wait=0.05)
+        ids = emu.org.ids("Account")[:3]
+        owner = emu.org.find("User", IsActive=True)[0]["Id"]
+        assert sf.push_assignments(
+            [AssignmentChange(key="warm-up", account_id=ids[0], owner_id=owner, territory=None)]
+        ).done
+        emu.app.state.faults.configure(FaultConfig(latency_ms=400))
+        changes = [
+            AssignmentChange(key=f"slow-{i}", account_id=rid, owner_id=owner, territory="Slow")
+            for i, rid in enumerate(ids)
+        ]
+        result = sf.push_assignments(changes)
+        assert [o.outcome for o in result.outcomes] == [Outcome.RETRY] * 3
+        assert all("did not answer" in (o.message or "") for o in result.outcomes)
+        assert (
+            httpx.get(f"{emu.url}/__emulator/stats").json()["routes"][
+                "PATCH /services/data/v{version}/composite/sobjects"
+            ]
+            == 1 + 2
+        )
