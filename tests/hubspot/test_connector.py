@@ -253,6 +253,7 @@ def test_pull_and_push_finish_exactly_once_under_429_503_latency_and_token_expir
         connector = connector_for(
             running.url,
             retry_initial_wait=0.05,
+            retry_attempts=12,  # enough backoff to outlast a spent 1 s window on a busy machine
             oauth=HubSpotOAuthRefresh("client-1", "client-secret", "refresh-1"),
         )
         pulled, _, _ = drain(connector.pull_accounts(None))
