@@ -356,7 +356,9 @@ def solve_periodic(
     """
     params = params or EngineParams()
     began = time.monotonic()
-    deadline = began + time_limit
+    # A little is kept back for building the result within the caller's limit.
+    deadline = began + 0.95 * time_limit
+    time_limit *= 0.95
     rng = random.Random(seed)
     flexible = _flexible_days(problem)
 
@@ -626,16 +628,39 @@ def _neighbour_lists(problem: PeriodicProblem) -> list[list[int]]:
 
 
 def _ruin_recreate(plan: _Plan, rng: random.Random, neighbours: list[list[int]], size: int) -> set[int]:
-    """Unassign a cluster of stops around a random one, then reinsert them with noise."""
+    """Unassign a cluster of stops around a random one, then reinsert them with noise.
+
+    When visits are missing, half the time the cluster is instead made room for
+    one of them: a few stops leave the days of one of its patterns, it goes in
+    first and they follow.
+    """
     movable = [i for i, s in enumerate(plan.p.stops) if len(s.patterns) > 1]
     if not movable:
         return set()
-    centre = rng.choice(movable)
-    removed = [i for i in neighbours[centre][: size + 1] if len(plan.p.stops[i].patterns) > 1]
+    short = [i for i, s in enumerate(plan.p.stops) if s.patterns and len(plan.on[i]) < len(s.patterns[0])]
     changed: set[int] = set()
+    first: list[int] = []
+    if short and rng.random() < 0.5:
+        target = rng.choice(short)
+        pattern = rng.choice(plan.p.stops[target].patterns)
+        removed = []
+        for d in pattern:
+            if d in plan.on[target]:
+                continue
+            day_stops = [i for r in plan.routes[d] for i in r if len(plan.p.stops[i].patterns) > 1]
+            removed += rng.sample(day_stops, min(len(day_stops), rng.randint(1, 3)))
+        removed = list(dict.fromkeys(i for i in removed if i != target))
+        first = [target]
+    else:
+        centre = rng.choice(movable)
+        removed = [i for i in neighbours[centre][: size + 1] if len(plan.p.stops[i].patterns) > 1]
     for i in removed:
         changed |= plan.unassign(i)
     rng.shuffle(removed)
+    for i in first:
+        choice = plan.best_pattern(i)
+        if choice is not None:
+            changed |= plan.apply(i, choice[1])
     for i in removed:
         choice = plan.best_pattern(i, rng, noise=0.3)
         if choice is not None:

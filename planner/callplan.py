@@ -1,0 +1,425 @@
+"""Call plans: turn each rep's book into dated, routed working days.
+
+Each rep's quarter (or any horizon) is one periodic routing problem solved by
+`planner.periodic`: an account's visits are spread evenly (its candidate
+patterns are the evenly spaced day sets of its frequency), fixed appointments
+are pinned to their date and slot, and every day is a route from the day's
+start point back to its end point that fits the working day minus admin time
+and the buffer. What cannot be planned is reported per account with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.callplan_model import (
+    Calendar,
+    CallPlan,
+    CallPlanParams,
+    CompletedVisit,
+    Coverage,
+    DayRoute,
+    TierCoverage,
+    Unplannable,
+    Visit,
+)
+from planner.model import Account, Policy, Rep
+from planner.periodic import EngineParams, PeriodicProblem, PeriodicStop, solve_periodic
+from planner.routing import DayFleet
+from planner.travel import HaversineTravel, TravelMatrix
+
+if TYPE_CHECKING:
+    from planner.model import TerritoryPlan
+
+
+@dataclass(frozen=True, slots=True)
+class _StopOf:
+    """What a periodic stop stands for in the rep's book."""
+
+    account_id: str
+    appointment: bool
+
+
+@dataclass
+class _AccountNeed:
+    tier: str
+    required: int
+    completed: int
+
+
+def build_call_plans(
+    plan_or_book: TerritoryPlan | Mapping[str, Sequence[str]],
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    policy: Policy,
+    *,
+    start: date,
+    weeks: int,
+    calendar: Calendar | None = None,
+    travel: TravelMatrix | None = None,
+    completed: Sequence[CompletedVisit] = (),
+    seed: int = 0,
+    time_limit: float = 10.0,
+    params: CallPlanParams | None = None,
+) -> dict[str, CallPlan]:
+    """One `CallPlan` per rep of the plan or book (rep id → account ids), for `weeks` from `start`.
+
+    `time_limit` is shared by all reps in proportion to their visits; with the
+    default `params` the search is bounded by rounds too, so the same seed gives
+    the same plans unless the time limit cuts it short.
+    """
+    if weeks <= 0:
+        raise ValueError("weeks must be positive")
+    book = _book(plan_or_book)
+    reps_by_id = {r.id: r for r in reps}
+    unknown = sorted(set(book) - set(reps_by_id))
+    if unknown:
+        raise ValueError(f"the book names reps that are not given: {unknown}")
+    accounts_by_id = {a.id: a for a in accounts}
+    calendar = calendar or Calendar()
+    travel = travel or HaversineTravel(policy.travel.speed_kmh, policy.travel.circuity)
+    params = params or CallPlanParams()
+    done: dict[str, list[date]] = defaultdict(list)
+    for visit in completed:
+        done[visit.account_id].append(visit.on)
+    weights = {
+        rep_id: sum(policy.tier(accounts_by_id[a].tier).visits_per_year for a in ids if a in accounts_by_id)
+        for rep_id, ids in book.items()
+    }
+    total_weight = sum(weights.values()) or 1.0
+    plans: dict[str, CallPlan] = {}
+    for rep_id in sorted(book):
+        plans[rep_id] = _plan_rep(
+            reps_by_id[rep_id],
+            book[rep_id],
+            accounts_by_id,
+            policy,
+            start=start,
+            weeks=weeks,
+            calendar=calendar,
+            travel=travel,
+            done=done,
+            seed=seed,
+            time_limit=time_limit * weights[rep_id] / total_weight,
+            params=params,
+        )
+    return plans
+
+
+def _book(plan_or_book: TerritoryPlan | Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    assignments = getattr(plan_or_book, "assignments", None)
+    if assignments is not None:
+        book: dict[str, list[str]] = defaultdict(list)
+        for account_id, rep_id in assignments.items():
+            book[rep_id].append(account_id)
+        return {rep: sorted(ids) for rep, ids in book.items()}
+    assert isinstance(plan_or_book, Mapping)
+    return {rep: sorted(dict.fromkeys(ids)) for rep, ids in plan_or_book.items()}
+
+
+def working_dates(rep: Rep, start: date, weeks: int, calendar: Calendar) -> list[date]:
+    """The rep's working dates in [start, start + weeks)."""
+    days = (start + timedelta(days=k) for k in range(7 * weeks))
+    return [
+        d
+        for d in days
+        if d.weekday() in rep.working_days and d not in rep.days_off and not calendar.is_off(rep.id, d)
+    ]
+
+
+def required_visits(visits_per_year: float, weeks: int) -> int:
+    """Visits a frequency asks for over `weeks` (rounded half up: 24/yr over 13 weeks = 6)."""
+    return math.floor(visits_per_year * weeks / 52.0 + 0.5)
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _plan_rep(
+    rep: Rep,
+    account_ids: Sequence[str],
+    accounts_by_id: Mapping[str, Account],
+    policy: Policy,
+    *,
+    start: date,
+    weeks: int,
+    calendar: Calendar,
+    travel: TravelMatrix,
+    done: Mapping[str, list[date]],
+    seed: int,
+    time_limit: float,
+    params: CallPlanParams,
+) -> CallPlan:
+    end = start + timedelta(weeks=weeks)
+    dates = working_dates(rep, start, weeks, calendar)
+    day_index = {d: k for k, d in enumerate(dates)}
+    opens, closes = rep.day_start_minute, rep.day_end_minute
+    day_length = closes - opens
+    cap = policy.capacity
+    max_work = math.floor(day_length * (1.0 - cap.admin_share) * (1.0 - cap.buffer))
+
+    # Locations: 0 = home, then distinct per-day start/end points, then accounts.
+    points: list[tuple[float, float]] = [(rep.home_lat, rep.home_lon)]
+    point_index: dict[tuple[float, float], int] = {points[0]: 0}
+
+    def location_of(p: tuple[float, float] | None) -> int:
+        if p is None:
+            return 0
+        if p not in point_index:
+            point_index[p] = len(points)
+            points.append(p)
+        return point_index[p]
+
+    fleets = []
+    for on in dates:
+        dp = calendar.day_points(rep.id, on)
+        fleets.append(
+            DayFleet(
+                vehicles=1,
+                start=location_of(dp.start),
+                end=location_of(dp.end),
+                max_work=max_work,
+                opens=opens,
+                closes=closes,
+            )
+        )
+    book = [accounts_by_id[a] for a in account_ids if a in accounts_by_id]
+    unplannable: list[Unplannable] = [
+        Unplannable(a, 0, "not among the accounts given to the planner")
+        for a in account_ids
+        if a not in accounts_by_id
+    ]
+    located = [a for a in book if a.located]
+    account_loc = {a.id: len(points) + k for k, a in enumerate(located)}
+    all_points = np.array(
+        points + [(float(a.lat or 0.0), float(a.lon or 0.0)) for a in located], dtype=np.float64
+    ).reshape(-1, 2)
+    minutes = np.asarray(travel.durations(all_points, all_points), dtype=np.float64)
+    # Whole minutes rounded up: a plan that fits in these minutes fits on the road.
+    T: NDArray[np.int64] = np.ceil(minutes - 1e-9).astype(np.int64)
+    np.fill_diagonal(T, 0)
+
+    needs: dict[str, _AccountNeed] = {}
+    stops: list[PeriodicStop] = []
+    stop_of: list[_StopOf] = []
+    for k, acc in enumerate(book):
+        tier_name = acc.tier if acc.tier in policy.tiers else policy.default_tier
+        tier = policy.tier(acc.tier)
+        required = required_visits(tier.visits_per_year, weeks)
+        done_here = [d for d in done.get(acc.id, []) if start <= d < end]
+        need = _AccountNeed(tier_name, required, min(required, len(done_here)))
+        needs[acc.id] = need
+        remaining = max(0, required - len(done_here))
+        if not acc.located:
+            if remaining:
+                unplannable.append(Unplannable(acc.id, remaining, "no location to drive to"))
+            continue
+        loc = account_loc[acc.id]
+        service = math.ceil(tier.visit_minutes * acc.effort)
+        round_trip = int(T[0, loc] + T[loc, 0])
+        if round_trip + service > max_work:
+            unplannable.append(
+                Unplannable(
+                    acc.id,
+                    remaining,
+                    f"farther than a day's drive: {round_trip} min there and back plus a "
+                    f"{service} min visit exceeds the {max_work} min plannable day",
+                )
+            )
+            continue
+        appointments = [w for w in acc.windows if w.on is not None and start <= w.on < end]
+        standing = next((w for w in acc.windows if w.on is None), None)
+        anchors = list(done.get(acc.id, []))
+        for w in appointments:
+            assert w.on is not None
+            remaining -= 1
+            if w.on not in day_index:
+                unplannable.append(Unplannable(acc.id, 1, f"appointment on {w.on} falls on a day off"))
+                continue
+            if w.end_minute < opens or w.start_minute + service > closes:
+                unplannable.append(
+                    Unplannable(
+                        acc.id,
+                        1,
+                        f"appointment {_hhmm(w.start_minute)}-{_hhmm(w.end_minute)} on {w.on} "
+                        f"is outside working hours {_hhmm(opens)}-{_hhmm(closes)}",
+                    )
+                )
+                continue
+            anchors.append(w.on)
+            stops.append(
+                PeriodicStop(
+                    location=loc,
+                    patterns=((day_index[w.on],),),
+                    service=service,
+                    window=(max(w.start_minute, opens), w.end_minute),
+                )
+            )
+            stop_of.append(_StopOf(acc.id, appointment=True))
+        remaining = max(0, remaining)
+        if remaining == 0:
+            continue
+        window = None
+        if standing is not None:
+            if standing.end_minute < opens or standing.start_minute + service > closes:
+                unplannable.append(
+                    Unplannable(
+                        acc.id,
+                        remaining,
+                        f"time window {_hhmm(standing.start_minute)}-"
+                        f"{_hhmm(standing.end_minute)} is outside working hours "
+                        f"{_hhmm(opens)}-{_hhmm(closes)}",
+                    )
+                )
+                continue
+            window = (max(standing.start_minute, opens), standing.end_minute)
+        if remaining > len(dates):
+            unplannable.append(
+                Unplannable(
+                    acc.id,
+                    remaining - len(dates),
+                    f"needs {remaining} visits but the rep has {len(dates)} working days",
+                )
+            )
+            remaining = len(dates)
+        if remaining == 0:
+            continue
+        gap_days = params.gap_after_completed * 364.0 / max(tier.visits_per_year, 1e-9)
+        patterns = spaced_patterns(dates, remaining, anchors, gap_days)
+        if params.day_choice == "round_robin":
+            patterns = (patterns[k % len(patterns)],)
+        stops.append(PeriodicStop(location=loc, patterns=patterns, service=service, window=window))
+        stop_of.append(_StopOf(acc.id, appointment=False))
+
+    problem = PeriodicProblem(travel=T, stops=tuple(stops), days=tuple(fleets))
+    engine = EngineParams(
+        max_rounds=params.max_rounds if params.day_choice == "optimised" else 0,
+        ruin_size=params.ruin_size,
+        final_iterations=params.final_iterations,
+    )
+    solution = solve_periodic(problem, seed=seed, time_limit=time_limit, params=engine, partial_ok=True)
+
+    short: dict[int, int] = defaultdict(int)
+    for i in solution.unserved:
+        short[i] = len(stops[i].patterns[0])
+    for i, _ in solution.missing:
+        short[i] += 1
+    for i, count in sorted(short.items()):
+        reason = (
+            "the appointment does not fit that day's route"
+            if stop_of[i].appointment
+            else "no room: the days that keep its visits evenly spaced are full"
+        )
+        unplannable.append(Unplannable(stop_of[i].account_id, count, reason))
+
+    days = []
+    for d, day in enumerate(solution.days):
+        fleet = fleets[d]
+        route = [s.stop for r in day.routes for s in r]
+        days.append(_day_route(dates[d], route, fleet, problem, stop_of, T))
+    planned: dict[str, int] = defaultdict(int)
+    for day_route in days:
+        for v in day_route.visits:
+            planned[v.account_id] += 1
+    tiers = []
+    for tier_name in sorted({n.tier for n in needs.values()}):
+        members = [a for a, n in needs.items() if n.tier == tier_name]
+        tiers.append(
+            TierCoverage(
+                tier=tier_name,
+                accounts=len(members),
+                required=sum(needs[a].required for a in members),
+                completed=sum(needs[a].completed for a in members),
+                planned=sum(planned[a] for a in members),
+            )
+        )
+    coverage = Coverage(
+        tiers=tuple(tiers),
+        working_minutes=day_length * len(dates),
+        visit_minutes=sum(d.visit_minutes for d in days),
+        drive_minutes=sum(d.drive_minutes for d in days),
+        unplannable=tuple(sorted(unplannable, key=lambda u: u.account_id)),
+    )
+    return CallPlan(rep_id=rep.id, start=start, weeks=weeks, days=tuple(days), coverage=coverage)
+
+
+def spaced_patterns(
+    dates: Sequence[date], visits: int, anchors: Sequence[date], gap_days: float
+) -> tuple[tuple[int, ...], ...]:
+    """Evenly spaced sets of `visits` day indices over `dates`, one per starting offset.
+
+    Sets that come closer than `gap_days` to an anchor (a visit already done or a
+    booked appointment) are left out, unless that would leave none.
+    """
+    n = len(dates)
+    step = n / visits
+    candidates: list[tuple[int, ...]] = []
+    for offset in range(max(1, math.ceil(step))):
+        # Rounding down and to nearest gives two slightly different spacings per offset:
+        # more room to pack days without visits bunching up.
+        for snap in (math.floor, round):
+            days = tuple(sorted({min(n - 1, int(snap(offset + k * step))) for k in range(visits)}))
+            if len(days) == visits and days not in candidates:
+                candidates.append(days)
+    if not candidates:  # every day: the only set left
+        candidates = [tuple(range(n))[:visits]]
+    spaced = [p for p in candidates if all(abs((dates[d] - a).days) >= gap_days for d in p for a in anchors)]
+    return tuple(spaced or candidates)
+
+
+def _day_route(
+    day: date,
+    route: Sequence[int],
+    fleet: DayFleet,
+    problem: PeriodicProblem,
+    stop_of: Sequence[_StopOf],
+    T: NDArray[np.int64],
+) -> DayRoute:
+    """Times along the route, leaving at the start of the working day and waiting for windows."""
+    clock = fleet.opens
+    here = fleet.start
+    drive = 0
+    visit_minutes = 0
+    visits = []
+    for i in route:
+        stop = problem.stops[i]
+        leg = int(T[here, stop.location])
+        drive += leg
+        clock += leg
+        if stop.window is not None:
+            if clock > stop.window[1]:
+                raise AssertionError(f"{day}: the route misses a window; the engine should not")
+            clock = max(clock, stop.window[0])
+        visits.append(
+            Visit(
+                stop_of[i].account_id,
+                arrive=clock,
+                depart=clock + stop.service,
+                appointment=stop_of[i].appointment,
+            )
+        )
+        clock += stop.service
+        visit_minutes += stop.service
+        here = stop.location
+    leg = int(T[here, fleet.end]) if route else 0
+    drive += leg
+    back = clock + leg
+    day_length = (fleet.closes or back) - fleet.opens
+    return DayRoute(
+        date=day,
+        visits=tuple(visits),
+        leave=fleet.opens,
+        back=back,
+        drive_minutes=drive,
+        visit_minutes=visit_minutes,
+        slack_minutes=day_length - drive - visit_minutes,
+    )

@@ -1,0 +1,176 @@
+"""The call plan's vocabulary: calendar and completed visits in, validated call plans out.
+
+Times of day are whole minutes after midnight; dates come from the caller.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from types import MappingProxyType
+from typing import Literal
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class DayPoints:
+    """Where a rep starts and/or ends one day (a hotel, the office); None keeps home."""
+
+    start: tuple[float, float] | None = None  # (lat, lon)
+    end: tuple[float, float] | None = None
+
+
+def _no_days_off() -> Mapping[str, frozenset[date]]:
+    return MappingProxyType({})
+
+
+def _no_points() -> Mapping[str, Mapping[date, DayPoints]]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Days nobody works (`holidays`), per-rep days off, and per-rep per-day start/end points.
+
+    A rep's own `Rep.days_off` and `Rep.working_days` apply as well.
+    """
+
+    holidays: frozenset[date] = frozenset()
+    days_off: Mapping[str, frozenset[date]] = field(default_factory=_no_days_off)
+    points: Mapping[str, Mapping[date, DayPoints]] = field(default_factory=_no_points)
+
+    def is_off(self, rep_id: str, day: date) -> bool:
+        return day in self.holidays or day in self.days_off.get(rep_id, frozenset())
+
+    def day_points(self, rep_id: str, day: date) -> DayPoints:
+        return self.points.get(rep_id, {}).get(day, DayPoints())
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedVisit:
+    """A visit already done (pulled from the CRM); it counts toward the account's frequency."""
+
+    account_id: str
+    on: date
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlanParams:
+    """How the call planner searches; `from_toml("")` gives these defaults."""
+
+    day_choice: Literal["optimised", "round_robin"] = "optimised"  # round_robin: the naive peer
+    max_rounds: int = 60  # ruin-and-recreate rounds of the periodic engine per rep
+    ruin_size: int = 10
+    final_iterations: int = 1_500  # PyVRP iterations per day in the final polish
+    gap_after_completed: float = 0.5  # of an account's interval kept free after a done visit
+
+    @classmethod
+    def from_toml(cls, text: str) -> CallPlanParams:
+        data = tomllib.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown call plan parameters: {sorted(unknown)}")
+        params = replace(cls(), **data)
+        if params.day_choice not in ("optimised", "round_robin"):
+            raise ValueError(f"day_choice must be optimised or round_robin, not {params.day_choice}")
+        return params
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    account_id: str
+    arrive: int  # start of the visit, minutes after midnight
+    depart: int
+    appointment: bool = False  # a fixed slot from the account's time windows
+
+    def __post_init__(self) -> None:
+        if self.depart < self.arrive:
+            raise ValueError(f"visit to {self.account_id} departs before it arrives")
+
+
+@dataclass(frozen=True, slots=True)
+class DayRoute:
+    """One working day: leave the start point, visit in order, return to the end point."""
+
+    date: date
+    visits: tuple[Visit, ...]
+    leave: int  # minutes after midnight
+    back: int
+    drive_minutes: int
+    visit_minutes: int
+    slack_minutes: int  # of the working day left free (buffer, admin, waiting)
+
+    def __post_init__(self) -> None:
+        clock = self.leave
+        for v in self.visits:
+            if v.arrive < clock:
+                raise ValueError(f"{self.date}: visit to {v.account_id} overlaps the one before")
+            clock = v.depart
+        if self.back < clock:
+            raise ValueError(f"{self.date}: the day ends before its last visit")
+
+
+@dataclass(frozen=True, slots=True)
+class TierCoverage:
+    tier: str
+    accounts: int
+    required: int  # visits the frequency asks for over the horizon
+    completed: int  # of those, already done (from the CRM)
+    planned: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unplannable:
+    account_id: str
+    visits: int  # how many required visits could not be planned
+    reason: str
+
+
+@dataclass(frozen=True)
+class Coverage:
+    tiers: tuple[TierCoverage, ...]
+    working_minutes: int  # sum of the working days' lengths
+    visit_minutes: int
+    drive_minutes: int
+    unplannable: tuple[Unplannable, ...]
+
+    @property
+    def required(self) -> int:
+        return sum(t.required - t.completed for t in self.tiers)
+
+    @property
+    def planned(self) -> int:
+        return sum(t.planned for t in self.tiers)
+
+    @property
+    def selling_share(self) -> float:
+        """Share of working time spent with customers."""
+        return self.visit_minutes / self.working_minutes if self.working_minutes else 0.0
+
+    @property
+    def drive_share(self) -> float:
+        return self.drive_minutes / self.working_minutes if self.working_minutes else 0.0
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    rep_id: str
+    start: date
+    weeks: int
+    days: tuple[DayRoute, ...]
+    coverage: Coverage
+
+    def __post_init__(self) -> None:
+        dates = [d.date for d in self.days]
+        if dates != sorted(set(dates)):
+            raise ValueError(f"call plan of {self.rep_id}: days are not distinct and in order")
+
+    def visits_of(self, account_id: str) -> tuple[date, ...]:
+        return tuple(d.date for d in self.days for v in d.visits if v.account_id == account_id)
