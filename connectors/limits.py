@@ -180,9 +180,7 @@ class RedisBudget:
 
     def __repr__(self) -> str:
         # The URL may carry a Redis password: keep it out of reprs and logs.
-        return (
-            f"RedisBudget(key={self.key!r}, rate={self.rate:g}, per_seconds={self.per_seconds:g})"
-        )
+        return f"RedisBudget(key={self.key!r}, rate={self.rate:g}, per_seconds={self.per_seconds:g})"
 
 
 # --------------------------------------------------------------------------- retries

@@ -151,9 +151,7 @@ class OSRMTravel:
         response = self._client.get(url, params=params)
         if response.status_code in TRANSIENT_STATUS:
             hint = response.headers.get("Retry-After")
-            raise TransientOSRMError(
-                response.status_code, float(hint) if hint and hint.isdigit() else None
-            )
+            raise TransientOSRMError(response.status_code, float(hint) if hint and hint.isdigit() else None)
         try:
             body = response.json()
         except ValueError:
