@@ -495,7 +495,7 @@ def create_hubspot_app(
             body["paging"] = {
                 "next": {
                     "after": nxt,
-                    "link": f"{request.url.path}?after={nxt}",
+                    "link": str(request.url.include_query_params(after=nxt)),
                 }
             }
         return JSONResponse(body)
