@@ -52,6 +52,7 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.emulators.faults import BudgetState, FaultConfig, install_faults
 from connectors.emulators.salesforce_org import (
@@ -743,5 +744,14 @@ def create_salesforce_app(
     @app.exception_handler(ApiError)
     async def api_error_handler(request: Request, exc: ApiError) -> Response:
         return _api_error(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error_handler(request: Request, exc: StarletteHTTPException) -> Response:
+        # Unknown paths and methods get Salesforce's error list, not FastAPI's {"detail": ...}.
+        if exc.status_code == 405:
+            return _errors(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed.")
+        if exc.status_code == 404:
+            return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+        return _errors(exc.status_code, "UNKNOWN_EXCEPTION", str(exc.detail))
 
     return app

@@ -149,6 +149,9 @@ def test_create_read_update_upsert_delete_answer_with_salesforce_status_codes(
         assert sf.Account.delete(created["id"]) == 204
         with pytest.raises(SalesforceResourceNotFound):
             sf.Account.get(created["id"])
+        with pytest.raises(SalesforceResourceNotFound) as unknown_path:
+            sf.restful("no/such/resource")
+        assert unknown_path.value.content[0]["errorCode"] == "NOT_FOUND"
         with pytest.raises(SalesforceMalformedRequest) as missing:
             sf.Account.create({"Industry": "Retail"})
         assert missing.value.content[0] == {
