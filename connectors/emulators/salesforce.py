@@ -331,6 +331,9 @@ def create_salesforce_app(
                 out[every.name] = render_value(rec.get(every.name))
             return out
         for path in fields:
+            if path in rec:  # a canonical plain field name: the common case, kept fast
+                out[path] = render_value(rec[path])
+                continue
             if "." not in path:
                 one = spec.field(path)
                 if one is not None:
@@ -399,7 +402,10 @@ def create_salesforce_app(
         if query.count_only:
             return _json(200, {"totalSize": len(ids), "done": True, "records": []})
         kind = "queryAll" if include_deleted else "query"
-        cursor = QueryCursor(spec.name, query.fields, ids, batch_size_of(request), include_deleted)
+        fields = tuple(
+            path if "." in path else state.field_spec_of_path(spec, path).name for path in query.fields
+        )
+        cursor = QueryCursor(spec.name, fields, ids, batch_size_of(request), include_deleted)
         if len(ids) <= cursor.batch_size:
             return query_page(version, kind, "", cursor, 0, spec)
         locator = state.open_cursor(cursor, time.monotonic())
