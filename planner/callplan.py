@@ -308,12 +308,15 @@ def _plan_rep(
     )
     solution = solve_periodic(problem, seed=seed, time_limit=time_limit, params=engine, partial_ok=True)
 
-    short: dict[int, int] = defaultdict(int)
-    for i in solution.unserved:
-        short[i] = len(stops[i].patterns[0])
-    for i, _ in solution.missing:
-        short[i] += 1
-    for i, count in sorted(short.items()):
+    routed: dict[int, int] = defaultdict(int)
+    for day in solution.days:
+        for stops_of_route in day.routes:
+            for scheduled in stops_of_route:
+                routed[scheduled.stop] += 1
+    for i, stop in enumerate(stops):
+        count = len(stop.patterns[0]) - routed[i]
+        if count <= 0:
+            continue
         reason = (
             "the appointment does not fit that day's route"
             if stop_of[i].appointment
@@ -324,8 +327,8 @@ def _plan_rep(
     days = []
     for d, day in enumerate(solution.days):
         fleet = fleets[d]
-        route = [s.stop for r in day.routes for s in r]
-        days.append(_day_route(dates[d], route, fleet, problem, stop_of, T))
+        sequence = [s.stop for r in day.routes for s in r]
+        days.append(_day_route(dates[d], sequence, fleet, problem, stop_of, T))
     planned: dict[str, int] = defaultdict(int)
     for day_route in days:
         for v in day_route.visits:

@@ -1,0 +1,242 @@
+"""Call plans: frequencies, spacing, appointments, working day, home, reasons, completed visits."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from planner.callplan import build_call_plans
+from planner.callplan_model import (
+    Calendar,
+    CallPlan,
+    CallPlanParams,
+    CompletedVisit,
+    DayPoints,
+)
+from planner.model import Account, Policy, Rep, TimeWindow
+from planner.travel import HaversineTravel
+
+START = date(2026, 3, 2)  # a Monday
+HOME = (52.52, 13.40)
+QUICK = CallPlanParams(max_rounds=6, final_iterations=300)
+POLICY = Policy()
+PLANNABLE = math.floor(540 * (1 - POLICY.capacity.admin_share) * (1 - POLICY.capacity.buffer))
+
+
+def metro_accounts(n_a: int, n_b: int, n_c: int, seed: int = 0, radius_km: float = 6.0) -> list[Account]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for k, tier in enumerate(["A"] * n_a + ["B"] * n_b + ["C"] * n_c):
+        r, theta = radius_km * math.sqrt(rng.uniform()), rng.uniform(0, 2 * math.pi)
+        lat = HOME[0] + r * math.sin(theta) / 111.0
+        lon = HOME[1] + r * math.cos(theta) / (111.0 * math.cos(math.radians(HOME[0])))
+        out.append(Account(id=f"{tier}{k:02d}", lat=lat, lon=lon, tier=tier))
+    return out
+
+
+REP = Rep(id="rep", home_lat=HOME[0], home_lon=HOME[1])
+
+
+def plan_for(
+    accounts: list[Account],
+    weeks: int = 13,
+    rep: Rep = REP,
+    **kwargs: object,
+) -> CallPlan:
+    plans = build_call_plans(
+        {rep.id: [a.id for a in accounts]},
+        accounts,
+        [rep],
+        POLICY,
+        start=START,
+        weeks=weeks,
+        time_limit=kwargs.pop("time_limit", 4.0),  # type: ignore[arg-type]
+        params=kwargs.pop("params", QUICK),  # type: ignore[arg-type]
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return plans[rep.id]
+
+
+@pytest.fixture(scope="module")
+def quarter() -> tuple[list[Account], CallPlan]:
+    accounts = metro_accounts(8, 10, 12)
+    return accounts, plan_for(accounts)
+
+
+def test_each_tier_gets_its_frequency_with_visits_evenly_spaced(
+    quarter: tuple[list[Account], CallPlan],
+) -> None:
+    accounts, plan = quarter
+    for acc in accounts:
+        visits = plan.visits_of(acc.id)
+        expected = {"A": 6, "B": 3, "C": 1}[acc.tier]
+        assert len(visits) == expected, acc.id
+        gaps = [(b - a).days for a, b in itertools.pairwise(visits)]
+        # A: every ~15 days (twice a month), B: every ~30; never two days running.
+        min_gap = {"A": 10, "B": 21, "C": 0}[acc.tier]
+        assert all(g >= min_gap for g in gaps), (acc.id, visits)
+    tiers = {t.tier: t for t in plan.coverage.tiers}
+    assert (tiers["A"].required, tiers["A"].planned) == (48, 48)
+    assert plan.coverage.unplannable == ()
+
+
+def test_no_day_overruns_the_working_day_or_eats_the_buffer(
+    quarter: tuple[list[Account], CallPlan],
+) -> None:
+    _, plan = quarter
+    for day in plan.days:
+        assert day.leave >= REP.day_start_minute
+        assert day.back <= REP.day_end_minute
+        assert day.drive_minutes + day.visit_minutes <= PLANNABLE
+        assert day.slack_minutes == 540 - day.drive_minutes - day.visit_minutes
+
+
+def test_every_day_starts_and_ends_at_home(quarter: tuple[list[Account], CallPlan]) -> None:
+    accounts, plan = quarter
+    where = {a.id: (a.lat, a.lon) for a in accounts}
+    travel = HaversineTravel(POLICY.travel.speed_kmh, POLICY.travel.circuity)
+    for day in plan.days:
+        if not day.visits:
+            continue
+        path = [HOME, *(where[v.account_id] for v in day.visits), HOME]
+        legs = [
+            math.ceil(float(travel.durations([a], [b])[0, 0]) - 1e-9) for a, b in itertools.pairwise(path)
+        ]
+        assert day.drive_minutes == sum(legs), day.date
+        assert day.visits[0].arrive == day.leave + legs[0]
+
+
+def test_a_calendar_start_point_replaces_home_for_that_day() -> None:
+    accounts = metro_accounts(1, 0, 0, seed=3)  # one visit in two weeks: the appointment
+    hotel = (52.60, 13.30)
+    first_monday = START
+    calendar = Calendar(points={REP.id: {first_monday: DayPoints(start=hotel, end=hotel)}})
+    pinned = [
+        Account(
+            id=a.id,
+            lat=a.lat,
+            lon=a.lon,
+            tier="A",
+            windows=(TimeWindow(600, 660, on=first_monday),) if k == 0 else (),
+        )
+        for k, a in enumerate(accounts)
+    ]
+    plan = plan_for(pinned, weeks=2, calendar=calendar)
+    monday = next(d for d in plan.days if d.date == first_monday)
+    travel = HaversineTravel(POLICY.travel.speed_kmh, POLICY.travel.circuity)
+    acc = pinned[0]
+    there = math.ceil(float(travel.durations([hotel], [(acc.lat, acc.lon)])[0, 0]) - 1e-9)
+    assert [v.account_id for v in monday.visits] == [acc.id]
+    assert monday.drive_minutes == 2 * there
+
+
+def test_fixed_appointments_are_kept_on_their_date_and_slot() -> None:
+    accounts = metro_accounts(3, 6, 6, seed=1)
+    slot_day = START + timedelta(days=9)  # a Wednesday
+    surgeon = Account(
+        id="surgeon",
+        lat=accounts[0].lat,
+        lon=accounts[0].lon,
+        tier="B",
+        windows=(TimeWindow(14 * 60, 14 * 60 + 15, on=slot_day),),
+    )
+    plan = plan_for([*accounts, surgeon], weeks=4)
+    day = next(d for d in plan.days if d.date == slot_day)
+    visit = next(v for v in day.visits if v.account_id == "surgeon")
+    assert visit.appointment
+    assert 14 * 60 <= visit.arrive <= 14 * 60 + 15
+
+
+def test_a_standing_window_is_honoured_on_every_visit() -> None:
+    accounts = metro_accounts(0, 4, 4, seed=2)
+    early = Account(
+        id="early",
+        lat=accounts[0].lat,
+        lon=accounts[0].lon,
+        tier="A",
+        windows=(TimeWindow(8 * 60 + 15, 8 * 60 + 30),),
+    )
+    plan = plan_for([*accounts, early], weeks=4)
+    visits = [v for d in plan.days for v in d.visits if v.account_id == "early"]
+    assert len(visits) == 2
+    assert all(8 * 60 + 15 <= v.arrive <= 8 * 60 + 30 for v in visits)
+
+
+def test_visits_that_cannot_be_planned_are_reported_with_reasons() -> None:
+    accounts = metro_accounts(1, 2, 2, seed=4)
+    far = Account(id="far", lat=HOME[0] + 4.0, lon=HOME[1], tier="B")  # ~440 km away
+    dawn = Account(
+        id="dawn", lat=HOME[0], lon=HOME[1] + 0.01, tier="B", windows=(TimeWindow(6 * 60, 6 * 60 + 30),)
+    )
+    nowhere = Account(id="nowhere", lat=None, lon=None, tier="B")
+    sunday = Account(
+        id="sunday",
+        lat=HOME[0],
+        lon=HOME[1] + 0.02,
+        tier="C",
+        windows=(TimeWindow(600, 630, on=START + timedelta(days=6)),),
+    )
+    plan = plan_for([*accounts, far, dawn, nowhere, sunday], weeks=4)
+    reasons = {u.account_id: u.reason for u in plan.coverage.unplannable}
+    assert "day's drive" in reasons["far"]
+    assert "outside working hours" in reasons["dawn"]
+    assert "no location" in reasons["nowhere"]
+    assert "day off" in reasons["sunday"]
+    assert not plan.visits_of("far") and not plan.visits_of("dawn")
+
+
+def test_an_overfull_book_reports_the_missing_visits_and_keeps_days_within_limits() -> None:
+    accounts = metro_accounts(80, 0, 0, seed=5, radius_km=4.0)  # 80 one-hour A visits in 2 weeks
+    plan = plan_for(accounts, weeks=2)
+    cov = plan.coverage
+    assert cov.planned < cov.required
+    assert sum(u.visits for u in cov.unplannable) == cov.required - cov.planned
+    assert all("no room" in u.reason for u in cov.unplannable)
+    assert all(d.drive_minutes + d.visit_minutes <= PLANNABLE for d in plan.days)
+
+
+def test_completed_visits_reduce_what_is_planned() -> None:
+    accounts = metro_accounts(2, 2, 0, seed=6)
+    done = [
+        CompletedVisit(accounts[0].id, START + timedelta(days=1)),
+        CompletedVisit(accounts[0].id, START + timedelta(days=15)),
+        CompletedVisit(accounts[2].id, START - timedelta(days=3)),  # before the horizon
+    ]
+    plan = plan_for(accounts, completed=done)
+    assert len(plan.visits_of(accounts[0].id)) == 4
+    assert len(plan.visits_of(accounts[1].id)) == 6
+    tiers = {t.tier: t for t in plan.coverage.tiers}
+    assert tiers["A"].completed == 2 and tiers["A"].planned == 10
+    # A visit done just before the start keeps the next one from following right after.
+    first_b = plan.visits_of(accounts[2].id)[0]
+    assert (first_b - (START - timedelta(days=3))).days >= 14
+
+
+def test_holidays_and_days_off_get_no_visits() -> None:
+    accounts = metro_accounts(3, 3, 3, seed=7)
+    holiday = START + timedelta(days=2)
+    vacation = frozenset(START + timedelta(days=k) for k in (7, 8, 9))
+    rep = Rep(id="rep", home_lat=HOME[0], home_lon=HOME[1], days_off=frozenset({START}))
+    calendar = Calendar(holidays=frozenset({holiday}), days_off={"rep": vacation})
+    plan = plan_for(accounts, weeks=4, rep=rep, calendar=calendar)
+    dates = {d.date for d in plan.days}
+    assert holiday not in dates and START not in dates and not dates & vacation
+    assert all(d.weekday() < 5 for d in dates)
+
+
+def test_same_seed_gives_the_same_call_plan() -> None:
+    accounts = metro_accounts(3, 5, 6, seed=8)
+    first = plan_for(accounts, weeks=4, seed=11)
+    again = plan_for(accounts, weeks=4, seed=11)
+    assert first.days == again.days
+
+
+def test_call_plan_params_from_an_empty_toml_are_the_defaults() -> None:
+    assert CallPlanParams.from_toml("") == CallPlanParams()
+    assert CallPlanParams.from_toml('day_choice = "round_robin"').day_choice == "round_robin"
+    with pytest.raises(ValueError, match="unknown"):
+        CallPlanParams.from_toml("rounds = 3")
