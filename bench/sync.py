@@ -11,10 +11,12 @@ of the API calls answered with the CRM's rate-limit answer (HubSpot 429
 1. pulls every account (a full pull),
 2. pushes `--changes` assignment changes (new owner and territory),
 3. pushes `--visits` planned visits (meetings / Events),
+4. pulls the changes since step 1 (exactly the accounts step 2 touched),
 
 and prints one row per step: the HTTP calls the emulator saw (faulted ones
 included), the minimum possible (HubSpot: ceil(N/100) list pages and batch
-calls; Salesforce: ceil(N/2000) query pages, ceil(N/200) collection calls),
+calls, ceil(N/200) search pages for changes; Salesforce: ceil(N/2000) query
+pages, ceil(N/200) collection calls),
 their ratio, records per second, and whether every record arrived or landed
 exactly once (checked against the emulator's own state). Goal: ratio <= 1.05
 clean, <= 1.3 faulty, every record exactly once.
@@ -80,6 +82,7 @@ class CRMUnderTest:
 
     name: str
     page_size: int
+    search_page_size: int  # an incremental pull's page: HubSpot search 200, SOQL 2,000
     batch_size: int
     make_app: Callable[[SeedOrg], FastAPI]
     style: Callable[[FastAPI], CRMFaultStyle]
@@ -119,6 +122,7 @@ def hubspot() -> CRMUnderTest:
     return CRMUnderTest(
         name="hubspot",
         page_size=100,
+        search_page_size=200,
         batch_size=100,
         make_app=lambda org: create_hubspot_app(org),
         style=lambda app: HubSpotFaultStyle(),
@@ -165,6 +169,7 @@ def salesforce() -> CRMUnderTest:
     return CRMUnderTest(
         name="salesforce",
         page_size=2000,
+        search_page_size=2000,
         batch_size=200,
         make_app=lambda org: create_salesforce_app(org),
         style=lambda app: SalesforceFaultStyle(DEFAULT_DAILY_LIMIT),
@@ -216,7 +221,11 @@ def run_crm(
 
         wrapped.calls = 0
         started = time.perf_counter()
-        ids = drain_ids(connector.pull_accounts(None))
+        ids: list[str] = []
+        cursor = ""
+        for page in connector.pull_accounts(None):
+            ids += [r.crm_id for r in page.records]
+            cursor = page.cursor
         seconds = time.perf_counter() - started
         n = len(org.accounts)
         rows.append(
@@ -262,6 +271,19 @@ def run_crm(
                 crm, scenario, "push visits", wrapped, len(planned),
                 lambda: connector.push_visits(planned),
                 lambda: crm.visits_landed(app, planned),
+            )
+        )  # fmt: skip
+
+        # The assignments touched `changes` accounts: an incremental pull returns exactly those.
+        wrapped.calls = 0
+        started = time.perf_counter()
+        changed = drain_ids(connector.pull_accounts(cursor))
+        seconds = time.perf_counter() - started
+        rows.append(
+            Row(
+                crm.name, scenario, "pull changes", len(changed), wrapped.calls,
+                math.ceil(len(targets) / crm.search_page_size), seconds,
+                sorted(changed) == sorted(targets),
             )
         )  # fmt: skip
         connector.close()

@@ -221,6 +221,8 @@ def run_search(org: HubSpotOrg, object_type: str, body: Mapping[str, Any]) -> di
             prop = props.get(sort_name)
             if sort_name == "hs_object_id":
                 matches.sort(key=lambda o: int(o.id))
+            elif sort_name == "hs_lastmodifieddate":
+                matches.sort(key=lambda o: (o.modified_ms, int(o.id)))
             else:
                 # Records without the value sort last; ties by id, as HubSpot's are stable enough.
                 matches.sort(

@@ -10,9 +10,11 @@ Pulls (companies, owners, meetings + calls), each page yielded as it arrives:
   every page (keyset paging). The search API's 10,000-result cap is therefore
   never reached, however large the change window, and a record whose change
   shifts the result offsets is not skipped. Records sharing the watermark's
-  millisecond are remembered by id, so the boundary is neither lost nor
-  doubled; when a whole page shares one timestamp, the ties are walked by
-  `hs_object_id` instead;
+  millisecond are remembered by id and left out of the next search
+  (`hs_object_id NOT_IN`, up to 100 ids), so the boundary is neither lost nor
+  doubled and every page is full of new records even when a batch update
+  stamped 100 records with one millisecond; when more records share one
+  timestamp than that, they are walked by `hs_object_id` instead;
 - deletions: archived records (listed with `archived=true`, newer than the
   deletion watermark) and records merged away (`hs_merged_object_ids` on the
   surviving record) arrive as `DeletedRecord`s. GDPR-purged records leave no
@@ -94,6 +96,8 @@ from connectors.limits import LocalBudget, RequestBudget
 ACTIVITY_TYPES = ("meetings", "calls")
 # Whole-batch rejections worth splitting: one bad record makes HubSpot refuse them all.
 SPLITTABLE = frozenset({400, 404, 409})
+# Most ids a search filter's `values` list is given (HubSpot caps the list; 100 is safe).
+NOT_IN_LIMIT = 100
 X = TypeVar("X")
 
 
@@ -257,15 +261,38 @@ class HubSpotConnector:
                 return cursor
 
     def _search(
-        self, object_type: str, filters: list[dict[str, Any]], sort: str, properties: Sequence[str]
+        self,
+        object_type: str,
+        groups: list[list[dict[str, Any]]],
+        sort: str,
+        properties: Sequence[str],
     ) -> Mapping[str, Any]:
         request = {
-            "filterGroups": [{"filters": filters}],
+            "filterGroups": [{"filters": filters} for filters in groups],
             "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
             "properties": list(properties),
             "limit": SEARCH_LIMIT,
         }
         return self._client.search(object_type, request).body or {}
+
+    @staticmethod
+    def _after_watermark(mark: Watermark) -> list[list[dict[str, Any]]]:
+        """Filter groups selecting what the watermark has not delivered yet.
+
+        `>= ms` alone would fetch again the records already seen at `ms` (a whole
+        batch update shares one millisecond); leaving those out by id keeps every
+        page full of new records.
+        """
+        since = {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(mark.ms)}
+        if not mark.ids or len(mark.ids) > NOT_IN_LIMIT:
+            return [[since]]
+        return [
+            [
+                {"propertyName": "hs_lastmodifieddate", "operator": "EQ", "value": str(mark.ms)},
+                {"propertyName": "hs_object_id", "operator": "NOT_IN", "values": sorted(mark.ids)},
+            ],
+            [{"propertyName": "hs_lastmodifieddate", "operator": "GT", "value": str(mark.ms)}],
+        ]
 
     def _changes(
         self, object_type: str, properties: Sequence[str], cursor: StreamCursor, associate: bool
@@ -274,22 +301,20 @@ class HubSpotConnector:
         mark = cursor.changed
         while True:
             body = self._search(
-                object_type,
-                [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(mark.ms)}],
-                "hs_lastmodifieddate",
-                properties,
+                object_type, self._after_watermark(mark), "hs_lastmodifieddate", properties
             )
             objects = body.get("results") or []
             more = _next_after(body) is not None
-            stuck = more and all(modified_ms(o) == mark.ms for o in objects)
             fresh = [o for o in objects if mark.admits(modified_ms(o), str(o["id"]))]
+            # No way forward by timestamp: a full page of records seen at the watermark's ms.
+            stuck = more and not fresh
             for o in fresh:
                 mark = mark.advance(modified_ms(o), str(o["id"]))
             cursor = replace(cursor, changed=mark)
             if fresh:
                 yield Chunk(fresh, [], cursor, self._companies_of(object_type, fresh, associate))
             if stuck:
-                # A full page at one millisecond: walk that millisecond by id, then move past it.
+                # Walk that millisecond by id, then move past it.
                 cursor = yield from self._ties(object_type, properties, cursor, associate)
                 mark = cursor.changed
                 continue
@@ -308,7 +333,7 @@ class HubSpotConnector:
             ]
             if last_id is not None:
                 filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": last_id})
-            body = self._search(object_type, filters, "hs_object_id", properties)
+            body = self._search(object_type, [filters], "hs_object_id", properties)
             objects = body.get("results") or []
             fresh = [o for o in objects if mark.admits(modified_ms(o), str(o["id"]))]
             for o in fresh:
