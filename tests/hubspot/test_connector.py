@@ -377,3 +377,23 @@ def test_a_visit_to_a_missing_company_is_rejected_and_leaves_no_meeting(
     assert portal.find("meetings", "territory_sync_visit_key", "ghost-2") == []
     meeting = portal.find("meetings", "territory_sync_visit_key", "v-2")[0]
     assert portal.associated_ids("meetings", meeting, "companies") == [second]
+
+
+def test_a_pull_after_our_own_push_returns_exactly_the_pushed_companies_in_full_pages(
+    connector: HubSpotConnector, portal: HubSpotOrg, hubspot_server: RunningServer
+) -> None:
+    _, _, cursor = drain(connector.pull_accounts(None))
+    targets = portal.ids("companies")[:300]
+    owner = portal.owner_ids()[0]
+    # Three batch updates: three groups of 100 companies, each sharing one millisecond.
+    pushed = connector.push_assignments(
+        [AssignmentChange(f"a{i}", c, owner, "North") for i, c in enumerate(targets)]
+    )
+    assert len(pushed.done) == 300
+    httpx.post(f"{hubspot_server.url}/__emulator/reset")
+
+    changed, _, _ = drain(connector.pull_accounts(cursor))
+
+    assert sorted(r.crm_id for r in changed) == sorted(targets)
+    stats = httpx.get(f"{hubspot_server.url}/__emulator/stats").json()
+    assert stats["routes"]["POST /crm/v3/objects/{object_type}/search"] == 2  # 200 + 100
