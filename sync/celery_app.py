@@ -77,5 +77,6 @@ app.add_defaults(lambda: celery_config(get_settings()))
 def reconfigure(settings: Settings) -> None:
     """Apply new settings to the already-imported app (tests, and CLIs that load settings late)."""
     app.conf.update(celery_config(settings))
-    # The producer pool is bound to the broker it first connected to.
+    # The connection and producer pools are bound to the broker they first connected to.
     app._pool = None
+    app.amqp._producer_pool = None
