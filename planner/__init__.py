@@ -17,22 +17,32 @@ from planner.callplan_model import (
     Unplannable,
     Visit,
 )
+from planner.capacity import rep_capacity_minutes, reps_needed, workload_table
+from planner.metrics import balance_report
 from planner.model import (
     Account,
     BalancePolicy,
+    BalanceReport,
     CapacityPolicy,
+    DimensionStats,
     DisruptionPolicy,
+    Move,
     Policy,
     Rep,
+    RepLoad,
+    TerritoryPlan,
     TierPolicy,
     TimeWindow,
     TravelPolicy,
+    Unassigned,
 )
+from planner.territories import rebalance
 from planner.travel import HaversineTravel, TravelMatrix
 
 __all__ = [
     "Account",
     "BalancePolicy",
+    "BalanceReport",
     "Calendar",
     "CallPlan",
     "CallPlanParams",
@@ -41,16 +51,26 @@ __all__ = [
     "Coverage",
     "DayPoints",
     "DayRoute",
+    "DimensionStats",
     "DisruptionPolicy",
     "HaversineTravel",
+    "Move",
     "Policy",
     "Rep",
+    "RepLoad",
+    "TerritoryPlan",
     "TierCoverage",
     "TierPolicy",
     "TimeWindow",
     "TravelMatrix",
     "TravelPolicy",
+    "Unassigned",
     "Unplannable",
     "Visit",
+    "balance_report",
     "build_call_plans",
+    "rebalance",
+    "rep_capacity_minutes",
+    "reps_needed",
+    "workload_table",
 ]

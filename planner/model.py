@@ -134,6 +134,9 @@ class DisruptionPolicy:
 class TravelPolicy:
     speed_kmh: float = 50.0
     circuity: float = 1.3  # road km per great-circle km
+    # visits per route: the drive out and back is shared by this many stops
+    # when a territory's workload amortises travel
+    stops_per_day: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +201,115 @@ def _merge(base: Any, spec: Mapping[str, Any], where: str) -> Any:
     if unknown:
         raise ValueError(f"unknown keys in policy section {where!r}: {sorted(unknown)}")
     return replace(base, **{k: type(getattr(base, k))(v) for k, v in spec.items()})
+
+
+# --------------------------------------------------------------------------- territory results
+
+
+@dataclass(frozen=True, slots=True)
+class Unassigned:
+    """An account the planner could not give to anyone, and why (never silently dropped)."""
+
+    account_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One account changing hands, with a reason a rep manager can read."""
+
+    account_id: str
+    from_rep: str | None  # None: the account had no rep before
+    to_rep: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionStats:
+    """Spread of one balance dimension across reps.
+
+    Each rep's load is divided by its fair share (its `target_share` of its
+    layer's total) before the statistics are taken, so a ramping new hire at
+    half a share is balanced at half the load, not flagged as under-loaded.
+    """
+
+    total: float
+    cv: float  # population standard deviation / mean of the share-normalised loads
+    gini: float
+    min_max_ratio: float  # smallest / largest share-normalised load (1.0 is perfect)
+    worst_deviation: float  # largest |load / fair share − 1| over reps
+
+
+@dataclass(frozen=True, slots=True)
+class RepLoad:
+    """What one rep's book holds and how much of the rep it uses."""
+
+    rep_id: str
+    accounts: int
+    potential: float
+    workload_minutes: float  # visits × visit minutes × effort + amortised driving, per year
+    capacity_minutes: float  # plannable minutes per year after admin and buffer
+    utilisation: float  # workload / capacity
+    travel_km: float  # visit-weighted home-to-account km per year (the compactness measure)
+    drive_minutes: float  # amortised driving minutes per year included in the workload
+    potential_vs_target: float  # potential / fair share of the layer's potential
+    workload_vs_target: float  # workload / fair share of the layer's workload
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceReport:
+    """Balance of an assignment: per dimension spread, and each rep's load."""
+
+    potential: DimensionStats
+    workload: DimensionStats
+    accounts: DimensionStats
+    travel: DimensionStats
+    reps: tuple[RepLoad, ...]
+
+    @property
+    def max_utilisation(self) -> float:
+        return max((r.utilisation for r in self.reps), default=0.0)
+
+    @property
+    def total_travel_km(self) -> float:
+        return self.travel.total
+
+    @property
+    def over_capacity(self) -> tuple[str, ...]:
+        return tuple(r.rep_id for r in self.reps if r.utilisation > 1.0 + 1e-9)
+
+    def rep(self, rep_id: str) -> RepLoad:
+        for load in self.reps:
+            if load.rep_id == rep_id:
+                return load
+        raise KeyError(rep_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TerritoryPlan:
+    """The result of `planner.rebalance`: who serves which account, what moved and why.
+
+    `assignments` holds every located, plannable account exactly once;
+    everything else is in `unassigned` with a reason.
+    """
+
+    assignments: Mapping[str, str]
+    unassigned: tuple[Unassigned, ...]
+    moves: tuple[Move, ...]
+    before: BalanceReport
+    after: BalanceReport
+    extra_reps_needed: int  # 0 when the team's capacity covers the book
+    over_capacity: tuple[str, ...]  # rep ids whose workload exceeds capacity in `after`
+    mode: str = "minimal"
+    moved_share: float = 0.0  # moved accounts / accounts that had a rep
+    moved_potential_share: float = 0.0  # potential of moved accounts / total potential
+    lower_bound_travel_km: float | None = None  # LP bound on visit-weighted travel (None: no LP)
+    status: str = ""  # how the solver finished, e.g. "lp+repair", "greedy+repair"
+    seconds: float = 0.0
+
+    def book(self) -> dict[str, tuple[str, ...]]:
+        """Rep id → its account ids (sorted), the shape `build_call_plans` also accepts."""
+        books: dict[str, list[str]] = {}
+        for account_id, rep_id in self.assignments.items():
+            books.setdefault(rep_id, []).append(account_id)
+        return {rep: tuple(sorted(ids)) for rep, ids in sorted(books.items())}

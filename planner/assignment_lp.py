@@ -1,0 +1,214 @@
+"""The territory assignment model as a linear program, solved with OR-Tools.
+
+The only module of the territory planner that imports a solver library.
+One column per candidate (account, rep) pair; each account is assigned once;
+each rep's potential and workload stay within a band around its fair share
+and its workload within capacity. Band and capacity rows are elastic (a
+penalised slack), so the model is always feasible and a capacity shortfall
+is a result, not an error. Workload's fair share depends on the total
+workload, which depends on the assignment, so the total is a variable ω
+(in units of an estimate) tied to the pairs by one row.
+
+`price_pairs` evaluates reduced costs of pairs outside the model from the
+duals, which the caller uses for column generation and for a Lagrangian lower
+bound valid for the model over *all* pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.linear_solver.python import model_builder_helper as mbh
+from scipy.sparse import csr_matrix
+
+ROWS_PER_REP = 5  # potential low/high, workload low/high, capacity
+PL, PU, WL, WU, CAP = range(ROWS_PER_REP)
+INF = float("inf")
+
+
+@dataclass(frozen=True)
+class AssignmentModel:
+    """Data of one layer's assignment problem; pairs are parallel arrays."""
+
+    n_accounts: int
+    n_reps: int
+    pair_account: NDArray[np.int64]  # (P,)
+    pair_rep: NDArray[np.int64]  # (P,)
+    pair_cost: NDArray[np.float64]  # (P,) travel + disruption
+    pair_workload: NDArray[np.float64]  # (P,) workload minutes if this rep serves it
+    pair_is_move: NDArray[np.bool_]  # (P,) counts against the move budget
+    potential: NDArray[np.float64]  # (n,)
+    potential_target: NDArray[np.float64]  # (m,) fair share of the layer's potential
+    share: NDArray[np.float64]  # (m,) fair share of the layer's workload, sums to 1
+    fixed_potential: NDArray[np.float64]  # (m,) from locked accounts
+    fixed_workload: NDArray[np.float64]  # (m,)
+    capacity: NDArray[np.float64]  # (m,)
+    workload_estimate: float  # scale of the total workload
+    potential_band: float
+    workload_band: float
+    move_budget: float | None  # None: no budget row
+    band_penalty: float  # per unit of relative band violation
+    capacity_penalty: float  # per unit of relative capacity excess
+
+
+@dataclass(frozen=True)
+class LPSolution:
+    status: str  # "optimal", "feasible" or the solver's word for failure
+    values: NDArray[np.float64]  # (P,) pair values, empty when no solution
+    objective: float
+    row_duals: NDArray[np.float64]  # duals of every row, empty for MIPs
+    has_solution: bool
+
+
+def _rows(model: AssignmentModel) -> tuple[int, int, int]:
+    """Index of the first rep row, of the total-workload row and the row count."""
+    first_rep_row = model.n_accounts
+    total_row = first_rep_row + ROWS_PER_REP * model.n_reps
+    n_rows = total_row + 1 + (1 if model.move_budget is not None else 0)
+    return first_rep_row, total_row, n_rows
+
+
+def _pair_coefficients(
+    model: AssignmentModel,
+    account: NDArray[np.int64],
+    rep: NDArray[np.int64],
+    workload: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Coefficients of pairs in their rep's potential rows, workload rows, capacity and total."""
+    p_coef = model.potential[account] / model.potential_target[rep]
+    w_coef = workload / (model.share[rep] * model.workload_estimate)
+    c_coef = workload / model.capacity[rep]
+    t_coef = workload / model.workload_estimate
+    return p_coef, w_coef, c_coef, t_coef
+
+
+def solve_lp(
+    model: AssignmentModel,
+    *,
+    time_limit: float,
+    integral: bool = False,
+    solver: str = "glop",
+) -> LPSolution:
+    """Solve the (relaxed or integral) assignment model within `time_limit` seconds."""
+    n, m = model.n_accounts, model.n_reps
+    n_pairs = len(model.pair_account)
+    first_rep_row, total_row, n_rows = _rows(model)
+    slack0 = n_pairs
+    omega = n_pairs + ROWS_PER_REP * m
+    n_cols = omega + 1
+
+    acc, rep = model.pair_account, model.pair_rep
+    p_coef, w_coef, c_coef, t_coef = _pair_coefficients(model, acc, rep, model.pair_workload)
+    rep_row = first_rep_row + ROWS_PER_REP * rep
+    pair_cols = np.arange(n_pairs)
+    rows = [
+        acc,
+        rep_row + PL,
+        rep_row + PU,
+        rep_row + WL,
+        rep_row + WU,
+        rep_row + CAP,
+        np.full(n_pairs, total_row),
+    ]
+    cols = [pair_cols] * 7
+    data = [np.ones(n_pairs), p_coef, p_coef, w_coef, w_coef, c_coef, t_coef]
+    if model.move_budget is not None:
+        moving = np.flatnonzero(model.pair_is_move)
+        rows.append(np.full(len(moving), total_row + 1))
+        cols.append(moving)
+        data.append(np.ones(len(moving)))
+
+    reps = np.arange(m)
+    base = first_rep_row + ROWS_PER_REP * reps
+    # slack columns: one per rep row; sign makes a positive slack relax the row
+    for kind, sign in ((PL, 1.0), (PU, -1.0), (WL, 1.0), (WU, -1.0), (CAP, -1.0)):
+        rows.append(base + kind)
+        cols.append(slack0 + kind * m + reps)
+        data.append(np.full(m, sign))
+    bp, bw = model.potential_band, model.workload_band
+    rows += [base + WL, base + WU, np.array([total_row])]
+    cols += [np.full(m, omega), np.full(m, omega), np.array([omega])]
+    data += [np.full(m, -(1.0 - bw)), np.full(m, -(1.0 + bw)), np.array([-1.0])]
+
+    matrix = csr_matrix(
+        (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_rows, n_cols),
+    )
+
+    lo = np.full(n_rows, -INF)
+    hi = np.full(n_rows, INF)
+    lo[:n] = hi[:n] = 1.0
+    fixed_p = model.fixed_potential / model.potential_target
+    fixed_w = model.fixed_workload / (model.share * model.workload_estimate)
+    lo[base + PL] = (1.0 - bp) - fixed_p
+    hi[base + PU] = (1.0 + bp) - fixed_p
+    lo[base + WL] = -fixed_w
+    hi[base + WU] = -fixed_w
+    hi[base + CAP] = 1.0 - model.fixed_workload / model.capacity
+    lo[total_row] = hi[total_row] = -model.fixed_workload.sum() / model.workload_estimate
+    if model.move_budget is not None:
+        hi[total_row + 1] = model.move_budget
+
+    objective = np.concatenate(
+        [
+            model.pair_cost,
+            np.full(4 * m, model.band_penalty),
+            np.full(m, model.capacity_penalty),
+            [0.0],
+        ]
+    )
+    var_lo = np.zeros(n_cols)
+    var_hi = np.full(n_cols, INF)
+    var_hi[:n_pairs] = 1.0
+
+    helper = mbh.ModelBuilderHelper()
+    helper.fill_model_from_sparse_data(var_lo, var_hi, objective, lo, hi, matrix)
+    if integral:
+        for col in range(n_pairs):
+            helper.set_var_integrality(col, True)
+
+    engine = mbh.ModelSolverHelper(solver)
+    engine.set_time_limit_in_seconds(max(time_limit, 0.01))
+    if solver == "glop":
+        # dual simplex warm-starts well on assignment structure; one thread keeps it deterministic
+        engine.set_solver_specific_parameters("use_dual_simplex: true")
+    elif solver in ("sat", "cp-sat"):
+        engine.set_solver_specific_parameters("num_workers: 1, random_seed: 0")
+    elif solver == "scip":
+        engine.set_solver_specific_parameters("randomization/randomseedshift = 0")
+    engine.solve(helper)
+    status = mbh.SolveStatus(engine.status()).name.lower() if engine.has_response() else "none"
+    if not engine.has_solution():
+        return LPSolution(status, np.zeros(0), INF, np.zeros(0), False)
+    values = np.asarray(engine.variable_values(), dtype=np.float64)[:n_pairs]
+    duals = np.zeros(0) if integral else np.asarray(engine.dual_values(), dtype=np.float64)
+    return LPSolution(status, values, float(engine.objective_value()), duals, True)
+
+
+def price_pairs(
+    model: AssignmentModel,
+    duals: NDArray[np.float64],
+    account: NDArray[np.int64],
+    rep: NDArray[np.int64],
+    cost: NDArray[np.float64],
+    workload: NDArray[np.float64],
+    is_move: NDArray[np.bool_],
+) -> NDArray[np.float64]:
+    """Reduced costs of arbitrary (account, rep) pairs under the LP's row duals."""
+    first_rep_row, total_row, _ = _rows(model)
+    p_coef, w_coef, c_coef, t_coef = _pair_coefficients(model, account, rep, workload)
+    y = duals
+    rep_row = first_rep_row + ROWS_PER_REP * rep
+    rc = (
+        cost
+        - y[account]
+        - p_coef * (y[rep_row + PL] + y[rep_row + PU])
+        - w_coef * (y[rep_row + WL] + y[rep_row + WU])
+        - c_coef * y[rep_row + CAP]
+        - t_coef * y[total_row]
+    )
+    if model.move_budget is not None:
+        rc = rc - is_move * y[total_row + 1]
+    return np.asarray(rc, dtype=np.float64)

@@ -1,0 +1,530 @@
+"""Territory rebalancing: `rebalance` turns accounts, reps and a policy into a `TerritoryPlan`.
+
+Method (chosen by measurement, see bench/territories.py): per layer (base
+reps, overlay reps) solve the LP relaxation of the assignment model over each
+account's nearest suitable reps, grow it by column generation with pairs whose
+reduced cost is negative (which also yields a lower bound valid for all
+pairs), round each account to its largest LP value, then repair the few split
+accounts' band violations by local search. Where the LP cannot be solved in
+time the search starts from the current owners (minimal) or the nearest rep
+(full) instead, so a plan always comes back.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.assignment_lp import AssignmentModel, price_pairs, solve_lp
+from planner.balance_repair import NO_REP, RepairProblem, repair, exchange_pass
+from planner.capacity import reps_needed, workload_table
+from planner.metrics import balance_report, layer_flags
+from planner.model import Account, BalanceReport, Move, Policy, Rep, TerritoryPlan, Unassigned
+from planner.travel import TravelMatrix
+
+Mode = Literal["minimal", "full"]
+PairData = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
+PairFn = Callable[[NDArray[np.int64], NDArray[np.int64]], PairData]
+ModelFn = Callable[[NDArray[np.int64], NDArray[np.int64]], AssignmentModel]
+
+FULL_LP_PAIRS = 600_000  # up to this many (account, rep) pairs the first LP takes them all
+NEAREST_CANDIDATES = 10  # suitable reps per account in the first LP; pricing adds more
+REP_SIDE_FACTOR = 2  # × the average book size: accounts nearest each rep in the first LP
+PRICING_ROUNDS = 4
+LP_SHARE_OF_TIME = 0.6  # of the remaining time; the rest is kept for repair
+BAND_PENALTY = 100.0  # × a rep's travel per unit relative band violation
+CAPACITY_PENALTY = 1000.0
+SPLIT_MIP_SECONDS = 10.0  # cap for the MIP over the accounts the LP split
+EXCHANGE_ROUNDS = 50
+FIX_SPLIT_WITH_MIP = True
+LP_BAND = 0.9  # the LP plans inside the policy's band, leaving room for rounding
+REPAIR_BAND = 0.9  # the search aims a little inside the policy's band
+
+
+@dataclass
+class _LayerResult:
+    owner: dict[str, str]
+    km: dict[tuple[str, str], float]  # (account id, rep id) → one-way km, for move reasons
+    lower_bound: float | None
+    status: str
+
+
+def rebalance(
+    accounts: Sequence[Account],
+    reps: Sequence[Rep],
+    policy: Policy,
+    *,
+    mode: Mode = "minimal",
+    seed: int = 0,
+    time_limit: float = 30.0,
+    travel: TravelMatrix | None = None,
+) -> TerritoryPlan:
+    """Assign every located, plannable account to exactly one rep.
+
+    Locked accounts stay with their current rep, required skills are
+    respected, overlay reps are balanced as their own layer. `minimal` moves
+    at most `policy.disruption.max_move_share` of the accounts by choice
+    (accounts whose rep left or lacks a skill must move and are not counted
+    against the budget); `full` redesigns from scratch. The same inputs, seed
+    and time limit give the same plan unless the time limit cuts the search.
+    """
+    if mode not in ("minimal", "full"):
+        raise ValueError(f"mode must be 'minimal' or 'full', not {mode!r}")
+    started = time.perf_counter()
+    deadline = started + max(time_limit, 0.0)
+    _require_unique_ids(accounts, reps)
+    rep_by_id = {r.id: r for r in reps}
+    overlay = dict(zip((r.id for r in reps), layer_flags(reps), strict=True))
+
+    unassigned: list[Unassigned] = []
+    fixed: dict[str, str] = {}
+    layer_accounts: dict[bool, list[Account]] = {False: [], True: []}
+    for account in accounts:
+        reason = _unplannable_reason(account, reps, rep_by_id)
+        if reason is not None:
+            unassigned.append(Unassigned(account.id, reason))
+        elif account.locked and account.current_rep in rep_by_id:
+            fixed[account.id] = account.current_rep
+        else:
+            suitable_base = any(
+                account.skills <= r.skills for r in reps if not overlay[r.id]
+            )
+            layer_accounts[not suitable_base].append(account)
+
+    n_plannable = sum(len(v) for v in layer_accounts.values()) + len(fixed)
+    owner: dict[str, str] = dict(fixed)
+    km: dict[tuple[str, str], float] = {}
+    bounds: list[float | None] = []
+    statuses: list[str] = []
+    for is_overlay in (False, True):
+        layer_reps = [r for r in reps if overlay[r.id] == is_overlay]
+        movable = layer_accounts[is_overlay]
+        if not movable or not layer_reps:
+            continue
+        pinned = [
+            a for a in accounts if a.id in fixed and overlay[fixed[a.id]] == is_overlay
+        ]
+        share = (len(movable) + len(pinned)) / max(n_plannable, 1)
+        budget = (
+            math.floor(policy.disruption.max_move_share * n_plannable * share)
+            if mode == "minimal"
+            else None
+        )
+        result = _plan_layer(
+            movable, pinned, fixed, layer_reps, policy, mode=mode, seed=seed,
+            deadline=deadline, travel=travel, move_budget=budget,
+        )
+        owner.update(result.owner)
+        km.update(result.km)
+        bounds.append(result.lower_bound)
+        statuses.append(result.status)
+
+    plannable = [a for a in accounts if a.id in owner]
+    current = {
+        a.id: a.current_rep for a in plannable if a.current_rep is not None and a.current_rep in rep_by_id
+    }
+    before = balance_report(current, plannable, reps, policy, travel)
+    after = balance_report(owner, plannable, reps, policy, travel)
+    moves = tuple(
+        Move(a.id, a.current_rep, owner[a.id], _move_reason(a, owner[a.id], rep_by_id, before, after, km, policy))
+        for a in sorted(plannable, key=lambda a: a.id)
+        if a.current_rep != owner[a.id]
+    )
+    had_rep = sum(1 for a in plannable if a.current_rep is not None)
+    total_potential = sum(a.potential for a in plannable)
+    moved_ids = {m.account_id for m in moves if m.from_rep is not None}
+    moved_potential = sum(a.potential for a in plannable if a.id in moved_ids)
+    lower = (
+        float(sum(b for b in bounds if b is not None))
+        if mode == "full" and bounds and all(b is not None for b in bounds)
+        else None
+    )
+    return TerritoryPlan(
+        assignments=MappingProxyType(dict(sorted(owner.items()))),
+        unassigned=tuple(sorted(unassigned, key=lambda u: u.account_id)),
+        moves=moves,
+        before=before,
+        after=after,
+        extra_reps_needed=_extra_reps_needed(after, reps, overlay),
+        over_capacity=after.over_capacity,
+        mode=mode,
+        moved_share=len(moved_ids) / had_rep if had_rep else 0.0,
+        moved_potential_share=moved_potential / total_potential if total_potential > 0 else 0.0,
+        lower_bound_travel_km=lower,
+        status="+".join(sorted(set(statuses))) or "nothing to plan",
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _require_unique_ids(accounts: Sequence[Account], reps: Sequence[Rep]) -> None:
+    for kind, ids in (("account", [a.id for a in accounts]), ("rep", [r.id for r in reps])):
+        if len(set(ids)) != len(ids):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})[:5]
+            raise ValueError(f"duplicate {kind} ids: {dupes}")
+
+
+def _unplannable_reason(
+    account: Account, reps: Sequence[Rep], rep_by_id: Mapping[str, Rep]
+) -> str | None:
+    if not account.located:
+        return "no location: the CRM record has no coordinates and its postal code did not geocode"
+    if account.locked and account.current_rep is not None and account.current_rep not in rep_by_id:
+        return (
+            f"locked to {account.current_rep}, who is not on the team: "
+            "a manager must reassign it"
+        )
+    if account.locked and account.current_rep in rep_by_id:
+        return None  # a lock keeps the account with its rep even if a skill is missing
+    if not reps:
+        return "no reps to assign it to"
+    if not any(account.skills <= r.skills for r in reps):
+        missing = ", ".join(sorted(account.skills))
+        return f"needs skills ({missing}) that no rep has"
+    return None
+
+
+def _plan_layer(
+    movable: Sequence[Account],
+    pinned: Sequence[Account],
+    fixed: Mapping[str, str],
+    reps: Sequence[Rep],
+    policy: Policy,
+    *,
+    mode: Mode,
+    seed: int,
+    deadline: float,
+    travel: TravelMatrix | None,
+    move_budget: int | None,
+) -> _LayerResult:
+    """Plan one layer: LP relax-and-price, round, repair."""
+    rng = np.random.default_rng(seed)
+    n, m = len(movable), len(reps)
+    rep_pos = {r.id: k for k, r in enumerate(reps)}
+    table = workload_table([*movable, *pinned], reps, policy, travel)
+    work = table.workload
+    # seeded, negligible jitter: breaks exact ties the same way for the same seed
+    cost_km = table.travel_km * (1.0 + 1e-9 * rng.random(table.travel_km.shape))
+
+    # locked accounts load their reps before anything moves
+    potential_all = np.array([a.potential for a in [*movable, *pinned]], dtype=np.float64)
+    pin_rep = np.array([rep_pos[fixed[a.id]] for a in pinned], dtype=np.int64)
+    pin_cols = np.arange(n, n + len(pinned))
+    fixed_potential = np.bincount(pin_rep, weights=potential_all[pin_cols], minlength=m)
+    fixed_workload = np.bincount(pin_rep, weights=work[pin_rep, pin_cols], minlength=m)
+
+    suitable = np.array([[a.skills <= r.skills for a in movable] for r in reps], dtype=bool)
+    km_ok = np.where(suitable, table.km[:, :n], np.inf)
+    cur = np.array(
+        [
+            rep_pos[a.current_rep] if a.current_rep in rep_pos and suitable[rep_pos[a.current_rep], i]
+            else NO_REP
+            for i, a in enumerate(movable)
+        ],
+        dtype=np.int64,
+    )
+    nearest = np.argmin(km_ok, axis=0)
+    potential = potential_all[:n]
+    travel_cost = cost_km[:, :n]
+
+    if mode == "minimal":
+        anchor = np.where(cur >= 0, cur, nearest)
+        mean_cost = float(travel_cost[anchor, np.arange(n)].mean())
+        mean_potential = float(potential.mean()) if float(potential.mean()) > 0 else 1.0
+        # cheap to move: low-value accounts; the travel term already favours territory edges
+        disruption = policy.disruption.move_cost * mean_cost * (0.5 + 0.5 * potential / mean_potential)
+    else:
+        disruption = np.zeros(n)
+
+    shares = np.array([max(r.target_share, 0.0) for r in reps], dtype=np.float64)
+    shares = shares / shares.sum() if shares.sum() > 0 else np.full(m, 1.0 / m)
+    potential_target = shares * float(potential_all.sum())
+    estimate = float(work[nearest, np.arange(n)].sum() + fixed_workload.sum())
+    rep_travel = max(float(travel_cost[nearest, np.arange(n)].sum()) / m, 1.0)
+    bp, bw = policy.balance.potential_band, policy.balance.workload_band
+
+    def pair_data(
+        acc: NDArray[np.int64], rep: NDArray[np.int64]
+    ) -> PairData:
+        is_move = (cur[acc] >= 0) & (rep != cur[acc])
+        return travel_cost[rep, acc] + disruption[acc] * is_move, work[rep, acc], is_move
+
+    def lp_model(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> AssignmentModel:
+        cost, wl, is_move = pair_data(acc, rep)
+        return AssignmentModel(
+            n_accounts=n, n_reps=m, pair_account=acc, pair_rep=rep, pair_cost=cost,
+            pair_workload=wl, pair_is_move=is_move, potential=potential,
+            potential_target=np.where(potential_target > 0, potential_target, 1.0),
+            share=shares, fixed_potential=fixed_potential, fixed_workload=fixed_workload,
+            capacity=table.capacity, workload_estimate=max(estimate, 1.0),
+            potential_band=bp * LP_BAND if potential_target.sum() > 0 else 1e6,
+            workload_band=bw * LP_BAND,
+            move_budget=move_budget, band_penalty=BAND_PENALTY * rep_travel,
+            capacity_penalty=CAPACITY_PENALTY * rep_travel,
+        )
+
+    # a modest book is solved over all suitable pairs (exact LP, no pricing needed)
+    k = m if n * m <= FULL_LP_PAIRS else min(NEAREST_CANDIDATES, m)
+    near_k = np.argsort(km_ok, axis=0, kind="stable")[:k]  # (k, n)
+    chosen = np.zeros((m, n), dtype=bool)
+    chosen[near_k, np.arange(n)[None, :]] = True
+    # and each rep's nearest accounts, so a rep far from the crowd can reach its share
+    per_rep = min(n, REP_SIDE_FACTOR * math.ceil(n / m))
+    near_rep = np.argpartition(km_ok, per_rep - 1, axis=1)[:, :per_rep] if per_rep < n else None
+    if near_rep is not None:
+        chosen[np.arange(m)[:, None], near_rep] = True
+    chosen &= suitable
+    chosen[cur[cur >= 0], np.flatnonzero(cur >= 0)] = True
+
+    start_rep = np.where(cur >= 0, cur, nearest) if mode == "minimal" else nearest
+    status = "greedy+repair"
+    lower_bound: float | None = None
+    if m > 1:
+        lp_rep, lower_bound, lp_status = _relax_and_price(
+            lp_model, chosen, suitable, pair_data, deadline
+        )
+        if lp_rep is not None:
+            start_rep = lp_rep
+            status = f"lp({lp_status})+repair"
+
+    # the search may use the nearest reps, the current one and the LP's choice
+    slots = np.vstack([near_k, cur[None, :], start_rep[None, :]]).T  # (n, k + 2)
+    slots = np.where(slots == NO_REP, start_rep[:, None], slots)
+    acc_idx = np.repeat(np.arange(n)[:, None], slots.shape[1], axis=1)
+    cost, wl, is_move = pair_data(acc_idx.ravel(), slots.ravel())
+    usable = suitable[slots, acc_idx]
+    problem = RepairProblem(
+        cand_rep=np.where(usable, slots, NO_REP),
+        cand_cost=cost.reshape(slots.shape),
+        cand_work=wl.reshape(slots.shape),
+        cand_is_move=is_move.reshape(slots.shape),
+        potential=potential,
+        fixed_potential=fixed_potential,
+        fixed_workload=fixed_workload,
+        potential_target=potential_target,
+        share=shares,
+        capacity=table.capacity,
+        potential_band=bp * REPAIR_BAND,
+        workload_band=bw * REPAIR_BAND,
+        band_penalty=BAND_PENALTY * rep_travel,
+        capacity_penalty=CAPACITY_PENALTY * rep_travel,
+        move_budget=move_budget,
+    )
+    start_slot = np.full(n, slots.shape[1] - 1, dtype=np.int64)
+    final_slot = repair(problem, start_slot, deadline=deadline)
+    for _ in range(EXCHANGE_ROUNDS):
+        final_slot, exchanges = exchange_pass(problem, final_slot, deadline=deadline)
+        if exchanges == 0:
+            break
+        final_slot = repair(problem, final_slot, deadline=deadline)
+    final_rep = slots[np.arange(n), final_slot]
+
+    owner = {a.id: reps[int(final_rep[i])].id for i, a in enumerate(movable)}
+    km: dict[tuple[str, str], float] = {}
+    for i, a in enumerate(movable):
+        km[(a.id, owner[a.id])] = float(table.km[final_rep[i], i])
+        if a.current_rep in rep_pos:
+            km[(a.id, a.current_rep)] = float(table.km[rep_pos[a.current_rep], i])
+    return _LayerResult(owner, km, lower_bound, status)
+
+
+def _relax_and_price(
+    lp_model: ModelFn,
+    chosen: NDArray[np.bool_],
+    suitable: NDArray[np.bool_],
+    pair_data: PairFn,
+    deadline: float,
+) -> tuple[NDArray[np.int64] | None, float | None, str]:
+    """Solve the LP over `chosen` pairs, adding negatively priced pairs; round to reps.
+
+    Returns each account's rep (largest LP value), a lower bound valid for
+    all suitable pairs (None when the LP did not reach optimality) and the status.
+    """
+    m, n = chosen.shape
+    lower_bound: float | None = None
+    best: NDArray[np.int64] | None = None
+    last: tuple[AssignmentModel, NDArray[np.float64]] | None = None
+    status = "skipped"
+    for _round in range(PRICING_ROUNDS):
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0.05:
+            break
+        rep, acc = np.nonzero(chosen)
+        model = lp_model(acc, rep)
+        solution = solve_lp(model, time_limit=remaining * LP_SHARE_OF_TIME)
+        status = solution.status
+        if not solution.has_solution or solution.status != "optimal":
+            break
+        value = np.zeros((m, n))
+        value[rep, acc] = solution.values
+        best = np.argmax(value, axis=0).astype(np.int64)
+        last = (model, solution.values)
+        # price every suitable pair not yet in the model (dense (m, n) pass)
+        out_rep, out_acc = np.nonzero(suitable & ~chosen)
+        if out_rep.size == 0:
+            lower_bound = solution.objective
+            break
+        cost, wl, is_move = pair_data(out_acc, out_rep)
+        rc = price_pairs(model, solution.row_duals, out_acc, out_rep, cost, wl, is_move)
+        per_account = np.zeros(n)
+        np.minimum.at(per_account, out_acc, rc)
+        lower_bound = solution.objective + float(per_account.sum())
+        tol = 1e-7 * max(abs(solution.objective), 1.0) / max(n, 1)
+        negative = rc < -tol
+        if not negative.any():
+            lower_bound = solution.objective
+            break
+        # add the two most negative pairs per account
+        order = np.lexsort((rc[negative], out_acc[negative]))
+        nacc, nrep = out_acc[negative][order], out_rep[negative][order]
+        first = np.ones(len(nacc), dtype=bool)
+        first[1:] = nacc[1:] != nacc[:-1]
+        rank = np.arange(len(nacc)) - np.maximum.accumulate(np.where(first, np.arange(len(nacc)), 0))
+        keep = rank < 2
+        chosen[nrep[keep], nacc[keep]] = True
+    if best is not None and last is not None and FIX_SPLIT_WITH_MIP:
+        best = _fix_split_accounts(*last, best, deadline)
+    return best, lower_bound, status
+
+
+def _fix_split_accounts(
+    model: AssignmentModel, values: NDArray[np.float64], best: NDArray[np.int64], deadline: float
+) -> NDArray[np.int64]:
+    """Relax-and-fix: keep the LP's whole assignments, solve a small MIP for the split accounts.
+
+    A basic LP solution splits at most about one account per side row, so the
+    MIP has a few hundred binaries at most and solves in seconds.
+    """
+    top = np.zeros(model.n_accounts)
+    np.maximum.at(top, model.pair_account, values)
+    split = top < 1.0 - 1e-6
+    if not split.any():
+        return best
+    keep = ~split[model.pair_account] & (model.pair_rep == best[model.pair_account])
+    m = model.n_reps
+    kept_rep, kept_acc = model.pair_rep[keep], model.pair_account[keep]
+    fixed_potential = model.fixed_potential + np.bincount(
+        kept_rep, weights=model.potential[kept_acc], minlength=m
+    )
+    fixed_workload = model.fixed_workload + np.bincount(
+        kept_rep, weights=model.pair_workload[keep], minlength=m
+    )
+    budget = model.move_budget
+    if budget is not None:
+        budget = max(budget - float(model.pair_is_move[keep].sum()), 0.0)
+    accounts = np.flatnonzero(split)
+    renumber = np.full(model.n_accounts, -1, dtype=np.int64)
+    renumber[accounts] = np.arange(len(accounts))
+    pairs = split[model.pair_account]
+    sub = replace(
+        model,
+        n_accounts=len(accounts),
+        pair_account=renumber[model.pair_account[pairs]],
+        pair_rep=model.pair_rep[pairs],
+        pair_cost=model.pair_cost[pairs],
+        pair_workload=model.pair_workload[pairs],
+        pair_is_move=model.pair_is_move[pairs],
+        potential=model.potential[accounts],
+        fixed_potential=fixed_potential,
+        fixed_workload=fixed_workload,
+        move_budget=budget,
+    )
+    remaining = deadline - time.perf_counter()
+    solution = solve_lp(sub, time_limit=min(SPLIT_MIP_SECONDS, remaining * 0.3), integral=True,
+                        solver="scip")
+    if not solution.has_solution:
+        return best
+    chosen = solution.values > 0.5
+    fixed = best.copy()
+    fixed[accounts[sub.pair_account[chosen]]] = sub.pair_rep[chosen]
+    return fixed
+
+
+def _extra_reps_needed(after: BalanceReport, reps: Sequence[Rep], overlay: Mapping[str, bool]) -> int:
+    """Reps to hire so each layer's workload fits its capacity (0 when it already does)."""
+    extra = 0
+    for flag in (False, True):
+        loads = [load for load in after.reps if overlay[load.rep_id] == flag]
+        if not loads:
+            continue
+        work = sum(load.workload_minutes for load in loads)
+        capacity = sum(load.capacity_minutes for load in loads) / len(loads)
+        if work > sum(load.capacity_minutes for load in loads) + 1e-6:
+            extra += reps_needed(work, capacity) - len(loads)
+    return max(extra, 0)
+
+
+def _label(rep: Rep | None, rep_id: str) -> str:
+    return rep.name if rep is not None and rep.name else rep_id
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f} %"
+
+
+def _move_reason(
+    account: Account,
+    to_rep: str,
+    rep_by_id: Mapping[str, Rep],
+    before: BalanceReport,
+    after: BalanceReport,
+    km: Mapping[tuple[str, str], float],
+    policy: Policy,
+) -> str:
+    """Why `account` goes to `to_rep`, in words a rep manager can check."""
+    to = _label(rep_by_id.get(to_rep), to_rep)
+    to_km = km.get((account.id, to_rep))
+    where = f"{to_km:.0f} km from {to}'s home" if to_km is not None else f"served by {to}"
+    src_id = account.current_rep
+    if src_id is None:
+        return f"had no rep; {where}"
+    src_rep = rep_by_id.get(src_id)
+    src = _label(src_rep, src_id)
+    if src_rep is None:
+        return f"{src} is no longer on the team; {where}"
+    if not account.skills <= src_rep.skills:
+        missing = ", ".join(sorted(account.skills - src_rep.skills))
+        return f"needs {missing}, which {src} lacks; {where}"
+    if src_rep.overlay != rep_by_id[to_rep].overlay:
+        return f"moves layer: {src} and {to} are in different layers; {where}"
+    bf, af, bt, at = before.rep(src_id), after.rep(src_id), before.rep(to_rep), after.rep(to_rep)
+    band_w, band_p = policy.balance.workload_band, policy.balance.potential_band
+    drivers: list[tuple[float, str]] = []
+    if bf.utilisation > 1.0:
+        drivers.append(
+            (10.0 + bf.utilisation,
+             f"balances workload: {src} at {_pct(bf.utilisation)} of capacity → {_pct(af.utilisation)}")
+        )
+    for who, b, a in ((src, bf, af), (to, bt, at)):
+        dev_w = abs(b.workload_vs_target - 1.0)
+        if dev_w > band_w:
+            drivers.append(
+                (dev_w,
+                 f"balances workload: {who} at {_pct(b.workload_vs_target)} of a fair share "
+                 f"→ {_pct(a.workload_vs_target)}")
+            )
+        dev_p = abs(b.potential_vs_target - 1.0)
+        if dev_p > band_p:
+            drivers.append(
+                (dev_p,
+                 f"balances potential: {who} at {_pct(b.potential_vs_target)} of a fair share "
+                 f"→ {_pct(a.potential_vs_target)}")
+            )
+    from_km = km.get((account.id, src_id))
+    if drivers:
+        _, text = max(drivers, key=lambda d: d[0])
+        if from_km is not None and to_km is not None:
+            return f"{text}; {to_km:.0f} km from {to}'s home (was {from_km:.0f} km from {src}'s)"
+        return text
+    if from_km is not None and to_km is not None and to_km < from_km:
+        return f"shortens travel: {to_km:.0f} km from {to}'s home instead of {from_km:.0f} km from {src}'s"
+    return (
+        f"keeps {src} and {to} within the balance band "
+        f"(workload {_pct(af.workload_vs_target)} and {_pct(at.workload_vs_target)} of a fair share)"
+    )
