@@ -137,11 +137,19 @@ return tostring(wait_ms)
 """
 
 
+REDIS_TIMEOUT_S = 2.0
+
+
 class RedisBudget:
     """A token bucket in Redis, shared by every process that uses the same `key`.
 
     Use one key per CRM org (e.g. `tsync:budget:hubspot:<portal id>`). The
     bucket expires from Redis once it has been idle long enough to refill.
+
+    While Redis cannot be reached, each process paces itself with a local
+    bucket of the same shape (logged once), so a Redis restart slows a sync
+    down to per-process budgets instead of failing it; the shared bucket is
+    used again as soon as Redis answers.
     """
 
     def __init__(
@@ -157,19 +165,42 @@ class RedisBudget:
         self.rate = rate
         self.per_seconds = per_seconds
         self._shape = BucketShape.for_limit(rate, per_seconds, burst)
-        self._redis = redis.Redis.from_url(redis_url)
+        self._redis = redis.Redis.from_url(
+            redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+        )
         self._take = self._redis.register_script(TAKE_TOKENS_LUA)
         full_refill_s = self._shape.capacity / self._shape.refill_per_second
         self._ttl_ms = int(max(full_refill_s, per_seconds) * 1000) + 1000
+        self._fallback = LocalBudget(rate, per_seconds, burst=self._shape.capacity)
+        self._degraded = False
+
+    @property
+    def degraded(self) -> bool:
+        """True while Redis is unreachable and this process paces itself alone."""
+        return self._degraded
 
     def acquire(self, cost: int = 1) -> None:
         self._shape.check_cost(cost)
         refill_per_ms = self._shape.refill_per_second / 1000.0
         while True:
-            answer = self._take(
-                keys=[self.key],
-                args=[self._shape.capacity, repr(refill_per_ms), cost, self._ttl_ms],
-            )
+            try:
+                answer = self._take(
+                    keys=[self.key],
+                    args=[self._shape.capacity, repr(refill_per_ms), cost, self._ttl_ms],
+                )
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if not self._degraded:
+                    log.warning(
+                        "request budget %s: Redis unreachable (%s); pacing this process alone",
+                        self.key,
+                        type(exc).__name__,
+                    )
+                    self._degraded = True
+                self._fallback.acquire(cost)
+                return
+            if self._degraded:
+                log.info("request budget %s: Redis is back; sharing the budget again", self.key)
+                self._degraded = False
             wait_ms = float(answer)
             if wait_ms <= 0:
                 return

@@ -122,6 +122,18 @@ def test_redis_budget_grants_a_burst_at_once_then_paces(budget_key: str) -> None
     assert 0.05 < paced < 0.5  # the refill is 9 tokens/s, so the next call waits ≈0.11 s
 
 
+def test_a_redis_budget_keeps_pacing_when_redis_is_unreachable() -> None:
+    # Nothing listens on port 1: the budget falls back to pacing this process alone.
+    budget = RedisBudget("redis://127.0.0.1:1/0", "k", rate=20, per_seconds=1.0)
+    stamps = []
+    for _ in range(12):
+        budget.acquire()
+        stamps.append(time.monotonic())
+    assert budget.degraded
+    assert most_calls_in_any_window(stamps, 1.0) <= 20
+    assert stamps[-1] - stamps[0] > 0.4  # 2 at once, then 18 a second
+
+
 def test_redis_budget_repr_hides_the_redis_password() -> None:
     budget = RedisBudget("redis://user:s3cret@127.0.0.1:6379/15", "k", rate=10, per_seconds=1)
     assert "s3cret" not in repr(budget)
