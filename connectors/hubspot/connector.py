@@ -129,17 +129,19 @@ class HubSpotConnector:
         budget: RequestBudget | None = None,
         oauth: HubSpotOAuthRefresh | None = None,
         search_per_second: float | None = 5.0,
+        search_budget: RequestBudget | None = None,
         retry_attempts: int = 8,
         retry_initial_wait: float = 0.25,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """`search_per_second` paces this process's searches under HubSpot's own search
-        limit (5/s); None leaves them unpaced (emulators without that limit)."""
-        search_budget = (
-            LocalBudget(search_per_second, 1.0, burst=min(1.0, search_per_second / 2))
-            if search_per_second
-            else None
-        )
+        limit (5/s); None leaves them unpaced (emulators without that limit). Pass
+        `search_budget` (e.g. a `RedisBudget` of 5 per second) to share that limit
+        between worker processes instead."""
+        if search_budget is None and search_per_second:
+            search_budget = LocalBudget(
+                search_per_second, 1.0, burst=min(1.0, search_per_second / 2)
+            )
         self._client = HubSpotClient(
             access_token,
             base_url=base_url,

@@ -18,7 +18,7 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from connectors.base import AssignmentChange, CRMError, Outcome, Page, VisitRecord
+from connectors.base import AssignmentChange, CRMConnector, CRMError, Outcome, Page, VisitRecord
 from connectors.emulators.faults import FaultConfig
 from connectors.emulators.hubspot import create_hubspot_app
 from connectors.emulators.hubspot_org import HubSpotOrg
@@ -55,6 +55,12 @@ def add_companies(portal: HubSpotOrg, n: int, *, modified_ms: int = 1_000) -> li
     return portal.bulk_insert(
         "companies", [({"name": f"Filler {i}"}, modified_ms, modified_ms) for i in range(n)]
     )
+
+
+def test_the_connector_speaks_the_crm_protocol(connector: HubSpotConnector) -> None:
+    assert isinstance(connector, CRMConnector)
+    assert connector.kind == "hubspot"
+    assert connector.api_calls == 0  # building it costs no call
 
 
 def test_incremental_pull_returns_exactly_the_changed_deleted_and_merged_companies(
