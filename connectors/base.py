@@ -192,7 +192,10 @@ class QuotaExhausted(CRMError):
 
 @runtime_checkable
 class CRMConnector(Protocol):
-    kind: CRMKind
+    @property
+    def kind(self) -> CRMKind:
+        """Which CRM this connector speaks to."""
+        ...
 
     def pull_accounts(self, since: str | None, *, full: bool = False) -> Iterator[Page[AccountRecord]]:
         """Accounts changed at or after the cursor (all of them with `full`), deletions included."""
@@ -200,9 +203,7 @@ class CRMConnector(Protocol):
 
     def pull_reps(self, since: str | None, *, full: bool = False) -> Iterator[Page[RepRecord]]: ...
 
-    def pull_activities(
-        self, since: str | None, *, full: bool = False
-    ) -> Iterator[Page[ActivityRecord]]: ...
+    def pull_activities(self, since: str | None, *, full: bool = False) -> Iterator[Page[ActivityRecord]]: ...
 
     def push_assignments(self, changes: Sequence[AssignmentChange]) -> PushResult: ...
 

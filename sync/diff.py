@@ -178,9 +178,14 @@ def _visit_changes(
         if plan_run.summary.get("horizon_start")
         else None
     )
+    push_until = (
+        datetime.fromisoformat(plan_run.summary["push_until"]) if plan_run.summary.get("push_until") else None
+    )
+    # The plan looks a quarter ahead; only its first weeks go to the CRM (PLAN_WEEKS).
     planned = {
         v.visit_key: v
         for v in session.exec(select(PlannedVisit).where(PlannedVisit.plan_run_id == run_id)).all()
+        if push_until is None or v.starts_at < push_until
     }
     pushed = _latest_done(org_id, "visit", session=session)
     in_crm: dict[str, ActivityRow] = {}
@@ -241,6 +246,8 @@ def _visit_changes(
         )
         if start is None or (horizon_start is not None and start < horizon_start):
             continue  # in the past or before this plan's horizon: history, not ours to change
+        if push_until is not None and start >= push_until:
+            continue  # beyond the pushed weeks: left for a later night
         if last is not None and last.get("cancelled"):
             continue
         if moved_by_a_person(key):

@@ -102,9 +102,9 @@ class Context:
 
     def travel(self, policy: planner.Policy) -> planner.TravelMatrix:
         if self.settings.osrm_url:
-            from connectors.osrm import OsrmTravel
+            from connectors.osrm import OSRMTravel
 
-            travel: planner.TravelMatrix = OsrmTravel(self.settings.osrm_url)
+            travel: planner.TravelMatrix = OSRMTravel(self.settings.osrm_url)
             return travel
         return planner.HaversineTravel(policy.travel.speed_kmh, policy.travel.circuity)
 
@@ -273,7 +273,8 @@ class PlanSummary:
     plan_run_id: int
     moves: int
     unassigned: int
-    visits: int
+    visits: int  # planned over the whole horizon
+    visits_to_push: int  # of those, in the weeks written to the CRM
     human_edits: int
     extra_reps_needed: int
     before: dict[str, Any]
@@ -303,8 +304,12 @@ def plan(
         recorded_run(ctx.engine, org_id, "plan", trigger=trigger) as run,
     ):
         today = ctx.today()
+        zone = ZoneInfo(settings.timezone)
+        horizon_weeks = max(settings.plan_horizon_weeks, settings.plan_weeks)
         with transaction(ctx.engine) as session:
-            snap = load_snapshot(org_id, policy, session=session, today=today)
+            snap = load_snapshot(
+                org_id, policy, session=session, today=today, zone=zone, horizon_days=7 * horizon_weeks
+            )
         if progress:
             progress("snapshot", len(snap.accounts))
         territory_plan = planner.rebalance(
@@ -325,7 +330,7 @@ def plan(
             snap.reps,
             policy,
             start=start,
-            weeks=settings.plan_weeks,
+            weeks=horizon_weeks,
             travel=travel,
             completed=[planner.CompletedVisit(c.account_id, c.on) for c in snap.completed],
             seed=settings.plan_seed,
@@ -333,8 +338,8 @@ def plan(
         )
         if progress:
             progress("call plans", len(call_plans))
-        zone = ZoneInfo(settings.timezone)
         horizon_start = datetime.combine(start, datetime.min.time(), zone).astimezone(UTC)
+        push_until = datetime.combine(start + timedelta(weeks=settings.plan_weeks), datetime.min.time(), zone)
         with transaction(ctx.engine) as session:
             plan_run = _store_plan(
                 org_id,
@@ -344,12 +349,17 @@ def plan(
                 run,
                 zone=zone,
                 horizon_start=horizon_start,
+                push_until=push_until.astimezone(UTC),
                 mode=settings.plan_mode,
                 seed=settings.plan_seed,
                 session=session,
             )
             assert plan_run.id is not None
             visits = sum(len(v.visits) for p in call_plans.values() for v in p.days)
+            last_pushed_day = start + timedelta(weeks=settings.plan_weeks)
+            visits_to_push = sum(
+                len(v.visits) for p in call_plans.values() for v in p.days if v.date < last_pushed_day
+            )
             run.set(
                 plan_run_id=plan_run.id,
                 accounts=len(snap.accounts),
@@ -357,6 +367,7 @@ def plan(
                 moves=len(territory_plan.moves),
                 unassigned=len(territory_plan.unassigned),
                 visits=visits,
+                visits_to_push=visits_to_push,
                 human_edits=len(snap.human_edits),
             )
             run.save(session=session)
@@ -366,6 +377,7 @@ def plan(
             moves=len(territory_plan.moves),
             unassigned=len(territory_plan.unassigned),
             visits=visits,
+            visits_to_push=visits_to_push,
             human_edits=len(snap.human_edits),
             extra_reps_needed=territory_plan.extra_reps_needed,
             before=plan_run.metrics_before,
@@ -382,6 +394,7 @@ def _store_plan(
     *,
     zone: ZoneInfo,
     horizon_start: datetime,
+    push_until: datetime,
     mode: str,
     seed: int,
     session: Session,
@@ -410,6 +423,7 @@ def _store_plan(
         metrics_after=jsonable(territory_plan.after),
         summary={
             "horizon_start": horizon_start.isoformat(),
+            "push_until": push_until.isoformat(),  # visits before this are written to the CRM
             "moves": len(territory_plan.moves),
             "moved_share": territory_plan.moved_share,
             "moved_potential_share": territory_plan.moved_potential_share,

@@ -74,7 +74,10 @@ class Settings(BaseSettings):
     )
     plan_seconds: float = Field(60.0, gt=0, description="Time limit of one rebalance, in seconds")
     plan_seed: int = Field(0, description="Solver seed; the same seed and inputs give the same plan")
-    plan_weeks: int = Field(2, ge=1, le=26, description="Weeks of call plan pushed as visits")
+    plan_weeks: int = Field(2, ge=1, le=26, description="Weeks of the call plan pushed to the CRM as visits")
+    plan_horizon_weeks: int = Field(
+        13, ge=1, le=52, description="Weeks the call plan looks ahead, so every tier gets its visits"
+    )
     policy_file: str | None = Field(None, description="Policy TOML (tiers, capacity, balance)")
     osrm_url: str | None = Field(None, description="OSRM-compatible table API; unset = haversine")
 

@@ -13,11 +13,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from planner import Account, Policy, Rep
+from planner import Account, Policy, Rep, TimeWindow
 from sync.store import AccountRow, ActivityRow, OutboxItem, OutboxStatus, RepRow
+
+VISIT_KEY_PREFIX = "ts-"  # external ids of the visits territory-sync writes
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,21 @@ def last_pushed_assignments(
 
 
 def load_snapshot(
-    org_id: str, policy: Policy, *, session: Session, today: date, history_days: int = 365
+    org_id: str,
+    policy: Policy,
+    *,
+    session: Session,
+    today: date,
+    zone: ZoneInfo = ZoneInfo("UTC"),
+    horizon_days: int = 91,
+    history_days: int = 365,
 ) -> Snapshot:
+    """Accounts, reps and visits of one org as of the last pull.
+
+    Our own visits still open in the CRM come back as fixed appointments, so the
+    near-term plan a rep already sees stays put; visits people booked themselves
+    count toward frequency like completed ones.
+    """
     issues: list[tuple[str, str, str]] = []
     rep_rows = session.exec(
         select(RepRow).where(RepRow.org_id == org_id, col(RepRow.deleted_at).is_(None))
@@ -75,6 +91,9 @@ def load_snapshot(
     active_reps = {r.crm_id: r for r in rep_rows if r.active}
     pushed = last_pushed_assignments(org_id, session=session)
 
+    appointments, booked = _open_visits(
+        org_id, session=session, zone=zone, after=today, until=today + timedelta(days=horizon_days)
+    )
     human_edits: list[HumanEdit] = []
     accounts: list[Account] = []
     books: dict[str, list[AccountRow]] = defaultdict(list)
@@ -109,6 +128,7 @@ def load_snapshot(
                 current_rep=owner,
                 locked=locked,
                 approximate_location=row.location_source == "postal",
+                windows=tuple(appointments.get(row.crm_id, ())),
             )
         )
 
@@ -139,6 +159,7 @@ def load_snapshot(
         when = a.ended_at or a.started_at
         if a.account_crm_id is not None and when is not None and since <= when.date() <= today:
             completed.append(CompletedVisitRow(account_id=a.account_crm_id, on=when.date()))
+    completed.extend(booked)
 
     return Snapshot(
         accounts=tuple(accounts),
@@ -151,6 +172,33 @@ def load_snapshot(
         issues=tuple(issues),
         fingerprint=_fingerprint(accounts, reps, completed, policy),
     )
+
+
+def _open_visits(
+    org_id: str, *, session: Session, zone: ZoneInfo, after: date, until: date
+) -> tuple[dict[str, list[TimeWindow]], list[CompletedVisitRow]]:
+    """Future, not-yet-done visits in the CRM: ours become fixed appointments, others count as booked."""
+    appointments: dict[str, list[TimeWindow]] = defaultdict(list)
+    booked: list[CompletedVisitRow] = []
+    for a in session.exec(
+        select(ActivityRow).where(
+            ActivityRow.org_id == org_id,
+            col(ActivityRow.deleted_at).is_(None),
+            col(ActivityRow.completed).is_(False),
+            col(ActivityRow.account_crm_id).is_not(None),
+            col(ActivityRow.started_at).is_not(None),
+        )
+    ).all():
+        assert a.started_at is not None and a.account_crm_id is not None
+        local = a.started_at.astimezone(zone)
+        if not after < local.date() < until:
+            continue
+        if a.external_id and a.external_id.startswith(VISIT_KEY_PREFIX):
+            minute = local.hour * 60 + local.minute
+            appointments[a.account_crm_id].append(TimeWindow(minute, minute, on=local.date()))
+        else:
+            booked.append(CompletedVisitRow(account_id=a.account_crm_id, on=local.date()))
+    return appointments, booked
 
 
 def _human_edit(row: AccountRow, last: tuple[datetime, dict[str, object]] | None) -> list[HumanEdit]:

@@ -251,15 +251,38 @@ def _places() -> _Places:
     )
 
 
-def _zip_sample(rng: np.random.Generator, places: _Places, metros: IntArray) -> IntArray:
-    """One ZIP index per entry of `metros` (a metro index, or -1 for the rural spread)."""
+def _zip_sample(
+    rng: np.random.Generator, places: _Places, metros: IntArray, rural_pool: IntArray | None = None
+) -> IntArray:
+    """One ZIP index per entry of `metros` (a metro index, or -1 for the rural spread).
+
+    Rural ZIPs come from `rural_pool` when given (the countryside around chosen metros), else
+    from anywhere in the country.
+    """
     out = np.empty(metros.size, dtype=np.int64)
     rural = metros < 0
-    out[rural] = rng.integers(0, len(places.zip_codes), int(rural.sum()))
+    if rural_pool is not None and rural_pool.size:
+        out[rural] = rng.choice(rural_pool, size=int(rural.sum()))
+    else:
+        out[rural] = rng.integers(0, len(places.zip_codes), int(rural.sum()))
     for m in np.unique(metros[~rural]):
         where = np.flatnonzero(metros == m)
         out[where] = rng.choice(places.metro_zips[int(m)], size=where.size)
     return out
+
+
+RURAL_REACH_KM = 160.0  # the countryside a metro's reps still drive to
+
+
+def _countryside(places: _Places, metros: IntArray) -> IntArray:
+    """ZIPs within reach of the chosen metros: where a regional team's rural accounts are."""
+    lat0 = np.radians(places.metro_lat[metros])[:, None]
+    lon0 = np.radians(places.metro_lon[metros])[:, None]
+    lat1 = np.radians(places.zip_lat)[None, :]
+    lon1 = np.radians(places.zip_lon)[None, :]
+    h = np.sin((lat1 - lat0) / 2) ** 2 + np.cos(lat0) * np.cos(lat1) * np.sin((lon1 - lon0) / 2) ** 2
+    km = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return np.flatnonzero((km <= RURAL_REACH_KM).any(axis=0)).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- the org
@@ -288,11 +311,14 @@ def generate_org(
     locked_share: float = 0.03,
     visits_per_account: float = 1.5,
     as_of: datetime | None = None,
+    metros: int | None = None,
 ) -> SeedOrg:
     """Build an org of `accounts` accounts and `reps` reps, the same for the same arguments.
 
     `as_of` is the org's present (default: today at 00:00 UTC); every
-    timestamp lies in the year before it.
+    timestamp lies in the year before it. `metros` keeps the org to the N most
+    populous metros, its rural spread to their countryside (a regional team);
+    by default accounts spread over every metro in the country.
     """
     if accounts < 0 or reps < 1:
         raise ValueError("need accounts >= 0 and reps >= 1")
@@ -303,16 +329,25 @@ def generate_org(
     rng = np.random.default_rng(seed)
     places = _places()
     metro_weight = places.metro_population / places.metro_population.sum()
+    rural_pool: IntArray | None = None
+    if metros is not None:
+        if metros < 1:
+            raise ValueError("metros must be at least 1")
+        chosen = np.argsort(-places.metro_population, kind="stable")[:metros]
+        keep = np.zeros_like(metro_weight)
+        keep[chosen] = 1.0
+        metro_weight = metro_weight * keep / (metro_weight * keep).sum()
+        rural_pool = _countryside(places, chosen)
 
     rep_list = _generate_reps(rng, places, metro_weight, reps, imperfect_share, now)
     rep_lat = np.array([r.home_lat for r in rep_list])
     rep_lon = np.array([r.home_lon for r in rep_list])
 
     # --- where accounts are
-    metros = rng.choice(len(metro_weight), size=accounts, p=metro_weight).astype(np.int64)
-    metros[rng.random(accounts) < rural_share] = -1
-    zips = _zip_sample(rng, places, metros)
-    jitter_km = np.where(metros < 0, 6.0, 2.5)
+    metro_of = rng.choice(len(metro_weight), size=accounts, p=metro_weight).astype(np.int64)
+    metro_of[rng.random(accounts) < rural_share] = -1
+    zips = _zip_sample(rng, places, metro_of, rural_pool)
+    jitter_km = np.where(metro_of < 0, 6.0, 2.5)
     lat = places.zip_lat[zips] + rng.normal(0.0, 1.0, accounts) * jitter_km / 111.0
     coslat = np.cos(np.radians(places.zip_lat[zips]))
     lon = places.zip_lon[zips] + rng.normal(0.0, 1.0, accounts) * jitter_km / (111.0 * coslat)

@@ -72,3 +72,16 @@ def test_books_are_drifted_unbalanced_and_visits_follow_owners() -> None:
 def test_hundred_thousand_accounts_seed_in_well_under_ten_seconds(org_100k: TimedOrg) -> None:
     assert len(org_100k.org.accounts) == 100_000
     assert org_100k.seconds < 10.0
+
+
+def test_a_regional_org_keeps_to_its_metros_and_their_countryside() -> None:
+    from planner.travel import great_circle_km
+
+    org = generate_org(1500, 12, seed=4, metros=3)
+    metros = {r.metro for r in org.reps}
+    assert len(metros) <= 3
+    homes = [(r.home_lat, r.home_lon) for r in org.reps]
+    located = [(a.lat, a.lon) for a in org.accounts if a.lat is not None and a.lon is not None]
+    nearest = great_circle_km(located, homes).min(axis=1)
+    # Every account is within a (long) day's drive of some rep's home.
+    assert float(nearest.max()) < 250.0
