@@ -305,6 +305,9 @@ def _plan_rep(
         max_rounds=params.max_rounds if params.day_choice == "optimised" else 0,
         ruin_size=params.ruin_size,
         final_iterations=params.final_iterations,
+        # A quarter is ~65 one-vehicle days: one PyVRP model of them all is too slow to
+        # pay off, so days are routed one at a time and the pattern layer picks days.
+        joint_days=False,
     )
     solution = solve_periodic(problem, seed=seed, time_limit=time_limit, params=engine, partial_ok=True)
 

@@ -27,11 +27,20 @@ import time
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.routing import DayFleet, DayRoutes, RouteStop, ScheduledStop, improve_day, route_days
+from planner.routing import (
+    DayFleet,
+    DayRoutes,
+    RouteStop,
+    ScheduledStop,
+    improve_day,
+    route_day,
+    route_days,
+)
 
 _UNSERVED_PENALTY = 10**9
 
@@ -67,6 +76,7 @@ class EngineParams:
 
     max_rounds: int | None = 40  # ruin-and-recreate rounds; None = until the time limit
     ruin_size: int = 20  # stops removed per ruin, picked around a random seed stop
+    joint_days: bool = True  # route all days in one PyVRP model (slow with many days)
     joint_every: int = 25  # most rounds between two runs of PyVRP on all days at once
     chunk_iterations: int = 500  # PyVRP ILS iterations on all days in such a run
     final_iterations: int = 20_000  # PyVRP ILS iterations on all days for the final polish
@@ -114,6 +124,17 @@ class _Plan:
         self.demand = np.array([s.demand for s in problem.stops], dtype=np.int64)
         self.has_windows = any(s.window is not None for s in problem.stops)
         self._edges: list[tuple[NDArray[np.int64], ...] | None] = [None] * len(problem.days)
+        self._all: tuple[NDArray[Any], ...] | None = None
+        self._patterns: dict[int, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+        big = np.iinfo(np.int64).max // 4
+        self._starts = np.array([f.start for f in problem.days], dtype=np.int64)
+        self._ends = np.array([f.end for f in problem.days], dtype=np.int64)
+        self._day_cap = np.array(
+            [f.capacity if f.capacity is not None else big for f in problem.days], dtype=np.int64
+        )
+        self._day_work = np.array(
+            [f.max_work if f.max_work is not None else big for f in problem.days], dtype=np.int64
+        )
 
     def copy(self) -> _Plan:
         other = _Plan.__new__(_Plan)
@@ -122,6 +143,7 @@ class _Plan:
         other.pattern = list(self.pattern)
         other.on = [set(days) for days in self.on]
         other._edges = [None] * len(self.p.days)
+        other._all = None
         return other
 
     # -- measures
@@ -149,6 +171,94 @@ class _Plan:
 
     def touched(self, d: int) -> None:
         self._edges[d] = None
+        self._all = None
+
+    def _all_edges(self) -> tuple[NDArray[Any], ...]:
+        """Every day's arcs in one set of arrays, to price a stop on all days in one step."""
+        if self._all is not None:
+            return self._all
+        parts = [self._day_edges(d) for d in range(len(self.p.days))]
+        day_of = np.concatenate(
+            [np.full(len(frm), d, dtype=np.int64) for d, (frm, *_rest) in enumerate(parts)]
+        )
+        frm = np.concatenate([part[0] for part in parts])
+        to = np.concatenate([part[1] for part in parts])
+        load = np.concatenate([part[4][part[2]] for part in parts])
+        work = np.concatenate([part[5][part[2]] for part in parts])
+        big = np.iinfo(np.int64).max // 4
+        cap = np.array([f.capacity if f.capacity is not None else big for f in self.p.days])
+        max_work = np.array([f.max_work if f.max_work is not None else big for f in self.p.days])
+        windowed = np.array(
+            [
+                any(self.p.stops[i].window is not None for r in self.routes[d] for i in r)
+                for d in range(len(self.p.days))
+            ],
+            dtype=bool,
+        )
+        rid = np.concatenate([part[2] for part in parts])
+        pos = np.concatenate([part[3] for part in parts])
+        offsets = np.concatenate([[0], np.cumsum([len(part[0]) for part in parts])])
+        room = np.array([f.vehicles - len(self.routes[d]) for d, f in enumerate(self.p.days)], dtype=np.int64)
+        self._all = (
+            day_of,
+            frm,
+            to,
+            load,
+            work,
+            cap[day_of],
+            max_work[day_of],
+            windowed,
+            rid,
+            pos,
+            offsets,
+            room,
+        )
+        return self._all
+
+    def insertion_costs(self, i: int) -> NDArray[np.float64]:
+        """Cheapest feasible extra travel for stop i on every day (inf: no room that day).
+
+        Days with time windows on them, or a stop with one, are priced exactly
+        (with a schedule check) by `insertion`; the rest in one vectorised step.
+        """
+        n_days = len(self.p.days)
+        (_day_of, frm, to, load, work, cap, max_work, windowed, rid, pos, offsets, room) = self._all_edges()
+        li = int(self.loc[i])
+        s_i = int(self.service[i])
+        q_i = int(self.demand[i])
+        delta = self.T[frm, li] + self.T[li, to] - self.T[frm, to]
+        ok = (load + q_i <= cap) & (work + delta + s_i <= max_work)
+        best = np.full(n_days, np.inf)
+        if len(delta):
+            val = np.where(ok, delta.astype(np.float64), np.inf)
+            starts = offsets[:-1]
+            busy = starts < offsets[1:]  # days with at least one arc; arcs are grouped by day
+            best[busy] = np.minimum.reduceat(val, starts[busy])
+        # A vehicle still idle that day could drive out to it alone.
+        solo = self.T[self._starts, li] + self.T[li, self._ends]
+        idle = (room > 0) & (q_i <= self._day_cap) & (solo + s_i <= self._day_work)
+        best = np.where(idle & (solo < best), solo.astype(np.float64), best)
+        if self.has_windows:
+            if self.p.stops[i].window is not None:
+                exact = sorted({d for pattern in self.p.stops[i].patterns for d in pattern})
+            else:
+                # The cheapest arc usually keeps every window: check that one first.
+                exact = []
+                for d in (int(x) for x in np.flatnonzero(windowed)):
+                    lo, hi = int(offsets[d]), int(offsets[d + 1])
+                    k = lo + int(np.argmin(np.where(ok[lo:hi], delta[lo:hi], np.iinfo(np.int64).max)))
+                    if best[d] == np.inf:
+                        continue  # no arc with room: nothing to check
+                    if hi > lo and ok[k] and delta[k] <= best[d]:
+                        route = self.routes[d][int(rid[k])]
+                        p = int(pos[k])
+                        if self.schedule_ok(d, [*route[:p], i, *route[p:]]):
+                            continue
+                    exact.append(d)
+            for d in exact:
+                ins = self.insertion(i, d)
+                best[d] = np.inf if ins is None else ins[0]
+        return best
 
     def _day_edges(self, d: int) -> tuple[NDArray[np.int64], ...]:
         """All arcs of day d as arrays (from, to, route, position) plus route load and work."""
@@ -284,38 +394,43 @@ class _Plan:
         A day with no room makes the pattern infeasible, unless partial plans are
         allowed; then that visit is priced as missing.
         """
+        stop = self.p.stops[i]
+        if not stop.patterns:
+            return None
         present = self.on[i]
-        gains = {d: self.removal(i, d) for d in present}
-        inserts: dict[int, tuple[int, int, int] | None] = {}
-        best: tuple[float, tuple[int, ...]] | None = None
-        visits = len(self.p.stops[i].patterns[0]) if self.p.stops[i].patterns else 0
-        missing_now = visits - len(present)
-        for pattern in self.p.stops[i].patterns:
-            total = 0.0
-            missing = 0
-            feasible = True
-            for d in pattern:
-                if d in present:
-                    continue
-                if d not in inserts:
-                    inserts[d] = self.insertion(i, d)
-                ins = inserts[d]
-                if ins is None:
-                    if not self.partial_ok:
-                        feasible = False
-                        break
-                    missing += 1
-                else:
-                    total += ins[0]
-            if not feasible:
-                continue
-            total -= sum(g for d, g in gains.items() if d not in pattern)
-            if rng is not None and noise > 0.0:
-                total *= 1.0 + noise * rng.random()
-            total += _UNSERVED_PENALTY * (missing - missing_now)
-            if best is None or total < best[0]:
-                best = (total, pattern)
-        return best
+        n_days = len(self.p.days)
+        gain = np.zeros(n_days)
+        for d in present:
+            gain[d] = self.removal(i, d)
+        costs = self.insertion_costs(i)
+        costs[list(present)] = 0.0  # days it keeps cost nothing
+        days, member = self._pattern_arrays(i)
+        priced = costs[days]  # patterns × visits
+        absent = np.isinf(priced)
+        missing = absent.sum(axis=1)
+        total = np.where(absent, 0.0, priced).sum(axis=1) - (gain.sum() - member @ gain)
+        if rng is not None and noise > 0.0:
+            total *= 1.0 + noise * np.array([rng.random() for _ in range(len(total))])
+        total += _UNSERVED_PENALTY * (missing - (days.shape[1] - len(present)))
+        if not self.partial_ok:
+            total[missing > 0] = np.inf
+        k = int(np.argmin(total))
+        if total[k] == np.inf:
+            return None
+        return float(total[k]), stop.patterns[k]
+
+    def _pattern_arrays(self, i: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Stop i's patterns as a (patterns × visits) day matrix and a (patterns × days) 0/1 mask."""
+        cached = self._patterns.get(i)
+        if cached is None:
+            patterns = self.p.stops[i].patterns
+            days = np.array(patterns, dtype=np.int64).reshape(len(patterns), -1)
+            member = np.zeros((len(patterns), len(self.p.days)))
+            for k, pattern in enumerate(patterns):
+                member[k, list(pattern)] = 1.0
+            cached = (days, member)
+            self._patterns[i] = cached
+        return cached
 
     def apply(self, i: int, pattern: tuple[int, ...]) -> set[int]:
         """Move stop i to `pattern` (visits that find no room stay missing); days changed."""
@@ -360,7 +475,8 @@ def solve_periodic(
     deadline = began + 0.95 * time_limit
     time_limit *= 0.95
     rng = random.Random(seed)
-    flexible = _flexible_days(problem)
+    # Without the joint model every stop is priced by the pattern layer, day by day.
+    flexible = _flexible_days(problem) if params.joint_days else [None] * len(problem.stops)
 
     neighbours = _neighbour_lists(problem)
     # PyVRP moves flexible stops between days itself: the more of them, the more often
@@ -368,11 +484,17 @@ def solve_periodic(
     visits = sum(len(s.patterns[0]) for s in problem.stops if s.patterns) or 1
     flexible_share = sum(1 for f in flexible if f is not None) / visits
     joint_every = max(1, min(params.joint_every, round(1.0 / max(flexible_share, 1e-9))))
+    if not params.joint_days:
+        joint_every = 0
     # ... and the longer the final uninterrupted PyVRP run, which beats many short ones.
     polish_share = min(0.9, params.polish_share + 0.6 * flexible_share)
     polish_from = began + time_limit * (1.0 - polish_share)
     plan = _construct(problem, partial_ok)
-    plan, routed = _joint(plan, flexible, seed, params.chunk_iterations, polish_from)
+    if joint_every:
+        plan, routed = _joint(plan, flexible, seed, params.chunk_iterations, polish_from)
+    else:
+        _reoptimise(plan, set(range(len(problem.days))), seed)
+        routed = _fixed_days(plan)
     best, best_routed, best_cost = plan.copy(), routed, plan.cost()
     current_cost = best_cost
     rounds = 0
@@ -382,7 +504,7 @@ def solve_periodic(
         if not _descend(trial, rng, seed + rounds, polish_from):
             changed = _ruin_recreate(trial, rng, neighbours, params.ruin_size)
             _reoptimise(trial, changed, seed + rounds)
-        if rounds % joint_every == 0:
+        if joint_every and rounds % joint_every == 0:
             trial, routed = _joint(trial, flexible, seed + rounds, params.chunk_iterations, polish_from)
         else:
             routed = ()
@@ -394,7 +516,10 @@ def solve_periodic(
         else:
             plan, current_cost = best.copy(), best_cost
     remaining = max(0.0, deadline - time.monotonic())
-    if remaining > 0.0 and params.final_iterations > 0:
+    if remaining > 0.0 and params.final_iterations > 0 and not joint_every:
+        best = _polish_days(best, seed, deadline, params.final_iterations)
+        best_routed = _fixed_days(best)
+    elif remaining > 0.0 and params.final_iterations > 0:
         polished, routed = _joint(best, flexible, seed, params.final_iterations, time.monotonic() + remaining)
         if polished.cost() <= best_cost:
             best, best_routed = polished, routed
@@ -563,6 +688,7 @@ def _joint(
                 if flexible[i] is not None:
                     new.pattern[i] = (d,)
     new._edges = [None] * len(problem.days)
+    new._all = None
     feasible = routed.feasible and all(
         len(new.on[i]) == len(plan.on[i]) or plan.partial_ok for i in range(len(problem.stops))
     )
@@ -580,6 +706,37 @@ def _joint(
         for day in routed.days
     )
     return new, days
+
+
+def _polish_days(plan: _Plan, seed: int, deadline: float, iterations: int) -> _Plan:
+    """PyVRP's iterated local search on each day alone, warm-started; keeps what improves."""
+    plan = plan.copy()
+    n_days = len(plan.p.days)
+    for d in range(n_days):
+        members = _day_members(plan, d)
+        if len(members) < 3:
+            continue
+        stops = [_route_stop(plan.p.stops[i]) for i in members]
+        local = {stop: k for k, stop in enumerate(members)}
+        budget = max(0.0, (deadline - time.monotonic()) / (n_days - d))
+        day = route_day(
+            plan.T,
+            stops,
+            plan.p.days[d],
+            seed=seed,
+            max_iterations=iterations,
+            time_limit=budget,
+            warm_start=[[local[i] for i in r] for r in plan.routes[d]],
+        )
+        if not day.feasible or day.dropped:
+            continue
+        new_routes = [[members[k] for k in seq] for seq in day.sequences()]
+        if plan.has_windows and not all(plan.schedule_ok(d, r) for r in new_routes):
+            continue
+        if sum(plan.route_cost(d, r) for r in new_routes) < plan.day_cost(d):
+            plan.routes[d] = new_routes
+            plan.touched(d)
+    return plan
 
 
 def _fixed_days(plan: _Plan) -> tuple[DayRoutes, ...]:
