@@ -114,6 +114,43 @@ def emulator(
     serve_forever(web, host, port)
 
 
+@app.command("plan-file")
+def plan_file(
+    accounts: Path = typer.Option(..., "--accounts", help="accounts.csv: id, name, lat, lon, tier, "
+                                  "potential, effort, current_rep, locked, skills"),
+    reps: Path = typer.Option(..., "--reps", help="reps.csv: id, name, home_lat, home_lon, skills, "
+                              "target_share"),
+    out: Path = typer.Option(..., "--out", help="plan.json to write"),
+    policy: Path | None = typer.Option(None, "--policy", help="policy.toml (default: the defaults)"),
+    mode: str = typer.Option("minimal", "--mode", help="minimal (nightly) or full (clean redesign)"),
+    seconds: float = typer.Option(30.0, "--seconds", help="Time limit for the solver"),
+    seed: int = typer.Option(0, "--seed", help="Same seed and inputs, same plan"),
+) -> None:
+    """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out."""
+    from sync.planfile import PlanFileError, plan_document, plan_from_files, write_document
+
+    if mode not in ("minimal", "full"):
+        raise fail(f"--mode must be minimal or full, not {mode!r}")
+    try:
+        plan, *_ = plan_from_files(
+            accounts, reps, policy_toml=policy, mode="full" if mode == "full" else "minimal",
+            seconds=seconds, seed=seed,
+        )
+    except PlanFileError as exc:
+        raise fail(str(exc)) from None
+    write_document(plan_document(plan), out)
+    after = plan.after
+    console.print(
+        f"{len(plan.assignments):,} accounts assigned, {len(plan.unassigned):,} unassigned, "
+        f"{len(plan.moves):,} moves ({plan.moved_share:.0%}); potential CV {after.potential.cv:.3f}, "
+        f"workload CV {after.workload.cv:.3f}, max utilisation {after.max_utilisation:.0%}"
+        + (f"; {plan.extra_reps_needed} more rep(s) needed" if plan.extra_reps_needed else "")
+        + f" -> {out}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def main() -> None:
     """Console entry point: a bad setting is one line on stderr and exit code 2, not a traceback."""
     try:
@@ -593,8 +630,9 @@ def web(
 # --------------------------------------------------------------------------- looking at plans
 
 
-def print_balance(view: Any) -> None:
+def print_balance(view: Any, out: Console | None = None) -> None:
     """The before/after table per rep and per dimension, thresholds highlighted."""
+    out = out or console
     from rich.table import Table
 
     from sync.views import THRESHOLDS, balance_rows, dimension_rows
@@ -613,7 +651,7 @@ def print_balance(view: Any) -> None:
             f"{r['utilisation'][0]:.0%} → " + (f"[{style}]{util:.0%}[/]" if style else f"{util:.0%}"),
             f"{r['drive_hours'][0]:.0f} → {r['drive_hours'][1]:.0f}",
         )
-    console.print(per_rep)
+    out.print(per_rep)
     dims = Table(
         title=(
             f"Balance (green meets the target: potential CV < {THRESHOLDS['potential_cv']}, "
@@ -636,7 +674,7 @@ def print_balance(view: Any) -> None:
             fmt(d["gini"], d["gini_ok"]),
             fmt(d["min_max"], d["min_max_ok"]),
         )
-    console.print(dims)
+    out.print(dims)
 
 
 @app.command()

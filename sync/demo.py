@@ -50,9 +50,11 @@ class DemoResult:
 def emulators(size: DemoSize) -> Iterator[tuple[RunningServer, RunningServer, Any, Any]]:
     """Both CRMs, seeded, on loopback ports; yields the servers and their apps."""
     sf_app = create_salesforce_app(
-        generate_org(size.salesforce_accounts, size.salesforce_reps, seed=size.seed)
+        generate_org(size.salesforce_accounts, size.salesforce_reps, seed=size.seed, metros=3)
     )
-    hs_app = create_hubspot_app(generate_org(size.hubspot_accounts, size.hubspot_reps, seed=size.seed + 1))
+    hs_app = create_hubspot_app(
+        generate_org(size.hubspot_accounts, size.hubspot_reps, seed=size.seed + 1, metros=1)
+    )
     with ExitStack() as stack:
         sf = stack.enter_context(serve(sf_app))
         hs = stack.enter_context(serve(hs_app))
@@ -132,7 +134,7 @@ def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | 
     view = load_plan_view(ctx.engine, plan_run_id=runs["salesforce"].plan.plan_run_id)
     from sync.cli import print_balance  # the same tables `tsync report` prints
 
-    print_balance(view)
+    print_balance(view, console)
     outputs = {"map": out_dir / "territories.html", "chart": out_dir / "balance.png"}
     territory_map(view).save(str(outputs["map"]))
     balance_chart(view, outputs["chart"])

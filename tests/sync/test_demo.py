@@ -26,8 +26,9 @@ def test_the_demo_runs_both_crms_end_to_end_and_writes_its_map_and_chart(tmp_pat
         assert run.push is not None and run.push.report.done > 0
         assert run.pull.counts["accounts"] > 0
     assert result.written["salesforce"]["accounts with a territory"] > 0
-    assert result.written["salesforce"]["planned visit events"] == result.runs["salesforce"].plan.visits_to_push
-    assert result.written["hubspot"]["planned visit meetings"] == result.runs["hubspot"].plan.visits_to_push
+    plans = {org: run.plan for org, run in result.runs.items()}
+    assert result.written["salesforce"]["planned visit events"] == plans["salesforce"].visits_to_push
+    assert result.written["hubspot"]["planned visit meetings"] == plans["hubspot"].visits_to_push
     page = result.outputs["map"].read_text()
     assert "territory-" in page and "L.map(" in page and "cdn.jsdelivr" not in page
     assert result.outputs["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
