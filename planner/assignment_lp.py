@@ -51,6 +51,7 @@ class AssignmentModel:
     move_budget: float | None  # None: no budget row
     band_penalty: float  # per unit of relative band violation
     capacity_penalty: float  # per unit of relative capacity excess
+    fixed_total: float | None = None  # pin ω (e.g. to the LP's value when fixing a few accounts)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class LPSolution:
     objective: float
     row_duals: NDArray[np.float64]  # duals of every row, empty for MIPs
     has_solution: bool
+    total: float = 0.0  # ω: total workload in units of the model's estimate
 
 
 def _rows(model: AssignmentModel) -> tuple[int, int, int]:
@@ -147,7 +149,8 @@ def solve_lp(
     lo[base + WL] = -fixed_w
     hi[base + WU] = -fixed_w
     hi[base + CAP] = 1.0 - model.fixed_workload / model.capacity
-    lo[total_row] = hi[total_row] = -model.fixed_workload.sum() / model.workload_estimate
+    if model.fixed_total is None:
+        lo[total_row] = hi[total_row] = -model.fixed_workload.sum() / model.workload_estimate
     if model.move_budget is not None:
         hi[total_row + 1] = model.move_budget
 
@@ -162,6 +165,8 @@ def solve_lp(
     var_lo = np.zeros(n_cols)
     var_hi = np.full(n_cols, INF)
     var_hi[:n_pairs] = 1.0
+    if model.fixed_total is not None:
+        var_lo[omega] = var_hi[omega] = model.fixed_total
 
     helper = mbh.ModelBuilderHelper()
     helper.fill_model_from_sparse_data(var_lo, var_hi, objective, lo, hi, matrix)
@@ -177,14 +182,16 @@ def solve_lp(
     elif solver in ("sat", "cp-sat"):
         engine.set_solver_specific_parameters("num_workers: 1, random_seed: 0")
     elif solver == "scip":
-        engine.set_solver_specific_parameters("randomization/randomseedshift = 0")
+        engine.set_solver_specific_parameters("randomization/randomseedshift = 0\nlimits/gap = 0.005")
     engine.solve(helper)
     status = mbh.SolveStatus(engine.status()).name.lower() if engine.has_response() else "none"
     if not engine.has_solution():
         return LPSolution(status, np.zeros(0), INF, np.zeros(0), False)
-    values = np.asarray(engine.variable_values(), dtype=np.float64)[:n_pairs]
+    every = np.asarray(engine.variable_values(), dtype=np.float64)
     duals = np.zeros(0) if integral else np.asarray(engine.dual_values(), dtype=np.float64)
-    return LPSolution(status, values, float(engine.objective_value()), duals, True)
+    return LPSolution(
+        status, every[:n_pairs], float(engine.objective_value()), duals, True, float(every[omega])
+    )
 
 
 def price_pairs(

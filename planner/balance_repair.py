@@ -2,9 +2,9 @@
 
 Moves one account at a time to another candidate rep, scoring each move by
 the change in penalised band/capacity violation plus the change in travel and
-disruption cost; all improving moves on disjoint rep pairs are applied per
-round, so a round costs one vectorised pass over the candidate table however
-large the book. Pure numpy, deterministic, bounded by rounds and a deadline.
+disruption cost; each round scores every candidate move in one vectorised
+pass, then applies the best few thousand one by one, re-scoring each against
+the loads as earlier moves left them. Pure numpy, deterministic, bounded by rounds and a deadline.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 NO_REP = -1
+MOVES_PER_ROUND = 3000  # candidates re-scored one by one per round, best first
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,21 @@ def rep_penalty(
     )
     over = np.maximum(workload / problem.capacity[reps] - 1.0, 0.0)
     return np.asarray(problem.band_penalty * band + problem.capacity_penalty * over)
+
+
+def _one(problem: RepairProblem, r: int, potential: float, workload: float, total: float) -> float:
+    """`rep_penalty` for one rep in plain floats: the accept loop calls it thousands of times."""
+    target = float(problem.potential_target[r])
+    rp = potential / target if target > 0 else 1.0
+    fair = float(problem.share[r]) * total
+    rl = workload / fair if fair > 0 else 1.0
+    bp, bw = problem.potential_band, problem.workload_band
+    band = (
+        max(rp - 1.0 - bp, 0.0) + max(1.0 - bp - rp, 0.0)
+        + max(rl - 1.0 - bw, 0.0) + max(1.0 - bw - rl, 0.0)
+    )
+    over = max(workload / float(problem.capacity[r]) - 1.0, 0.0)
+    return problem.band_penalty * band + problem.capacity_penalty * over
 
 
 def repair(
@@ -114,18 +130,36 @@ def repair(
         improving = np.flatnonzero(gain < -tol)
         if improving.size == 0:
             break
-        order = improving[np.argsort(gain[improving], kind="stable")]
-        touched = np.zeros(m, dtype=bool)
+        order = improving[np.argsort(gain[improving], kind="stable")][:MOVES_PER_ROUND]
+        made = 0
         for i in order:
-            src, dst = rep[i], problem.cand_rep[i, best[i]]
-            if touched[src] or touched[dst]:
+            # re-score with the loads as they are now: earlier moves this round changed them
+            src, k = int(rep[i]), int(best[i])
+            dst = int(problem.cand_rep[i, k])
+            w_new = float(problem.cand_work[i, k])
+            exact = (
+                _one(problem, src, pot_load[src] - p[i], work_load[src] - work[i], total)
+                - _one(problem, src, pot_load[src], work_load[src], total)
+                + _one(problem, dst, pot_load[dst] + p[i], work_load[dst] + w_new, total)
+                - _one(problem, dst, pot_load[dst], work_load[dst], total)
+                + float(problem.cand_cost[i, k] - cost[i])
+            )
+            if exact >= -tol:
                 continue
-            becomes_move = bool(problem.cand_is_move[i, best[i]]) and not moving[i]
+            becomes_move = bool(problem.cand_is_move[i, k]) and not moving[i]
             if becomes_move and budget is not None and used + 1 > budget:
                 continue
-            used += int(becomes_move) - int(moving[i] and not problem.cand_is_move[i, best[i]])
-            slot[i] = best[i]
-            touched[src] = touched[dst] = True
+            used += int(becomes_move) - int(moving[i] and not problem.cand_is_move[i, k])
+            pot_load[src] -= p[i]
+            work_load[src] -= work[i]
+            pot_load[dst] += p[i]
+            work_load[dst] += w_new
+            slot[i] = k
+            rep[i], work[i], cost[i] = dst, w_new, problem.cand_cost[i, k]
+            moving[i] = problem.cand_is_move[i, k]
+            made += 1
+        if made == 0:
+            break
     return slot
 
 

@@ -349,7 +349,7 @@ def _relax_and_price(
     m, n = chosen.shape
     lower_bound: float | None = None
     best: NDArray[np.int64] | None = None
-    last: tuple[AssignmentModel, NDArray[np.float64]] | None = None
+    last: tuple[AssignmentModel, NDArray[np.float64], float] | None = None
     status = "skipped"
     for _round in range(PRICING_ROUNDS):
         remaining = deadline - time.perf_counter()
@@ -364,7 +364,7 @@ def _relax_and_price(
         value = np.zeros((m, n))
         value[rep, acc] = solution.values
         best = np.argmax(value, axis=0).astype(np.int64)
-        last = (model, solution.values)
+        last = (model, solution.values, solution.total)
         # price every suitable pair not yet in the model (dense (m, n) pass)
         out_rep, out_acc = np.nonzero(suitable & ~chosen)
         if out_rep.size == 0:
@@ -394,7 +394,11 @@ def _relax_and_price(
 
 
 def _fix_split_accounts(
-    model: AssignmentModel, values: NDArray[np.float64], best: NDArray[np.int64], deadline: float
+    model: AssignmentModel,
+    values: NDArray[np.float64],
+    total: float,
+    best: NDArray[np.int64],
+    deadline: float,
 ) -> NDArray[np.int64]:
     """Relax-and-fix: keep the LP's whole assignments, solve a small MIP for the split accounts.
 
@@ -434,6 +438,7 @@ def _fix_split_accounts(
         fixed_potential=fixed_potential,
         fixed_workload=fixed_workload,
         move_budget=budget,
+        fixed_total=total,  # a few accounts barely change the total; pinning it keeps the MIP small
     )
     remaining = deadline - time.perf_counter()
     solution = solve_lp(sub, time_limit=min(SPLIT_MIP_SECONDS, remaining * 0.3), integral=True,

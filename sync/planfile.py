@@ -1,0 +1,298 @@
+"""Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out.
+
+`tsync plan-file` calls `plan_from_files`. Reading is strict and specific: a
+malformed cell raises `PlanFileError` naming the file, the line and the
+column, because the person fixing it has the spreadsheet open, not the code.
+Empty cells take the planner's defaults. `plan_document` builds the JSON
+document from a plan so other outputs (e.g. call plans) can add keys to it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from planner import Account, Policy, Rep, TerritoryPlan, rebalance
+from planner.model import BalanceReport, DimensionStats
+
+T = TypeVar("T")
+
+ACCOUNT_COLUMNS = ("id", "name", "lat", "lon", "tier", "potential", "effort",
+                   "current_rep", "locked", "skills")
+REP_COLUMNS = ("id", "name", "home_lat", "home_lon", "skills", "target_share", "overlay")
+REQUIRED_ACCOUNT_COLUMNS = ("id", "lat", "lon")
+REQUIRED_REP_COLUMNS = ("id", "home_lat", "home_lon")
+TRUE_WORDS = {"1", "true", "yes", "y", "t", "x"}
+FALSE_WORDS = {"", "0", "false", "no", "n", "f"}
+
+
+class PlanFileError(ValueError):
+    """A problem in an input file, located by file, line and column."""
+
+    def __init__(self, path: Path, line: int | None, column: str | None, message: str) -> None:
+        where = path.name
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {message}")
+        self.path, self.line, self.column = path, line, column
+
+
+@dataclass(frozen=True)
+class _Cell:
+    path: Path
+    line: int
+    column: str
+    text: str
+
+    def fail(self, message: str) -> PlanFileError:
+        return PlanFileError(self.path, self.line, self.column, message)
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row; header names are trimmed and lower-cased."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")  # Excel writes a BOM
+    except OSError as exc:
+        raise PlanFileError(path, None, None, f"cannot open: {exc.strerror}") from None
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise PlanFileError(path, 1, None, "the file is empty; expected a header row") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise PlanFileError(path, 1, None, f"not a readable CSV file: {exc}") from None
+        names = [h.strip().lower() for h in header]
+        missing = [c for c in required if c not in names]
+        if missing:
+            raise PlanFileError(path, 1, None, f"missing required column(s): {', '.join(missing)}")
+        line = reader.line_num
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise PlanFileError(path, line + 1, None, f"unreadable row: {exc}") from None
+            line_of_row = reader.line_num
+            line = line_of_row
+            if not any(v.strip() for v in values):
+                continue  # blank lines at the end of an export
+            if len(values) > len(names):
+                raise PlanFileError(
+                    path, line_of_row, None,
+                    f"{len(values)} cells but the header has {len(names)} columns",
+                )
+            yield line_of_row, {n: v.strip() for n, v in zip(names, values, strict=False)}
+
+
+def _cell(path: Path, line: int, row: Mapping[str, str], column: str) -> _Cell:
+    return _Cell(path, line, column, row.get(column, ""))
+
+
+def _number(cell: _Cell, default: float | None, *, low: float | None = None,
+            high: float | None = None) -> float | None:
+    if cell.text == "":
+        return default
+    try:
+        value = float(cell.text)
+    except ValueError:
+        raise cell.fail(f"{cell.text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise cell.fail(f"{cell.text!r} is not a finite number")
+    if low is not None and value < low:
+        raise cell.fail(f"{value:g} is below the smallest allowed value {low:g}")
+    if high is not None and value > high:
+        raise cell.fail(f"{value:g} is above the largest allowed value {high:g}")
+    return value
+
+
+def _required(cell: _Cell, parse: Callable[[_Cell], T | None]) -> T:
+    value = parse(cell)
+    if value is None:
+        raise cell.fail("this cell must not be empty")
+    return value
+
+
+def _flag(cell: _Cell) -> bool:
+    word = cell.text.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise cell.fail(f"{cell.text!r} is not a yes/no value (use true/false, yes/no or 1/0)")
+
+
+def _skills(cell: _Cell) -> frozenset[str]:
+    return frozenset(s.strip() for s in cell.text.split(";") if s.strip())
+
+
+def _unique_id(cell: _Cell, seen: dict[str, int]) -> str:
+    if cell.text == "":
+        raise cell.fail("every row needs an id")
+    if cell.text in seen:
+        raise cell.fail(f"id {cell.text!r} was already used on line {seen[cell.text]}")
+    seen[cell.text] = cell.line
+    return cell.text
+
+
+def load_accounts(path: Path, policy: Policy) -> list[Account]:
+    """Accounts from a CSV with columns id, name, lat, lon, tier, potential, effort, current_rep, locked, skills."""
+    accounts: list[Account] = []
+    seen: dict[str, int] = {}
+    for line, row in _rows(path, REQUIRED_ACCOUNT_COLUMNS):
+        def cell(column: str, line: int = line, row: dict[str, str] = row) -> _Cell:
+            return _cell(path, line, row, column)
+
+        lat = _number(cell("lat"), None, low=-90, high=90)
+        lon = _number(cell("lon"), None, low=-180, high=180)
+        if (lat is None) != (lon is None):
+            missing = "lat" if lat is None else "lon"
+            raise cell(missing).fail("give both lat and lon, or leave both empty")
+        tier = cell("tier").text or policy.default_tier
+        accounts.append(
+            Account(
+                id=_unique_id(cell("id"), seen),
+                name=cell("name").text,
+                lat=lat,
+                lon=lon,
+                tier=tier,
+                potential=_required(cell("potential"), lambda c: _number(c, 0.0, low=0)),
+                effort=_required(cell("effort"), lambda c: _number(c, 1.0, low=0)),
+                current_rep=cell("current_rep").text or None,
+                locked=_flag(cell("locked")),
+                skills=_skills(cell("skills")),
+            )
+        )
+    return accounts
+
+
+def load_reps(path: Path) -> list[Rep]:
+    """Reps from a CSV with columns id, name, home_lat, home_lon, skills, target_share (, overlay)."""
+    reps: list[Rep] = []
+    seen: dict[str, int] = {}
+    for line, row in _rows(path, REQUIRED_REP_COLUMNS):
+        def cell(column: str, line: int = line, row: dict[str, str] = row) -> _Cell:
+            return _cell(path, line, row, column)
+
+        reps.append(
+            Rep(
+                id=_unique_id(cell("id"), seen),
+                name=cell("name").text,
+                home_lat=_required(cell("home_lat"), lambda c: _number(c, None, low=-90, high=90)),
+                home_lon=_required(cell("home_lon"), lambda c: _number(c, None, low=-180, high=180)),
+                skills=_skills(cell("skills")),
+                target_share=_required(
+                    cell("target_share"), lambda c: _number(c, 1.0, low=0.01, high=10)
+                ),
+                overlay=_flag(cell("overlay")),
+            )
+        )
+    return reps
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy from a TOML file; no file gives the defaults."""
+    if path is None:
+        return Policy()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanFileError(path, None, None, f"cannot open: {exc.strerror}") from None
+    try:
+        return Policy.from_toml(text)
+    except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError and names the line
+        raise PlanFileError(path, None, None, str(exc)) from None
+
+
+def _stats(stats: DimensionStats) -> dict[str, float]:
+    return {
+        "total": round(stats.total, 3),
+        "cv": round(stats.cv, 4),
+        "gini": round(stats.gini, 4),
+        "min_max_ratio": round(stats.min_max_ratio, 4),
+        "worst_deviation": round(stats.worst_deviation, 4),
+    }
+
+
+def report_document(report: BalanceReport) -> dict[str, Any]:
+    """A balance report as plain JSON types."""
+    return {
+        "potential": _stats(report.potential),
+        "workload": _stats(report.workload),
+        "accounts": _stats(report.accounts),
+        "travel": _stats(report.travel),
+        "max_utilisation": round(report.max_utilisation, 4),
+        "reps": {
+            load.rep_id: {
+                "accounts": load.accounts,
+                "potential": round(load.potential, 2),
+                "workload_minutes": round(load.workload_minutes, 1),
+                "capacity_minutes": round(load.capacity_minutes, 1),
+                "utilisation": round(load.utilisation, 4),
+                "travel_km": round(load.travel_km, 1),
+                "drive_minutes": round(load.drive_minutes, 1),
+                "potential_vs_target": round(load.potential_vs_target, 4),
+                "workload_vs_target": round(load.workload_vs_target, 4),
+            }
+            for load in report.reps
+        },
+    }
+
+
+def plan_document(plan: TerritoryPlan) -> dict[str, Any]:
+    """The plan.json document: assignments, unassigned, moves and metrics."""
+    return {
+        "assignments": dict(plan.assignments),
+        "unassigned": [{"id": u.account_id, "reason": u.reason} for u in plan.unassigned],
+        "moves": [
+            {"account_id": m.account_id, "from": m.from_rep, "to": m.to_rep, "reason": m.reason}
+            for m in plan.moves
+        ],
+        "metrics": {
+            "mode": plan.mode,
+            "status": plan.status,
+            "seconds": round(plan.seconds, 2),
+            "moved_share": round(plan.moved_share, 4),
+            "moved_potential_share": round(plan.moved_potential_share, 4),
+            "extra_reps_needed": plan.extra_reps_needed,
+            "over_capacity": list(plan.over_capacity),
+            "lower_bound_travel_km": (
+                None if plan.lower_bound_travel_km is None else round(plan.lower_bound_travel_km, 1)
+            ),
+            "before": report_document(plan.before),
+            "after": report_document(plan.after),
+        },
+    }
+
+
+def write_document(document: Mapping[str, Any], out: Path) -> None:
+    """Write the JSON document atomically enough for a CLI: to a temp file, then rename."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(out)
+
+
+def plan_from_files(
+    accounts_csv: Path,
+    reps_csv: Path,
+    *,
+    policy_toml: Path | None = None,
+    mode: Literal["minimal", "full"] = "minimal",
+    seconds: float = 30.0,
+    seed: int = 0,
+) -> tuple[TerritoryPlan, list[Account], list[Rep], Policy]:
+    """Read the files and rebalance; returns the plan and the parsed inputs."""
+    policy = load_policy(policy_toml)
+    accounts = load_accounts(accounts_csv, policy)
+    reps = load_reps(reps_csv)
+    plan = rebalance(accounts, reps, policy, mode=mode, seed=seed, time_limit=seconds)
+    return plan, accounts, reps, policy

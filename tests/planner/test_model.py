@@ -1,0 +1,43 @@
+"""Policy parameters: defaults, TOML loading, and refusal of typos."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner import Policy
+
+
+def test_an_empty_policy_file_gives_the_defaults() -> None:
+    assert Policy.from_toml("") == Policy()
+    policy = Policy.from_toml("")
+    assert policy.tier("A").visits_per_year == 24
+    assert policy.tier("B").visits_per_year == 12
+    assert policy.tier("C").visits_per_year == 4
+    assert 0.15 <= policy.capacity.buffer <= 0.20
+    assert policy.disruption.max_move_share == 0.20
+
+
+def test_a_policy_file_overrides_only_what_it_names() -> None:
+    policy = Policy.from_toml(
+        """
+        [tiers.A]
+        visits_per_year = 36
+        [balance]
+        workload_band = 0.08
+        [disruption]
+        max_move_share = 0.1
+        """
+    )
+    assert policy.tier("A").visits_per_year == 36
+    assert policy.tier("A").visit_minutes == 60
+    assert policy.balance.workload_band == 0.08
+    assert policy.balance.potential_band == 0.05
+    assert policy.disruption.max_move_share == 0.1
+    assert policy.capacity == Policy().capacity
+
+
+def test_a_typo_in_a_policy_file_is_an_error() -> None:
+    with pytest.raises(ValueError, match="max_move_shar"):
+        Policy.from_toml("[disruption]\nmax_move_shar = 0.1\n")
+    with pytest.raises(ValueError):
+        Policy.from_toml("[capacity]\nbuffer = 1.5\n")

@@ -1,0 +1,295 @@
+"""Territory rebalancing: balance, capacity, locks, skills, move budget, reasons, determinism."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner import Account, Policy, Rep, TerritoryPlan, rebalance
+from planner.model import BalancePolicy, DisruptionPolicy
+
+POLICY = Policy()
+
+
+def field_book(
+    n_accounts: int = 240, n_reps: int = 6, seed: int = 7, *, skewed_incumbent: bool = True
+) -> tuple[list[Account], list[Rep]]:
+    """A small seeded book: three towns, moderate potential spread, a lopsided incumbent."""
+    rng = np.random.default_rng(seed)
+    towns = np.array([[48.10, 11.50], [48.40, 11.00], [47.90, 11.90]])
+    which = rng.integers(0, len(towns), n_accounts)
+    where = towns[which] + rng.normal(scale=0.08, size=(n_accounts, 2))
+    potential = rng.lognormal(mean=10.0, sigma=0.5, size=n_accounts).round(-1)
+    tiers = rng.choice(["A", "B", "C"], size=n_accounts, p=[0.1, 0.3, 0.6])
+    homes = towns[np.arange(n_reps) % len(towns)] + rng.normal(scale=0.05, size=(n_reps, 2))
+    reps = [
+        Rep(id=f"R{r}", name=f"Rep {r}", home_lat=float(homes[r, 0]), home_lon=float(homes[r, 1]))
+        for r in range(n_reps)
+    ]
+    # lopsided: the first two reps hold most of the book
+    owner = rng.choice(n_reps, size=n_accounts, p=_lopsided(n_reps)) if skewed_incumbent else None
+    accounts = [
+        Account(
+            id=f"A{i:04d}",
+            lat=float(where[i, 0]),
+            lon=float(where[i, 1]),
+            tier=str(tiers[i]),
+            potential=float(potential[i]),
+            current_rep=None if owner is None else f"R{owner[i]}",
+        )
+        for i in range(n_accounts)
+    ]
+    return accounts, reps
+
+
+def _lopsided(n: int) -> list[float]:
+    weights = np.ones(n)
+    weights[:2] = 4.0
+    return list(weights / weights.sum())
+
+
+def deviation(plan: TerritoryPlan) -> tuple[float, float]:
+    """Largest |load / fair share − 1| over reps, for potential and workload."""
+    return plan.after.potential.worst_deviation, plan.after.workload.worst_deviation
+
+
+def test_full_redesign_keeps_every_rep_within_band_and_capacity() -> None:
+    accounts, reps = field_book()
+    plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    potential_dev, workload_dev = deviation(plan)
+    assert potential_dev <= POLICY.balance.potential_band + 1e-9
+    assert workload_dev <= POLICY.balance.workload_band + 1e-9
+    assert plan.over_capacity == ()
+    assert plan.extra_reps_needed == 0
+    assert plan.after.potential.cv < plan.before.potential.cv
+
+
+def test_full_redesign_travel_is_close_to_the_lp_bound() -> None:
+    accounts, reps = field_book()
+    plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    assert plan.lower_bound_travel_km is not None
+    assert plan.after.total_travel_km <= plan.lower_bound_travel_km * 1.05
+
+
+def test_every_plannable_account_is_assigned_exactly_once() -> None:
+    accounts, reps = field_book()
+    plan = rebalance(accounts, reps, POLICY, time_limit=10)
+    assert sorted(plan.assignments) == sorted(a.id for a in accounts)
+    assert set(plan.assignments.values()) <= {r.id for r in reps}
+    assert plan.unassigned == ()
+
+
+def test_locked_accounts_never_move() -> None:
+    accounts, reps = field_book()
+    # lock a third of the overloaded rep's book: the rest must still balance around them
+    locked = {a.id for a in accounts if a.current_rep == "R0"}
+    locked = set(sorted(locked)[: len(locked) // 3])
+    accounts = [replace(a, locked=a.id in locked) for a in accounts]
+    for mode in ("minimal", "full"):
+        plan = rebalance(accounts, reps, POLICY, mode=mode, time_limit=10)
+        assert all(plan.assignments[i] == "R0" for i in locked)
+        assert not any(m.account_id in locked for m in plan.moves)
+
+
+def test_required_skills_are_respected() -> None:
+    accounts, reps = field_book()
+    reps = [replace(r, skills=frozenset({"hospital"})) if r.id in ("R1", "R4") else r for r in reps]
+    accounts = [
+        replace(a, skills=frozenset({"hospital"})) if k % 10 == 0 else a
+        for k, a in enumerate(accounts)
+    ]
+    plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    skilled = {r.id for r in reps if "hospital" in r.skills}
+    needing = [a.id for a in accounts if a.skills]
+    assert needing and all(plan.assignments[i] in skilled for i in needing)
+
+
+def test_minimal_mode_moves_at_most_the_policy_share_and_improves_balance() -> None:
+    accounts, reps = field_book()
+    plan = rebalance(accounts, reps, POLICY, mode="minimal", time_limit=10)
+    moved = sum(1 for m in plan.moves if m.from_rep is not None)
+    assert moved <= POLICY.disruption.max_move_share * len(accounts)
+    assert plan.moved_share <= POLICY.disruption.max_move_share + 1e-9
+    assert plan.after.workload.cv < 0.5 * plan.before.workload.cv
+    assert plan.after.potential.cv < 0.5 * plan.before.potential.cv
+
+
+def test_a_tighter_move_budget_moves_fewer_accounts() -> None:
+    accounts, reps = field_book()
+    tight = replace(POLICY, disruption=DisruptionPolicy(max_move_share=0.05))
+    plan = rebalance(accounts, reps, tight, mode="minimal", time_limit=10)
+    assert plan.moved_share <= 0.05 + 1e-9
+
+
+def test_unplannable_accounts_come_back_with_reasons() -> None:
+    accounts, reps = field_book(60, 3)
+    accounts += [
+        Account(id="NOWHERE", lat=None, lon=None, current_rep="R0"),
+        Account(id="NEEDS-DIVER", lat=48.1, lon=11.5, skills=frozenset({"diving"})),
+        Account(id="LOCKED-TO-GHOST", lat=48.1, lon=11.5, current_rep="R99", locked=True),
+    ]
+    plan = rebalance(accounts, reps, POLICY, time_limit=5)
+    reasons = {u.account_id: u.reason for u in plan.unassigned}
+    assert set(reasons) == {"NOWHERE", "NEEDS-DIVER", "LOCKED-TO-GHOST"}
+    assert "no location" in reasons["NOWHERE"]
+    assert "diving" in reasons["NEEDS-DIVER"]
+    assert "R99" in reasons["LOCKED-TO-GHOST"]
+    assert not set(reasons) & set(plan.assignments)
+
+
+def test_capacity_shortfall_returns_a_plan_with_the_reps_needed() -> None:
+    accounts, reps = field_book(300, 3)
+    # every account an A with heavy effort: far more work than three reps can do
+    accounts = [replace(a, tier="A", effort=2.0) for a in accounts]
+    plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=5)
+    assert len(plan.assignments) == len(accounts)
+    assert plan.over_capacity
+    total = sum(load.workload_minutes for load in plan.after.reps)
+    capacity = plan.after.reps[0].capacity_minutes
+    assert plan.extra_reps_needed >= 1
+    assert (len(reps) + plan.extra_reps_needed) * capacity >= total
+
+
+def test_same_seed_gives_same_plan() -> None:
+    accounts, reps = field_book()
+    first = rebalance(accounts, reps, POLICY, mode="minimal", seed=3, time_limit=10)
+    second = rebalance(accounts, reps, POLICY, mode="minimal", seed=3, time_limit=10)
+    assert dict(first.assignments) == dict(second.assignments)
+    assert first.moves == second.moves
+
+
+def test_every_move_has_a_reason_naming_the_reps() -> None:
+    accounts, reps = field_book()
+    plan = rebalance(accounts, reps, POLICY, mode="minimal", time_limit=10)
+    assert plan.moves
+    names = {r.id: r.name for r in reps}
+    for move in plan.moves:
+        assert move.reason
+        assert names[move.to_rep] in move.reason or names[str(move.from_rep)] in move.reason
+    assert any("balances" in m.reason and "→" in m.reason for m in plan.moves)
+
+
+def test_a_new_rep_gets_a_territory_carved_from_several_neighbours() -> None:
+    accounts, reps = field_book(skewed_incumbent=False)
+    settled = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    accounts = [replace(a, current_rep=settled.assignments[a.id]) for a in accounts]
+    newcomer = Rep(id="NEW", name="New hire", home_lat=48.25, home_lon=11.25)
+    plan = rebalance(accounts, [*reps, newcomer], POLICY, mode="minimal", time_limit=10)
+    gained = [m for m in plan.moves if m.to_rep == "NEW"]
+    assert plan.after.rep("NEW").workload_vs_target > 0.8
+    assert len({m.from_rep for m in gained}) >= 2
+
+
+def test_a_removed_reps_book_goes_to_the_remaining_reps() -> None:
+    accounts, reps = field_book(skewed_incumbent=False)
+    settled = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    accounts = [replace(a, current_rep=settled.assignments[a.id]) for a in accounts]
+    leaver = "R2"
+    orphans = {a.id for a in accounts if a.current_rep == leaver}
+    plan = rebalance(accounts, [r for r in reps if r.id != leaver], POLICY, time_limit=10)
+    assert orphans and all(plan.assignments[i] != leaver for i in orphans)
+    assert len({plan.assignments[i] for i in orphans}) >= 2
+    assert all("no longer on the team" in m.reason for m in plan.moves if m.account_id in orphans)
+
+
+def test_overlay_reps_are_balanced_as_their_own_layer() -> None:
+    accounts, reps = field_book()
+    overlays = [
+        Rep(id=f"O{k}", name=f"Specialist {k}", home_lat=48.1 + 0.2 * k, home_lon=11.4,
+            skills=frozenset({"imaging"}), overlay=True)
+        for k in range(2)
+    ]
+    accounts = [
+        replace(a, skills=frozenset({"imaging"})) if k % 8 == 0 else a
+        for k, a in enumerate(accounts)
+    ]
+    plan = rebalance(accounts, [*reps, *overlays], POLICY, mode="full", time_limit=10)
+    imaging = {a.id for a in accounts if a.skills}
+    assert {plan.assignments[i] for i in imaging} <= {"O0", "O1"}
+    assert all(plan.assignments[a.id].startswith("R") for a in accounts if a.id not in imaging)
+    # each layer is balanced against its own fair share
+    for rep_id in ("O0", "O1", "R0", "R3"):
+        assert abs(plan.after.rep(rep_id).workload_vs_target - 1.0) <= 0.05 + 1e-9
+
+
+def test_a_ramping_rep_carries_half_a_share() -> None:
+    accounts, reps = field_book()
+    reps = [replace(r, target_share=0.5) if r.id == "R5" else r for r in reps]
+    plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    full = plan.after.rep("R0").workload_minutes
+    half = plan.after.rep("R5").workload_minutes
+    assert 0.4 < half / full < 0.6
+
+
+def test_band_from_the_policy_is_honoured() -> None:
+    accounts, reps = field_book()
+    loose = replace(POLICY, balance=BalancePolicy(potential_band=0.15, workload_band=0.15))
+    tight_plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    loose_plan = rebalance(accounts, reps, loose, mode="full", time_limit=10)
+    assert loose_plan.after.workload.worst_deviation <= 0.15 + 1e-9
+    assert loose_plan.after.total_travel_km <= tight_plan.after.total_travel_km + 1e-6
+
+
+# --------------------------------------------------------------------------- properties
+
+rep_ids = st.sampled_from(["R0", "R1", "R2", "R3", "GONE", None])
+
+
+@st.composite
+def any_book(draw: st.DrawFn) -> tuple[list[Account], list[Rep]]:
+    n_reps = draw(st.integers(0, 4))
+    reps = [
+        Rep(
+            id=f"R{r}",
+            home_lat=draw(st.floats(47.0, 49.0)),
+            home_lon=draw(st.floats(10.0, 12.0)),
+            skills=draw(st.frozensets(st.sampled_from(["x", "y"]), max_size=2)),
+            target_share=draw(st.sampled_from([0.5, 1.0, 1.0])),
+            overlay=draw(st.booleans()) if r > 0 else False,
+        )
+        for r in range(n_reps)
+    ]
+    n_accounts = draw(st.integers(0, 25))
+    accounts = []
+    for i in range(n_accounts):
+        located = draw(st.booleans()) or draw(st.booleans())
+        accounts.append(
+            Account(
+                id=f"A{i}",
+                lat=draw(st.floats(47.0, 49.0)) if located else None,
+                lon=draw(st.floats(10.0, 12.0)) if located else None,
+                tier=draw(st.sampled_from(["A", "B", "C", "Z", ""])),
+                potential=draw(st.floats(0.0, 1e6)),
+                effort=draw(st.floats(0.1, 3.0)),
+                skills=draw(st.frozensets(st.sampled_from(["x", "y"]), max_size=1)),
+                current_rep=draw(rep_ids),
+                locked=draw(st.booleans()),
+            )
+        )
+    return accounts, reps
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(book=any_book(), mode=st.sampled_from(["minimal", "full"]))
+def test_no_account_is_lost_or_assigned_twice(
+    book: tuple[list[Account], list[Rep]], mode: str
+) -> None:
+    accounts, reps = book
+    plan = rebalance(accounts, reps, POLICY, mode="full" if mode == "full" else "minimal",
+                     time_limit=2)
+    assigned = list(plan.assignments)
+    unassigned = [u.account_id for u in plan.unassigned]
+    assert sorted(assigned + unassigned) == sorted(a.id for a in accounts)
+    assert all(u.reason for u in plan.unassigned)
+    assert set(plan.assignments.values()) <= {r.id for r in reps}
+    by_id = {a.id: a for a in accounts}
+    rep_by_id = {r.id: r for r in reps}
+    for account_id, rep_id in plan.assignments.items():
+        account = by_id[account_id]
+        if account.locked and account.current_rep in rep_by_id:
+            assert rep_id == account.current_rep
+        else:
+            assert account.skills <= rep_by_id[rep_id].skills
