@@ -14,6 +14,7 @@ from connectors.limits import LocalBudget, RedisBudget, RequestBudget
 from sync.settings import Settings
 
 OrgKind = Literal["salesforce", "hubspot"]
+HUBSPOT_SEARCHES_PER_SECOND = 5.0  # HubSpot's own search limit per token
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,26 @@ def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
             quota_share=settings.salesforce_quota_share,
             use_territory2=settings.salesforce_use_territory2,
         )
-    from connectors.hubspot import HubSpotConnector
+    from connectors.hubspot import HubSpotConnector, HubSpotOAuthRefresh
 
     assert settings.hubspot_access_token is not None
+    oauth = None
+    if settings.hubspot_client_id and settings.hubspot_client_secret and settings.hubspot_refresh_token:
+        oauth = HubSpotOAuthRefresh(
+            settings.hubspot_client_id,
+            settings.hubspot_client_secret.get_secret_value(),
+            settings.hubspot_refresh_token.get_secret_value(),
+        )
+    # HubSpot limits searches per second per token on top of the burst limit: share that too.
+    search_budget = (
+        RedisBudget(settings.redis_url, f"tsync:budget:{org.id}:search", HUBSPOT_SEARCHES_PER_SECOND, 1.0)
+        if settings.redis_url
+        else None
+    )
     return HubSpotConnector(
         settings.hubspot_access_token.get_secret_value(),
         base_url=settings.hubspot_base_url,
         budget=budget,
+        oauth=oauth,
+        search_budget=search_budget,
     )

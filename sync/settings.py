@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     hubspot_client_secret: SecretStr | None = Field(
         None, description="HubSpot app client secret, for v3 webhook signatures"
     )
+    hubspot_client_id: str | None = Field(
+        None, description="HubSpot OAuth app client id: with a refresh token, renews expired tokens"
+    )
+    hubspot_refresh_token: SecretStr | None = Field(
+        None, description="HubSpot OAuth refresh token (with HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET)"
+    )
 
     # --- limits --------------------------------------------------------------------------
     salesforce_requests_per_second: float = Field(
