@@ -125,20 +125,48 @@ def plan_file(
     mode: str = typer.Option("minimal", "--mode", help="minimal (nightly) or full (clean redesign)"),
     seconds: float = typer.Option(30.0, "--seconds", help="Time limit for the solver"),
     seed: int = typer.Option(0, "--seed", help="Same seed and inputs, same plan"),
+    call_plans: bool = typer.Option(False, "--call-plans", help="Also plan each rep's dated visits"),
+    start: str | None = typer.Option(None, "--start", help="First day of the call plans, YYYY-MM-DD"),
+    weeks: int = typer.Option(13, "--weeks", help="Weeks of call plans"),
 ) -> None:
     """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out."""
-    from sync.planfile import PlanFileError, plan_document, plan_from_files, write_document
+    from datetime import date
+
+    from planner import build_call_plans
+    from sync.planfile import (
+        PlanFileError,
+        call_plans_document,
+        plan_document,
+        plan_from_files,
+        write_document,
+    )
 
     if mode not in ("minimal", "full"):
         raise fail(f"--mode must be minimal or full, not {mode!r}")
+    first_day = None
+    if call_plans:
+        try:
+            first_day = date.fromisoformat(start or "")
+        except ValueError:
+            raise fail(f"--call-plans needs --start YYYY-MM-DD, not {start!r}") from None
+        if weeks < 1:
+            raise fail("--weeks must be at least 1")
     try:
-        plan, *_ = plan_from_files(
+        plan, account_list, rep_list, policy_used = plan_from_files(
             accounts, reps, policy_toml=policy, mode="full" if mode == "full" else "minimal",
             seconds=seconds, seed=seed,
         )
     except PlanFileError as exc:
         raise fail(str(exc)) from None
-    write_document(plan_document(plan), out)
+    document = plan_document(plan)
+    if first_day is not None:
+        document["call_plans"] = call_plans_document(
+            build_call_plans(
+                plan, account_list, rep_list, policy_used,
+                start=first_day, weeks=weeks, seed=seed, time_limit=seconds,
+            )
+        )
+    write_document(document, out)
     after = plan.after
     console.print(
         f"{len(plan.assignments):,} accounts assigned, {len(plan.unassigned):,} unassigned, "

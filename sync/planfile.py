@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from planner import Account, Policy, Rep, TerritoryPlan, rebalance
+from planner import Account, CallPlan, Policy, Rep, TerritoryPlan, rebalance
 from planner.model import BalanceReport, DimensionStats
 
 T = TypeVar("T")
@@ -270,6 +270,29 @@ def plan_document(plan: TerritoryPlan) -> dict[str, Any]:
             "before": report_document(plan.before),
             "after": report_document(plan.after),
         },
+    }
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def call_plans_document(plans: Mapping[str, CallPlan]) -> dict[str, Any]:
+    """plan.json's "call_plans": per rep, the days with visits, stops in route order."""
+    return {
+        rep_id: [
+            {
+                "date": day.date.isoformat(),
+                "stops": [
+                    {"account_id": v.account_id, "arrive": _clock(v.arrive), "depart": _clock(v.depart)}
+                    for v in day.visits
+                ],
+                "drive_minutes": day.drive_minutes,
+            }
+            for day in plan.days
+            if day.visits
+        ]
+        for rep_id, plan in sorted(plans.items())
     }
 
 
