@@ -24,7 +24,43 @@ _through_redis_restarts = retry(
 
 
 class OrgBusy(RuntimeError):
-    """Another run of this org holds the lock."""
+    """Another run of this org holds the lock: try again later."""
+
+
+class LockLost(RuntimeError):
+    """The run's lock expired or was taken over: this run must stop, not retry."""
+
+
+class Heartbeat:
+    """Extends a held lock every third of its lifetime while long work (a solver) runs.
+
+    The thread dies with the process, so a killed worker still frees the org.
+    """
+
+    def __init__(self, lock: OrgLock, org_id: str, token: str, ttl_seconds: float) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat,
+            args=(lock, org_id, token, max(0.5, ttl_seconds / 3)),
+            daemon=True,
+            name=f"tsync-lock-{org_id}",
+        )
+
+    def _beat(self, lock: OrgLock, org_id: str, token: str, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                if not lock.extend(org_id, token):
+                    return  # lost: the stage notices at its next checkpoint
+            except Exception:  # a Redis outage outlasting the retries: keep beating
+                continue
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 class OrgLock(Protocol):

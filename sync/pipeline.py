@@ -28,7 +28,7 @@ from sync import intake
 from sync.crm import OrgConfig, build_connector, configured_orgs
 from sync.diff import PlanDiff, diff_plan
 from sync.geocode import Geocoder, ZipCentroidGeocoder
-from sync.locks import LocalOrgLock, OrgBusy, OrgLock, RedisOrgLock
+from sync.locks import Heartbeat, LocalOrgLock, LockLost, OrgBusy, OrgLock, RedisOrgLock
 from sync.outbox import SendReport, enqueue, send
 from sync.reports import jsonable
 from sync.runs import (
@@ -120,17 +120,20 @@ def default_context() -> Context:
 @contextmanager
 def org_locked(ctx: Context, org_id: str, token: str | None) -> Iterator[str]:
     """Hold the org's lock: take it (and release it after), or extend the caller's."""
+    ttl = ctx.settings.org_lock_seconds
     if token is not None:
         if not ctx.lock.extend(org_id, token):
-            raise OrgBusy(f"the run holding org {org_id} lost its lock (expired or taken over)")
-        yield token
+            raise LockLost(f"the run holding org {org_id} lost its lock (expired or taken over)")
+        with Heartbeat(ctx.lock, org_id, token, ttl):
+            yield token
         return
     token = uuid.uuid4().hex
     if not ctx.lock.acquire(org_id, token):
         raise OrgBusy(f"another run of org {org_id} is in progress")
     try:
         mark_interrupted(ctx.engine, org_id)
-        yield token
+        with Heartbeat(ctx.lock, org_id, token, ttl):
+            yield token
     finally:
         ctx.lock.release(org_id, token)
 

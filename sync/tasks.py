@@ -16,15 +16,28 @@ from sync.celery_app import app, queue_names
 from sync.locks import OrgBusy
 from sync.pipeline import NotConfigured
 
-# OrgBusy is the only error worth retrying at this level: transient CRM errors are
-# retried inside the connectors, and record-level rejections live in the outbox.
-RETRY = {"autoretry_for": (OrgBusy,), "retry_backoff": 5, "retry_backoff_max": 600, "max_retries": 20}
+MAX_BUSY_RETRIES = 20
 
 
-@app.task(name="tsync.run")
-def run_org(org_id: str, trigger: str = "manual", full: bool = False) -> dict[str, Any]:
+def _retry_when_busy(task: Any, exc: OrgBusy) -> Any:
+    """Try again later when another run holds the org. Transient CRM errors are retried inside the
+    connectors and record-level rejections live in the outbox, so this is the only retry here.
+
+    The countdown stays under the broker's visibility timeout: a message held longer than that
+    would be delivered again while it waits.
+    """
+    visibility = pipeline.default_context().settings.celery_visibility_timeout
+    countdown = min(5 * 2**task.request.retries, 600, max(1, visibility // 2))
+    return task.retry(exc=exc, countdown=countdown, max_retries=MAX_BUSY_RETRIES)
+
+
+@app.task(name="tsync.run", bind=True)
+def run_org(self: Any, org_id: str, trigger: str = "manual", full: bool = False) -> dict[str, Any]:
     """Start a full run of one org as a chain of stage tasks."""
-    token, run_id = pipeline.begin_run(org_id, trigger=trigger)
+    try:
+        token, run_id = pipeline.begin_run(org_id, trigger=trigger)
+    except OrgBusy as exc:
+        raise _retry_when_busy(self, exc) from exc
     sync_q, planner_q = queue_names(pipeline.default_context().settings)
     stages = chain(
         pull_org.si(org_id, trigger=trigger, full=full, lock_token=token).set(queue=sync_q),
@@ -36,8 +49,9 @@ def run_org(org_id: str, trigger: str = "manual", full: bool = False) -> dict[st
     return {"org_id": org_id, "run_id": run_id}
 
 
-@app.task(name="tsync.pull", **RETRY)
+@app.task(name="tsync.pull", bind=True)
 def pull_org(
+    self: Any,
     org_id: str,
     trigger: str = "manual",
     full: bool = False,
@@ -45,19 +59,32 @@ def pull_org(
     lock_token: str | None = None,
 ) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"streams": tuple(streams)} if streams else {}
-    summary = pipeline.pull(org_id, full=full, trigger=trigger, lock_token=lock_token, **kwargs)
+    try:
+        summary = pipeline.pull(org_id, full=full, trigger=trigger, lock_token=lock_token, **kwargs)
+    except OrgBusy as exc:
+        raise _retry_when_busy(self, exc) from exc
     return {"run_id": summary.run_id, **summary.counts}
 
 
-@app.task(name="tsync.plan", **RETRY)
-def plan_org(org_id: str, trigger: str = "manual", lock_token: str | None = None) -> dict[str, Any]:
-    summary = pipeline.plan(org_id, trigger=trigger, lock_token=lock_token)
+@app.task(name="tsync.plan", bind=True)
+def plan_org(
+    self: Any, org_id: str, trigger: str = "manual", lock_token: str | None = None
+) -> dict[str, Any]:
+    try:
+        summary = pipeline.plan(org_id, trigger=trigger, lock_token=lock_token)
+    except OrgBusy as exc:
+        raise _retry_when_busy(self, exc) from exc
     return {"run_id": summary.run_id, "plan_run_id": summary.plan_run_id}
 
 
-@app.task(name="tsync.push", **RETRY)
-def push_org(org_id: str, trigger: str = "manual", lock_token: str | None = None) -> dict[str, Any]:
-    summary = pipeline.push(org_id, trigger=trigger, lock_token=lock_token)
+@app.task(name="tsync.push", bind=True)
+def push_org(
+    self: Any, org_id: str, trigger: str = "manual", lock_token: str | None = None
+) -> dict[str, Any]:
+    try:
+        summary = pipeline.push(org_id, trigger=trigger, lock_token=lock_token)
+    except OrgBusy as exc:
+        raise _retry_when_busy(self, exc) from exc
     return {"run_id": summary.run_id, "done": summary.report.done, "rejected": summary.report.rejected}
 
 
@@ -71,8 +98,8 @@ def fail_run(org_id: str, token: str, run_id: int) -> None:
     pipeline.end_run(org_id, token, run_id, error="a stage of the run failed: see the stage runs")
 
 
-@app.task(name="tsync.webhook")
-def handle_webhook_event(event_row_id: int) -> dict[str, Any]:
+@app.task(name="tsync.webhook", bind=True)
+def handle_webhook_event(self: Any, event_row_id: int) -> dict[str, Any]:
     """Act on one stored webhook event (re-pull what it touched, or run what ops asked for)."""
     from sync import webhook_actions
 
@@ -80,3 +107,5 @@ def handle_webhook_event(event_row_id: int) -> dict[str, Any]:
         return webhook_actions.handle(event_row_id)
     except NotConfigured as exc:
         return {"ignored": str(exc)}
+    except OrgBusy as exc:  # a run is under way: its pull may not include this change, so pull after it
+        raise _retry_when_busy(self, exc) from exc
