@@ -62,7 +62,7 @@ class CallPlanParams:
     """How the call planner searches; `from_toml("")` gives these defaults."""
 
     day_choice: Literal["optimised", "round_robin"] = "optimised"  # round_robin: the naive peer
-    max_rounds: int = 60  # ruin-and-recreate rounds of the periodic engine per rep
+    max_rounds: int = 400  # ruin-and-recreate rounds of the periodic engine per rep
     ruin_size: int = 10
     final_iterations: int = 1_500  # PyVRP iterations per day in the final polish
     gap_after_completed: float = 0.5  # of an account's interval kept free after a done visit

@@ -76,6 +76,7 @@ class EngineParams:
 
     max_rounds: int | None = 40  # ruin-and-recreate rounds; None = until the time limit
     ruin_size: int = 20  # stops removed per ruin, picked around a random seed stop
+    descend_every: int = 5  # rounds between full passes of pattern moves (1: every round)
     joint_days: bool = True  # route all days in one PyVRP model (slow with many days)
     joint_every: int = 25  # most rounds between two runs of PyVRP on all days at once
     chunk_iterations: int = 500  # PyVRP ILS iterations on all days in such a run
@@ -419,6 +420,30 @@ class _Plan:
             return None
         return float(total[k]), stop.patterns[k]
 
+    def roomiest_pattern(self, i: int) -> tuple[float, tuple[int, ...]] | None:
+        """For an unplaced stop: the fitting pattern whose fullest day has the most room left."""
+        stop = self.p.stops[i]
+        if not stop.patterns or self.on[i]:
+            return None
+        costs = self.insertion_costs(i)
+        days, _ = self._pattern_arrays(i)
+        fits = ~np.isinf(costs[days]).any(axis=1)
+        if not fits.any():
+            return None
+        free = np.array([self._free(d) for d in range(len(self.p.days))], dtype=np.float64)
+        score = np.where(fits, free[days].min(axis=1), -np.inf)
+        k = int(np.argmax(score))
+        return float(costs[days[k]].sum()), stop.patterns[k]
+
+    def _free(self, d: int) -> int:
+        """Work minutes (or units) left on day d's least loaded route, or a whole idle vehicle."""
+        fleet = self.p.days[d]
+        cap = fleet.max_work if fleet.max_work is not None else 2**40
+        if len(self.routes[d]) < fleet.vehicles:
+            return cap
+        work = self._day_edges(d)[5]
+        return int(cap - work.min()) if len(work) else cap
+
     def _pattern_arrays(self, i: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """Stop i's patterns as a (patterns × visits) day matrix and a (patterns × days) 0/1 mask."""
         cached = self._patterns.get(i)
@@ -501,7 +526,8 @@ def solve_periodic(
     while time.monotonic() < polish_from and (params.max_rounds is None or rounds < params.max_rounds):
         rounds += 1
         trial = plan.copy()
-        if not _descend(trial, rng, seed + rounds, polish_from):
+        # A full pass of pattern moves costs ~a hundred ruins: run it every few rounds.
+        if rounds % params.descend_every != 1 or not _descend(trial, rng, seed + rounds, polish_from):
             changed = _ruin_recreate(trial, rng, neighbours, params.ruin_size)
             _reoptimise(trial, changed, seed + rounds)
         if joint_every and rounds % joint_every == 0:
@@ -784,6 +810,51 @@ def _neighbour_lists(problem: PeriodicProblem) -> list[list[int]]:
     return [[int(j) for j in np.argsort(dist[i], kind="stable")] for i in range(len(locs))]
 
 
+def _make_room(plan: _Plan, target: int, rng: random.Random) -> list[int]:
+    """Stops to take off the days of one of `target`'s patterns so that it fits there.
+
+    Half the time the pattern that lacks the least room is chosen (else one at
+    random); on each short day, stops with the most alternative days leave first
+    (they are the easiest to put elsewhere) until the target's visit would fit.
+    """
+    stop = plan.p.stops[target]
+    need = int(plan.service[target]) + 2 * int(
+        np.median(plan.T[plan.loc[target], plan.loc]) if len(plan.loc) else 0
+    )
+
+    def free(d: int) -> int:
+        fleet = plan.p.days[d]
+        if len(plan.routes[d]) < fleet.vehicles:
+            return need  # an idle vehicle: room enough
+        _, _, _, _, _, work = plan._day_edges(d)
+        cap = fleet.max_work if fleet.max_work is not None else 2**40
+        return int(cap - work.min()) if len(work) else need
+
+    def lack(pattern: tuple[int, ...]) -> int:
+        return sum(max(0, need - free(d)) for d in pattern if d not in plan.on[target])
+
+    if rng.random() < 0.5:
+        pattern = min(stop.patterns, key=lambda p: (lack(p), rng.random()))
+    else:
+        pattern = rng.choice(stop.patterns)
+    removed: list[int] = []
+    for d in pattern:
+        if d in plan.on[target]:
+            continue
+        candidates = [i for r in plan.routes[d] for i in r if len(plan.p.stops[i].patterns) > 1]
+        rng.shuffle(candidates)
+        # One-visit stops first (they move without dragging other days along), then the
+        # stops with the most alternatives.
+        candidates.sort(key=lambda i: (len(plan.p.stops[i].patterns[0]), -len(plan.p.stops[i].patterns)))
+        room = free(d)
+        for i in candidates:
+            if room >= need:
+                break
+            removed.append(i)
+            room += int(plan.service[i])
+    return list(dict.fromkeys(i for i in removed if i != target))
+
+
 def _ruin_recreate(plan: _Plan, rng: random.Random, neighbours: list[list[int]], size: int) -> set[int]:
     """Unassign a cluster of stops around a random one, then reinsert them with noise.
 
@@ -799,14 +870,7 @@ def _ruin_recreate(plan: _Plan, rng: random.Random, neighbours: list[list[int]],
     first: list[int] = []
     if short and rng.random() < 0.5:
         target = rng.choice(short)
-        pattern = rng.choice(plan.p.stops[target].patterns)
-        removed = []
-        for d in pattern:
-            if d in plan.on[target]:
-                continue
-            day_stops = [i for r in plan.routes[d] for i in r if len(plan.p.stops[i].patterns) > 1]
-            removed += rng.sample(day_stops, min(len(day_stops), rng.randint(1, 3)))
-        removed = list(dict.fromkeys(i for i in removed if i != target))
+        removed = _make_room(plan, target, rng)
         first = [target]
     else:
         centre = rng.choice(movable)
@@ -819,7 +883,10 @@ def _ruin_recreate(plan: _Plan, rng: random.Random, neighbours: list[list[int]],
         if choice is not None:
             changed |= plan.apply(i, choice[1])
     for i in removed:
-        choice = plan.best_pattern(i, rng, noise=0.3)
+        # Stops moved aside to make room go where room is most plentiful (an idle day
+        # soaks them up); the others go where they cost least.
+        choice = plan.roomiest_pattern(i) if first else None
+        choice = choice or plan.best_pattern(i, rng, noise=0.3)
         if choice is not None:
             changed |= plan.apply(i, choice[1])
     # Stops left out earlier get another chance now that routes have moved.
