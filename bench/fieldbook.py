@@ -1,6 +1,6 @@
 """Field-book benchmark: one rep's quarter of call plans, ours beside the naive round-robin plan.
 
-    python -m bench.fieldbook [--seconds 20] [--seed 0] [--radius-km 12]
+    python -m bench.fieldbook [--seconds 20] [--seed 0] [--radius-km 5]
 
 The book: 200 accounts (30 A / 70 B / 100 C) around the rep's home in a
 metro, a 13-week quarter, 5 fixed appointments. The naive peer chooses each
@@ -26,7 +26,7 @@ KM_PER_DEG_LAT = 111.0
 
 
 def field_book(
-    seed: int = 0, radius_km: float = 12.0, start: date = date(2026, 1, 5)
+    seed: int = 0, radius_km: float = 5.0, start: date = date(2026, 1, 5)
 ) -> tuple[Rep, list[Account], date]:
     """One rep and 200 accounts scattered over a metro disc, with 5 booked appointments."""
     rng = np.random.default_rng(seed)
@@ -80,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--radius-km", type=float, default=12.0)
+    parser.add_argument("--radius-km", type=float, default=5.0)
     args = parser.parse_args()
 
     rep, accounts, start = field_book(args.seed, args.radius_km)
