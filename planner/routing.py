@@ -30,7 +30,6 @@ from pyvrp import (
     VehicleType,
     solve,
 )
-from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
 from pyvrp.search import OPERATORS, LocalSearch, compute_neighbours
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
@@ -161,7 +160,8 @@ def route_days(
     if max_iterations is not None:
         criteria.append(MaxIterations(max_iterations))
     initial = model.solution(warm_start) if warm_start else None
-    params = SolveParams(ils=IteratedLocalSearchParams(num_iters_no_improvement=20_000))
+    # PyVRP's own defaults: bench/vrptw.py checks that this wrapper loses nothing to them.
+    params = SolveParams()
     result = solve(
         model.data,
         MultipleCriteria(criteria),
