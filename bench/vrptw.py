@@ -96,7 +96,10 @@ def solve_ours(inst: Solomon, seconds: float, seed: int) -> tuple[float, int, bo
         opens=int(scaled(inst.ready[:1])[0]),
         closes=int(scaled(inst.due[:1])[0]),
     )
-    day = route_day(travel, stops, fleet, seed=seed, max_iterations=None, time_limit=seconds)
+    day = route_day(
+        travel, stops, fleet, seed=seed, max_iterations=None, time_limit=seconds,
+        coordinates=inst.xy,
+    )
     routes = [[stops[s].location for s in r] for r in day.sequences()]
     return exact_cost(inst, routes), len(routes), day.feasible
 

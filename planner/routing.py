@@ -115,12 +115,14 @@ def route_day(
     max_iterations: int | None = 2_000,
     time_limit: float = 10.0,
     warm_start: Sequence[Sequence[int]] | None = None,
+    coordinates: NDArray[np.float64] | None = None,
 ) -> DayRoutes:
     """Route one day's stops with PyVRP's iterated local search.
 
     Stops after `max_iterations` (deterministic for a given seed) or
     `time_limit` seconds, whichever comes first; pass `max_iterations=None` to
-    use the whole time. `warm_start` is a list of routes of stop indices.
+    use the whole time. `warm_start` is a list of routes of stop indices;
+    `coordinates` (x, y per matrix location) only help PyVRP break ties.
     """
     one_day = [replace(s, days=None) for s in stops]
     plan = route_days(
@@ -144,6 +146,7 @@ def route_days(
     max_iterations: int | None = 2_000,
     time_limit: float = 10.0,
     warm_start: Sequence[Sequence[Sequence[int]]] | None = None,
+    coordinates: NDArray[np.float64] | None = None,
 ) -> PlanRoutes:
     """Route several days at once: each stop is visited once, on a day within its `days`.
 
@@ -155,7 +158,7 @@ def route_days(
     if not stops:
         empty = DayRoutes(routes=(), dropped=(), travel=0, feasible=True)
         return PlanRoutes(days=tuple(empty for _ in fleets), dropped=(), feasible=True)
-    model = _MultiDay(np.asarray(travel, dtype=np.int64), stops, fleets)
+    model = _MultiDay(np.asarray(travel, dtype=np.int64), stops, fleets, coordinates)
     criteria: list[StoppingCriterion] = [MaxRuntime(max(time_limit, 0.0))]
     if max_iterations is not None:
         criteria.append(MaxIterations(max_iterations))
@@ -213,7 +216,11 @@ class _MultiDay:
     """The PyVRP model of several days: one vehicle type per day, days as time slices."""
 
     def __init__(
-        self, travel: NDArray[np.int64], stops: Sequence[RouteStop], fleets: Sequence[DayFleet]
+        self,
+        travel: NDArray[np.int64],
+        stops: Sequence[RouteStop],
+        fleets: Sequence[DayFleet],
+        coordinates: NDArray[np.float64] | None = None,
     ) -> None:
         self.travel = travel
         self.stops = stops
@@ -239,7 +246,11 @@ class _MultiDay:
         duration = sub.copy()
         np.fill_diagonal(duration, 0)
         with_capacity = any(f.capacity is not None for f in fleets)
-        locations = [Location(0, 0) for _ in matrix_index]
+        # Coordinates only guide PyVRP's geometric tie-breaks; the matrix is the truth.
+        if coordinates is None:
+            locations = [Location(0, 0) for _ in matrix_index]
+        else:
+            locations = [Location(float(coordinates[k, 0]), float(coordinates[k, 1])) for k in matrix_index]
         depots = [Depot(location=k, tw_early=0, tw_late=n_days * H) for k in range(n_dep)]
         clients = []
         for k, s in enumerate(stops):
