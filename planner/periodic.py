@@ -7,16 +7,19 @@ instances are both adapters over `solve_periodic`.
 
 The method is a two-level local search:
 
-* pattern level (here, numpy): a stop's move to another pattern is priced as the
-  cheapest feasible insertion on the days it gains minus the removal saving on
-  the days it leaves, against the current routes; improving moves are applied
-  one at a time;
-* route level (`planner.routing`, PyVRP): each changed day is re-optimised by
-  local search, and every day by PyVRP's iterated local search at the end.
+* pattern level (here, numpy): moving a stop to another pattern is priced as the
+  cheapest feasible insertion on the days it gains minus the saving on the days
+  it leaves, against the current routes, for all days in one vectorised step;
+  improving moves are applied one at a time;
+* route level (`planner.routing`, PyVRP): changed days are re-optimised by local
+  search; one-visit stops that may go on a run of days are left to PyVRP itself
+  in a model of all days at once (`route_days`), which also polishes the end result
+  (or, with many days, each day is polished alone).
 
-When no pattern move improves, a ruin-and-recreate step removes a cluster of
-related stops from all their days and reinserts them greedily; the result is kept
-if it beats the best plan so far. Everything is driven by the seed; the time
+Between full passes, ruin-and-recreate rounds remove a cluster of related stops
+and reinsert them with noise, or make room for a visit that is still missing by
+moving one-visit stops to the roomiest days; a round is kept if it beats the
+current plan by a small threshold. Everything is driven by the seed; the time
 limit only cuts the search short.
 """
 
@@ -822,13 +825,7 @@ def _make_room(plan: _Plan, target: int, rng: random.Random) -> list[int]:
         np.median(plan.T[plan.loc[target], plan.loc]) if len(plan.loc) else 0
     )
 
-    def free(d: int) -> int:
-        fleet = plan.p.days[d]
-        if len(plan.routes[d]) < fleet.vehicles:
-            return need  # an idle vehicle: room enough
-        _, _, _, _, _, work = plan._day_edges(d)
-        cap = fleet.max_work if fleet.max_work is not None else 2**40
-        return int(cap - work.min()) if len(work) else need
+    free = plan._free
 
     def lack(pattern: tuple[int, ...]) -> int:
         return sum(max(0, need - free(d)) for d in pattern if d not in plan.on[target])
