@@ -17,6 +17,7 @@ bound valid for the model over *all* pairs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,6 +53,7 @@ class AssignmentModel:
     band_penalty: float  # per unit of relative band violation
     capacity_penalty: float  # per unit of relative capacity excess
     fixed_total: float | None = None  # pin ω (e.g. to the LP's value when fixing a few accounts)
+    elastic: bool = True  # False: bands and capacity are hard (slacks fixed at zero)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,45 @@ def _pair_coefficients(
     return p_coef, w_coef, c_coef, t_coef
 
 
+def _row_bounds(model: AssignmentModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Lower and upper bound of every row, in the row order of `_rows`."""
+    n, m = model.n_accounts, model.n_reps
+    first_rep_row, total_row, n_rows = _rows(model)
+    base = first_rep_row + ROWS_PER_REP * np.arange(m)
+    bp = model.potential_band
+    lo = np.full(n_rows, -INF)
+    hi = np.full(n_rows, INF)
+    lo[:n] = hi[:n] = 1.0
+    fixed_p = model.fixed_potential / model.potential_target
+    fixed_w = model.fixed_workload / (model.share * model.workload_estimate)
+    lo[base + PL] = (1.0 - bp) - fixed_p
+    hi[base + PU] = (1.0 + bp) - fixed_p
+    lo[base + WL] = -fixed_w
+    hi[base + WU] = -fixed_w
+    hi[base + CAP] = 1.0 - model.fixed_workload / model.capacity
+    if model.fixed_total is None:
+        lo[total_row] = hi[total_row] = -model.fixed_workload.sum() / model.workload_estimate
+    if model.move_budget is not None:
+        hi[total_row + 1] = model.move_budget
+    return lo, hi
+
+
+def side_rows_value(model: AssignmentModel, duals: NDArray[np.float64]) -> float:
+    """Σ dual × bound over every row but the assignment rows: the Lagrangian's constant.
+
+    With side-row prices y from any optimal LP of the same side rows (e.g. an
+    aggregated one), a lower bound for the model is this value plus, for each
+    account, its cheapest reduced cost with the assignment dual left out.
+    """
+    n = model.n_accounts
+    lo, hi = _row_bounds(model)
+    y = duals[-(len(lo) - n):] if len(lo) > n else np.zeros(0)
+    lo, hi = lo[n:], hi[n:]
+    bound = np.where(y > 0, lo, np.where(y < 0, hi, 0.0))
+    bound = np.where(np.isfinite(bound), bound, 0.0)  # a wrong-signed tiny dual from round-off
+    return float((y * bound).sum())
+
+
 def solve_lp(
     model: AssignmentModel,
     *,
@@ -94,7 +135,7 @@ def solve_lp(
     solver: str = "glop",
 ) -> LPSolution:
     """Solve the (relaxed or integral) assignment model within `time_limit` seconds."""
-    n, m = model.n_accounts, model.n_reps
+    m = model.n_reps
     n_pairs = len(model.pair_account)
     first_rep_row, total_row, n_rows = _rows(model)
     slack0 = n_pairs
@@ -129,7 +170,7 @@ def solve_lp(
         rows.append(base + kind)
         cols.append(slack0 + kind * m + reps)
         data.append(np.full(m, sign))
-    bp, bw = model.potential_band, model.workload_band
+    bw = model.workload_band
     rows += [base + WL, base + WU, np.array([total_row])]
     cols += [np.full(m, omega), np.full(m, omega), np.array([omega])]
     data += [np.full(m, -(1.0 - bw)), np.full(m, -(1.0 + bw)), np.array([-1.0])]
@@ -139,20 +180,7 @@ def solve_lp(
         shape=(n_rows, n_cols),
     )
 
-    lo = np.full(n_rows, -INF)
-    hi = np.full(n_rows, INF)
-    lo[:n] = hi[:n] = 1.0
-    fixed_p = model.fixed_potential / model.potential_target
-    fixed_w = model.fixed_workload / (model.share * model.workload_estimate)
-    lo[base + PL] = (1.0 - bp) - fixed_p
-    hi[base + PU] = (1.0 + bp) - fixed_p
-    lo[base + WL] = -fixed_w
-    hi[base + WU] = -fixed_w
-    hi[base + CAP] = 1.0 - model.fixed_workload / model.capacity
-    if model.fixed_total is None:
-        lo[total_row] = hi[total_row] = -model.fixed_workload.sum() / model.workload_estimate
-    if model.move_budget is not None:
-        hi[total_row + 1] = model.move_budget
+    lo, hi = _row_bounds(model)
 
     objective = np.concatenate(
         [
@@ -165,11 +193,14 @@ def solve_lp(
     var_lo = np.zeros(n_cols)
     var_hi = np.full(n_cols, INF)
     var_hi[:n_pairs] = 1.0
+    if not model.elastic:
+        var_hi[slack0:omega] = 0.0
     if model.fixed_total is not None:
         var_lo[omega] = var_hi[omega] = model.fixed_total
 
     helper = mbh.ModelBuilderHelper()
-    helper.fill_model_from_sparse_data(var_lo, var_hi, objective, lo, hi, matrix)
+    fill: Any = helper.fill_model_from_sparse_data  # its stub mistypes the numpy arguments
+    fill(var_lo, var_hi, objective, lo, hi, matrix)
     if integral:
         for col in range(n_pairs):
             helper.set_var_integrality(col, True)
@@ -184,7 +215,7 @@ def solve_lp(
     elif solver == "scip":
         engine.set_solver_specific_parameters("randomization/randomseedshift = 0\nlimits/gap = 0.005")
     engine.solve(helper)
-    status = mbh.SolveStatus(engine.status()).name.lower() if engine.has_response() else "none"
+    status = engine.status().name.lower() if engine.has_response() else "none"
     if not engine.has_solution():
         return LPSolution(status, np.zeros(0), INF, np.zeros(0), False)
     every = np.asarray(engine.variable_values(), dtype=np.float64)

@@ -22,8 +22,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.assignment_lp import AssignmentModel, price_pairs, solve_lp
-from planner.balance_repair import NO_REP, RepairProblem, repair, exchange_pass
+from planner.assignment_lp import AssignmentModel, price_pairs, side_rows_value, solve_lp
+from planner.balance_repair import NO_REP, RepairProblem, exchange_pass, repair
 from planner.capacity import reps_needed, workload_table
 from planner.metrics import balance_report, layer_flags
 from planner.model import Account, BalanceReport, Move, Policy, Rep, TerritoryPlan, Unassigned
@@ -36,8 +36,12 @@ ModelFn = Callable[[NDArray[np.int64], NDArray[np.int64]], AssignmentModel]
 
 FULL_LP_PAIRS = 600_000  # up to this many (account, rep) pairs the first LP takes them all
 NEAREST_CANDIDATES = 10  # suitable reps per account in the first LP; pricing adds more
+CLUSTER_SIZE = 8  # accounts per micro-cluster when the book is too big for one LP ...
+MAX_CLUSTERS = 2_000  # ... and no more clusters than this, so the clustered LP stays quick
+CLUSTER_CANDIDATES = 25  # nearest suitable reps per cluster in the first clustered LP
 REP_SIDE_FACTOR = 2  # × the average book size: accounts nearest each rep in the first LP
 PRICING_ROUNDS = 4
+LP_SOLVER = "glop"
 LP_SHARE_OF_TIME = 0.6  # of the remaining time; the rest is kept for repair
 BAND_PENALTY = 100.0  # × a rep's travel per unit relative band violation
 CAPACITY_PENALTY = 1000.0
@@ -133,7 +137,10 @@ def rebalance(
     before = balance_report(current, plannable, reps, policy, travel)
     after = balance_report(owner, plannable, reps, policy, travel)
     moves = tuple(
-        Move(a.id, a.current_rep, owner[a.id], _move_reason(a, owner[a.id], rep_by_id, before, after, km, policy))
+        Move(
+            a.id, a.current_rep, owner[a.id],
+            _move_reason(a, owner[a.id], rep_by_id, before, after, km, policy),
+        )
         for a in sorted(plannable, key=lambda a: a.id)
         if a.current_rep != owner[a.id]
     )
@@ -216,8 +223,8 @@ def _plan_layer(
     potential_all = np.array([a.potential for a in [*movable, *pinned]], dtype=np.float64)
     pin_rep = np.array([rep_pos[fixed[a.id]] for a in pinned], dtype=np.int64)
     pin_cols = np.arange(n, n + len(pinned))
-    fixed_potential = np.bincount(pin_rep, weights=potential_all[pin_cols], minlength=m)
-    fixed_workload = np.bincount(pin_rep, weights=work[pin_rep, pin_cols], minlength=m)
+    fixed_potential = np.bincount(pin_rep, weights=potential_all[pin_cols], minlength=m).astype(np.float64)
+    fixed_workload = np.bincount(pin_rep, weights=work[pin_rep, pin_cols], minlength=m).astype(np.float64)
 
     suitable = np.array([[a.skills <= r.skills for a in movable] for r in reps], dtype=bool)
     km_ok = np.where(suitable, table.km[:, :n], np.inf)
@@ -255,11 +262,14 @@ def _plan_layer(
         is_move = (cur[acc] >= 0) & (rep != cur[acc])
         return travel_cost[rep, acc] + disruption[acc] * is_move, work[rep, acc], is_move
 
-    def lp_model(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> AssignmentModel:
-        cost, wl, is_move = pair_data(acc, rep)
+    def unit_model(
+        n_units: int, unit_potential: NDArray[np.float64], acc: NDArray[np.int64],
+        rep: NDArray[np.int64], data: PairData,
+    ) -> AssignmentModel:
+        cost, wl, is_move = data
         return AssignmentModel(
-            n_accounts=n, n_reps=m, pair_account=acc, pair_rep=rep, pair_cost=cost,
-            pair_workload=wl, pair_is_move=is_move, potential=potential,
+            n_accounts=n_units, n_reps=m, pair_account=acc, pair_rep=rep, pair_cost=cost,
+            pair_workload=wl, pair_is_move=is_move, potential=unit_potential,
             potential_target=np.where(potential_target > 0, potential_target, 1.0),
             share=shares, fixed_potential=fixed_potential, fixed_workload=fixed_workload,
             capacity=table.capacity, workload_estimate=max(estimate, 1.0),
@@ -269,29 +279,58 @@ def _plan_layer(
             capacity_penalty=CAPACITY_PENALTY * rep_travel,
         )
 
-    # a modest book is solved over all suitable pairs (exact LP, no pricing needed)
-    k = m if n * m <= FULL_LP_PAIRS else min(NEAREST_CANDIDATES, m)
+    def lp_model(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> AssignmentModel:
+        return unit_model(n, potential, acc, rep, pair_data(acc, rep))
+
+    # a modest book is solved over all suitable pairs (exact LP, no pricing needed);
+    # a large one over micro-clusters of nearby, alike accounts, priced back per account
+    exact = n * m <= FULL_LP_PAIRS
+    k = m if exact else min(NEAREST_CANDIDATES, m)
     near_k = np.argsort(km_ok, axis=0, kind="stable")[:k]  # (k, n)
-    chosen = np.zeros((m, n), dtype=bool)
-    chosen[near_k, np.arange(n)[None, :]] = True
-    # and each rep's nearest accounts, so a rep far from the crowd can reach its share
-    per_rep = min(n, REP_SIDE_FACTOR * math.ceil(n / m))
-    near_rep = np.argpartition(km_ok, per_rep - 1, axis=1)[:, :per_rep] if per_rep < n else None
-    if near_rep is not None:
-        chosen[np.arange(m)[:, None], near_rep] = True
-    chosen &= suitable
-    chosen[cur[cur >= 0], np.flatnonzero(cur >= 0)] = True
 
     start_rep = np.where(cur >= 0, cur, nearest) if mode == "minimal" else nearest
     status = "greedy+repair"
     lower_bound: float | None = None
-    if m > 1:
-        lp_rep, lower_bound, lp_status = _relax_and_price(
+    if m > 1 and exact:
+        chosen = suitable.copy()
+        chosen[cur[cur >= 0], np.flatnonzero(cur >= 0)] = True
+        lp_rep, lower_bound, lp_status, _ = _relax_and_price(
             lp_model, chosen, suitable, pair_data, deadline
         )
         if lp_rep is not None:
             start_rep = lp_rep
             status = f"lp({lp_status})+repair"
+    elif m > 1:
+        groups = _group_keys(movable, cur if mode == "minimal" else None)
+        size = max(CLUSTER_SIZE, math.ceil(n / MAX_CLUSTERS))
+        labels = micro_clusters(_plane(movable), groups, size)
+        units = _Units(labels)
+        unit_cur = cur[units.first]
+        unit_suitable = suitable[:, units.first]
+        unit_travel = units.sum(travel_cost)
+        unit_work = units.sum(work[:, :n])
+        unit_disruption = np.bincount(labels, weights=disruption, minlength=units.count).astype(np.float64)
+        unit_potential = np.bincount(labels, weights=potential, minlength=units.count).astype(np.float64)
+        unit_km = np.where(unit_suitable, units.sum(table.km[:, :n]) / units.size, np.inf)
+
+        def unit_pairs(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> PairData:
+            is_move = (unit_cur[acc] >= 0) & (rep != unit_cur[acc])
+            return (unit_travel[rep, acc] + unit_disruption[acc] * is_move, unit_work[rep, acc],
+                    is_move)
+
+        def unit_lp(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> AssignmentModel:
+            return unit_model(units.count, unit_potential, acc, rep, unit_pairs(acc, rep))
+
+        chosen = _candidates(unit_km, unit_cur, unit_suitable, CLUSTER_CANDIDATES)
+        unit_rep, _, lp_status, prices = _relax_and_price(
+            unit_lp, chosen, unit_suitable, unit_pairs, deadline
+        )
+        if unit_rep is not None and prices is not None:
+            start_rep = unit_rep[labels]
+            status = f"clustered-lp({lp_status})+repair"
+            lower_bound = _account_bound(
+                lp_model(np.zeros(0, np.int64), np.zeros(0, np.int64)), prices, suitable, pair_data
+            )
 
     # the search may use the nearest reps, the current one and the LP's choice
     slots = np.vstack([near_k, cur[None, :], start_rep[None, :]]).T  # (n, k + 2)
@@ -340,16 +379,19 @@ def _relax_and_price(
     suitable: NDArray[np.bool_],
     pair_data: PairFn,
     deadline: float,
-) -> tuple[NDArray[np.int64] | None, float | None, str]:
+) -> tuple[NDArray[np.int64] | None, float | None, str, NDArray[np.float64] | None]:
     """Solve the LP over `chosen` pairs, adding negatively priced pairs; round to reps.
 
-    Returns each account's rep (largest LP value), a lower bound valid for
-    all suitable pairs (None when the LP did not reach optimality) and the status.
+    Returns each unit's rep (largest LP value, split units fixed by a small
+    MIP), a lower bound valid for all suitable pairs (None when the LP did not
+    reach optimality), the status, and the side-row prices of the last
+    optimal LP (for pricing accounts when the units are clusters).
     """
     m, n = chosen.shape
     lower_bound: float | None = None
     best: NDArray[np.int64] | None = None
     last: tuple[AssignmentModel, NDArray[np.float64], float] | None = None
+    prices: NDArray[np.float64] | None = None
     status = "skipped"
     for _round in range(PRICING_ROUNDS):
         remaining = deadline - time.perf_counter()
@@ -357,7 +399,7 @@ def _relax_and_price(
             break
         rep, acc = np.nonzero(chosen)
         model = lp_model(acc, rep)
-        solution = solve_lp(model, time_limit=remaining * LP_SHARE_OF_TIME)
+        solution = solve_lp(model, time_limit=remaining * LP_SHARE_OF_TIME, solver=LP_SOLVER)
         status = solution.status
         if not solution.has_solution or solution.status != "optimal":
             break
@@ -365,22 +407,28 @@ def _relax_and_price(
         value[rep, acc] = solution.values
         best = np.argmax(value, axis=0).astype(np.int64)
         last = (model, solution.values, solution.total)
+        prices = solution.row_duals[model.n_accounts:]
         # price every suitable pair not yet in the model (dense (m, n) pass)
+        side = solution.row_duals[model.n_accounts:]
+        # prices without the assignment duals: GLOP may leave whole pairs at their upper
+        # bound with a negative reduced cost, which shifts those duals but not the side rows'
+        free = np.zeros(model.n_accounts)
+        in_rep, in_acc = np.nonzero(chosen)
+        rc_in = price_pairs(model, np.concatenate([free, side]), in_acc, in_rep,
+                            *pair_data(in_acc, in_rep))
+        best_in = np.full(n, np.inf)
+        np.minimum.at(best_in, in_acc, rc_in)
+        lower_bound = _account_bound(model, side, suitable, pair_data)
         out_rep, out_acc = np.nonzero(suitable & ~chosen)
         if out_rep.size == 0:
-            lower_bound = solution.objective
             break
-        cost, wl, is_move = pair_data(out_acc, out_rep)
-        rc = price_pairs(model, solution.row_duals, out_acc, out_rep, cost, wl, is_move)
-        per_account = np.zeros(n)
-        np.minimum.at(per_account, out_acc, rc)
-        lower_bound = solution.objective + float(per_account.sum())
+        rc = price_pairs(model, np.concatenate([free, side]), out_acc, out_rep,
+                         *pair_data(out_acc, out_rep)) - best_in[out_acc]
         tol = 1e-7 * max(abs(solution.objective), 1.0) / max(n, 1)
         negative = rc < -tol
         if not negative.any():
-            lower_bound = solution.objective
             break
-        # add the two most negative pairs per account
+        # add the two most attractive new pairs per unit
         order = np.lexsort((rc[negative], out_acc[negative]))
         nacc, nrep = out_acc[negative][order], out_rep[negative][order]
         first = np.ones(len(nacc), dtype=bool)
@@ -390,7 +438,100 @@ def _relax_and_price(
         chosen[nrep[keep], nacc[keep]] = True
     if best is not None and last is not None and FIX_SPLIT_WITH_MIP:
         best = _fix_split_accounts(*last, best, deadline)
-    return best, lower_bound, status
+    return best, lower_bound, status, prices
+
+
+def _account_bound(
+    model: AssignmentModel, prices: NDArray[np.float64], suitable: NDArray[np.bool_],
+    pair_data: PairFn,
+) -> float:
+    """Lagrangian lower bound over every suitable (account, rep) pair from side-row prices.
+
+    Each account takes its cheapest rep at those prices; the prices come
+    from an LP with the same side rows (here: over clusters), which makes
+    them feasible for the dual, so the bound is valid for the account model.
+    """
+    m, n = suitable.shape
+    duals = np.concatenate([np.zeros(n), prices])
+    cheapest = np.full(n, np.inf)
+    for first in range(0, m, 16):  # a block of reps at a time keeps memory flat
+        rep, acc = np.nonzero(suitable[first:first + 16])
+        rep = rep + first
+        cost, wl, is_move = pair_data(acc, rep)
+        rc = price_pairs(model, duals, acc, rep, cost, wl, is_move)
+        np.minimum.at(cheapest, acc, rc)
+    return side_rows_value(model, duals) + float(cheapest[np.isfinite(cheapest)].sum())
+
+
+def _group_keys(accounts: Sequence[Account], cur: NDArray[np.int64] | None) -> NDArray[np.int64]:
+    """Accounts may share a cluster only with the same skills (and current rep, in minimal mode)."""
+    skill_sets: dict[frozenset[str], int] = {}
+    skill = np.array([skill_sets.setdefault(a.skills, len(skill_sets)) for a in accounts])
+    if cur is None:
+        return skill.astype(np.int64)
+    return (skill * (int(cur.max(initial=0)) + 2) + cur + 1).astype(np.int64)
+
+
+def _plane(accounts: Sequence[Account]) -> NDArray[np.float64]:
+    """Locations as roughly-kilometre x/y, good enough to cut clusters along the longer side."""
+    lat = np.array([a.lat for a in accounts], dtype=np.float64)
+    lon = np.array([a.lon for a in accounts], dtype=np.float64)
+    return np.c_[lon * 111.0 * np.cos(np.radians(lat)), lat * 111.0]
+
+
+def micro_clusters(xy: NDArray[np.float64], groups: NDArray[np.int64], size: int) -> NDArray[np.int64]:
+    """Label accounts with clusters of at most `size` neighbours from the same group.
+
+    Recursive median cuts along the longer side: deterministic, O(n log² n),
+    and clusters stay small in dense metros and large-area in the country.
+    """
+    labels = np.empty(len(xy), dtype=np.int64)
+    stack = [np.flatnonzero(groups == g) for g in np.unique(groups)[::-1]]
+    count = 0
+    while stack:
+        idx = stack.pop()
+        if len(idx) <= size:
+            labels[idx] = count
+            count += 1
+            continue
+        pts = xy[idx]
+        axis = int(np.argmax(pts.max(axis=0) - pts.min(axis=0)))
+        order = idx[np.argsort(pts[:, axis], kind="stable")]
+        half = len(order) // 2
+        stack += [order[half:], order[:half]]
+    return labels
+
+
+class _Units:
+    """Sums over the accounts of each cluster."""
+
+    def __init__(self, labels: NDArray[np.int64]) -> None:
+        self.count = int(labels.max()) + 1 if labels.size else 0
+        self.order = np.argsort(labels, kind="stable")
+        self.starts = np.flatnonzero(np.r_[True, np.diff(labels[self.order]) != 0])
+        self.first = self.order[self.starts]
+        self.size = np.bincount(labels, minlength=self.count).astype(np.float64)
+
+    def sum(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+        """(reps, accounts) → (reps, clusters)."""
+        return np.asarray(np.add.reduceat(matrix[:, self.order], self.starts, axis=1))
+
+
+def _candidates(
+    km: NDArray[np.float64], cur: NDArray[np.int64], suitable: NDArray[np.bool_], nearest: int
+) -> NDArray[np.bool_]:
+    """First LP's pairs: each unit's nearest reps, each rep's nearest units, and the current rep."""
+    m, n = km.shape
+    k = min(nearest, m)
+    chosen = np.zeros((m, n), dtype=bool)
+    chosen[np.argsort(km, axis=0, kind="stable")[:k], np.arange(n)[None, :]] = True
+    # a rep far from the crowd must be able to reach its share in the first LP
+    per_rep = min(n, REP_SIDE_FACTOR * math.ceil(n / m))
+    if per_rep < n:
+        chosen[np.arange(m)[:, None], np.argpartition(km, per_rep - 1, axis=1)[:, :per_rep]] = True
+    chosen &= suitable
+    chosen[cur[cur >= 0], np.flatnonzero(cur >= 0)] = True
+    return chosen
 
 
 def _fix_split_accounts(
@@ -415,10 +556,10 @@ def _fix_split_accounts(
     kept_rep, kept_acc = model.pair_rep[keep], model.pair_account[keep]
     fixed_potential = model.fixed_potential + np.bincount(
         kept_rep, weights=model.potential[kept_acc], minlength=m
-    )
+    ).astype(np.float64)
     fixed_workload = model.fixed_workload + np.bincount(
         kept_rep, weights=model.pair_workload[keep], minlength=m
-    )
+    ).astype(np.float64)
     budget = model.move_budget
     if budget is not None:
         budget = max(budget - float(model.pair_is_move[keep].sum()), 0.0)

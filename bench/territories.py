@@ -1,0 +1,232 @@
+"""Territory benchmark: our rebalance beside k-means + greedy repair and a plain MIP.
+
+    python -m bench.territories [--sizes 1000x10 10000x50 50000x200] [--seconds S]
+                                [--methods ours,minimal,kmeans,mip] [--seed N]
+
+Every method runs on the same seeded field book (bench/fieldbook_instances.py)
+in one process, and each row is compared with the LP bound of the same
+assignment model at the policy's band, measured in the same run:
+
+- ours     `planner.rebalance(mode="full")`: LP relax-and-fix + local search
+- minimal  `planner.rebalance(mode="minimal")` from the deliberately unbalanced incumbent
+- kmeans   k-means on coordinates, clusters matched to reps, skills fixed, then
+           greedy capacity repair (move the cheapest account off an over-capacity rep)
+- mip      the assignment model with hard bands and capacity, integral, SCIP, same time limit
+
+Timings on a shared 2-core machine are pessimistic; run under `nice`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans
+
+from bench.fieldbook_instances import FieldBookInstance, generate
+from planner import Account, Policy, Rep, balance_report, rebalance
+from planner.assignment_lp import AssignmentModel, solve_lp
+from planner.capacity import workload_table
+from planner.model import BalancePolicy, BalanceReport
+from planner.territories import LP_BAND
+
+DEFAULT_SECONDS = {1_000: 20.0, 10_000: 60.0, 50_000: 280.0}
+
+
+@dataclass
+class Row:
+    method: str
+    report: BalanceReport | None
+    moved: float | None
+    seconds: float
+    note: str = ""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", default=["1000x10", "10000x50", "50000x200"])
+    parser.add_argument("--seconds", type=float, default=None, help="time limit (default by size)")
+    parser.add_argument("--methods", default="ours,minimal,kmeans,mip")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    methods = args.methods.split(",")
+    for size in args.sizes:
+        n, m = (int(x) for x in size.lower().split("x"))
+        seconds = args.seconds or DEFAULT_SECONDS.get(n, 60.0)
+        run_size(generate(n, m, args.seed), methods, seconds)
+
+
+def run_size(inst: FieldBookInstance, methods: Sequence[str], seconds: float) -> None:
+    print(f"\n## {inst.name}: {len(inst.accounts):,} accounts x {len(inst.reps)} reps, "
+          f"time limit {seconds:.0f} s", flush=True)
+    started = time.perf_counter()
+    bound = lp_bound(inst, seconds * 3)
+    print(f"LP bound (policy band ±{inst.policy.balance.potential_band:.0%}): "
+          f"{bound:,.0f} visit-km/year ({time.perf_counter() - started:.0f} s)" if bound else
+          "LP bound: not reached", flush=True)
+    runners: Mapping[str, Callable[[FieldBookInstance, float], Row]] = {
+        "ours": run_ours, "minimal": run_minimal, "kmeans": run_kmeans, "mip": run_mip,
+    }
+    rows = [runners[name](inst, seconds) for name in methods]
+    incumbent = {a.id: str(a.current_rep) for a in inst.accounts}
+    before = balance_report(incumbent, inst.accounts, inst.reps, inst.policy)
+    print_table([Row("incumbent", before, None, 0.0), *rows], bound, inst.policy)
+
+
+def lp_bound(inst: FieldBookInstance, seconds: float) -> float | None:
+    """LP bound at the policy's band: our planner's LP runs at LP_BAND × the band, so widen it."""
+    band = inst.policy.balance
+    widened = replace(
+        inst.policy,
+        balance=replace(band, potential_band=band.potential_band / LP_BAND,
+                        workload_band=band.workload_band / LP_BAND),
+    )
+    plan = rebalance(inst.accounts, inst.reps, widened, mode="full", time_limit=seconds)
+    return plan.lower_bound_travel_km
+
+
+def run_ours(inst: FieldBookInstance, seconds: float) -> Row:
+    plan = rebalance(inst.accounts, inst.reps, inst.policy, mode="full", time_limit=seconds)
+    return Row("ours (full)", plan.after, plan.moved_share, plan.seconds, plan.status)
+
+
+def run_minimal(inst: FieldBookInstance, seconds: float) -> Row:
+    plan = rebalance(inst.accounts, inst.reps, inst.policy, mode="minimal", time_limit=seconds)
+    return Row("ours (minimal)", plan.after, plan.moved_share, plan.seconds, plan.status)
+
+
+def run_kmeans(inst: FieldBookInstance, seconds: float) -> Row:
+    started = time.perf_counter()
+    owner = kmeans_with_repair(inst.accounts, inst.reps, inst.policy, seed=0)
+    elapsed = time.perf_counter() - started
+    report = balance_report(owner, inst.accounts, inst.reps, inst.policy)
+    return Row("k-means + repair", report, _moved(owner, inst.accounts), elapsed)
+
+
+def run_mip(inst: FieldBookInstance, seconds: float) -> Row:
+    started = time.perf_counter()
+    owner = plain_mip(inst.accounts, inst.reps, inst.policy, seconds)
+    elapsed = time.perf_counter() - started
+    if owner is None:
+        return Row("plain MIP (SCIP)", None, None, elapsed, "no feasible solution")
+    report = balance_report(owner, inst.accounts, inst.reps, inst.policy)
+    return Row("plain MIP (SCIP)", report, _moved(owner, inst.accounts), elapsed)
+
+
+def _moved(owner: Mapping[str, str], accounts: Sequence[Account]) -> float:
+    return sum(1 for a in accounts if owner.get(a.id) != a.current_rep) / max(len(accounts), 1)
+
+
+def _plane(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    return np.c_[lon * 111.0 * np.cos(np.radians(lat)), lat * 111.0]
+
+
+def kmeans_with_repair(
+    accounts: Sequence[Account], reps: Sequence[Rep], policy: Policy, seed: int
+) -> dict[str, str]:
+    """The common baseline: k-means territories, matched to reps, then greedy capacity repair."""
+    table = workload_table(accounts, reps, policy)
+    lat = np.array([a.lat for a in accounts], dtype=float)
+    lon = np.array([a.lon for a in accounts], dtype=float)
+    homes = _plane(np.array([r.home_lat for r in reps]), np.array([r.home_lon for r in reps]))
+    km = KMeans(n_clusters=len(reps), random_state=seed, n_init=1).fit(_plane(lat, lon))
+    dist = np.linalg.norm(km.cluster_centers_[:, None, :] - homes[None, :, :], axis=2)
+    cluster_rows, rep_cols = linear_sum_assignment(dist)
+    rep_of_cluster = dict(zip(cluster_rows, rep_cols, strict=True))
+    owner = np.array([rep_of_cluster[c] for c in km.labels_], dtype=int)
+    suitable = np.array([[a.skills <= r.skills for a in accounts] for r in reps])
+    locked = np.array([a.locked for a in accounts])
+    rep_pos = {r.id: k for k, r in enumerate(reps)}
+    for i, a in enumerate(accounts):
+        if a.locked and a.current_rep in rep_pos:
+            owner[i] = rep_pos[a.current_rep]
+        elif not suitable[owner[i], i]:
+            owner[i] = int(np.argmin(np.where(suitable[:, i], table.km[:, i], np.inf)))
+    work = table.workload
+    n = len(accounts)
+    load = np.bincount(owner, weights=work[owner, np.arange(n)], minlength=len(reps))
+    for _ in range(n):
+        over = np.flatnonzero(load > table.capacity)
+        if over.size == 0:
+            break
+        r = over[np.argmax(load[over] / table.capacity[over])]
+        mine = np.flatnonzero((owner == r) & ~locked)
+        room = table.capacity - load
+        # cheapest: the account whose extra travel to a rep with room is smallest
+        extra = np.where(suitable[:, mine] & (room[:, None] >= work[:, mine]),
+                         table.travel_km[:, mine] - table.travel_km[r, mine][None, :], np.inf)
+        extra[r] = np.inf
+        if not np.isfinite(extra).any():
+            break
+        to, k = np.unravel_index(int(np.argmin(extra)), extra.shape)
+        i = mine[k]
+        load[r] -= work[r, i]
+        load[to] += work[to, i]
+        owner[i] = to
+    return {a.id: reps[int(owner[i])].id for i, a in enumerate(accounts)}
+
+
+def plain_mip(
+    accounts: Sequence[Account], reps: Sequence[Rep], policy: Policy, seconds: float
+) -> dict[str, str] | None:
+    """The same assignment model over all pairs, integral and with hard bands, given to SCIP."""
+    rep_pos = {r.id: k for k, r in enumerate(reps)}
+    pinned = [a for a in accounts if a.locked and a.current_rep in rep_pos]
+    free = [a for a in accounts if not (a.locked and a.current_rep in rep_pos)]
+    table = workload_table([*free, *pinned], reps, policy)
+    n, m = len(free), len(reps)
+    pin_rep = np.array([rep_pos[str(a.current_rep)] for a in pinned], dtype=int)
+    pin_cols = np.arange(n, n + len(pinned))
+    potential = np.array([a.potential for a in [*free, *pinned]], dtype=float)
+    suitable = np.array([[a.skills <= r.skills for a in free] for r in reps])
+    rep, acc = np.nonzero(suitable)
+    share = np.full(m, 1.0 / m)
+    band: BalancePolicy = policy.balance
+    model = AssignmentModel(
+        n_accounts=n, n_reps=m, pair_account=acc, pair_rep=rep,
+        pair_cost=table.travel_km[rep, acc], pair_workload=table.workload[rep, acc],
+        pair_is_move=np.zeros(len(acc), dtype=bool), potential=potential[:n],
+        potential_target=share * potential.sum(), share=share,
+        fixed_potential=np.bincount(pin_rep, weights=potential[pin_cols], minlength=m).astype(float),
+        fixed_workload=np.bincount(pin_rep, weights=table.workload[pin_rep, pin_cols],
+                                   minlength=m).astype(float),
+        capacity=table.capacity, workload_estimate=float(table.workload.min(axis=0).sum()),
+        potential_band=band.potential_band, workload_band=band.workload_band, move_budget=None,
+        band_penalty=0.0, capacity_penalty=0.0, elastic=False,
+    )
+    solution = solve_lp(model, time_limit=seconds, integral=True, solver="scip")
+    if not solution.has_solution:
+        return None
+    chosen = solution.values > 0.5
+    owner = {free[int(i)].id: reps[int(r)].id for i, r in zip(acc[chosen], rep[chosen], strict=True)}
+    owner.update({a.id: str(a.current_rep) for a in pinned})
+    return owner
+
+
+def print_table(rows: Sequence[Row], bound: float | None, policy: Policy) -> None:
+    band = policy.balance
+    print(f"{'method':<20} {'pot CV':>7} {'work CV':>7} {'worst P':>8} {'worst W':>8} "
+          f"{'max util':>8} {'travel km':>12} {'vs bound':>8} {'moved':>6} {'seconds':>8}  note")
+    for row in rows:
+        if row.report is None:
+            print(f"{row.method:<20} {'—':>7} {'—':>7} {'—':>8} {'—':>8} {'—':>8} {'—':>12} {'—':>8} "
+                  f"{'—':>6} {row.seconds:>8.1f}  {row.note}")
+            continue
+        r = row.report
+        ratio = f"{r.total_travel_km / bound:.3f}" if bound else "—"
+        moved = f"{row.moved:.0%}" if row.moved is not None else "—"
+        ok = (r.potential.worst_deviation <= band.potential_band + 1e-9
+              and r.workload.worst_deviation <= band.workload_band + 1e-9 and r.max_utilisation <= 1.0)
+        print(f"{row.method:<20} {r.potential.cv:>7.3f} {r.workload.cv:>7.3f} "
+              f"{r.potential.worst_deviation:>8.1%} {r.workload.worst_deviation:>8.1%} "
+              f"{r.max_utilisation:>8.1%} {r.total_travel_km:>12,.0f} {ratio:>8} {moved:>6} "
+              f"{row.seconds:>8.1f}  {'all reps in band' if ok else ''} {row.note}".rstrip())
+    print(flush=True)
+
+
+if __name__ == "__main__":
+    main()
