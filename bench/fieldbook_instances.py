@@ -63,7 +63,7 @@ def generate(n_accounts: int, n_reps: int, seed: int = 0) -> FieldBookInstance:
     locked = (rng.random(n_accounts) < 0.02) & (tiers == "A")
 
     # reps: homes in metros in proportion to accounts, a few rural
-    n_rural_reps = max(0, int(round(0.15 * n_reps)))
+    n_rural_reps = max(0, round(0.15 * n_reps))
     rep_metro = rng.choice(n_metros, size=n_reps - n_rural_reps, p=metro_weight)
     home_xy = np.vstack(
         [

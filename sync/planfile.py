@@ -144,7 +144,7 @@ def _unique_id(cell: _Cell, seen: dict[str, int]) -> str:
 
 
 def load_accounts(path: Path, policy: Policy) -> list[Account]:
-    """Accounts from a CSV with columns id, name, lat, lon, tier, potential, effort, current_rep, locked, skills."""
+    """Accounts from a CSV: id, name, lat, lon, tier, potential, effort, current_rep, locked, skills."""
     accounts: list[Account] = []
     seen: dict[str, int] = {}
     for line, row in _rows(path, REQUIRED_ACCOUNT_COLUMNS):

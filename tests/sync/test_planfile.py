@@ -106,25 +106,25 @@ def test_a_malformed_cell_names_file_line_and_column(
 def test_a_missing_column_or_rep_home_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "reps.csv"
     path.write_text("id,name,home_lat\nR1,Anna,48.1\n", encoding="utf-8")
-    with pytest.raises(PlanFileError, match=r"reps.csv, line 1: missing required column\(s\): home_lon"):
+    with pytest.raises(PlanFileError, match=r"reps\.csv, line 1: missing required column\(s\): home_lon"):
         load_reps(path)
     path.write_text("id,name,home_lat,home_lon\nR1,Anna,48.1,\n", encoding="utf-8")
-    with pytest.raises(PlanFileError, match="reps.csv, line 2, column 'home_lon': .*must not be empty"):
+    with pytest.raises(PlanFileError, match=r"reps\.csv, line 2, column 'home_lon': .*must not be empty"):
         load_reps(path)
 
 
 def test_a_bad_policy_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     path.write_text("[disruption]\nmax_move_shar = 0.1\n", encoding="utf-8")
-    with pytest.raises(PlanFileError, match="policy.toml: unknown keys"):
+    with pytest.raises(PlanFileError, match=r"policy\.toml: unknown keys"):
         load_policy(path)
     assert load_policy(None) == Policy()
 
 
 def test_the_command_exits_2_with_the_cell_in_the_message(book: tuple[Path, Path], tmp_path: Path) -> None:
     accounts, reps = book
-    accounts.write_text(accounts.read_text(encoding="utf-8").replace("A3,Account 3,48.200", "A3,Account 3,4x"),
-                        encoding="utf-8")
+    text = accounts.read_text(encoding="utf-8").replace("A3,Account 3,48.200", "A3,Account 3,4x")
+    accounts.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(
         app, ["plan-file", "--accounts", str(accounts), "--reps", str(reps),
               "--out", str(tmp_path / "plan.json")],
