@@ -138,6 +138,12 @@ def org_locked(ctx: Context, org_id: str, token: str | None) -> Iterator[str]:
         ctx.lock.release(org_id, token)
 
 
+def _still_holding(ctx: Context, org_id: str, token: str) -> None:
+    """A checkpoint between pages and chunks: stop at once if another run took the org over."""
+    if not ctx.lock.extend(org_id, token):
+        raise LockLost(f"the run of org {org_id} lost its lock (expired or taken over): stopping")
+
+
 def _prepare(ctx: Context, org_id: str) -> OrgConfig:
     org = ctx.org(org_id)
     with transaction(ctx.engine) as session:
@@ -221,7 +227,7 @@ def _pull_stream(
             _save_cursor(org_id, stream, page.cursor, session=session)
             run.add(**{stream: report.rows, "deleted": deleted, "pages": 1})
             run.save(session=session)
-        ctx.lock.extend(org_id, token)
+        _still_holding(ctx, org_id, token)
         if progress:
             progress(stream, len(page.records))
     if full:
@@ -556,7 +562,7 @@ def push(
         connector = ctx.connector_factory(org, settings)
 
         def chunk_sent(n: int) -> None:
-            ctx.lock.extend(org_id, token)
+            _still_holding(ctx, org_id, token)
             if progress:
                 progress("push", n)
 
