@@ -214,4 +214,9 @@ class CRMConnector(Protocol):
         """HTTP calls made to the CRM by this connector so far."""
         ...
 
+    @property
+    def retries(self) -> int:
+        """Calls sent again after a transient failure (429, 5xx, timeouts) so far."""
+        ...
+
     def close(self) -> None: ...

@@ -231,13 +231,15 @@ def transient_retry(
     attempts: int = 8,
     max_wait: float = 60.0,
     initial_wait: float = 0.25,
+    on_retry: Callable[[], None] | None = None,
 ) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """A decorator that retries transient failures as `classify` judges them.
 
     Waits grow exponentially from `initial_wait` with full jitter, capped at
     `max_wait`; a `Retry-After` the CRM sent is honoured instead (capped too).
     After `attempts` tries, or at the first non-transient error, the original
-    exception is raised (never a tenacity wrapper).
+    exception is raised (never a tenacity wrapper). `on_retry` is told of each
+    retry, so run history can show how rough the CRM was.
     """
     backoff = wait_random_exponential(multiplier=initial_wait, max=max_wait)
 
@@ -259,6 +261,8 @@ def transient_retry(
             state.attempt_number,
             sleep,
         )
+        if on_retry is not None:
+            on_retry()
 
     def is_transient(exc: BaseException) -> bool:
         return classify(exc).transient

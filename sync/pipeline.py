@@ -182,7 +182,7 @@ def pull(
             for stream in streams:
                 _pull_stream(ctx, org_id, stream, connector, run, full=full, token=token, progress=progress)
         finally:
-            run.set(api_calls=connector.api_calls)
+            run.set(api_calls=connector.api_calls, retries=connector.retries)
             connector.close()
         return PullSummary(run.run_id, dict(run.counts))
 
@@ -577,9 +577,9 @@ def push(
                 on_chunk=chunk_sent,
             )
         finally:
-            run.set(api_calls=connector.api_calls)
+            run.set(api_calls=connector.api_calls, retries=connector.retries)
             connector.close()
-        run.add(pushed=report.done, rejected=report.rejected, retries=report.retry, parked=report.parked)
+        run.add(pushed=report.done, rejected=report.rejected, to_retry=report.retry, parked=report.parked)
         return PushSummary(run.run_id, plan_run.id, queued, report)
 
 

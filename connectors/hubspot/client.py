@@ -162,10 +162,18 @@ class HubSpotClient:
         self._oauth = oauth
         self._timeout = (10.0, timeout)
         self._retry: Callable[[Callable[[], Answer]], Callable[[], Answer]] = transient_retry(
-            classify, attempts=attempts, initial_wait=initial_wait, max_wait=max_wait
+            classify,
+            attempts=attempts,
+            initial_wait=initial_wait,
+            max_wait=max_wait,
+            on_retry=self._count_retry,
         )
         self.api_calls = 0
+        self.retries = 0
         self._sdk = self._build(access_token)
+
+    def _count_retry(self) -> None:
+        self.retries += 1
 
     def _build(self, token: str) -> HubSpot:
         if self._host:

@@ -139,9 +139,7 @@ class HubSpotConnector:
         `search_budget` (e.g. a `RedisBudget` of 5 per second) to share that limit
         between worker processes instead."""
         if search_budget is None and search_per_second:
-            search_budget = LocalBudget(
-                search_per_second, 1.0, burst=min(1.0, search_per_second / 2)
-            )
+            search_budget = LocalBudget(search_per_second, 1.0, burst=min(1.0, search_per_second / 2))
         self._client = HubSpotClient(
             access_token,
             base_url=base_url,
@@ -160,6 +158,10 @@ class HubSpotConnector:
     @property
     def api_calls(self) -> int:
         return self._client.api_calls
+
+    @property
+    def retries(self) -> int:
+        return self._client.retries
 
     def close(self) -> None:
         """Nothing to release: urllib3 pools close with the process."""
@@ -302,9 +304,7 @@ class HubSpotConnector:
         """Records modified at or after the watermark, by keyset search (see the module doc)."""
         mark = cursor.changed
         while True:
-            body = self._search(
-                object_type, self._after_watermark(mark), "hs_lastmodifieddate", properties
-            )
+            body = self._search(object_type, self._after_watermark(mark), "hs_lastmodifieddate", properties)
             objects = body.get("results") or []
             more = _next_after(body) is not None
             fresh = [o for o in objects if mark.admits(modified_ms(o), str(o["id"]))]
@@ -469,9 +469,7 @@ class HubSpotConnector:
             meeting_id = str(row["id"]) if row is not None else None
             if meeting_id is not None and meeting_id in refused:
                 category, message = refused[meeting_id]
-                out[i] = RecordOutcome(
-                    v.key, Outcome.REJECTED, error_code=category, message=message
-                )
+                out[i] = RecordOutcome(v.key, Outcome.REJECTED, error_code=category, message=message)
             else:
                 out[i] = RecordOutcome(v.key, Outcome.DONE, crm_id=meeting_id)
         return out

@@ -190,13 +190,19 @@ class SalesforceClient:
         self.guard = guard
         self.budget = budget
         self.calls = 0
+        self.retries = 0
         self.usage: ApiUsage | None = None
         self._session: TimeoutSession = (
             RedirectingSession(base_url, timeout=timeout) if base_url else TimeoutSession(timeout)
         )
         self._session.hooks["response"].append(self._observe)
-        self._retry = transient_retry(classify, attempts=retry_attempts, max_wait=max_retry_wait)
+        self._retry = transient_retry(
+            classify, attempts=retry_attempts, max_wait=max_retry_wait, on_retry=self._count_retry
+        )
         self.sf = self._login(credentials)
+
+    def _count_retry(self) -> None:
+        self.retries += 1
 
     def __repr__(self) -> str:
         return f"SalesforceClient(api_version={self.api_version!r}, calls={self.calls})"

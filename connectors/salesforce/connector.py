@@ -141,6 +141,10 @@ class SalesforceConnector:
     def api_calls(self) -> int:
         return self._client.calls if self._client is not None else 0
 
+    @property
+    def retries(self) -> int:
+        return self._client.retries if self._client is not None else 0
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
