@@ -116,10 +116,14 @@ def emulator(
 
 @app.command("plan-file")
 def plan_file(
-    accounts: Path = typer.Option(..., "--accounts", help="accounts.csv: id, name, lat, lon, tier, "
-                                  "potential, effort, current_rep, locked, skills"),
-    reps: Path = typer.Option(..., "--reps", help="reps.csv: id, name, home_lat, home_lon, skills, "
-                              "target_share"),
+    accounts: Path = typer.Option(
+        ...,
+        "--accounts",
+        help="accounts.csv: id, name, lat, lon, tier, potential, effort, current_rep, locked, skills",
+    ),
+    reps: Path = typer.Option(
+        ..., "--reps", help="reps.csv: id, name, home_lat, home_lon, skills, target_share"
+    ),
     out: Path = typer.Option(..., "--out", help="plan.json to write"),
     policy: Path | None = typer.Option(None, "--policy", help="policy.toml (default: the defaults)"),
     mode: str = typer.Option("minimal", "--mode", help="minimal (nightly) or full (clean redesign)"),
@@ -153,8 +157,12 @@ def plan_file(
             raise fail("--weeks must be at least 1")
     try:
         plan, account_list, rep_list, policy_used = plan_from_files(
-            accounts, reps, policy_toml=policy, mode="full" if mode == "full" else "minimal",
-            seconds=seconds, seed=seed,
+            accounts,
+            reps,
+            policy_toml=policy,
+            mode="full" if mode == "full" else "minimal",
+            seconds=seconds,
+            seed=seed,
         )
     except PlanFileError as exc:
         raise fail(str(exc)) from None
@@ -162,8 +170,14 @@ def plan_file(
     if first_day is not None:
         document["call_plans"] = call_plans_document(
             build_call_plans(
-                plan, account_list, rep_list, policy_used,
-                start=first_day, weeks=weeks, seed=seed, time_limit=seconds,
+                plan,
+                account_list,
+                rep_list,
+                policy_used,
+                start=first_day,
+                weeks=weeks,
+                seed=seed,
+                time_limit=seconds,
             )
         )
     write_document(document, out)
@@ -494,46 +508,48 @@ def runs(
     if as_json:
         console.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
         return
-    table = Table(title="Run history")
-    for name in (
-        "id",
-        "org",
-        "kind",
-        "trigger",
-        "status",
-        "started",
-        "took",
-        "pulled",
-        "pushed",
-        "rejected",
-        "retries",
-        "issues",
-        "api calls",
-        "error",
-    ):
-        table.add_column(name)
+    table = Table(title="Run history", expand=False)
+    table.add_column("id", justify="right")
+    table.add_column("org")
+    table.add_column("kind")
+    table.add_column("status")
+    table.add_column("started (UTC)")
+    table.add_column("took", justify="right")
+    table.add_column("what happened", overflow="fold")
     for r in rows:
-        c = r.counts
-        took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s" if r.finished_at else "…"
-        pulled = sum(int(c.get(k, 0)) for k in ("accounts", "reps", "activities"))
-        style = {"failed": "red", "partial": "yellow", "running": "cyan"}.get(r.status, "")
+        took = f"{(r.finished_at - r.started_at).total_seconds():.0f}s" if r.finished_at else "…"
+        style = {"failed": "red", "partial": "yellow", "running": "cyan"}.get(r.status, "green")
+        what = _counts_text(r.counts)
+        if r.error_summary:
+            what = f"{what}; [red]{r.error_summary[:160]}[/]" if what else f"[red]{r.error_summary[:160]}[/]"
         table.add_row(
             str(r.id),
             r.org_id,
-            r.kind,
-            r.trigger,
-            f"[{style}]{r.status}[/]" if style else r.status,
-            r.started_at.strftime("%Y-%m-%d %H:%M"),
+            f"{r.kind} ({r.trigger})",
+            f"[{style}]{r.status}[/]",
+            r.started_at.strftime("%m-%d %H:%M"),
             took,
-            str(pulled or ""),
-            str(c.get("pushed", "")),
-            str(c.get("rejected", "")),
-            str(c.get("retries", "")),
-            str(c.get("issues", "")),
-            str(c.get("api_calls", "")),
-            (r.error_summary or "")[:60],
+            what,
         )
     console.print(table)
+
+
+def _counts_text(counts: dict[str, Any]) -> str:
+    labels = (
+        ("accounts", "accounts"),
+        ("reps", "reps"),
+        ("activities", "activities"),
+        ("deleted", "deleted"),
+        ("moves", "moves"),
+        ("visits_to_push", "visits"),
+        ("pushed", "pushed"),
+        ("rejected", "rejected"),
+        ("parked", "parked"),
+        ("retries", "retries"),
+        ("issues", "issues"),
+        ("api_calls", "calls"),
+    )
+    return ", ".join(f"{label} {counts[key]}" for key, label in labels if counts.get(key))
 
 
 outbox_app = typer.Typer(help="Inspect and recover the push outbox.", no_args_is_help=True)
