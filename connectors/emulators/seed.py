@@ -339,7 +339,9 @@ def generate_org(
         metro_weight = metro_weight * keep / (metro_weight * keep).sum()
         rural_pool = _countryside(places, chosen)
 
-    rep_list = _generate_reps(rng, places, metro_weight, reps, imperfect_share, now)
+    rep_list = _generate_reps(
+        rng, places, metro_weight, reps, imperfect_share, now, follow_accounts=metros is not None
+    )
     rep_lat = np.array([r.home_lat for r in rep_list])
     rep_lon = np.array([r.home_lon for r in rep_list])
 
@@ -457,11 +459,21 @@ def _generate_reps(
     reps: int,
     imperfect_share: float,
     now: datetime,
+    *,
+    follow_accounts: bool = False,
 ) -> list[SeedRep]:
-    # Square-root weighting: big metros get more reps, small ones still get some.
-    weight = np.sqrt(metro_weight)
+    # Nationwide, square-root weighting: big metros get more reps, small ones still get some.
+    # A regional team is hired where its customers are: in proportion to the accounts.
+    weight = metro_weight.copy() if follow_accounts else np.sqrt(metro_weight)
     weight /= weight.sum()
-    metros = rng.choice(len(weight), size=reps, p=weight).astype(np.int64)
+    if follow_accounts:
+        # Headcount planned per metro (largest remainder), not drawn at random.
+        quota = weight * reps
+        counts = np.floor(quota).astype(np.int64)
+        counts[np.argsort(-(quota - counts), kind="stable")[: reps - int(counts.sum())]] += 1
+        metros = rng.permutation(np.repeat(np.arange(len(weight)), counts)).astype(np.int64)
+    else:
+        metros = rng.choice(len(weight), size=reps, p=weight).astype(np.int64)
     zips = _zip_sample(rng, places, metros)
     inactive = np.zeros(reps, dtype=bool)
     if reps >= 3 and imperfect_share > 0:
