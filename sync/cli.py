@@ -64,6 +64,9 @@ def emulator(
     accounts: int = typer.Option(2_000, "--accounts", help="Seeded accounts/companies"),
     reps: int = typer.Option(20, "--reps", help="Seeded reps (Users/owners)"),
     seed: int = typer.Option(0, "--seed", help="Seed of the generated org"),
+    metros: int | None = typer.Option(
+        None, "--metros", help="A regional org around the N largest metros (default: nationwide)"
+    ),
     username: str | None = typer.Option(None, "--username", help="Only this login works (Salesforce)"),
     password: str | None = typer.Option(None, "--password", help="Password for --username (Salesforce)"),
     token: str | None = typer.Option(
@@ -76,7 +79,7 @@ def emulator(
 
     if crm not in ("salesforce", "hubspot"):
         raise fail("CRM must be salesforce or hubspot")
-    org = generate_org(accounts, reps, seed=seed)
+    org = generate_org(accounts, reps, seed=seed, metros=metros)
     url = f"http://{host}:{port}"
     if crm == "salesforce":
         from connectors.emulators.salesforce import SalesforceOrgCredentials, create_salesforce_app
