@@ -21,6 +21,7 @@ from planner.travel import great_circle_km
 CENTER_LAT, CENTER_LON = 50.5, 10.0  # a region the size of Germany
 KM_PER_DEG_LAT = 111.0
 SERVICE_UTILISATION = 0.55
+RURAL_REP_SHARE = 0.25  # rural books need more reps per account: the drive is long
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def generate(n_accounts: int, n_reps: int, seed: int = 0) -> FieldBookInstance:
     locked = (rng.random(n_accounts) < 0.02) & (tiers == "A")
 
     # reps: homes in metros in proportion to accounts, a few rural
-    n_rural_reps = max(0, round(0.15 * n_reps))
+    n_rural_reps = max(0, round(RURAL_REP_SHARE * n_reps))
     rep_metro = rng.choice(n_metros, size=n_reps - n_rural_reps, p=metro_weight)
     home_xy = np.vstack(
         [

@@ -47,7 +47,6 @@ BAND_PENALTY = 100.0  # × a rep's travel per unit relative band violation
 CAPACITY_PENALTY = 1000.0
 SPLIT_MIP_SECONDS = 10.0  # cap for the MIP over the accounts the LP split
 EXCHANGE_ROUNDS = 50
-FIX_SPLIT_WITH_MIP = True
 LP_BAND = 0.9  # the LP plans inside the policy's band, leaving room for rounding
 REPAIR_BAND = 0.9  # the search aims a little inside the policy's band
 
@@ -275,12 +274,20 @@ def _plan_layer(
             capacity=table.capacity, workload_estimate=max(estimate, 1.0),
             potential_band=bp * LP_BAND if potential_target.sum() > 0 else 1e6,
             workload_band=bw * LP_BAND,
-            move_budget=move_budget, band_penalty=BAND_PENALTY * rep_travel,
-            capacity_penalty=CAPACITY_PENALTY * rep_travel,
+            move_budget=move_budget, band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY,
         )
 
+    def scaled(pairs: PairFn) -> PairFn:
+        """Costs in units of a rep's travel: keeps the LP's numbers near 1 for the simplex."""
+        def priced(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> PairData:
+            cost, wl, is_move = pairs(acc, rep)
+            return cost / rep_travel, wl, is_move
+        return priced
+
+    lp_pairs = scaled(pair_data)
+
     def lp_model(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> AssignmentModel:
-        return unit_model(n, potential, acc, rep, pair_data(acc, rep))
+        return unit_model(n, potential, acc, rep, lp_pairs(acc, rep))
 
     # a modest book is solved over all suitable pairs (exact LP, no pricing needed);
     # a large one over micro-clusters of nearby, alike accounts, priced back per account
@@ -295,8 +302,9 @@ def _plan_layer(
         chosen = suitable.copy()
         chosen[cur[cur >= 0], np.flatnonzero(cur >= 0)] = True
         lp_rep, lower_bound, lp_status, _ = _relax_and_price(
-            lp_model, chosen, suitable, pair_data, deadline
+            lp_model, chosen, suitable, lp_pairs, deadline
         )
+        lower_bound = None if lower_bound is None else lower_bound * rep_travel
         if lp_rep is not None:
             start_rep = lp_rep
             status = f"lp({lp_status})+repair"
@@ -319,17 +327,21 @@ def _plan_layer(
                     is_move)
 
         def unit_lp(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> AssignmentModel:
-            return unit_model(units.count, unit_potential, acc, rep, unit_pairs(acc, rep))
+            return unit_model(units.count, unit_potential, acc, rep, scaled(unit_pairs)(acc, rep))
 
-        chosen = _candidates(unit_km, unit_cur, unit_suitable, CLUSTER_CANDIDATES)
+        if units.count * m <= FULL_LP_PAIRS:
+            chosen = unit_suitable.copy()  # few enough clusters for every pair: no pricing
+        else:
+            chosen = _candidates(unit_km, unit_cur, unit_suitable, CLUSTER_CANDIDATES)
         unit_rep, _, lp_status, prices = _relax_and_price(
-            unit_lp, chosen, unit_suitable, unit_pairs, deadline
+            unit_lp, chosen, unit_suitable, scaled(unit_pairs), deadline,
+            fix_split=False,  # whole clusters are too coarse for the MIP; the search splits them
         )
         if unit_rep is not None and prices is not None:
             start_rep = unit_rep[labels]
             status = f"clustered-lp({lp_status})+repair"
-            lower_bound = _account_bound(
-                lp_model(np.zeros(0, np.int64), np.zeros(0, np.int64)), prices, suitable, pair_data
+            lower_bound = rep_travel * _account_bound(
+                lp_model(np.zeros(0, np.int64), np.zeros(0, np.int64)), prices, suitable, lp_pairs
             )
 
     # the search may use the nearest reps, the current one and the LP's choice
@@ -379,6 +391,8 @@ def _relax_and_price(
     suitable: NDArray[np.bool_],
     pair_data: PairFn,
     deadline: float,
+    *,
+    fix_split: bool = True,
 ) -> tuple[NDArray[np.int64] | None, float | None, str, NDArray[np.float64] | None]:
     """Solve the LP over `chosen` pairs, adding negatively priced pairs; round to reps.
 
@@ -436,7 +450,7 @@ def _relax_and_price(
         rank = np.arange(len(nacc)) - np.maximum.accumulate(np.where(first, np.arange(len(nacc)), 0))
         keep = rank < 2
         chosen[nrep[keep], nacc[keep]] = True
-    if best is not None and last is not None and FIX_SPLIT_WITH_MIP:
+    if best is not None and last is not None and fix_split:
         best = _fix_split_accounts(*last, best, deadline)
     return best, lower_bound, status, prices
 
