@@ -1,0 +1,249 @@
+"""Webhook load: the signed HubSpot endpoint under 2 uvicorn workers, beside a bare 202 endpoint.
+
+    python -m bench.webhooks [--seconds 10] [--concurrency 32] [--duplicates 0.1] [--workers 2]
+
+Both servers run as `uvicorn --workers N` on loopback, measured in the same
+run by the same client, so the table's ratio (ours / bare) is what the
+verification, the store write and the enqueue cost, whatever the machine's
+noise. Deliveries carry one event each; a share of them re-sends an earlier
+eventId (HubSpot's at-least-once delivery): none of those may enqueue work.
+The store is PostgreSQL on 127.0.0.1 (the deployment at scale), the broker
+Redis db 14 with private queue names; both are cleaned up afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import redis
+from fastapi import FastAPI, Response
+
+from sync.celery_app import queue_names
+from sync.settings import load_settings
+from sync.store.schema import upgrade
+from sync.webhook import hubspot_v3_signature
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-client-secret"
+
+
+def bare_app() -> FastAPI:
+    """The ceiling: a route that reads the body and answers 202, doing nothing else."""
+    app = FastAPI()
+
+    @app.post("/webhooks/hubspot", status_code=202)
+    async def accept() -> Response:
+        return Response(status_code=202)
+
+    return app
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        data = sorted(self.latencies_ms)
+        return data[min(len(data) - 1, int(q * len(data)))] if data else float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(factory: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            factory,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/webhooks/hubspot", content=b"[]", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{factory} did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+
+
+async def load(
+    url: str, seconds: float, concurrency: int, duplicate_share: float, seed: int
+) -> tuple[Result, int, int]:
+    """Send signed deliveries for `seconds`; returns the result, unique events and duplicates sent."""
+    rng = random.Random(seed)
+    sent_ids: list[int] = []
+    next_id = 1
+    duplicates = 0
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def one(client: httpx.AsyncClient) -> None:
+        nonlocal next_id, duplicates, errors
+        while time.perf_counter() < stop_at:
+            if sent_ids and rng.random() < duplicate_share:
+                event_id = rng.choice(sent_ids)
+                duplicates += 1
+            else:
+                event_id = next_id
+                next_id += 1
+                sent_ids.append(event_id)
+            body = json.dumps(
+                [
+                    {
+                        "eventId": event_id,
+                        "subscriptionType": "company.propertyChange",
+                        "objectId": 1000 + event_id,
+                        "portalId": 1,
+                        "occurredAt": 0,
+                        "propertyName": "resync_requested",
+                        "propertyValue": "true",
+                        "attemptNumber": 0,
+                    }
+                ]
+            ).encode()
+            stamp = str(int(time.time() * 1000))
+            headers = {
+                "Content-Type": "application/json",
+                "X-HubSpot-Request-Timestamp": stamp,
+                "X-HubSpot-Signature-v3": hubspot_v3_signature(SECRET, "POST", url, body, stamp),
+            }
+            started = time.perf_counter()
+            try:
+                answer = await client.post(url, content=body, headers=headers)
+                if answer.status_code != 202:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+        began = time.perf_counter()
+        await asyncio.gather(*(one(client) for _ in range(concurrency)))
+        took = time.perf_counter() - began
+    return Result(url, len(latencies), took, latencies, errors), len(sent_ids), duplicates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--duplicates", type=float, default=0.1, help="share of deliveries that repeat an event"
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    args = parser.parse_args()
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True)
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    database_url = f"{args.postgres}?options=-csearch_path%3D{schema}"
+    prefix = f"bench-{uuid.uuid4().hex[:6]}-"
+    env = {
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": args.redis,
+        "REDIS_URL": args.redis,
+        "CELERY_QUEUE_PREFIX": prefix,
+        "HUBSPOT_CLIENT_SECRET": SECRET,
+    }
+    settings = load_settings(**{k.lower(): v for k, v in env.items()})
+    upgrade(settings.database_url)
+    broker = redis.Redis.from_url(args.redis)
+    rows = []
+    try:
+        for name, factory in (
+            ("bare 202 (ceiling)", "bench.webhooks:bare_app"),
+            ("/webhooks/hubspot", "sync.webhook:create_app"),
+        ):
+            port = free_port()
+            server = start_server(factory, port, args.workers, env)
+            try:
+                url = f"http://127.0.0.1:{port}/webhooks/hubspot"
+                result, unique, dups = asyncio.run(
+                    load(url, args.seconds, args.concurrency, args.duplicates, seed=1)
+                )
+            finally:
+                server.terminate()
+                server.wait(10)
+            queued = sum(int(broker.llen(q)) for q in queue_names(settings)) if "sync." in factory else None
+            rows.append((name, result, unique, dups, queued))
+    finally:
+        for q in queue_names(settings):
+            broker.delete(q)
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+    ceiling = rows[0][1].rate
+    print(
+        f"\nwebhook load: {args.workers} uvicorn workers, {args.concurrency} concurrent clients, "
+        f"{args.seconds:.0f} s each, {args.duplicates:.0%} duplicate deliveries, loopback, 2-core machine\n"
+    )
+    header = (
+        f"{'endpoint':<22}{'requests':>10}{'req/s':>9}{'vs bare':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'errors':>8}{'dups sent':>11}{'dups enqueued':>15}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, result, unique, dups, queued in rows:
+        enqueued = "" if queued is None else f"{max(0, queued - unique)}/{dups}"
+        print(
+            f"{name:<22}{result.requests:>10}{result.rate:>9.0f}{result.rate / ceiling:>9.2f}"
+            f"{result.pct(0.5):>9.1f}{result.pct(0.99):>9.1f}{result.errors:>8}"
+            f"{dups if queued is not None else '':>11}{enqueued:>15}"
+        )
+    ours = rows[1]
+    print(
+        f"\nunique events stored and enqueued: {ours[4]} of {ours[2]}; "
+        f"mean latency {statistics.fmean(ours[1].latencies_ms):.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
