@@ -1,0 +1,82 @@
+"""A stored webhook event makes the daemon re-pull: end to end in embedded mode (no broker)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlmodel import Session, col, select
+
+from connectors.emulators.hubspot import create_hubspot_app
+from connectors.emulators.seed import generate_org
+from connectors.emulators.server import RunningServer, serve
+from sync import pipeline
+from sync.dispatch import wait_for_local_work
+from sync.settings import Settings
+from sync.store import AccountRow, SyncRun, WebhookEvent
+from sync.webhook import create_app, hubspot_v3_signature
+
+SECRET = "hs-secret"
+
+
+@pytest.fixture
+def crm() -> Iterator[tuple[RunningServer, FastAPI]]:
+    app = create_hubspot_app(generate_org(150, 4, seed=2, metros=1), search_per_second=None)
+    with serve(app) as server:
+        yield server, app
+
+
+def test_a_company_change_webhook_re_pulls_the_change_after_answering(
+    make_settings: Callable[..., Settings], crm: tuple[RunningServer, FastAPI], sqlite_url: str
+) -> None:
+    server, app = crm
+    settings = make_settings(
+        database_url=sqlite_url,
+        hubspot_access_token="pat-na1-w",
+        hubspot_base_url=server.url,
+        hubspot_client_secret=SECRET,
+        celery_broker_url="",
+        redis_url="",
+    )
+    assert settings.embedded
+    pipeline.pull("hubspot")  # the nightly state
+    company = app.state.org.ids("companies")[0]
+    app.state.org.update("companies", company, {"name": "Renamed By Ops"})
+
+    with serve(create_app(settings)) as web:
+        url = f"{web.url}/webhooks/hubspot"
+        body = json.dumps(
+            [
+                {
+                    "eventId": 77,
+                    "subscriptionType": "company.propertyChange",
+                    "objectId": int(company),
+                    "propertyName": "name",
+                }
+            ]
+        ).encode()
+        stamp = str(int(time.time() * 1000))
+        started = time.perf_counter()
+        answer = httpx.post(
+            url,
+            content=body,
+            headers={
+                "X-HubSpot-Request-Timestamp": stamp,
+                "X-HubSpot-Signature-v3": hubspot_v3_signature(SECRET, "POST", url, body, stamp),
+            },
+        )
+        answered_in = time.perf_counter() - started
+        wait_for_local_work(timeout=60)
+
+    assert answer.status_code == 202 and answered_in < 2.0
+    with Session(pipeline.default_context().engine) as session:
+        row = session.get(AccountRow, ("hubspot", company))
+        event = session.exec(select(WebhookEvent)).one()
+        webhook_runs = session.exec(select(SyncRun).where(col(SyncRun.trigger) == "webhook")).all()
+    assert row is not None and row.name == "Renamed By Ops"
+    assert event.status == "processed" and event.task_id
+    assert [(r.kind, r.status) for r in webhook_runs] == [("pull", "succeeded")]
