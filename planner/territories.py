@@ -337,9 +337,10 @@ def _plan_layer(
             unit_lp, chosen, unit_suitable, scaled(unit_pairs), deadline,
             fix_split=False,  # whole clusters are too coarse for the MIP; the search splits them
         )
-        if unit_rep is not None and prices is not None:
+        if unit_rep is not None:
             start_rep = unit_rep[labels]
             status = f"clustered-lp({lp_status})+repair"
+        if unit_rep is not None and prices is not None:
             lower_bound = rep_travel * _account_bound(
                 lp_model(np.zeros(0, np.int64), np.zeros(0, np.int64)), prices, suitable, lp_pairs
             )
@@ -422,6 +423,11 @@ def _relax_and_price(
         best = np.argmax(value, axis=0).astype(np.int64)
         last = (model, solution.values, solution.total)
         prices = solution.row_duals[model.n_accounts:]
+        # with band or capacity slack in the optimum, the bound covers penalties too and
+        # says nothing about travel alone
+        travel_only = float(model.pair_cost @ solution.values)
+        if solution.objective - travel_only > 1e-6 * max(abs(solution.objective), 1.0):
+            prices = None
         # price every suitable pair not yet in the model (dense (m, n) pass)
         side = solution.row_duals[model.n_accounts:]
         # prices without the assignment duals: GLOP may leave whole pairs at their upper
@@ -432,7 +438,7 @@ def _relax_and_price(
                             *pair_data(in_acc, in_rep))
         best_in = np.full(n, np.inf)
         np.minimum.at(best_in, in_acc, rc_in)
-        lower_bound = _account_bound(model, side, suitable, pair_data)
+        lower_bound = _account_bound(model, side, suitable, pair_data) if prices is not None else None
         out_rep, out_acc = np.nonzero(suitable & ~chosen)
         if out_rep.size == 0:
             break
