@@ -308,6 +308,8 @@ def _plan_rep(
         # A quarter is ~65 one-vehicle days: one PyVRP model of them all is too slow to
         # pay off, so days are routed one at a time and the pattern layer picks days.
         joint_days=False,
+        # With ~65 days a full pass of pattern moves costs about a hundred ruins.
+        descend_every=5,
     )
     solution = solve_periodic(problem, seed=seed, time_limit=time_limit, params=engine, partial_ok=True)
 

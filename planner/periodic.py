@@ -79,7 +79,7 @@ class EngineParams:
 
     max_rounds: int | None = 40  # ruin-and-recreate rounds; None = until the time limit
     ruin_size: int = 20  # stops removed per ruin, picked around a random seed stop
-    descend_every: int = 5  # rounds between full passes of pattern moves (1: every round)
+    descend_every: int = 1  # rounds between full passes of pattern moves (1: every round)
     joint_days: bool = True  # route all days in one PyVRP model (slow with many days)
     joint_every: int = 25  # most rounds between two runs of PyVRP on all days at once
     chunk_iterations: int = 500  # PyVRP ILS iterations on all days in such a run
@@ -530,7 +530,8 @@ def solve_periodic(
         rounds += 1
         trial = plan.copy()
         # A full pass of pattern moves costs ~a hundred ruins: run it every few rounds.
-        if rounds % params.descend_every != 1 or not _descend(trial, rng, seed + rounds, polish_from):
+        full_pass = (rounds - 1) % params.descend_every == 0
+        if not full_pass or not _descend(trial, rng, seed + rounds, polish_from):
             changed = _ruin_recreate(trial, rng, neighbours, params.ruin_size)
             _reoptimise(trial, changed, seed + rounds)
         if joint_every and rounds % joint_every == 0:
