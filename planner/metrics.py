@@ -107,10 +107,10 @@ def balance_report(
 
     m = len(reps)
     count = np.bincount(owner, minlength=m).astype(np.float64)
-    pot = np.bincount(owner, weights=potential, minlength=m)
-    drv = np.bincount(owner, weights=drive, minlength=m)
-    work = np.bincount(owner, weights=service, minlength=m) + drv
-    trv = np.bincount(owner, weights=visits * km, minlength=m)
+    pot = np.bincount(owner, weights=potential, minlength=m).astype(np.float64)
+    drv = np.bincount(owner, weights=drive, minlength=m).astype(np.float64)
+    work = np.bincount(owner, weights=service, minlength=m).astype(np.float64) + drv
+    trv = np.bincount(owner, weights=visits * km, minlength=m).astype(np.float64)
     capacity = np.array([rep_capacity_minutes(r, policy) for r in reps], dtype=np.float64)
     layer = layer_flags(reps)
 

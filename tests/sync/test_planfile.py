@@ -47,8 +47,20 @@ def test_plan_file_writes_assignments_unassigned_moves_and_metrics(
     accounts, reps = book
     out = tmp_path / "out" / "plan.json"
     result = CliRunner().invoke(
-        app, ["plan-file", "--accounts", str(accounts), "--reps", str(reps), "--mode", "full",
-              "--seconds", "5", "--out", str(out)],
+        app,
+        [
+            "plan-file",
+            "--accounts",
+            str(accounts),
+            "--reps",
+            str(reps),
+            "--mode",
+            "full",
+            "--seconds",
+            "5",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     plan = json.loads(out.read_text(encoding="utf-8"))
@@ -93,8 +105,8 @@ def test_a_malformed_cell_names_file_line_and_column(
     path = tmp_path / "accounts.csv"
     good = "A0,Fine,48.0,11.0,A,100,1,R1,,"
     path.write_text(
-        "id,name,lat,lon,tier,potential,effort,current_rep,locked,skills\n"
-        f"{good}\n\n{row}\n", encoding="utf-8"
+        f"id,name,lat,lon,tier,potential,effort,current_rep,locked,skills\n{good}\n\n{row}\n",
+        encoding="utf-8",
     )
     with pytest.raises(PlanFileError) as info:
         load_accounts(path, Policy())
@@ -126,8 +138,8 @@ def test_the_command_exits_2_with_the_cell_in_the_message(book: tuple[Path, Path
     text = accounts.read_text(encoding="utf-8").replace("A3,Account 3,48.200", "A3,Account 3,4x")
     accounts.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(
-        app, ["plan-file", "--accounts", str(accounts), "--reps", str(reps),
-              "--out", str(tmp_path / "plan.json")],
+        app,
+        ["plan-file", "--accounts", str(accounts), "--reps", str(reps), "--out", str(tmp_path / "plan.json")],
     )
     assert result.exit_code == 2
     assert "accounts.csv, line 5, column 'lat'" in result.output
