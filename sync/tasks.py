@@ -7,7 +7,9 @@ lock token, so pulls and pushes run on the `sync` queue and planning on the
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from celery import chain
 
@@ -17,6 +19,7 @@ from sync.locks import OrgBusy
 from sync.pipeline import NotConfigured
 
 MAX_BUSY_RETRIES = 20
+T = TypeVar("T")
 
 
 def _retry_when_busy(task: Any, exc: OrgBusy) -> Any:
@@ -31,13 +34,24 @@ def _retry_when_busy(task: Any, exc: OrgBusy) -> Any:
     return task.retry(exc=exc, countdown=countdown, max_retries=MAX_BUSY_RETRIES)
 
 
+def retried_while_busy(task_body: Callable[..., T]) -> Callable[..., T]:
+    """Turn `OrgBusy` from a bound task's body into a later retry of that task."""
+
+    @functools.wraps(task_body)
+    def body(self: Any, *args: Any, **kwargs: Any) -> T:
+        try:
+            return task_body(self, *args, **kwargs)
+        except OrgBusy as exc:
+            raise _retry_when_busy(self, exc) from exc
+
+    return body
+
+
 @app.task(name="tsync.run", bind=True)
+@retried_while_busy
 def run_org(self: Any, org_id: str, trigger: str = "manual", full: bool = False) -> dict[str, Any]:
     """Start a full run of one org as a chain of stage tasks."""
-    try:
-        token, run_id = pipeline.begin_run(org_id, trigger=trigger)
-    except OrgBusy as exc:
-        raise _retry_when_busy(self, exc) from exc
+    token, run_id = pipeline.begin_run(org_id, trigger=trigger)
     sync_q, planner_q = queue_names(pipeline.default_context().settings)
     stages = chain(
         pull_org.si(org_id, trigger=trigger, full=full, lock_token=token).set(queue=sync_q),
@@ -50,6 +64,7 @@ def run_org(self: Any, org_id: str, trigger: str = "manual", full: bool = False)
 
 
 @app.task(name="tsync.pull", bind=True)
+@retried_while_busy
 def pull_org(
     self: Any,
     org_id: str,
@@ -59,32 +74,25 @@ def pull_org(
     lock_token: str | None = None,
 ) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"streams": tuple(streams)} if streams else {}
-    try:
-        summary = pipeline.pull(org_id, full=full, trigger=trigger, lock_token=lock_token, **kwargs)
-    except OrgBusy as exc:
-        raise _retry_when_busy(self, exc) from exc
+    summary = pipeline.pull(org_id, full=full, trigger=trigger, lock_token=lock_token, **kwargs)
     return {"run_id": summary.run_id, **summary.counts}
 
 
 @app.task(name="tsync.plan", bind=True)
+@retried_while_busy
 def plan_org(
     self: Any, org_id: str, trigger: str = "manual", lock_token: str | None = None
 ) -> dict[str, Any]:
-    try:
-        summary = pipeline.plan(org_id, trigger=trigger, lock_token=lock_token)
-    except OrgBusy as exc:
-        raise _retry_when_busy(self, exc) from exc
+    summary = pipeline.plan(org_id, trigger=trigger, lock_token=lock_token)
     return {"run_id": summary.run_id, "plan_run_id": summary.plan_run_id}
 
 
 @app.task(name="tsync.push", bind=True)
+@retried_while_busy
 def push_org(
     self: Any, org_id: str, trigger: str = "manual", lock_token: str | None = None
 ) -> dict[str, Any]:
-    try:
-        summary = pipeline.push(org_id, trigger=trigger, lock_token=lock_token)
-    except OrgBusy as exc:
-        raise _retry_when_busy(self, exc) from exc
+    summary = pipeline.push(org_id, trigger=trigger, lock_token=lock_token)
     return {"run_id": summary.run_id, "done": summary.report.done, "rejected": summary.report.rejected}
 
 
@@ -99,6 +107,7 @@ def fail_run(org_id: str, token: str, run_id: int) -> None:
 
 
 @app.task(name="tsync.webhook", bind=True)
+@retried_while_busy  # a run is under way: its pull may miss this change, so pull after it
 def handle_webhook_event(self: Any, event_row_id: int) -> dict[str, Any]:
     """Act on one stored webhook event (re-pull what it touched, or run what ops asked for)."""
     from sync import webhook_actions
@@ -107,5 +116,3 @@ def handle_webhook_event(self: Any, event_row_id: int) -> dict[str, Any]:
         return webhook_actions.handle(event_row_id)
     except NotConfigured as exc:
         return {"ignored": str(exc)}
-    except OrgBusy as exc:  # a run is under way: its pull may not include this change, so pull after it
-        raise _retry_when_busy(self, exc) from exc

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
 
 import pytest
 import redis
+from fastapi import FastAPI
 
+from connectors.emulators.hubspot import create_hubspot_app
+from connectors.emulators.seed import generate_org
+from connectors.emulators.server import RunningServer, serve
 from sync import pipeline
 from sync.celery_app import queue_names, reconfigure
 from sync.settings import Settings, get_settings, load_settings
@@ -39,3 +45,20 @@ def queued_messages(settings: Settings, redis_url: str) -> int:
     """Messages waiting in this test's Celery queues on the real broker."""
     client = redis.Redis.from_url(redis_url)
     return sum(int(client.llen(q)) for q in queue_names(settings))
+
+
+EmulatedCRM = tuple[RunningServer, FastAPI]
+
+
+@pytest.fixture
+def hubspot_crm() -> Iterator[Callable[..., EmulatedCRM]]:
+    """Start seeded HubSpot portals on loopback (regional by default, search unthrottled)."""
+    with ExitStack() as running:
+
+        def start(accounts: int, reps: int, *, seed: int, metros: int | None = 1, **org: Any) -> EmulatedCRM:
+            app = create_hubspot_app(
+                generate_org(accounts, reps, seed=seed, metros=metros, **org), search_per_second=None
+            )
+            return running.enter_context(serve(app)), app
+
+        yield start

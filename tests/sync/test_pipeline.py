@@ -7,7 +7,7 @@ and what the run history says.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,9 +16,7 @@ from fastapi import FastAPI
 from sqlmodel import Session, col, func, select
 
 from connectors.emulators.faults import FaultConfig
-from connectors.emulators.hubspot import create_hubspot_app
-from connectors.emulators.seed import generate_org
-from connectors.emulators.server import RunningServer, serve
+from connectors.emulators.server import RunningServer
 from connectors.hubspot import HubSpotConnector
 from sync import pipeline
 from sync.crm import OrgConfig
@@ -35,14 +33,14 @@ from sync.store import (
 )
 from sync.store.schema import upgrade
 
+from .conftest import EmulatedCRM
+
 ORG = "hubspot"
 
 
 @pytest.fixture
-def crm() -> Iterator[tuple[RunningServer, FastAPI]]:
-    app = create_hubspot_app(generate_org(240, 6, seed=11, metros=1), search_per_second=None)
-    with serve(app) as server:
-        yield server, app
+def crm(hubspot_crm: Callable[..., EmulatedCRM]) -> EmulatedCRM:
+    return hubspot_crm(240, 6, seed=11, metros=1)
 
 
 def quick_connector(org: OrgConfig, settings: Settings) -> HubSpotConnector:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, select
 
-from connectors.emulators.hubspot import create_hubspot_app
-from connectors.emulators.seed import generate_org
 from connectors.emulators.server import RunningServer, serve
 from sync import pipeline
 from sync.settings import load_settings
 from sync.store import PlannedAssignment
 from sync.store.schema import upgrade
 from sync.webhook import create_app
+
+from .conftest import EmulatedCRM
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,10 +29,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def crm() -> Iterator[tuple[RunningServer, FastAPI]]:
-    app = create_hubspot_app(generate_org(240, 6, seed=5, metros=2), search_per_second=None)
-    with serve(app) as server:
-        yield server, app
+def crm(hubspot_crm: Callable[..., EmulatedCRM]) -> EmulatedCRM:
+    return hubspot_crm(240, 6, seed=5, metros=2)
 
 
 def test_the_latest_plan_page_shows_every_territory_on_the_map_and_every_rep_in_the_table(

@@ -34,9 +34,22 @@ def test_call_plans_list_each_reps_days_with_timed_stops(tmp_path: Path) -> None
     result = CliRunner().invoke(
         app,
         [
-            "plan-file", "--accounts", str(accounts), "--reps", str(reps), "--out", str(out),
-            "--mode", "full", "--seconds", "4",
-            "--call-plans", "--start", "2026-03-02", "--weeks", "4",
+            "plan-file",
+            "--accounts",
+            str(accounts),
+            "--reps",
+            str(reps),
+            "--out",
+            str(out),
+            "--mode",
+            "full",
+            "--seconds",
+            "4",
+            "--call-plans",
+            "--start",
+            "2026-03-02",
+            "--weeks",
+            "4",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -69,8 +82,16 @@ def test_call_plans_need_a_start_date(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
         [
-            "plan-file", "--accounts", str(accounts), "--reps", str(reps),
-            "--out", str(tmp_path / "plan.json"), "--seconds", "2", "--call-plans",
+            "plan-file",
+            "--accounts",
+            str(accounts),
+            "--reps",
+            str(reps),
+            "--out",
+            str(tmp_path / "plan.json"),
+            "--seconds",
+            "2",
+            "--call-plans",
         ],
     )
     assert result.exit_code == 2

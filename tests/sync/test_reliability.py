@@ -26,15 +26,15 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
 from connectors.emulators.faults import FaultConfig
-from connectors.emulators.hubspot import create_hubspot_app
-from connectors.emulators.seed import generate_org
-from connectors.emulators.server import RunningServer, serve
+from connectors.emulators.server import RunningServer
 from sync import pipeline
 from sync.celery_app import app as celery_app
 from sync.celery_app import reconfigure
 from sync.settings import Settings, load_settings
 from sync.store import AccountRow, OutboxItem, OutboxStatus, PlannedAssignment, PlanRun, RunStatus, SyncRun
 from sync.store.schema import upgrade
+
+from .conftest import EmulatedCRM
 
 ORG = "hubspot"
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,10 +103,8 @@ class Worker:
 
 
 @pytest.fixture
-def crm() -> Iterator[tuple[RunningServer, FastAPI]]:
-    app = create_hubspot_app(generate_org(5000, 10, seed=21, imperfect_share=0.0), search_per_second=None)
-    with serve(app) as server:
-        yield server, app
+def crm(hubspot_crm: Callable[..., EmulatedCRM]) -> EmulatedCRM:
+    return hubspot_crm(5000, 10, seed=21, imperfect_share=0.0)
 
 
 @pytest.fixture

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
-from connectors.emulators.hubspot import create_hubspot_app
-from connectors.emulators.seed import generate_org
 from connectors.emulators.server import RunningServer, serve
 from sync import pipeline
 from sync.dispatch import wait_for_local_work
@@ -20,14 +18,14 @@ from sync.settings import Settings
 from sync.store import AccountRow, SyncRun, WebhookEvent
 from sync.webhook import create_app, hubspot_v3_signature
 
+from .conftest import EmulatedCRM
+
 SECRET = "hs-secret"
 
 
 @pytest.fixture
-def crm() -> Iterator[tuple[RunningServer, FastAPI]]:
-    app = create_hubspot_app(generate_org(150, 4, seed=2, metros=1), search_per_second=None)
-    with serve(app) as server:
-        yield server, app
+def crm(hubspot_crm: Callable[..., EmulatedCRM]) -> EmulatedCRM:
+    return hubspot_crm(150, 4, seed=2, metros=1)
 
 
 def test_a_company_change_webhook_re_pulls_the_change_after_answering(
