@@ -54,6 +54,7 @@ class AssignmentModel:
     capacity_penalty: float  # per unit of relative capacity excess
     fixed_total: float | None = None  # pin ω (e.g. to the LP's value when fixing a few accounts)
     elastic: bool = True  # False: bands and capacity are hard (slacks fixed at zero)
+    move_weight: NDArray[np.float64] | None = None  # (n,) accounts in each unit (clusters)
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ def solve_lp(
         moving = np.flatnonzero(model.pair_is_move)
         rows.append(np.full(len(moving), total_row + 1))
         cols.append(moving)
-        data.append(np.ones(len(moving)))
+        weight = model.move_weight
+        data.append(np.ones(len(moving)) if weight is None else weight[acc[moving]])
 
     reps = np.arange(m)
     base = first_rep_row + ROWS_PER_REP * reps
@@ -248,5 +250,6 @@ def price_pairs(
         - t_coef * y[total_row]
     )
     if model.move_budget is not None:
-        rc = rc - is_move * y[total_row + 1]
+        weight = 1.0 if model.move_weight is None else model.move_weight[account]
+        rc = rc - is_move * y[total_row + 1] * weight
     return np.asarray(rc, dtype=np.float64)

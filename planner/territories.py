@@ -263,10 +263,11 @@ def _plan_layer(
 
     def unit_model(
         n_units: int, unit_potential: NDArray[np.float64], acc: NDArray[np.int64],
-        rep: NDArray[np.int64], data: PairData,
+        rep: NDArray[np.int64], data: PairData, unit_size: NDArray[np.float64] | None = None,
     ) -> AssignmentModel:
         cost, wl, is_move = data
         return AssignmentModel(
+            move_weight=unit_size,
             n_accounts=n_units, n_reps=m, pair_account=acc, pair_rep=rep, pair_cost=cost,
             pair_workload=wl, pair_is_move=is_move, potential=unit_potential,
             potential_target=np.where(potential_target > 0, potential_target, 1.0),
@@ -327,7 +328,9 @@ def _plan_layer(
                     is_move)
 
         def unit_lp(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> AssignmentModel:
-            return unit_model(units.count, unit_potential, acc, rep, scaled(unit_pairs)(acc, rep))
+            return unit_model(
+                units.count, unit_potential, acc, rep, scaled(unit_pairs)(acc, rep), units.size
+            )
 
         if units.count * m <= FULL_LP_PAIRS:
             chosen = unit_suitable.copy()  # few enough clusters for every pair: no pricing
