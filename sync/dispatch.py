@@ -25,18 +25,19 @@ def _local_worker() -> ThreadPoolExecutor:
 _pending: list[Future[Any]] = []
 
 
-def submit(task_name: str, **kwargs: Any) -> str:
-    """Queue a task by name; returns its task id."""
+def submit(task_name: str, *, task_id: str | None = None, **kwargs: Any) -> str:
+    """Queue a task by name (under `task_id` if given); returns its task id."""
     import sync.tasks  # noqa: F401  (registers the tasks on the app)
     from sync.celery_app import app
 
     task = app.tasks[task_name]
     if get_settings().embedded:
-        future = _local_worker().submit(task.apply, kwargs=kwargs)
+        task_id = task_id or uuid.uuid4().hex
+        future = _local_worker().submit(task.apply, kwargs=kwargs, task_id=task_id)
         future.add_done_callback(_log_failure)
         _pending.append(future)
-        return f"local-{uuid.uuid4().hex}"
-    return str(task.apply_async(kwargs=kwargs).id)
+        return task_id
+    return str(task.apply_async(kwargs=kwargs, task_id=task_id).id)
 
 
 def wait_for_local_work(timeout: float | None = None) -> None:

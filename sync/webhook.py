@@ -23,9 +23,10 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import Engine, func, text
+from sqlalchemy import Engine, delete, func, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from sync.settings import Settings, get_settings
 from sync.store import SyncRun, WebhookEvent, engine_for, transaction
@@ -39,13 +40,13 @@ SOAP_ACK = (
     "</soapenv:Body></soapenv:Envelope>"
 )
 
-Enqueue = Callable[[int], str]  # webhook event row id -> task id
+Enqueue = Callable[[int, str], object]  # (webhook event row id, task id)
 
 
-def _default_enqueue(event_row_id: int) -> str:
+def _default_enqueue(event_row_id: int, task_id: str) -> object:
     from sync.dispatch import submit
 
-    return submit("tsync.webhook", event_row_id=event_row_id)
+    return submit("tsync.webhook", task_id=task_id, event_row_id=event_row_id)
 
 
 class WebhookMetrics:
@@ -142,14 +143,23 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
         metrics.rejected.labels(source, reason).inc()
         return HTTPException(status, detail)
 
-    def store_events(source: str, org_id: str | None, events: list[tuple[str, dict[str, Any]]]) -> list[int]:
-        """Insert events by (source, event id); returns the row ids of the ones not seen before."""
+    def record_and_enqueue(
+        source: str, org_id: str | None, events: list[tuple[str, dict[str, Any]]]
+    ) -> dict[str, Any]:
+        """Store the events by (source, event id) and, if any is new, enqueue one task for them.
+
+        One transaction per delivery; the task id is chosen first so the row carries it. If the
+        queue refuses the task, the new rows are removed again and the sender is told to retry
+        (503): a stored event without its task would make the retry look like a duplicate.
+        """
+        task_id = uuid.uuid4().hex
         new_ids: list[int] = []
         with transaction(engine) as session:
             insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            table = WebhookEvent.__table__  # type: ignore[attr-defined]
             for event_id, payload in events:
-                stmt = (
-                    insert(WebhookEvent.__table__)  # type: ignore[attr-defined]
+                row = session.execute(
+                    insert(table)
                     .values(
                         source=source,
                         event_id=event_id,
@@ -157,28 +167,29 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
                         payload=payload,
                         status="queued",
                         received_at=_now(),
+                        task_id=None if new_ids else task_id,
                     )
                     .on_conflict_do_nothing(index_elements=["source", "event_id"])
-                    .returning(WebhookEvent.__table__.c.id)  # type: ignore[attr-defined]
-                )
-                row = session.execute(stmt).first()
+                    .returning(table.c.id)
+                ).first()
                 if row is not None:
                     new_ids.append(int(row[0]))
+        if new_ids:
+            try:
+                # One task per delivery: it handles every queued event of the source in one pull.
+                enqueue(new_ids[0], task_id)
+            except Exception as exc:
+                with transaction(engine) as session:
+                    session.execute(delete(WebhookEvent).where(col(WebhookEvent.id).in_(new_ids)))
+                metrics.rejected.labels(source, "queue_unavailable").inc()
+                raise HTTPException(503, f"could not queue the work ({type(exc).__name__}); retry") from None
         metrics.accepted.labels(source).inc(len(new_ids))
         metrics.duplicates.labels(source).inc(len(events) - len(new_ids))
-        return new_ids
-
-    def accept(source: str, new_ids: list[int], total: int) -> dict[str, Any]:
-        task_id = None
-        if new_ids:
-            # One task per delivery: it handles every queued event of the source in one pull.
-            task_id = enqueue(new_ids[0])
-            with transaction(engine) as session:
-                row = session.get(WebhookEvent, new_ids[0])
-                if row is not None:
-                    row.task_id = task_id
-                    session.add(row)
-        return {"accepted": len(new_ids), "duplicates": total - len(new_ids), "task_id": task_id}
+        return {
+            "accepted": len(new_ids),
+            "duplicates": len(events) - len(new_ids),
+            "task_id": task_id if new_ids else None,
+        }
 
     @app.post("/webhooks/hubspot", status_code=202)
     async def hubspot_webhook(
@@ -208,7 +219,8 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
         except ValueError as exc:
             raise refuse("hubspot", "malformed", 400, f"malformed body: {exc}") from None
         events = [(str(e["eventId"]), e) for e in payload]
-        return accept("hubspot", store_events("hubspot", "hubspot", events), len(events))
+        # The store and the broker block: off the event loop, so deliveries overlap.
+        return await run_in_threadpool(record_and_enqueue, "hubspot", "hubspot", events)
 
     @app.post("/webhooks/salesforce")
     async def salesforce_outbound_message(
@@ -235,7 +247,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
         events = [
             (n["id"], {**n, "organization_id": message["organization_id"]}) for n in message["notifications"]
         ]
-        accept("salesforce", store_events("salesforce", "salesforce", events), len(events))
+        await run_in_threadpool(record_and_enqueue, "salesforce", "salesforce", events)
         return Response(SOAP_ACK, media_type="text/xml")
 
     @app.post("/resync", status_code=202)
@@ -259,7 +271,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
         except ValueError as exc:
             raise refuse("ops", "malformed", 400, f"malformed body: {exc}") from None
         event = (uuid.uuid4().hex, {"org": org, "scope": scope})
-        return accept("ops", store_events("ops", org, [event]), 1)
+        return await run_in_threadpool(record_and_enqueue, "ops", org, [event])
 
     @app.get("/health")
     def health() -> JSONResponse:

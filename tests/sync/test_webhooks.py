@@ -233,3 +233,17 @@ def test_health_and_metrics_report_the_store_broker_and_webhook_counters(
     metrics = httpx.get(f"{server.url}/metrics").text
     assert 'tsync_webhook_events_accepted_total{source="hubspot"} 1.0' in metrics
     assert 'tsync_webhook_requests_rejected_total{reason="bad_signature",source="hubspot"} 1.0' in metrics
+
+
+def test_when_the_queue_is_down_a_delivery_is_refused_and_nothing_is_kept(
+    make_settings: Callable[..., Settings], postgres_url: str
+) -> None:
+    settings = make_settings(
+        database_url=postgres_url, celery_broker_url="redis://127.0.0.1:1/0", hubspot_client_secret=SECRET
+    )
+    with serve(create_app(settings)) as server:
+        url = f"{server.url}/webhooks/hubspot"
+        body, headers = hubspot_delivery(url, events(5))
+        answer = httpx.post(url, content=body, headers=headers, timeout=60)
+    assert answer.status_code == 503  # HubSpot retries 5xx: its retry must not look like a duplicate
+    assert stored(settings, "hubspot") == []
