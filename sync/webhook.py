@@ -25,11 +25,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine, delete, func, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from sync.settings import Settings, get_settings
-from sync.store import SyncRun, WebhookEvent, engine_for, transaction
+from sync.store import SyncRun, WebhookEvent, engine_for
 
 HUBSPOT_MAX_AGE_MS = 5 * 60 * 1000
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
@@ -131,6 +131,9 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
     settings = settings or get_settings()
     engine = engine_for(settings.database_url)
     enqueue = enqueue or _default_enqueue
+    from sync.dispatch import flags_for
+
+    flags = flags_for(settings.redis_url, settings.celery_queue_prefix)
     registry = CollectorRegistry()
     metrics = WebhookMetrics(registry)
     registry.register(StoreCollector(engine))
@@ -144,43 +147,53 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
         return HTTPException(status, detail)
 
     def record_and_enqueue(
-        source: str, org_id: str | None, events: list[tuple[str, dict[str, Any]]]
+        source: str, org_id: str | None, events: list[tuple[str, dict[str, Any]]], *, debounce: bool = True
     ) -> dict[str, Any]:
-        """Store the events by (source, event id) and, if any is new, enqueue one task for them.
+        """Store the events by (source, event id) in one statement; queue their handler if needed.
 
-        One transaction per delivery; the task id is chosen first so the row carries it. If the
-        queue refuses the task, the new rows are removed again and the sender is told to retry
-        (503): a stored event without its task would make the retry look like a duplicate.
+        With `debounce`, a handler is queued only when none is pending for the source: it
+        handles every queued event of the source at once. If the queue refuses the task, the
+        new rows are removed again and the sender is told to retry (503): a stored event with
+        no handler coming would make the retry look like a duplicate.
         """
         task_id = uuid.uuid4().hex
-        new_ids: list[int] = []
-        with transaction(engine) as session:
-            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-            table = WebhookEvent.__table__  # type: ignore[attr-defined]
-            for event_id, payload in events:
-                row = session.execute(
+        wake = not debounce or flags.raise_once(source)
+        table = WebhookEvent.__table__  # type: ignore[attr-defined]
+        now = _now()
+        with engine.begin() as conn:
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            new_ids = [
+                int(row[0])
+                for row in conn.execute(
                     insert(table)
                     .values(
-                        source=source,
-                        event_id=event_id,
-                        org_id=org_id,
-                        payload=payload,
-                        status="queued",
-                        received_at=_now(),
-                        task_id=None if new_ids else task_id,
+                        [
+                            {
+                                "source": source,
+                                "event_id": event_id,
+                                "org_id": org_id,
+                                "payload": payload,
+                                "status": "queued",
+                                "received_at": now,
+                                "task_id": task_id if wake else None,
+                            }
+                            for event_id, payload in events
+                        ]
                     )
                     .on_conflict_do_nothing(index_elements=["source", "event_id"])
                     .returning(table.c.id)
-                ).first()
-                if row is not None:
-                    new_ids.append(int(row[0]))
-        if new_ids:
+                )
+            ]
+        if wake and not new_ids and debounce:
+            flags.lower(source)  # nothing new: no handler needed after all
+        if wake and new_ids:
             try:
-                # One task per delivery: it handles every queued event of the source in one pull.
                 enqueue(new_ids[0], task_id)
             except Exception as exc:
-                with transaction(engine) as session:
-                    session.execute(delete(WebhookEvent).where(col(WebhookEvent.id).in_(new_ids)))
+                with engine.begin() as conn:
+                    conn.execute(delete(table).where(table.c.id.in_(new_ids)))
+                if debounce:
+                    flags.lower(source)
                 metrics.rejected.labels(source, "queue_unavailable").inc()
                 raise HTTPException(503, f"could not queue the work ({type(exc).__name__}); retry") from None
         metrics.accepted.labels(source).inc(len(new_ids))
@@ -188,7 +201,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
         return {
             "accepted": len(new_ids),
             "duplicates": len(events) - len(new_ids),
-            "task_id": task_id if new_ids else None,
+            "queued_handler": bool(wake and new_ids),
         }
 
     @app.post("/webhooks/hubspot", status_code=202)
@@ -271,7 +284,8 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
         except ValueError as exc:
             raise refuse("ops", "malformed", 400, f"malformed body: {exc}") from None
         event = (uuid.uuid4().hex, {"org": org, "scope": scope})
-        return await run_in_threadpool(record_and_enqueue, "ops", org, [event])
+        # Each resync asks for its own work (an org, a scope): never folded into another.
+        return await run_in_threadpool(lambda: record_and_enqueue("ops", org, [event], debounce=False))
 
     @app.get("/health")
     def health() -> JSONResponse:

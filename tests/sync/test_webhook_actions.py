@@ -78,3 +78,58 @@ def test_a_company_change_webhook_re_pulls_the_change_after_answering(
     assert row is not None and row.name == "Renamed By Ops"
     assert event.status == "processed" and event.task_id
     assert [(r.kind, r.status) for r in webhook_runs] == [("pull", "succeeded")]
+
+
+def test_changes_after_a_handled_burst_queue_the_next_pull(
+    make_settings: Callable[..., Settings], crm: tuple[RunningServer, FastAPI], sqlite_url: str
+) -> None:
+    server, app = crm
+    settings = make_settings(
+        database_url=sqlite_url,
+        hubspot_access_token="pat-na1-w",
+        hubspot_base_url=server.url,
+        hubspot_client_secret=SECRET,
+        celery_broker_url="",
+        redis_url="",
+    )
+    pipeline.pull("hubspot")
+    first, second = app.state.org.ids("companies")[:2]
+    with serve(create_app(settings)) as web:
+        url = f"{web.url}/webhooks/hubspot"
+
+        def deliver(event_id: int, company: str) -> None:
+            body = json.dumps(
+                [
+                    {
+                        "eventId": event_id,
+                        "subscriptionType": "company.propertyChange",
+                        "objectId": int(company),
+                        "propertyName": "name",
+                    }
+                ]
+            ).encode()
+            stamp = str(int(time.time() * 1000))
+            answer = httpx.post(
+                url,
+                content=body,
+                headers={
+                    "X-HubSpot-Request-Timestamp": stamp,
+                    "X-HubSpot-Signature-v3": hubspot_v3_signature(SECRET, "POST", url, body, stamp),
+                },
+            )
+            assert answer.status_code == 202
+
+        app.state.org.update("companies", first, {"name": "First Change"})
+        deliver(1, first)
+        wait_for_local_work(timeout=60)
+        app.state.org.update("companies", second, {"name": "Second Change"})
+        deliver(2, second)
+        wait_for_local_work(timeout=60)
+
+    with Session(pipeline.default_context().engine) as session:
+        names = {a.crm_id: a.name for a in session.exec(select(AccountRow))}
+        statuses = {e.event_id: e.status for e in session.exec(select(WebhookEvent))}
+        pulls = session.exec(select(SyncRun).where(col(SyncRun.trigger) == "webhook")).all()
+    assert (names[first], names[second]) == ("First Change", "Second Change")
+    assert statuses == {"1": "processed", "2": "processed"}
+    assert len(pulls) == 2

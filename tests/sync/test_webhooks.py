@@ -247,3 +247,15 @@ def test_when_the_queue_is_down_a_delivery_is_refused_and_nothing_is_kept(
         answer = httpx.post(url, content=body, headers=headers, timeout=60)
     assert answer.status_code == 503  # HubSpot retries 5xx: its retry must not look like a duplicate
     assert stored(settings, "hubspot") == []
+
+
+def test_a_burst_of_distinct_deliveries_queues_one_handler_for_all_of_them(
+    web: tuple[RunningServer, Settings], redis_url: str
+) -> None:
+    server, settings = web
+    url = f"{server.url}/webhooks/hubspot"
+    for event_id in range(20, 25):
+        body, headers = hubspot_delivery(url, events(event_id))
+        assert httpx.post(url, content=body, headers=headers).status_code == 202
+    assert stored(settings, "hubspot") == [str(i) for i in range(20, 25)]
+    assert queued_messages(settings, redis_url) == 1  # one pull will cover all five
