@@ -75,6 +75,19 @@ class WorkloadTable:
     km: NDArray[np.float64]  # (m, n) one-way km from rep home to account
     drive: NDArray[np.float64]  # (m, n) amortised drive minutes per year
     capacity: NDArray[np.float64]  # (m,) plannable minutes per year
+    minutes: NDArray[np.float64] | None = None  # (m, n) one-way drive minutes from home
+
+    def within_a_day(self, policy: Policy) -> NDArray[np.bool_]:
+        """(m, n): can the rep drive out, make one visit and drive home within a plannable day?
+
+        The same test the call planner applies: a territory that breaks it cannot be worked.
+        """
+        if self.minutes is None:
+            return np.ones_like(self.km, dtype=bool)
+        cap = policy.capacity
+        day = cap.day_minutes * (1.0 - cap.admin_share) * (1.0 - cap.buffer)
+        per_visit = self.service / np.maximum(self.visits, 1e-9)
+        return np.asarray(2.0 * self.minutes + per_visit[None, :] <= day, dtype=bool)
 
     @property
     def workload(self) -> NDArray[np.float64]:
@@ -108,6 +121,7 @@ def workload_table(
             empty,
             empty.copy(),
             np.array([rep_capacity_minutes(r, policy) for r in reps], dtype=np.float64),
+            empty.copy(),
         )
     points = np.array([(a.lat, a.lon) for a in accounts], dtype=np.float64)
     homes = np.array([(r.home_lat, r.home_lon) for r in reps], dtype=np.float64)
@@ -115,4 +129,4 @@ def workload_table(
     minutes = np.asarray(provider.durations(homes, points), dtype=np.float64)
     drive = amortised_drive_minutes(visits[None, :], minutes, policy)
     capacity = np.array([rep_capacity_minutes(r, policy) for r in reps], dtype=np.float64)
-    return WorkloadTable(visits, service, km, drive, capacity)
+    return WorkloadTable(visits, service, km, drive, capacity, minutes)

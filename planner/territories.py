@@ -38,6 +38,7 @@ FULL_LP_PAIRS = 600_000  # up to this many (account, rep) pairs the first LP tak
 NEAREST_CANDIDATES = 10  # suitable reps per account in the first LP; pricing adds more
 CLUSTER_SIZE = 8  # accounts per micro-cluster when the book is too big for one LP ...
 MAX_CLUSTERS = 2_000  # ... and no more clusters than this, so the clustered LP stays quick
+NEAR_AS_NEAREST = 1.5  # an unreachable account may go to reps within this × the nearest one's km
 CLUSTER_CANDIDATES = 25  # nearest suitable reps per cluster in the first clustered LP
 REP_SIDE_FACTOR = 2  # × the average book size: accounts nearest each rep in the first LP
 PRICING_ROUNDS = 4
@@ -226,6 +227,13 @@ def _plan_layer(
     fixed_workload = np.bincount(pin_rep, weights=work[pin_rep, pin_cols], minlength=m).astype(np.float64)
 
     suitable = np.array([[a.skills <= r.skills for a in movable] for r in reps], dtype=bool)
+    # A rep who cannot reach an account and be home the same day cannot serve it: such pairs are
+    # left out. An account no skilled rep can reach stays with the reps nearly as near as the
+    # nearest (it is reported as beyond a day's drive by the call plan), never across the map.
+    reach = table.within_a_day(policy)[:, :n] & suitable
+    skilled_km = np.where(suitable, table.km[:, :n], np.inf)
+    near_enough = suitable & (skilled_km <= NEAR_AS_NEAREST * skilled_km.min(axis=0, initial=np.inf)[None, :])
+    suitable = np.where(reach.any(axis=0)[None, :], reach, near_enough)
     km_ok = np.where(suitable, table.km[:, :n], np.inf)
     cur = np.array(
         [

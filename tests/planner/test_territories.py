@@ -98,8 +98,7 @@ def test_required_skills_are_respected() -> None:
     accounts, reps = field_book()
     reps = [replace(r, skills=frozenset({"hospital"})) if r.id in ("R1", "R4") else r for r in reps]
     accounts = [
-        replace(a, skills=frozenset({"hospital"})) if k % 10 == 0 else a
-        for k, a in enumerate(accounts)
+        replace(a, skills=frozenset({"hospital"})) if k % 10 == 0 else a for k, a in enumerate(accounts)
     ]
     plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
     skilled = {r.id for r in reps if "hospital" in r.skills}
@@ -198,13 +197,18 @@ def test_a_removed_reps_book_goes_to_the_remaining_reps() -> None:
 def test_overlay_reps_are_balanced_as_their_own_layer() -> None:
     accounts, reps = field_book()
     overlays = [
-        Rep(id=f"O{k}", name=f"Specialist {k}", home_lat=48.1 + 0.2 * k, home_lon=11.4,
-            skills=frozenset({"imaging"}), overlay=True)
+        Rep(
+            id=f"O{k}",
+            name=f"Specialist {k}",
+            home_lat=48.1 + 0.2 * k,
+            home_lon=11.4,
+            skills=frozenset({"imaging"}),
+            overlay=True,
+        )
         for k in range(2)
     ]
     accounts = [
-        replace(a, skills=frozenset({"imaging"})) if k % 8 == 0 else a
-        for k, a in enumerate(accounts)
+        replace(a, skills=frozenset({"imaging"})) if k % 8 == 0 else a for k, a in enumerate(accounts)
     ]
     plan = rebalance(accounts, [*reps, *overlays], POLICY, mode="full", time_limit=10)
     imaging = {a.id for a in accounts if a.skills}
@@ -274,12 +278,9 @@ def any_book(draw: st.DrawFn) -> tuple[list[Account], list[Rep]]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(book=any_book(), mode=st.sampled_from(["minimal", "full"]))
-def test_no_account_is_lost_or_assigned_twice(
-    book: tuple[list[Account], list[Rep]], mode: str
-) -> None:
+def test_no_account_is_lost_or_assigned_twice(book: tuple[list[Account], list[Rep]], mode: str) -> None:
     accounts, reps = book
-    plan = rebalance(accounts, reps, POLICY, mode="full" if mode == "full" else "minimal",
-                     time_limit=2)
+    plan = rebalance(accounts, reps, POLICY, mode="full" if mode == "full" else "minimal", time_limit=2)
     assigned = list(plan.assignments)
     unassigned = [u.account_id for u in plan.unassigned]
     assert sorted(assigned + unassigned) == sorted(a.id for a in accounts)
@@ -293,3 +294,27 @@ def test_no_account_is_lost_or_assigned_twice(
             assert rep_id == account.current_rep
         else:
             assert account.skills <= rep_by_id[rep_id].skills
+
+
+def test_no_account_moves_to_a_rep_who_cannot_reach_it_and_be_home_the_same_day() -> None:
+    # Two metros 4,000 km apart; the east has too much potential for its reps. Balancing on paper
+    # would ship eastern accounts west; a territory nobody can drive is not a territory.
+    rng = np.random.default_rng(3)
+    east = [(40.7 + rng.normal(0, 0.15), -74.0 + rng.normal(0, 0.15)) for _ in range(120)]
+    west = [(34.05 + rng.normal(0, 0.15), -118.25 + rng.normal(0, 0.15)) for _ in range(40)]
+    reps = [Rep(id=f"e{i}", home_lat=40.7, home_lon=-74.0 + 0.05 * i) for i in range(3)] + [
+        Rep(id=f"w{i}", home_lat=34.05, home_lon=-118.25 + 0.05 * i) for i in range(3)
+    ]
+    accounts = [
+        Account(id=f"E{i}", lat=lat, lon=lon, tier="B", potential=100_000.0, current_rep=f"e{i % 3}")
+        for i, (lat, lon) in enumerate(east)
+    ] + [
+        Account(id=f"W{i}", lat=lat, lon=lon, tier="B", potential=100_000.0, current_rep=f"w{i % 3}")
+        for i, (lat, lon) in enumerate(west)
+    ]
+    for mode in ("minimal", "full"):
+        plan = rebalance(accounts, reps, Policy(), mode=mode, seed=1, time_limit=10)  # type: ignore[arg-type]
+        for account_id, rep_id in plan.assignments.items():
+            assert account_id[0].lower() == rep_id[0], (
+                f"{mode}: {account_id} went across the country to {rep_id}"
+            )
