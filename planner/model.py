@@ -30,9 +30,7 @@ class TimeWindow:
 
     def __post_init__(self) -> None:
         if not 0 <= self.start_minute <= self.end_minute <= 24 * 60:
-            raise ValueError(
-                f"time window {self.start_minute}-{self.end_minute} is not within one day"
-            )
+            raise ValueError(f"time window {self.start_minute}-{self.end_minute} is not within one day")
 
 
 @dataclass(frozen=True, slots=True)
