@@ -47,6 +47,21 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-client-secret"
 
 
+def delivery_body(event_id: int) -> bytes:
+    """One HubSpot propertyChange event, as a delivery's JSON array."""
+    event = {
+        "eventId": event_id,
+        "subscriptionType": "company.propertyChange",
+        "objectId": 1000 + event_id,
+        "portalId": 1,
+        "occurredAt": 0,
+        "propertyName": "resync_requested",
+        "propertyValue": "true",
+        "attemptNumber": 0,
+    }
+    return json.dumps([event], separators=(",", ":")).encode()
+
+
 def bare_app() -> FastAPI:
     """The ceiling: a route that reads the body and answers 202, doing nothing else."""
     app = FastAPI()
@@ -140,20 +155,7 @@ async def load(
                 event_id = next_id
                 next_id += 1
                 sent_ids.append(event_id)
-            body = json.dumps(
-                [
-                    {
-                        "eventId": event_id,
-                        "subscriptionType": "company.propertyChange",
-                        "objectId": 1000 + event_id,
-                        "portalId": 1,
-                        "occurredAt": 0,
-                        "propertyName": "resync_requested",
-                        "propertyValue": "true",
-                        "attemptNumber": 0,
-                    }
-                ]
-            ).encode()
+            body = delivery_body(event_id)
             stamp = str(int(time.time() * 1000))
             headers = {
                 "Content-Type": "application/json",
@@ -218,21 +220,7 @@ def deliveries_file(url: str, path: Path, count: int, duplicate_share: float, se
             else:
                 event_id = len(ids) + 1
                 ids.append(event_id)
-            body = json.dumps(
-                [
-                    {
-                        "eventId": event_id,
-                        "subscriptionType": "company.propertyChange",
-                        "objectId": 1000 + event_id,
-                        "portalId": 1,
-                        "occurredAt": 0,
-                        "propertyName": "resync_requested",
-                        "propertyValue": "true",
-                        "attemptNumber": 0,
-                    }
-                ],
-                separators=(",", ":"),
-            )
+            body = delivery_body(event_id).decode()
             signature = hubspot_v3_signature(SECRET, "POST", url, body.encode(), stamp)
             out.write(f"{stamp}\t{signature}\t{body}\n")
     return len(ids)

@@ -23,6 +23,29 @@ from .conftest import EmulatedCRM
 SECRET = "hs-secret"
 
 
+def deliver(url: str, event_id: int, company: str) -> httpx.Response:
+    """A signed HubSpot delivery saying the company changed."""
+    body = json.dumps(
+        [
+            {
+                "eventId": event_id,
+                "subscriptionType": "company.propertyChange",
+                "objectId": int(company),
+                "propertyName": "name",
+            }
+        ]
+    ).encode()
+    stamp = str(int(time.time() * 1000))
+    return httpx.post(
+        url,
+        content=body,
+        headers={
+            "X-HubSpot-Request-Timestamp": stamp,
+            "X-HubSpot-Signature-v3": hubspot_v3_signature(SECRET, "POST", url, body, stamp),
+        },
+    )
+
+
 @pytest.fixture
 def crm(hubspot_crm: Callable[..., EmulatedCRM]) -> EmulatedCRM:
     return hubspot_crm(150, 4, seed=2, metros=1)
@@ -47,26 +70,8 @@ def test_a_company_change_webhook_re_pulls_the_change_after_answering(
 
     with serve(create_app(settings)) as web:
         url = f"{web.url}/webhooks/hubspot"
-        body = json.dumps(
-            [
-                {
-                    "eventId": 77,
-                    "subscriptionType": "company.propertyChange",
-                    "objectId": int(company),
-                    "propertyName": "name",
-                }
-            ]
-        ).encode()
-        stamp = str(int(time.time() * 1000))
         started = time.perf_counter()
-        answer = httpx.post(
-            url,
-            content=body,
-            headers={
-                "X-HubSpot-Request-Timestamp": stamp,
-                "X-HubSpot-Signature-v3": hubspot_v3_signature(SECRET, "POST", url, body, stamp),
-            },
-        )
+        answer = deliver(url, 77, company)
         answered_in = time.perf_counter() - started
         wait_for_local_work(timeout=60)
 
@@ -97,33 +102,11 @@ def test_changes_after_a_handled_burst_queue_the_next_pull(
     with serve(create_app(settings)) as web:
         url = f"{web.url}/webhooks/hubspot"
 
-        def deliver(event_id: int, company: str) -> None:
-            body = json.dumps(
-                [
-                    {
-                        "eventId": event_id,
-                        "subscriptionType": "company.propertyChange",
-                        "objectId": int(company),
-                        "propertyName": "name",
-                    }
-                ]
-            ).encode()
-            stamp = str(int(time.time() * 1000))
-            answer = httpx.post(
-                url,
-                content=body,
-                headers={
-                    "X-HubSpot-Request-Timestamp": stamp,
-                    "X-HubSpot-Signature-v3": hubspot_v3_signature(SECRET, "POST", url, body, stamp),
-                },
-            )
-            assert answer.status_code == 202
-
         app.state.org.update("companies", first, {"name": "First Change"})
-        deliver(1, first)
+        assert deliver(url, 1, first).status_code == 202
         wait_for_local_work(timeout=60)
         app.state.org.update("companies", second, {"name": "Second Change"})
-        deliver(2, second)
+        assert deliver(url, 2, second).status_code == 202
         wait_for_local_work(timeout=60)
 
     with Session(pipeline.default_context().engine) as session:
