@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sync.settings import Settings, get_settings
 from sync.store import SyncRun, WebhookEvent, engine_for
+from sync.store.types import utcnow
 
 HUBSPOT_MAX_AGE_MS = 5 * 60 * 1000
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
@@ -159,7 +160,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
         task_id = uuid.uuid4().hex
         wake = not debounce or flags.raise_once(source)
         table = WebhookEvent.__table__  # type: ignore[attr-defined]
-        now = _now()
+        now = utcnow()
         with engine.begin() as conn:
             insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
             new_ids = [
@@ -356,12 +357,6 @@ def _broker_health(url: str) -> str:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _now() -> Any:
-    from sync.store.types import utcnow
-
-    return utcnow()
 
 
 def external_url(request: Request) -> str:
