@@ -77,8 +77,10 @@ def enqueue(org_id: str, plan_run_id: int | None, changes: Sequence[Change], *, 
                 ]
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            # rowcount is -1 for batched multi-row inserts on PostgreSQL: count what came back
+            .returning(OutboxItem.__table__.c.id)  # type: ignore[attr-defined]
         )
-        added += session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+        added += len(session.execute(stmt).all())
         for kind in {c.kind for c in batch}:
             records = [c.record_id for c in batch if c.kind == kind]
             session.execute(

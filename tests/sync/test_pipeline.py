@@ -107,7 +107,9 @@ def test_a_run_pulls_plans_and_pushes_owners_territories_and_visits_into_the_crm
             select(PlannedAssignment).where(PlannedAssignment.plan_run_id == summary.plan.plan_run_id)
         ).all()
         runs = {r.kind: r.status for r in session.exec(select(SyncRun)).all()}
+        outbox_rows = session.exec(select(func.count()).select_from(OutboxItem)).one()
     assert runs == {"run": "succeeded", "pull": "succeeded", "plan": "succeeded", "push": "succeeded"}
+    assert summary.push.queued == outbox_rows == summary.push.report.done
     assigned = [p for p in planned if p.rep_crm_id is not None]
     assert assigned, "the plan assigns accounts"
     for p in assigned:
