@@ -460,6 +460,7 @@ def runs(
 
     from sync.runs import recent_runs
     from sync.store import OutboxItem, OutboxStatus, RecordIssue, SyncRun, engine_for
+    from sync.views import counts_summary
 
     engine = engine_for(get_settings().database_url)
     if run_id is not None:
@@ -522,7 +523,7 @@ def runs(
     for r in rows:
         took = f"{(r.finished_at - r.started_at).total_seconds():.0f}s" if r.finished_at else "…"
         style = {"failed": "red", "partial": "yellow", "running": "cyan"}.get(r.status, "green")
-        what = _counts_text(r.counts)
+        what = counts_summary(r.counts)
         if r.error_summary:
             what = f"{what}; [red]{r.error_summary[:160]}[/]" if what else f"[red]{r.error_summary[:160]}[/]"
         table.add_row(
@@ -535,24 +536,6 @@ def runs(
             what,
         )
     console.print(table)
-
-
-def _counts_text(counts: dict[str, Any]) -> str:
-    labels = (
-        ("accounts", "accounts"),
-        ("reps", "reps"),
-        ("activities", "activities"),
-        ("deleted", "deleted"),
-        ("moves", "moves"),
-        ("visits_to_push", "visits"),
-        ("pushed", "pushed"),
-        ("rejected", "rejected"),
-        ("parked", "parked"),
-        ("retries", "retries"),
-        ("issues", "issues"),
-        ("api_calls", "calls"),
-    )
-    return ", ".join(f"{label} {counts[key]}" for key, label in labels if counts.get(key))
 
 
 outbox_app = typer.Typer(help="Inspect and recover the push outbox.", no_args_is_help=True)

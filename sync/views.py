@@ -435,7 +435,7 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
     )
     run_rows = "".join(
         f"<tr><td>{r.id}</td><td>{r.kind}</td><td>{r.trigger}</td><td class='{r.status}'>{r.status}</td>"
-        f"<td>{r.started_at:%Y-%m-%d %H:%M}</td><td>{html.escape(_counts_text(r.counts))}</td>"
+        f"<td>{r.started_at:%Y-%m-%d %H:%M}</td><td>{html.escape(counts_summary(r.counts))}</td>"
         f"<td>{html.escape((r.error_summary or '')[:120])}</td></tr>"
         for r in view.runs
     )
@@ -470,19 +470,20 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
     return str(root.render())
 
 
-def _counts_text(counts: dict[str, Any]) -> str:
-    keys = (
-        "accounts",
-        "reps",
-        "activities",
-        "deleted",
-        "moves",
-        "visits",
-        "pushed",
-        "rejected",
-        "parked",
-        "retries",
-        "issues",
-        "api_calls",
+def counts_summary(counts: dict[str, Any]) -> str:
+    """A run's counts as one line, for the history table and the plans page."""
+    labels = (
+        ("accounts", "accounts"),
+        ("reps", "reps"),
+        ("activities", "activities"),
+        ("deleted", "deleted"),
+        ("moves", "moves"),
+        ("visits_to_push", "visits"),
+        ("pushed", "pushed"),
+        ("rejected", "rejected"),
+        ("parked", "parked"),
+        ("retries", "retries"),
+        ("issues", "issues"),
+        ("api_calls", "calls"),
     )
-    return ", ".join(f"{k} {counts[k]}" for k in keys if counts.get(k))
+    return ", ".join(f"{label} {counts[key]}" for key, label in labels if counts.get(key))

@@ -51,11 +51,13 @@ def crm(hubspot_crm: Callable[..., EmulatedCRM]) -> EmulatedCRM:
     return hubspot_crm(150, 4, seed=2, metros=1)
 
 
-def test_a_company_change_webhook_re_pulls_the_change_after_answering(
+@pytest.fixture
+def settings(
     make_settings: Callable[..., Settings], crm: tuple[RunningServer, FastAPI], sqlite_url: str
-) -> None:
-    server, app = crm
-    settings = make_settings(
+) -> Settings:
+    """Embedded mode (no broker, no Redis) on SQLite, pointed at the emulated portal."""
+    server, _app = crm
+    return make_settings(
         database_url=sqlite_url,
         hubspot_access_token="pat-na1-w",
         hubspot_base_url=server.url,
@@ -63,6 +65,12 @@ def test_a_company_change_webhook_re_pulls_the_change_after_answering(
         celery_broker_url="",
         redis_url="",
     )
+
+
+def test_a_company_change_webhook_re_pulls_the_change_after_answering(
+    settings: Settings, crm: tuple[RunningServer, FastAPI]
+) -> None:
+    _server, app = crm
     assert settings.embedded
     pipeline.pull("hubspot")  # the nightly state
     company = app.state.org.ids("companies")[0]
@@ -86,17 +94,9 @@ def test_a_company_change_webhook_re_pulls_the_change_after_answering(
 
 
 def test_changes_after_a_handled_burst_queue_the_next_pull(
-    make_settings: Callable[..., Settings], crm: tuple[RunningServer, FastAPI], sqlite_url: str
+    settings: Settings, crm: tuple[RunningServer, FastAPI]
 ) -> None:
-    server, app = crm
-    settings = make_settings(
-        database_url=sqlite_url,
-        hubspot_access_token="pat-na1-w",
-        hubspot_base_url=server.url,
-        hubspot_client_secret=SECRET,
-        celery_broker_url="",
-        redis_url="",
-    )
+    _server, app = crm
     pipeline.pull("hubspot")
     first, second = app.state.org.ids("companies")[:2]
     with serve(create_app(settings)) as web:
