@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -259,3 +260,23 @@ def test_a_burst_of_distinct_deliveries_queues_one_handler_for_all_of_them(
         assert httpx.post(url, content=body, headers=headers).status_code == 202
     assert stored(settings, "hubspot") == [str(i) for i in range(20, 25)]
     assert queued_messages(settings, redis_url) == 1  # one pull will cover all five
+
+
+def test_one_event_delivered_by_many_clients_at_once_is_stored_once_and_queues_one_handler(
+    web: tuple[RunningServer, Settings], redis_url: str
+) -> None:
+    server, settings = web
+    url = f"{server.url}/webhooks/hubspot"
+    # 40 senders at once, each with the shared event 42 and one of its own.
+    deliveries = [hubspot_delivery(url, events(42, 100 + n)) for n in range(40)]
+
+    async def all_at_once() -> list[httpx.Response]:
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=40), timeout=30) as client:
+            return await asyncio.gather(*(client.post(url, content=b, headers=h) for b, h in deliveries))
+
+    answers = [a.json() for a in asyncio.run(all_at_once())]
+    assert sorted(a["accepted"] for a in answers) == [1] * 39 + [2]
+    assert sorted(a["duplicates"] for a in answers) == [0] + [1] * 39
+    assert sum(a["queued_handler"] for a in answers) == 1
+    assert stored(settings, "hubspot") == sorted(["42", *(str(100 + n) for n in range(40))])
+    assert queued_messages(settings, redis_url) == 1
