@@ -42,12 +42,13 @@ import json
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ARRAY, Engine, Text, bindparam, delete, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -61,25 +62,21 @@ Enqueue = Callable[[int, str], object]  # (webhook event row id, task id)
 
 _TABLE = WebhookEvent.__table__  # type: ignore[attr-defined]
 
-# PostgreSQL: one statement of fixed shape whatever the batch size (columns as arrays, through
-# unnest), so psycopg prepares it once per connection. A multi-row VALUES list is a new statement
-# for every batch size, converted, parsed and planned each time: about 10 % more CPU per request
-# in the web process and 20 % more in PostgreSQL under bench.webhooks.
+# PostgreSQL: one statement of fixed shape whatever the batch size (the rows as one JSON array,
+# through jsonb_to_recordset), so psycopg prepares it once per connection and the parameter is a
+# single json.dumps. A multi-row VALUES list is a new statement for every batch size, converted,
+# parsed and planned each time (about 10 % more CPU per request in the web process and 20 % more
+# in PostgreSQL under bench.webhooks); text arrays of JSON cost psycopg a regex escape per quote.
 _POSTGRES_INSERT = text(
     """
     INSERT INTO webhook_event (source, event_id, org_id, payload, status, received_at)
-    SELECT source, event_id, org_id, CAST(payload AS jsonb), 'queued', :now
-    FROM unnest(:sources, :event_ids, :org_ids, :payloads) AS new (source, event_id, org_id, payload)
+    SELECT source, event_id, org_id, payload, 'queued', :now
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+        AS new (source text, event_id text, org_id text, payload jsonb)
     ON CONFLICT (source, event_id) DO NOTHING
     RETURNING source, event_id, id
     """
-).bindparams(
-    bindparam("sources", type_=ARRAY(Text)),
-    bindparam("event_ids", type_=ARRAY(Text)),
-    bindparam("org_ids", type_=ARRAY(Text)),
-    bindparam("payloads", type_=ARRAY(Text)),
-    bindparam("now", type_=UTCDateTime()),
-)
+).bindparams(bindparam("now", type_=UTCDateTime()))
 # SQLite (embedded, one web process): a multi-row INSERT, which SQLAlchemy pages by 1,000 rows.
 _SQLITE_INSERT = (
     sqlite.insert(_TABLE)
@@ -135,6 +132,7 @@ class WebhookInbox:
         self.enqueue = enqueue
         self.batch_events = batch_events  # a larger delivery still goes alone, never split
         self._postgres = engine.dialect.name == "postgresql"
+        self._connection: Connection | None = None  # PostgreSQL: the writer's own, in autocommit
         # The store and the broker block: one batch at a time on this thread, off the event loop.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tsync-webhook-inbox")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -156,6 +154,8 @@ class WebhookInbox:
         return await future
 
     def close(self) -> None:
+        """Let the batch in hand finish, then release the writer's connection (app shutdown)."""
+        self._executor.submit(self._drop_connection)
         self._executor.shutdown(wait=False)
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -256,21 +256,46 @@ class WebhookInbox:
         accepted: list[list[int]] = [[] for _ in deliveries]
         if not rows:
             return accepted
-        with self.engine.begin() as conn:
+        with self._statement() as conn:
             if self._postgres:
-                columns = {
-                    "sources": [r["source"] for r in rows],
-                    "event_ids": [r["event_id"] for r in rows],
-                    "org_ids": [r["org_id"] for r in rows],
-                    "payloads": [json.dumps(r["payload"]) for r in rows],
-                    "now": now,
-                }
-                new = conn.execute(_POSTGRES_INSERT, columns).all()
+                batch = json.dumps(
+                    [{k: r[k] for k in ("source", "event_id", "org_id", "payload")} for r in rows]
+                )
+                new = conn.execute(_POSTGRES_INSERT, {"rows": batch, "now": now}).all()
             else:
                 new = conn.execute(_SQLITE_INSERT, rows).all()
         for source, event_id, row_id in sorted(new, key=lambda row: int(row[2])):
             accepted[first[(source, event_id)]].append(int(row_id))
         return accepted
+
+    @contextmanager
+    def _statement(self) -> Iterator[Connection]:
+        """A connection for one statement that is committed when the block ends.
+
+        PostgreSQL: the writer keeps one connection in autocommit, so a statement is one round
+        trip, committed (and flushed) before its result comes back. A pooled transaction adds a
+        pre-ping, BEGIN and COMMIT, each a loopback round trip costing about as much CPU as the
+        statement. A connection that failed is dropped; the next batch opens a new one (after a
+        database restart the first batch is answered 503, and its sender retries).
+        SQLite: a transaction of the pool (a batch over 1,000 rows is several statements).
+        """
+        if not self._postgres:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        if self._connection is None:
+            self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield self._connection
+            self._connection.commit()  # ends SQLAlchemy's autobegun transaction; nothing is sent
+        except BaseException:
+            self._drop_connection()
+            raise
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def _queue(self, handler: _Handler) -> bool:
         """Queue the handler unless one is pending for its source; raises if the queue refuses."""
@@ -278,7 +303,7 @@ class WebhookInbox:
             return False  # the pending handler will read our committed rows
         task_id = uuid.uuid4().hex
         try:
-            with self.engine.begin() as conn:
+            with self._statement() as conn:
                 conn.execute(update(_TABLE).where(_TABLE.c.id.in_(handler.row_ids)).values(task_id=task_id))
             self.enqueue(handler.row_ids[0], task_id)
         except Exception:
@@ -290,7 +315,7 @@ class WebhookInbox:
     def _remove(self, row_ids: list[int]) -> None:
         """Take back rows whose handler could not be queued (the sender retries them)."""
         try:
-            with self.engine.begin() as conn:
+            with self._statement() as conn:
                 conn.execute(delete(_TABLE).where(_TABLE.c.id.in_(row_ids)))
         except Exception as exc:  # left queued: the source's next handler picks them up
             log.error("could not remove %d unqueued webhook events: %s", len(row_ids), exc)
