@@ -233,11 +233,7 @@ def _plan_layer(
     # it as beyond a day's drive), never across the map. The LP keeps every pair (dropping or
     # pricing them made GLOP miss 60 s at 10,000 x 50); the search that turns its answer into the
     # plan prices other pairs above any band violation, so it moves them back within reach.
-    reach = table.within_a_day(policy)[:, :n] & suitable
-    skilled_km = np.where(suitable, table.km[:, :n], np.inf)
-    nearest_km = skilled_km.min(axis=0, initial=np.inf)[None, :]
-    near_enough = suitable & (skilled_km <= NEAR_AS_NEAREST * nearest_km)
-    drivable = np.where(reach.any(axis=0)[None, :], reach, near_enough)
+    drivable = servable_pairs(table.within_a_day(policy)[:, :n], table.km[:, :n], suitable)
     km_ok = np.where(suitable, table.km[:, :n], np.inf)
     cur = np.array(
         [
@@ -406,6 +402,23 @@ def _plan_layer(
         if a.current_rep in rep_pos:
             km[(a.id, a.current_rep)] = float(table.km[rep_pos[a.current_rep], i])
     return _LayerResult(owner, km, lower_bound, status)
+
+
+def servable_pairs(
+    within_a_day: NDArray[np.bool_], km: NDArray[np.float64], suitable: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """(m, n): which reps may serve which accounts (the reach rule shared with the benchmark).
+
+    A suitable rep who can drive out, visit and be home the same day; for an
+    account no suitable rep can reach, the suitable reps nearly as near as
+    the nearest (the call plan reports it as beyond a day's drive).
+    """
+    reach = within_a_day & suitable
+    skilled_km = np.where(suitable, km, np.inf)
+    nearest_km = skilled_km.min(axis=0, initial=np.inf)[None, :]
+    near_enough = suitable & (skilled_km <= NEAR_AS_NEAREST * nearest_km)
+    reachable = np.asarray(reach.any(axis=0), dtype=np.bool_)
+    return np.asarray(np.where(reachable[None, :], reach, near_enough), dtype=np.bool_)
 
 
 def _relax_and_price(
@@ -683,27 +696,27 @@ def _move_reason(
         return f"moves layer: {src} and {to} are in different layers; {where}"
     bf, af, bt, at = before.rep(src_id), after.rep(src_id), before.rep(to_rep), after.rep(to_rep)
     band_w, band_p = policy.balance.workload_band, policy.balance.potential_band
+    # A driver is named only if the plan moved that rep the way this account's move does: off an
+    # over-full rep (which ends lighter), onto an under-full one (which ends fuller). Otherwise the
+    # before → after figures would contradict the reason.
     drivers: list[tuple[float, str]] = []
-    if bf.utilisation > 1.0:
+    if bf.utilisation > 1.0 and af.utilisation < bf.utilisation:
         drivers.append(
             (10.0 + bf.utilisation,
              f"balances workload: {src} at {_pct(bf.utilisation)} of capacity → {_pct(af.utilisation)}")
         )
-    for who, b, a in ((src, bf, af), (to, bt, at)):
-        dev_w = abs(b.workload_vs_target - 1.0)
-        if dev_w > band_w:
-            drivers.append(
-                (dev_w,
-                 f"balances workload: {who} at {_pct(b.workload_vs_target)} of a fair share "
-                 f"→ {_pct(a.workload_vs_target)}")
-            )
-        dev_p = abs(b.potential_vs_target - 1.0)
-        if dev_p > band_p:
-            drivers.append(
-                (dev_p,
-                 f"balances potential: {who} at {_pct(b.potential_vs_target)} of a fair share "
-                 f"→ {_pct(a.potential_vs_target)}")
-            )
+    for who, b, a, sign in ((src, bf, af, 1.0), (to, bt, at, -1.0)):
+        for dimension, before_ratio, after_ratio, band in (
+            ("workload", b.workload_vs_target, a.workload_vs_target, band_w),
+            ("potential", b.potential_vs_target, a.potential_vs_target, band_p),
+        ):
+            excess = sign * (before_ratio - 1.0)  # > 0: the move relieves this side of the band
+            if excess > band and sign * (before_ratio - after_ratio) > 0:
+                drivers.append(
+                    (excess,
+                     f"balances {dimension}: {who} at {_pct(before_ratio)} of a fair share "
+                     f"→ {_pct(after_ratio)}")
+                )
     from_km = km.get((account.id, src_id))
     if drivers:
         _, text = max(drivers, key=lambda d: d[0])
@@ -713,6 +726,6 @@ def _move_reason(
     if from_km is not None and to_km is not None and to_km < from_km:
         return f"shortens travel: {to_km:.0f} km from {to}'s home instead of {from_km:.0f} km from {src}'s"
     return (
-        f"keeps {src} and {to} within the balance band "
-        f"(workload {_pct(af.workload_vs_target)} and {_pct(at.workload_vs_target)} of a fair share)"
+        f"part of the rebalance: {src} ends at {_pct(af.workload_vs_target)} and {to} at "
+        f"{_pct(at.workload_vs_target)} of a fair share of workload"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -169,6 +170,50 @@ def test_every_move_has_a_reason_naming_the_reps() -> None:
         assert move.reason
         assert names[move.to_rep] in move.reason or names[str(move.from_rep)] in move.reason
     assert any("balances" in m.reason and "→" in m.reason for m in plan.moves)
+
+
+def test_a_balancing_reason_never_contradicts_its_own_figures() -> None:
+    """ "X at 104 % → 91 %" names a rep the move relieved: the figures go the way the words say."""
+    accounts, reps = field_book()
+    plan = rebalance(accounts, reps, POLICY, mode="minimal", time_limit=10)
+    checked = 0
+    for move in plan.moves:
+        found = re.search(
+            r"balances (\w+): (.+?) at (\d+) % of (a fair share|capacity) → (\d+) %", move.reason
+        )
+        if not found:
+            continue
+        _, who, before, of, after = found.groups()
+        from_rep = next(r for r in reps if r.id == move.from_rep)
+        if who == from_rep.name or of == "capacity":
+            assert int(after) < int(before), move.reason  # the rep it leaves ends lighter
+        else:
+            assert int(after) > int(before), move.reason  # the rep it joins ends fuller
+        checked += 1
+    assert checked > 0
+
+
+def test_an_account_that_joins_an_overloaded_rep_is_not_said_to_balance_it() -> None:
+    """R2 holds two towns and R0 almost nothing: the redesign gives R0 its town, while R0's few
+    accounts in R2's town go to R2. Those moves make R2 fuller and R0 lighter, so their reason is
+    the shorter drive, not a balance that their own figures would contradict."""
+    reps = [Rep(id=f"R{k}", name=f"Rep {k}", home_lat=48.0, home_lon=11.0 + 0.5 * k) for k in range(3)]
+
+    def town(prefix: str, lon: float, owner: str, count: int) -> list[Account]:
+        return [
+            Account(id=f"{prefix}{i}", lat=48.0 + 0.01 * (i % 5), lon=lon + 0.01 * (i // 5),
+                    potential=10_000.0, current_rep=owner)
+            for i in range(count)
+        ]
+
+    accounts = [*town("W", 11.0, "R2", 40), *town("M", 11.5, "R1", 40), *town("E", 12.0, "R2", 40),
+                *town("X", 12.02, "R0", 4)]
+    plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    back_east = [m for m in plan.moves if m.from_rep == "R0" and m.to_rep == "R2"]
+    assert back_east
+    for move in back_east:
+        assert "balances" not in move.reason, move.reason
+        assert "shortens travel" in move.reason
 
 
 def test_a_new_rep_gets_a_territory_carved_from_several_neighbours() -> None:
