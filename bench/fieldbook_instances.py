@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.cluster import KMeans
 
 from planner.model import Account, Policy, Rep
 from planner.travel import great_circle_km
@@ -63,13 +64,13 @@ def generate(n_accounts: int, n_reps: int, seed: int = 0) -> FieldBookInstance:
     needs_skill = rng.random(n_accounts) < 0.05
     locked = (rng.random(n_accounts) < 0.02) & (tiers == "A")
 
-    # reps: homes in metros in proportion to accounts, a few rural
+    # reps: homes in metros in proportion to accounts, a few among the rural accounts
     n_rural_reps = max(0, round(RURAL_REP_SHARE * n_reps))
     rep_metro = rng.choice(n_metros, size=n_reps - n_rural_reps, p=metro_weight)
     home_xy = np.vstack(
         [
             metro_xy[rep_metro] + rng.normal(size=(len(rep_metro), 2)) * metro_sigma[rep_metro, None],
-            rng.uniform(-0.9, 0.9, size=(n_rural_reps, 2)) * half_side_km,
+            _rural_homes(xy_rural, n_rural_reps, rng),
         ]
     )
     home_lat, home_lon = _to_latlon(home_xy)
@@ -110,6 +111,21 @@ def generate(n_accounts: int, n_reps: int, seed: int = 0) -> FieldBookInstance:
     return FieldBookInstance(
         name=f"{n_accounts}x{n_reps}-s{seed}", accounts=accounts, reps=reps, policy=policy
     )
+
+
+def _rural_homes(xy: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """`k` homes at the centres of `k` regions of the rural accounts (k-means).
+
+    Sales ops hire rural reps where the rural accounts are, so every part of
+    the map is within a day's drive of someone. Homes scattered at random
+    leave corners that no rep can reach in a day, or that one rep alone can
+    reach: no assignment balances such a team (the planner reports the
+    accounts beyond reach instead), so it would say nothing about the planner.
+    """
+    if k == 0 or len(xy) == 0:
+        return np.zeros((0, 2))
+    km = KMeans(n_clusters=k, n_init=1, random_state=int(rng.integers(2**31))).fit(xy)
+    return np.asarray(km.cluster_centers_, dtype=np.float64)
 
 
 def _to_latlon(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

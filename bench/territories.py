@@ -12,6 +12,10 @@ assignment model at the policy's band, measured in the same run:
 - kmeans   k-means on coordinates, clusters matched to reps, skills fixed, then
            greedy capacity repair (move the cheapest account off an over-capacity rep)
 - mip      the assignment model with hard bands and capacity, integral, SCIP, same time limit
+- floor    not a plan: the LP relaxation of the model over the pairs a rep can serve within a
+           day (the planner's reach rule), elastic bands, HiGHS. Its fractional balance is as
+           good as any plan can get under that rule; where it leaves reps outside the band,
+           no plan keeps every rep in band (it is printed first, when --methods has it)
 
 Timings on a shared 2-core machine are pessimistic; run under `nice`.
 """
@@ -31,16 +35,29 @@ from bench.fieldbook_instances import FieldBookInstance, generate
 from planner import Account, Policy, Rep, balance_report, rebalance
 from planner.assignment_lp import AssignmentModel, solve_lp
 from planner.capacity import workload_table
-from planner.model import BalancePolicy, BalanceReport
-from planner.territories import LP_BAND
+from planner.metrics import dimension_stats
+from planner.model import BalancePolicy, BalanceReport, DimensionStats
+from planner.territories import BAND_PENALTY, CAPACITY_PENALTY, LP_BAND, servable_pairs
 
+FLOOR_TIME_FACTOR = 5  # the floor is a reference, not a contender: it gets the time it needs
+FLOOR_MAX_PAIRS = 1_000_000  # beyond this one LP over every servable pair does not fit the time
 DEFAULT_SECONDS = {1_000: 20.0, 10_000: 60.0, 50_000: 280.0}
+
+
+@dataclass(frozen=True)
+class FractionalReport:
+    """The balance columns of the table for a fractional (LP) assignment."""
+
+    potential: DimensionStats
+    workload: DimensionStats
+    max_utilisation: float
+    total_travel_km: float
 
 
 @dataclass
 class Row:
     method: str
-    report: BalanceReport | None
+    report: BalanceReport | FractionalReport | None
     moved: float | None
     seconds: float
     note: str = ""
@@ -50,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["1000x10", "10000x50", "50000x200"])
     parser.add_argument("--seconds", type=float, default=None, help="time limit (default by size)")
-    parser.add_argument("--methods", default="ours,minimal,kmeans,mip")
+    parser.add_argument("--methods", default="floor,ours,minimal,kmeans,mip")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     methods = args.methods.split(",")
@@ -70,6 +87,7 @@ def run_size(inst: FieldBookInstance, methods: Sequence[str], seconds: float) ->
           "LP bound: not reached", flush=True)
     runners: Mapping[str, Callable[[FieldBookInstance, float], Row]] = {
         "ours": run_ours, "minimal": run_minimal, "kmeans": run_kmeans, "mip": run_mip,
+        "floor": run_floor,
     }
     rows = [runners[name](inst, seconds) for name in methods]
     incumbent = {a.id: str(a.current_rep) for a in inst.accounts}
@@ -115,6 +133,56 @@ def run_mip(inst: FieldBookInstance, seconds: float) -> Row:
         return Row("plain MIP (SCIP)", None, None, elapsed, "no feasible solution")
     report = balance_report(owner, inst.accounts, inst.reps, inst.policy)
     return Row("plain MIP (SCIP)", report, _moved(owner, inst.accounts), elapsed)
+
+
+def run_floor(inst: FieldBookInstance, seconds: float) -> Row:
+    """The LP relaxation over servable pairs: the best balance the reach rule allows (not a plan)."""
+    started = time.perf_counter()
+    accounts, reps, policy = inst.accounts, inst.reps, inst.policy
+    rep_pos = {r.id: k for k, r in enumerate(reps)}
+    pinned = [a for a in accounts if a.locked and a.current_rep in rep_pos]
+    free = [a for a in accounts if not (a.locked and a.current_rep in rep_pos)]
+    table = workload_table([*free, *pinned], reps, policy)
+    n, m = len(free), len(reps)
+    suitable = np.array([[a.skills <= r.skills for a in free] for r in reps])
+    servable = servable_pairs(table.within_a_day(policy)[:, :n], table.km[:, :n], suitable)
+    rep, acc = np.nonzero(servable)
+    if len(rep) > FLOOR_MAX_PAIRS:
+        return Row("floor (LP, servable)", None, None, time.perf_counter() - started,
+                   f"{len(rep):,} servable pairs: too many for one LP")
+    potential = np.array([a.potential for a in [*free, *pinned]], dtype=float)
+    pin_rep = np.array([rep_pos[str(a.current_rep)] for a in pinned], dtype=int)
+    pin_cols = np.arange(n, n + len(pinned))
+    share = np.full(m, 1.0 / m)
+    rep_travel = float(table.travel_km[:, :n].min(axis=0).sum()) / m
+    band = policy.balance
+    model = AssignmentModel(
+        n_accounts=n, n_reps=m, pair_account=acc, pair_rep=rep,
+        pair_cost=table.travel_km[rep, acc] / rep_travel, pair_workload=table.workload[rep, acc],
+        pair_is_move=np.zeros(len(acc), dtype=bool), potential=potential[:n],
+        potential_target=share * potential.sum(), share=share,
+        fixed_potential=np.bincount(pin_rep, weights=potential[pin_cols], minlength=m).astype(float),
+        fixed_workload=np.bincount(pin_rep, weights=table.workload[pin_rep, pin_cols],
+                                   minlength=m).astype(float),
+        capacity=table.capacity, workload_estimate=float(table.workload.min(axis=0).sum()),
+        potential_band=band.potential_band, workload_band=band.workload_band, move_budget=None,
+        band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY,
+    )
+    solution = solve_lp(model, time_limit=seconds * FLOOR_TIME_FACTOR, solver="highs")
+    elapsed = time.perf_counter() - started
+    if not solution.has_solution or solution.status != "optimal":
+        return Row("floor (LP, servable)", None, None, elapsed, f"LP {solution.status}")
+    x = solution.values
+    pot = model.fixed_potential + np.bincount(rep, weights=x * potential[acc], minlength=m)
+    work = model.fixed_workload + np.bincount(rep, weights=x * model.pair_workload, minlength=m)
+    travel = float(x @ table.travel_km[rep, acc]) + float(table.travel_km[pin_rep, pin_cols].sum())
+    report = FractionalReport(
+        potential=dimension_stats(pot, share * pot.sum()),
+        workload=dimension_stats(work, share * work.sum()),
+        max_utilisation=float((work / table.capacity).max()),
+        total_travel_km=travel,
+    )
+    return Row("floor (LP, servable)", report, None, elapsed, "fractional: a bound, not a plan")
 
 
 def _moved(owner: Mapping[str, str], accounts: Sequence[Account]) -> float:
