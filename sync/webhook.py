@@ -34,6 +34,7 @@ from sync.store import SyncRun, engine_for
 from sync.webhook_inbox import Delivery, Enqueue, Refused, WebhookInbox
 
 HUBSPOT_MAX_AGE_MS = 5 * 60 * 1000
+EVENT_ID_MAX_CHARS = 128  # WebhookEvent.event_id's column
 OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
 SOAP_ACK = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -188,6 +189,10 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
                 isinstance(e, dict) and "eventId" in e for e in payload
             ):
                 raise ValueError("expected a JSON array of events with eventId")
+            too_long = [e["eventId"] for e in payload if len(str(e["eventId"])) > EVENT_ID_MAX_CHARS]
+            if too_long:
+                # the store keys events by id: one it cannot hold would fail the sender's every retry
+                raise ValueError(f"eventId longer than {EVENT_ID_MAX_CHARS} characters")
         except ValueError as exc:
             raise refuse("hubspot", "malformed", 400, f"malformed body: {exc}") from None
         answer = await deliver(Delivery("hubspot", "hubspot", [(str(e["eventId"]), e) for e in payload]))

@@ -115,6 +115,7 @@ def test_duplicate_deliveries_enqueue_nothing_more(
         ("replayed after 6 minutes", 401),
         ("wrong signature", 401),
         ("malformed", 400),
+        ("an eventId too long to store", 400),
         ("oversized", 413),
         ("unsigned", 401),
     ],
@@ -134,6 +135,8 @@ def test_bad_hubspot_deliveries_are_refused_and_enqueue_nothing(
         headers["X-HubSpot-Signature-v3"] = hubspot_v3_signature(
             SECRET, "POST", url, body, headers["X-HubSpot-Request-Timestamp"]
         )
+    elif case == "an eventId too long to store":
+        body, headers = hubspot_delivery(url, [{**events(1)[0], "eventId": "9" * 129}])
     elif case == "oversized":
         body, headers = hubspot_delivery(url, events(*range(1, 400)))
     else:
