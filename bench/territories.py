@@ -34,7 +34,7 @@ from sklearn.cluster import KMeans
 from bench.fieldbook_instances import FieldBookInstance, generate
 from planner import Account, Policy, Rep, balance_report, rebalance
 from planner.assignment_lp import AssignmentModel, solve_lp
-from planner.capacity import workload_table
+from planner.capacity import WorkloadTable, workload_table
 from planner.metrics import dimension_stats
 from planner.model import BalancePolicy, BalanceReport, DimensionStats
 from planner.territories import BAND_PENALTY, CAPACITY_PENALTY, LP_BAND, servable_pairs
@@ -138,47 +138,27 @@ def run_mip(inst: FieldBookInstance, seconds: float) -> Row:
 def run_floor(inst: FieldBookInstance, seconds: float) -> Row:
     """The LP relaxation over servable pairs: the best balance the reach rule allows (not a plan)."""
     started = time.perf_counter()
-    accounts, reps, policy = inst.accounts, inst.reps, inst.policy
-    rep_pos = {r.id: k for k, r in enumerate(reps)}
-    pinned = [a for a in accounts if a.locked and a.current_rep in rep_pos]
-    free = [a for a in accounts if not (a.locked and a.current_rep in rep_pos)]
-    table = workload_table([*free, *pinned], reps, policy)
-    n, m = len(free), len(reps)
-    suitable = np.array([[a.skills <= r.skills for a in free] for r in reps])
-    servable = servable_pairs(table.within_a_day(policy)[:, :n], table.km[:, :n], suitable)
+    book = _Book.of(inst.accounts, inst.reps, inst.policy)
+    table, n, m = book.table, book.n, book.m
+    servable = servable_pairs(table.within_a_day(inst.policy)[:, :n], table.km[:, :n], book.suitable)
     rep, acc = np.nonzero(servable)
     if len(rep) > FLOOR_MAX_PAIRS:
         return Row("floor (LP, servable)", None, None, time.perf_counter() - started,
                    f"{len(rep):,} servable pairs: too many for one LP")
-    potential = np.array([a.potential for a in [*free, *pinned]], dtype=float)
-    pin_rep = np.array([rep_pos[str(a.current_rep)] for a in pinned], dtype=int)
-    pin_cols = np.arange(n, n + len(pinned))
-    share = np.full(m, 1.0 / m)
     rep_travel = float(table.travel_km[:, :n].min(axis=0).sum()) / m
-    band = policy.balance
-    model = AssignmentModel(
-        n_accounts=n, n_reps=m, pair_account=acc, pair_rep=rep,
-        pair_cost=table.travel_km[rep, acc] / rep_travel, pair_workload=table.workload[rep, acc],
-        pair_is_move=np.zeros(len(acc), dtype=bool), potential=potential[:n],
-        potential_target=share * potential.sum(), share=share,
-        fixed_potential=np.bincount(pin_rep, weights=potential[pin_cols], minlength=m).astype(float),
-        fixed_workload=np.bincount(pin_rep, weights=table.workload[pin_rep, pin_cols],
-                                   minlength=m).astype(float),
-        capacity=table.capacity, workload_estimate=float(table.workload.min(axis=0).sum()),
-        potential_band=band.potential_band, workload_band=band.workload_band, move_budget=None,
-        band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY,
-    )
+    model = book.model(inst.policy, rep, acc, table.travel_km[rep, acc] / rep_travel,
+                       band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY)
     solution = solve_lp(model, time_limit=seconds * FLOOR_TIME_FACTOR, solver="highs")
     elapsed = time.perf_counter() - started
     if not solution.has_solution or solution.status != "optimal":
         return Row("floor (LP, servable)", None, None, elapsed, f"LP {solution.status}")
     x = solution.values
-    pot = model.fixed_potential + np.bincount(rep, weights=x * potential[acc], minlength=m)
+    pot = model.fixed_potential + np.bincount(rep, weights=x * book.potential[acc], minlength=m)
     work = model.fixed_workload + np.bincount(rep, weights=x * model.pair_workload, minlength=m)
-    travel = float(x @ table.travel_km[rep, acc]) + float(table.travel_km[pin_rep, pin_cols].sum())
+    travel = float(x @ table.travel_km[rep, acc]) + float(table.travel_km[book.pin_rep, book.pin_cols].sum())
     report = FractionalReport(
-        potential=dimension_stats(pot, share * pot.sum()),
-        workload=dimension_stats(work, share * work.sum()),
+        potential=dimension_stats(pot, model.share * pot.sum()),
+        workload=dimension_stats(work, model.share * work.sum()),
         max_utilisation=float((work / table.capacity).max()),
         total_travel_km=travel,
     )
@@ -242,37 +222,74 @@ def plain_mip(
     accounts: Sequence[Account], reps: Sequence[Rep], policy: Policy, seconds: float
 ) -> dict[str, str] | None:
     """The same assignment model over all pairs, integral and with hard bands, given to SCIP."""
-    rep_pos = {r.id: k for k, r in enumerate(reps)}
-    pinned = [a for a in accounts if a.locked and a.current_rep in rep_pos]
-    free = [a for a in accounts if not (a.locked and a.current_rep in rep_pos)]
-    table = workload_table([*free, *pinned], reps, policy)
-    n, m = len(free), len(reps)
-    pin_rep = np.array([rep_pos[str(a.current_rep)] for a in pinned], dtype=int)
-    pin_cols = np.arange(n, n + len(pinned))
-    potential = np.array([a.potential for a in [*free, *pinned]], dtype=float)
-    suitable = np.array([[a.skills <= r.skills for a in free] for r in reps])
-    rep, acc = np.nonzero(suitable)
-    share = np.full(m, 1.0 / m)
-    band: BalancePolicy = policy.balance
-    model = AssignmentModel(
-        n_accounts=n, n_reps=m, pair_account=acc, pair_rep=rep,
-        pair_cost=table.travel_km[rep, acc], pair_workload=table.workload[rep, acc],
-        pair_is_move=np.zeros(len(acc), dtype=bool), potential=potential[:n],
-        potential_target=share * potential.sum(), share=share,
-        fixed_potential=np.bincount(pin_rep, weights=potential[pin_cols], minlength=m).astype(float),
-        fixed_workload=np.bincount(pin_rep, weights=table.workload[pin_rep, pin_cols],
-                                   minlength=m).astype(float),
-        capacity=table.capacity, workload_estimate=float(table.workload.min(axis=0).sum()),
-        potential_band=band.potential_band, workload_band=band.workload_band, move_budget=None,
-        band_penalty=0.0, capacity_penalty=0.0, elastic=False,
-    )
+    book = _Book.of(accounts, reps, policy)
+    rep, acc = np.nonzero(book.suitable)
+    model = book.model(policy, rep, acc, book.table.travel_km[rep, acc],
+                       band_penalty=0.0, capacity_penalty=0.0, elastic=False)
     solution = solve_lp(model, time_limit=seconds, integral=True, solver="scip")
     if not solution.has_solution:
         return None
     chosen = solution.values > 0.5
-    owner = {free[int(i)].id: reps[int(r)].id for i, r in zip(acc[chosen], rep[chosen], strict=True)}
-    owner.update({a.id: str(a.current_rep) for a in pinned})
+    owner = {book.free[int(i)].id: reps[int(r)].id for i, r in zip(acc[chosen], rep[chosen], strict=True)}
+    owner.update({a.id: str(a.current_rep) for a in book.pinned})
     return owner
+
+
+@dataclass(frozen=True)
+class _Book:
+    """A field book as the assignment model sees it: movable accounts first, then locked ones."""
+
+    free: list[Account]
+    pinned: list[Account]
+    table: WorkloadTable  # columns: free accounts, then pinned
+    suitable: np.ndarray  # (m, n free): the rep has the account's skills
+    potential: np.ndarray  # free, then pinned
+    pin_rep: np.ndarray  # each pinned account's rep
+    pin_cols: np.ndarray  # each pinned account's column in `table`
+
+    @property
+    def n(self) -> int:
+        return len(self.free)
+
+    @property
+    def m(self) -> int:
+        return int(self.table.capacity.shape[0])
+
+    @classmethod
+    def of(cls, accounts: Sequence[Account], reps: Sequence[Rep], policy: Policy) -> _Book:
+        rep_pos = {r.id: k for k, r in enumerate(reps)}
+        pinned = [a for a in accounts if a.locked and a.current_rep in rep_pos]
+        free = [a for a in accounts if not (a.locked and a.current_rep in rep_pos)]
+        return cls(
+            free=free, pinned=pinned,
+            table=workload_table([*free, *pinned], reps, policy),
+            suitable=np.array([[a.skills <= r.skills for a in free] for r in reps]),
+            potential=np.array([a.potential for a in [*free, *pinned]], dtype=float),
+            pin_rep=np.array([rep_pos[str(a.current_rep)] for a in pinned], dtype=int),
+            pin_cols=np.arange(len(free), len(free) + len(pinned)),
+        )
+
+    def model(
+        self, policy: Policy, rep: np.ndarray, acc: np.ndarray, cost: np.ndarray, *,
+        band_penalty: float, capacity_penalty: float, elastic: bool = True,
+    ) -> AssignmentModel:
+        """The assignment model over the given pairs, equal shares, the policy's bands."""
+        n, m, table = self.n, self.m, self.table
+        share = np.full(m, 1.0 / m)
+        band: BalancePolicy = policy.balance
+        pin_rep, pin_cols = self.pin_rep, self.pin_cols
+        return AssignmentModel(
+            n_accounts=n, n_reps=m, pair_account=acc, pair_rep=rep,
+            pair_cost=cost, pair_workload=table.workload[rep, acc],
+            pair_is_move=np.zeros(len(acc), dtype=bool), potential=self.potential[:n],
+            potential_target=share * self.potential.sum(), share=share,
+            fixed_potential=np.bincount(pin_rep, weights=self.potential[pin_cols], minlength=m).astype(float),
+            fixed_workload=np.bincount(pin_rep, weights=table.workload[pin_rep, pin_cols],
+                                       minlength=m).astype(float),
+            capacity=table.capacity, workload_estimate=float(table.workload.min(axis=0).sum()),
+            potential_band=band.potential_band, workload_band=band.workload_band, move_budget=None,
+            band_penalty=band_penalty, capacity_penalty=capacity_penalty, elastic=elastic,
+        )
 
 
 def print_table(rows: Sequence[Row], bound: float | None, policy: Policy) -> None:
