@@ -189,8 +189,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
                 isinstance(e, dict) and "eventId" in e for e in payload
             ):
                 raise ValueError("expected a JSON array of events with eventId")
-            too_long = [e["eventId"] for e in payload if len(str(e["eventId"])) > EVENT_ID_MAX_CHARS]
-            if too_long:
+            if any(len(str(e["eventId"])) > EVENT_ID_MAX_CHARS for e in payload):
                 # the store keys events by id: one it cannot hold would fail the sender's every retry
                 raise ValueError(f"eventId longer than {EVENT_ID_MAX_CHARS} characters")
         except ValueError as exc:
