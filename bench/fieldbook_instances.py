@@ -1,12 +1,18 @@
 """Seeded territory instances shaped like real field books (for the territory benchmark).
 
-Accounts cluster in a few metros of different sizes plus a rural spread;
-potential is lognormal; tiers follow potential (top 10 % A, next 30 % B);
-effort varies around 1; a few accounts need a specialist skill and a few are
-locked. Reps live in the metros in proportion to the accounts there. The
-incumbent assignment is deliberately unbalanced: each account goes to the
-nearest rep by a distance warped with random per-rep weights, so some reps
-hold far more than their share (what a minimal-mode run starts from).
+Accounts cluster in a few metros of different sizes plus a rural spread in
+each metro's hinterland; potential is lognormal; tiers follow potential (top
+10 % A, next 30 % B); effort varies around 1; a few accounts need a specialist
+skill and a few are locked. Reps live in the metros: sales ops staff each
+metro for its book, so every metro has at least one rep and its accounts are
+in proportion to its reps. The incumbent assignment is deliberately
+unbalanced: each account goes to the nearest rep by a distance warped with
+random per-rep weights, so some reps hold far more than their share (what a
+minimal-mode run starts from).
+
+`rural_rep_share` > 0 gives the harder book of the earlier benchmark runs:
+that share of the reps live at the centres of the rural accounts instead,
+and can reach little but rural accounts within a day.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from planner.travel import great_circle_km
 CENTER_LAT, CENTER_LON = 50.5, 10.0  # a region the size of Germany
 KM_PER_DEG_LAT = 111.0
 SERVICE_UTILISATION = 0.55
-RURAL_REP_SHARE = 0.25  # rural books need more reps per account: the drive is long
+HINTERLAND_KM = 110.0  # rural accounts lie within this of their metro's centre: a day's drive
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,9 @@ class FieldBookInstance:
     policy: Policy
 
 
-def generate(n_accounts: int, n_reps: int, seed: int = 0) -> FieldBookInstance:
+def generate(
+    n_accounts: int, n_reps: int, seed: int = 0, *, rural_rep_share: float = 0.0
+) -> FieldBookInstance:
     """A field book of `n_accounts` accounts and `n_reps` reps; the same seed gives the same book."""
     rng = np.random.default_rng(seed)
     # region grows with the book so density stays realistic (~ one rep per 4,000 km²)
@@ -41,14 +49,19 @@ def generate(n_accounts: int, n_reps: int, seed: int = 0) -> FieldBookInstance:
     n_metros = max(2, min(12, n_reps // 6 + 2))
     metro_xy = rng.uniform(-0.8, 0.8, size=(n_metros, 2)) * half_side_km
     metro_weight = rng.pareto(1.2, size=n_metros) + 1.0
-    metro_weight /= metro_weight.sum()
     metro_sigma = rng.uniform(8.0, 25.0, size=n_metros)
+    n_rural_reps = round(rural_rep_share * n_reps)
+    metro_reps = _staffing(metro_weight, n_reps - n_rural_reps)
+    book_weight = metro_reps / metro_reps.sum()
 
     n_rural = int(0.2 * n_accounts)
     n_metro = n_accounts - n_rural
-    which = rng.choice(n_metros, size=n_metro, p=metro_weight)
+    which = rng.choice(n_metros, size=n_metro, p=book_weight)
     xy_metro = metro_xy[which] + rng.normal(size=(n_metro, 2)) * metro_sigma[which, None]
-    xy_rural = rng.uniform(-1.0, 1.0, size=(n_rural, 2)) * half_side_km
+    hinterland = rng.choice(n_metros, size=n_rural, p=book_weight)
+    angle = rng.uniform(0.0, 2.0 * np.pi, size=n_rural)
+    radius = HINTERLAND_KM * np.sqrt(rng.uniform(size=n_rural))  # uniform over the disc
+    xy_rural = metro_xy[hinterland] + radius[:, None] * np.c_[np.cos(angle), np.sin(angle)]
     xy = np.vstack([xy_metro, xy_rural])
     lat, lon = _to_latlon(xy)
 
@@ -64,9 +77,8 @@ def generate(n_accounts: int, n_reps: int, seed: int = 0) -> FieldBookInstance:
     needs_skill = rng.random(n_accounts) < 0.05
     locked = (rng.random(n_accounts) < 0.02) & (tiers == "A")
 
-    # reps: homes in metros in proportion to accounts, a few among the rural accounts
-    n_rural_reps = max(0, round(RURAL_REP_SHARE * n_reps))
-    rep_metro = rng.choice(n_metros, size=n_reps - n_rural_reps, p=metro_weight)
+    # reps: homes in the metros as staffed; with rural_rep_share, some among the rural accounts
+    rep_metro = np.repeat(np.arange(n_metros), metro_reps)
     home_xy = np.vstack(
         [
             metro_xy[rep_metro] + rng.normal(size=(len(rep_metro), 2)) * metro_sigma[rep_metro, None],
@@ -113,15 +125,24 @@ def generate(n_accounts: int, n_reps: int, seed: int = 0) -> FieldBookInstance:
     )
 
 
-def _rural_homes(xy: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """`k` homes at the centres of `k` regions of the rural accounts (k-means).
+def _staffing(weight: np.ndarray, n_reps: int) -> np.ndarray:
+    """Reps per metro: at least one each (while reps last), the rest by largest remainder."""
+    counts = np.zeros(len(weight), dtype=int)
+    first = min(len(weight), n_reps)
+    counts[np.argsort(-weight)[:first]] = 1
+    rest = n_reps - first
+    if rest > 0:
+        quota = weight / weight.sum() * n_reps - counts
+        quota = np.maximum(quota, 0.0)
+        quota = quota / quota.sum() * rest
+        counts += np.floor(quota).astype(int)
+        short = rest - int(np.floor(quota).sum())
+        counts[np.argsort(-(quota - np.floor(quota)))[:short]] += 1
+    return counts
 
-    Sales ops hire rural reps where the rural accounts are, so every part of
-    the map is within a day's drive of someone. Homes scattered at random
-    leave corners that no rep can reach in a day, or that one rep alone can
-    reach: no assignment balances such a team (the planner reports the
-    accounts beyond reach instead), so it would say nothing about the planner.
-    """
+
+def _rural_homes(xy: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """`k` homes at the centres of `k` regions of the rural accounts (k-means)."""
     if k == 0 or len(xy) == 0:
         return np.zeros((0, 2))
     km = KMeans(n_clusters=k, n_init=1, random_state=int(rng.integers(2**31))).fit(xy)

@@ -2,6 +2,7 @@
 
     python -m bench.territories [--sizes 1000x10 10000x50 50000x200] [--seconds S]
                                 [--methods ours,minimal,kmeans,mip] [--seed N]
+                                [--rural-reps SHARE]
 
 Every method runs on the same seeded field book (bench/fieldbook_instances.py)
 in one process, and each row is compared with the LP bound of the same
@@ -69,12 +70,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=None, help="time limit (default by size)")
     parser.add_argument("--methods", default="floor,ours,minimal,kmeans,mip")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rural-reps", type=float, default=0.0,
+                        help="share of reps living among the rural accounts (default 0: all in metros)")
     args = parser.parse_args(argv)
     methods = args.methods.split(",")
     for size in args.sizes:
         n, m = (int(x) for x in size.lower().split("x"))
         seconds = args.seconds or DEFAULT_SECONDS.get(n, 60.0)
-        run_size(generate(n, m, args.seed), methods, seconds)
+        run_size(generate(n, m, args.seed, rural_rep_share=args.rural_reps), methods, seconds)
 
 
 def run_size(inst: FieldBookInstance, methods: Sequence[str], seconds: float) -> None:
