@@ -38,7 +38,8 @@ from planner.assignment_lp import AssignmentModel, solve_lp
 from planner.capacity import WorkloadTable, workload_table
 from planner.metrics import dimension_stats
 from planner.model import BalancePolicy, BalanceReport, DimensionStats
-from planner.territories import BAND_PENALTY, CAPACITY_PENALTY, LP_BAND, servable_pairs
+from planner.reach import servable_pairs
+from planner.territories import BAND_PENALTY, CAPACITY_PENALTY, LP_BAND
 
 FLOOR_TIME_FACTOR = 5  # the floor is a reference, not a contender: it gets the time it needs
 FLOOR_MAX_PAIRS = 1_000_000  # beyond this one LP over every servable pair does not fit the time

@@ -213,6 +213,22 @@ class Unassigned:
 
 
 @dataclass(frozen=True, slots=True)
+class OutOfBand:
+    """A rep the plan leaves outside the policy's balance band, and what limits them.
+
+    Under the reach rule some books cannot be balanced on both dimensions:
+    a rep alone in a small town reaches few accounts, and their drive makes
+    them dearer to serve than the team's. The plan says so, with the figures
+    a manager needs (e.g. to set a `target_share`), instead of hiding it in a CV.
+    """
+
+    rep_id: str
+    potential_vs_target: float
+    workload_vs_target: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Move:
     """One account changing hands, with a reason a rep manager can read."""
 
@@ -298,6 +314,7 @@ class TerritoryPlan:
     after: BalanceReport
     extra_reps_needed: int  # 0 when the team's capacity covers the book
     over_capacity: tuple[str, ...]  # rep ids whose workload exceeds capacity in `after`
+    out_of_band: tuple[OutOfBand, ...] = ()  # reps outside the balance band in `after`, and why
     mode: str = "minimal"
     moved_share: float = 0.0  # moved accounts / accounts that had a rep
     moved_potential_share: float = 0.0  # potential of moved accounts / total potential

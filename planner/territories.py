@@ -26,7 +26,17 @@ from planner.assignment_lp import AssignmentModel, price_pairs, side_rows_value,
 from planner.balance_repair import NO_REP, RepairProblem, exchange_pass, repair
 from planner.capacity import reps_needed, workload_table
 from planner.metrics import balance_report, layer_flags
-from planner.model import Account, BalanceReport, Move, Policy, Rep, TerritoryPlan, Unassigned
+from planner.model import (
+    Account,
+    BalanceReport,
+    Move,
+    OutOfBand,
+    Policy,
+    Rep,
+    TerritoryPlan,
+    Unassigned,
+)
+from planner.reach import RepReach, reach_limits, servable_pairs
 from planner.travel import TravelMatrix
 
 Mode = Literal["minimal", "full"]
@@ -38,7 +48,6 @@ FULL_LP_PAIRS = 600_000  # up to this many (account, rep) pairs the first LP tak
 NEAREST_CANDIDATES = 10  # suitable reps per account in the first LP; pricing adds more
 CLUSTER_SIZE = 8  # accounts per micro-cluster when the book is too big for one LP ...
 MAX_CLUSTERS = 2_000  # ... and no more clusters than this, so the clustered LP stays quick
-NEAR_AS_NEAREST = 1.5  # an unreachable account may go to reps within this × the nearest one's km
 CLUSTER_CANDIDATES = 25  # nearest suitable reps per cluster in the first clustered LP
 REP_SIDE_FACTOR = 2  # × the average book size: accounts nearest each rep in the first LP
 PRICING_ROUNDS = 4
@@ -59,6 +68,7 @@ class _LayerResult:
     km: dict[tuple[str, str], float]  # (account id, rep id) → one-way km, for move reasons
     lower_bound: float | None
     status: str
+    reach: dict[str, RepReach]  # rep id → what its day's drive allows, for out-of-band reasons
 
 
 def rebalance(
@@ -108,6 +118,7 @@ def rebalance(
     km: dict[tuple[str, str], float] = {}
     bounds: list[float | None] = []
     statuses: list[str] = []
+    reach: dict[str, RepReach] = {}
     for is_overlay in (False, True):
         layer_reps = [r for r in reps if overlay[r.id] == is_overlay]
         movable = layer_accounts[is_overlay]
@@ -130,6 +141,7 @@ def rebalance(
         km.update(result.km)
         bounds.append(result.lower_bound)
         statuses.append(result.status)
+        reach.update(result.reach)
 
     plannable = [a for a in accounts if a.id in owner]
     current = {
@@ -162,6 +174,7 @@ def rebalance(
         after=after,
         extra_reps_needed=_extra_reps_needed(after, reps, overlay),
         over_capacity=after.over_capacity,
+        out_of_band=_out_of_band(after, reach, rep_by_id, policy),
         mode=mode,
         moved_share=len(moved_ids) / had_rep if had_rep else 0.0,
         moved_potential_share=moved_potential / total_potential if total_potential > 0 else 0.0,
@@ -394,6 +407,11 @@ def _plan_layer(
             break
         final_slot = repair(problem, final_slot, deadline=deadline)
     final_rep = slots[np.arange(n), final_slot]
+    layer_workload = float(work[final_rep, np.arange(n)].sum() + fixed_workload.sum())
+    limits = reach_limits(
+        drivable, work[:, :n], potential, fixed_potential, fixed_workload,
+        potential_target, shares * layer_workload, bp,
+    )
 
     owner = {a.id: reps[int(final_rep[i])].id for i, a in enumerate(movable)}
     km: dict[tuple[str, str], float] = {}
@@ -401,24 +419,7 @@ def _plan_layer(
         km[(a.id, owner[a.id])] = float(table.km[final_rep[i], i])
         if a.current_rep in rep_pos:
             km[(a.id, a.current_rep)] = float(table.km[rep_pos[a.current_rep], i])
-    return _LayerResult(owner, km, lower_bound, status)
-
-
-def servable_pairs(
-    within_a_day: NDArray[np.bool_], km: NDArray[np.float64], suitable: NDArray[np.bool_]
-) -> NDArray[np.bool_]:
-    """(m, n): which reps may serve which accounts (the reach rule shared with the benchmark).
-
-    A suitable rep who can drive out, visit and be home the same day; for an
-    account no suitable rep can reach, the suitable reps nearly as near as
-    the nearest (the call plan reports it as beyond a day's drive).
-    """
-    reach = within_a_day & suitable
-    skilled_km = np.where(suitable, km, np.inf)
-    nearest_km = skilled_km.min(axis=0, initial=np.inf)[None, :]
-    near_enough = suitable & (skilled_km <= NEAR_AS_NEAREST * nearest_km)
-    reachable = np.asarray(reach.any(axis=0), dtype=np.bool_)
-    return np.asarray(np.where(reachable[None, :], reach, near_enough), dtype=np.bool_)
+    return _LayerResult(owner, km, lower_bound, status, {r.id: limits[k] for k, r in enumerate(reps)})
 
 
 def _relax_and_price(
@@ -659,6 +660,70 @@ def _extra_reps_needed(after: BalanceReport, reps: Sequence[Rep], overlay: Mappi
         if work > sum(load.capacity_minutes for load in loads) + 1e-6:
             extra += reps_needed(work, capacity) - len(loads)
     return max(extra, 0)
+
+
+def _out_of_band(
+    after: BalanceReport, reach: Mapping[str, RepReach], rep_by_id: Mapping[str, Rep], policy: Policy
+) -> tuple[OutOfBand, ...]:
+    """Every rep outside the policy's band on potential or workload, with what limits them."""
+    bp, bw = policy.balance.potential_band, policy.balance.workload_band
+    return tuple(
+        OutOfBand(
+            load.rep_id, load.potential_vs_target, load.workload_vs_target,
+            _out_of_band_reason(load.potential_vs_target, load.workload_vs_target,
+                                reach.get(load.rep_id), _label(rep_by_id.get(load.rep_id), load.rep_id),
+                                policy),
+        )
+        for load in after.reps
+        if abs(load.potential_vs_target - 1.0) > bp + 1e-9 or abs(load.workload_vs_target - 1.0) > bw + 1e-9
+    )
+
+
+def _out_of_band_reason(
+    potential: float, workload: float, reach: RepReach | None, name: str, policy: Policy
+) -> str:
+    """Why a rep stays outside the band, in figures a manager can act on (e.g. a `target_share`)."""
+    bp, bw = policy.balance.potential_band, policy.balance.workload_band
+    figures = (
+        f"potential {_pct(potential)} and workload {_pct(workload)} of a fair share "
+        f"(band ±{bp * 100:.0f} % / ±{bw * 100:.0f} %)"
+    )
+    if reach is None:
+        return f"{figures}: no accounts in {name}'s layer to plan"
+    where = (
+        f"{reach.accounts} accounts within a day's drive of {name}'s home "
+        f"({reach.sole} of them within no one else's)"
+    )
+    if reach.sole_workload_ratio > 1.0 + bw or reach.sole_potential_ratio > 1.0 + bp:
+        return (
+            f"{figures}: the {reach.sole} accounts only {name} can reach (or holds locked) already take "
+            f"{_pct(reach.sole_workload_ratio)} of a fair workload and "
+            f"{_pct(reach.sole_potential_ratio)} of a fair potential"
+        )
+    if reach.potential_ratio < 1.0 - bp:
+        return f"{figures}: the {where} hold only {_pct(reach.potential_ratio)} of a fair share of potential"
+    if reach.cheapest_workload_ratio > 1.0 + bw:
+        return (
+            f"{figures}: of the {where}, the least workload that carries {_pct(1.0 - bp)} of a fair "
+            f"potential is {_pct(reach.cheapest_workload_ratio)} of a fair workload; the drive makes "
+            "this book dearer to serve than the team's"
+        )
+    group = f"{name} and the {reach.neighbours} rep(s) whose day's drive overlaps theirs"
+    if reach.enclosed_potential_ratio > 1.0 + bp or reach.enclosed_workload_ratio > 1.0 + bw:
+        return (
+            f"{figures}: the {reach.enclosed} accounts that only {group} can reach carry "
+            f"{_pct(reach.enclosed_potential_ratio)} of their fair potential and at least "
+            f"{_pct(reach.enclosed_workload_ratio)} of their fair workload"
+        )
+    if reach.group_potential_ratio < 1.0 - bp:
+        return (
+            f"{figures}: all the accounts {group} can reach hold only "
+            f"{_pct(reach.group_potential_ratio)} of their fair potential"
+        )
+    return (
+        f"{figures}: the {where} could balance {name}, but not alongside the "
+        f"{reach.neighbours} rep(s) who share them, within this plan's travel"
+    )
 
 
 def _label(rep: Rep | None, rep_id: str) -> str:

@@ -341,9 +341,8 @@ def test_no_account_is_lost_or_assigned_twice(book: tuple[list[Account], list[Re
             assert account.skills <= rep_by_id[rep_id].skills
 
 
-def test_no_account_moves_to_a_rep_who_cannot_reach_it_and_be_home_the_same_day() -> None:
-    # Two metros 4,000 km apart; the east has too much potential for its reps. Balancing on paper
-    # would ship eastern accounts west; a territory nobody can drive is not a territory.
+def two_coasts() -> tuple[list[Account], list[Rep]]:
+    """Two metros 4,000 km apart; the east has three times the west's accounts, for as many reps."""
     rng = np.random.default_rng(3)
     east = [(40.7 + rng.normal(0, 0.15), -74.0 + rng.normal(0, 0.15)) for _ in range(120)]
     west = [(34.05 + rng.normal(0, 0.15), -118.25 + rng.normal(0, 0.15)) for _ in range(40)]
@@ -357,9 +356,56 @@ def test_no_account_moves_to_a_rep_who_cannot_reach_it_and_be_home_the_same_day(
         Account(id=f"W{i}", lat=lat, lon=lon, tier="B", potential=100_000.0, current_rep=f"w{i % 3}")
         for i, (lat, lon) in enumerate(west)
     ]
+    return accounts, reps
+
+
+def test_no_account_moves_to_a_rep_who_cannot_reach_it_and_be_home_the_same_day() -> None:
+    # The east has too much potential for its reps. Balancing on paper would ship eastern
+    # accounts west; a territory nobody can drive is not a territory.
+    accounts, reps = two_coasts()
     for mode in ("minimal", "full"):
         plan = rebalance(accounts, reps, Policy(), mode=mode, seed=1, time_limit=10)  # type: ignore[arg-type]
         for account_id, rep_id in plan.assignments.items():
             assert account_id[0].lower() == rep_id[0], (
                 f"{mode}: {account_id} went across the country to {rep_id}"
             )
+
+
+def test_reps_the_map_keeps_out_of_band_are_named_with_what_limits_them() -> None:
+    accounts, reps = two_coasts()
+    plan = rebalance(accounts, reps, Policy(), mode="full", seed=1, time_limit=10)
+    reasons = {o.rep_id: o.reason for o in plan.out_of_band}
+    # 120 accounts for three eastern reps, 40 for three western ones: 150 % and 50 % of a fair share
+    assert set(reasons) == {"e0", "e1", "e2", "w0", "w1", "w2"}
+    assert "the 120 accounts that only e0 and the 2 rep(s) whose day's drive overlaps theirs can reach " \
+        "carry 150 % of their fair potential" in reasons["e0"]
+    assert "all the accounts w1 and the 2 rep(s) whose day's drive overlaps theirs can reach hold only " \
+        "50 % of their fair potential" in reasons["w1"]
+    for out in plan.out_of_band:
+        load = plan.after.rep(out.rep_id)
+        assert (out.potential_vs_target, out.workload_vs_target) == (
+            load.potential_vs_target, load.workload_vs_target
+        )
+
+
+def test_a_rep_alone_in_a_far_town_is_told_how_little_it_can_reach() -> None:
+    accounts, reps = field_book(n_accounts=200, n_reps=4)
+    lone = Rep(id="L", name="Rep L", home_lat=53.55, home_lon=10.0)  # Hamburg, ~600 km from the book
+    town = [
+        Account(id=f"T{i}", lat=53.55 + 0.01 * i, lon=10.0, tier="B", potential=30_000.0)
+        for i in range(5)
+    ]
+    plan = rebalance([*accounts, *town], [*reps, lone], POLICY, mode="full", time_limit=10)
+    assert {plan.assignments[a.id] for a in town} == {"L"}
+    (out,) = [o for o in plan.out_of_band if o.rep_id == "L"]
+    assert re.search(
+        r"the 5 accounts within a day's drive of Rep L's home \(5 of them within no one else's\) "
+        r"hold only \d+ % of a fair share of potential", out.reason
+    ), out.reason
+    assert out.potential_vs_target < 1.0 - POLICY.balance.potential_band
+
+
+def test_a_balanced_plan_leaves_no_rep_out_of_band() -> None:
+    accounts, reps = field_book()
+    plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    assert plan.out_of_band == ()

@@ -1,0 +1,125 @@
+"""What a rep's day's drive allows: which pairs may be planned, and which reps cannot balance.
+
+A territory is only executable if its rep can drive out, make a visit and be
+home the same day. `servable_pairs` is that rule, shared by the planner and
+the benchmark. `reach_limits` asks, per rep, whether the accounts within that
+day's drive could balance the rep at all; `TerritoryPlan.out_of_band` uses it
+to say why a rep stays outside the band.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+NEAR_AS_NEAREST = 1.5  # an unreachable account may go to reps within this × the nearest one's km
+
+
+def servable_pairs(
+    within_a_day: NDArray[np.bool_], km: NDArray[np.float64], suitable: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """(m, n): which reps may serve which accounts.
+
+    A suitable rep who can drive out, visit and be home the same day; for an
+    account no suitable rep can reach, the suitable reps nearly as near as
+    the nearest (the call plan reports it as beyond a day's drive).
+    """
+    reach = within_a_day & suitable
+    skilled_km = np.where(suitable, km, np.inf)
+    nearest_km = skilled_km.min(axis=0, initial=np.inf)[None, :]
+    near_enough = suitable & (skilled_km <= NEAR_AS_NEAREST * nearest_km)
+    reachable = np.asarray(reach.any(axis=0), dtype=np.bool_)
+    return np.asarray(np.where(reachable[None, :], reach, near_enough), dtype=np.bool_)
+
+
+@dataclass(frozen=True, slots=True)
+class RepReach:
+    """One rep's day's drive, measured against a fair book."""
+
+    accounts: int  # movable accounts the rep may serve
+    sole: int  # of those, how many no other rep may serve
+    sole_potential_ratio: float  # potential of those (plus locked accounts') / a fair share
+    sole_workload_ratio: float  # workload of those (plus locked accounts') / a fair share
+    potential_ratio: float  # their potential (plus locked accounts') / a fair share of potential
+    cheapest_workload_ratio: float  # least workload carrying (1 − band) of a fair potential / fair workload
+    neighbours: int  # other reps who may serve any account this rep may serve
+    enclosed: int  # accounts that only this rep or its neighbours may serve
+    enclosed_potential_ratio: float  # their potential (plus the group's locked) / the group's fair share
+    enclosed_workload_ratio: float  # their least workload within the group / the group's fair share
+    group_potential_ratio: float  # potential all of the group may serve / the group's fair share
+
+
+def reach_limits(
+    servable: NDArray[np.bool_],
+    workload: NDArray[np.float64],
+    potential: NDArray[np.float64],
+    fixed_potential: NDArray[np.float64],
+    fixed_workload: NDArray[np.float64],
+    potential_target: NDArray[np.float64],
+    workload_target: NDArray[np.float64],
+    potential_band: float,
+) -> list[RepReach]:
+    """Per rep, what the accounts it may serve allow, ignoring every other rep's needs.
+
+    `cheapest_workload_ratio` is exact for the fractional relaxation: take the
+    accounts with the least workload per unit of potential first until the rep
+    holds (1 − band) of its fair potential. Above 1 + the workload band, no
+    plan can keep this rep in band on both dimensions; that is a property of
+    the map, not of the search.
+    """
+    m = servable.shape[0]
+    only_one = servable.sum(axis=0) == 1
+    # group sums as float matrix products (BLAS): a loop over reps would be m² × n at 200 × 50,000
+    pairs = servable.astype(np.float32)
+    shared = (pairs @ pairs.T) > 0  # (m, m): the two reps may serve a common account
+    reached = (shared.astype(np.float32) @ pairs) > 0  # (m, n): some rep of r's group may serve it
+    outside = ((~shared).astype(np.float32) @ pairs) > 0  # (m, n): a rep outside r's group may
+    enclosed = reached & ~outside
+    # least workload of each account over every rep who may serve it: a lower bound for any group
+    least_work = np.where(servable, workload, np.inf).min(axis=0, initial=np.inf)
+    least_work = np.where(np.isfinite(least_work), least_work, 0.0)
+    limits: list[RepReach] = []
+    for r in range(m):
+        mine = np.flatnonzero(servable[r] & (potential > 0))
+        target_p = max(float(potential_target[r]), 1e-9)
+        target_w = max(float(workload_target[r]), 1e-9)
+        reach_p = float(fixed_potential[r] + potential[mine].sum())
+        needed = (1.0 - potential_band) * target_p - float(fixed_potential[r])
+        cheapest = float(fixed_workload[r])
+        if needed > 0:
+            order = mine[np.argsort(workload[r, mine] / potential[mine], kind="stable")]
+            cum_p = np.cumsum(potential[order])
+            cum_w = np.cumsum(workload[r, order])
+            k = int(np.searchsorted(cum_p, needed))
+            if k >= len(order):
+                cheapest = np.inf
+            else:
+                before_p = float(cum_p[k - 1]) if k else 0.0
+                before_w = float(cum_w[k - 1]) if k else 0.0
+                last = (needed - before_p) / float(potential[order[k]])
+                cheapest += before_w + last * float(workload[r, order[k]])
+        sole = np.flatnonzero(servable[r] & only_one)
+        group = np.flatnonzero(shared[r])
+        group_p = max(float(potential_target[group].sum()), 1e-9)
+        group_w = max(float(workload_target[group].sum()), 1e-9)
+        limits.append(
+            RepReach(
+                accounts=int(servable[r].sum()),
+                sole=len(sole),
+                sole_potential_ratio=float(fixed_potential[r] + potential[sole].sum()) / target_p,
+                sole_workload_ratio=float(fixed_workload[r] + workload[r, sole].sum()) / target_w,
+                potential_ratio=reach_p / target_p,
+                cheapest_workload_ratio=cheapest / target_w,
+                neighbours=len(group) - 1,
+                enclosed=int(enclosed[r].sum()),
+                enclosed_potential_ratio=float(fixed_potential[group].sum() + potential[enclosed[r]].sum())
+                / group_p,
+                enclosed_workload_ratio=float(fixed_workload[group].sum() + least_work[enclosed[r]].sum())
+                / group_w,
+                group_potential_ratio=float(fixed_potential[group].sum() + potential[reached[r]].sum())
+                / group_p,
+            )
+        )
+    return limits
