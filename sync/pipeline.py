@@ -439,6 +439,7 @@ def _store_plan(
             "unassigned": [jsonable(u) for u in territory_plan.unassigned],
             "extra_reps_needed": territory_plan.extra_reps_needed,
             "over_capacity": list(territory_plan.over_capacity),
+            "out_of_band": [jsonable(o) for o in territory_plan.out_of_band],
             "human_edits": [jsonable(e) for e in snap.human_edits],
             "solver": {
                 "status": territory_plan.status,

@@ -264,6 +264,11 @@ def plan_document(plan: TerritoryPlan) -> dict[str, Any]:
             "moved_potential_share": round(plan.moved_potential_share, 4),
             "extra_reps_needed": plan.extra_reps_needed,
             "over_capacity": list(plan.over_capacity),
+            "out_of_band": [
+                {"rep_id": o.rep_id, "potential_vs_target": round(o.potential_vs_target, 4),
+                 "workload_vs_target": round(o.workload_vs_target, 4), "reason": o.reason}
+                for o in plan.out_of_band
+            ],
             "lower_bound_travel_km": (
                 None if plan.lower_bound_travel_km is None else round(plan.lower_bound_travel_km, 1)
             ),

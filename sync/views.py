@@ -441,6 +441,16 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
     )
     pr = view.plan_run
     summary = pr.summary
+    band_rows = "".join(
+        f"<tr><td>{html.escape(str(o.get('rep_id', '')))}</td>"
+        f"<td>{html.escape(str(o.get('reason', '')))}</td></tr>"
+        for o in summary.get("out_of_band", [])
+    )
+    out_of_band = (
+        " <h2>Reps outside the balance band, and why</h2>\n"
+        f' <table id="out-of-band"><tr><th>rep</th><th>reason</th></tr>{band_rows}</table>\n'
+        if band_rows else ""
+    )
     body = f"""
 <div class="report">
  <h1>Plan run {pr.id} · {html.escape(pr.org_id)} · {pr.created_at:%Y-%m-%d %H:%M} UTC</h1>
@@ -452,7 +462,7 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
  <h2>Per rep (before → after)</h2>
  <table id="balance"><thead><tr><th>rep</th><th>accounts</th><th>potential $M</th><th>workload h/yr</th>
   <th>utilisation</th><th>drive h/yr</th></tr></thead><tbody>{rep_rows}</tbody></table>
- <h2>Run history</h2>
+{out_of_band} <h2>Run history</h2>
  <table id="runs"><tr><th>id</th><th>kind</th><th>trigger</th><th>status</th><th>started</th><th>counts</th>
   <th>error</th></tr>{run_rows}</table>
 </div>"""

@@ -77,6 +77,23 @@ def test_plan_file_writes_assignments_unassigned_moves_and_metrics(
     assert "30 accounts assigned" in result.output
 
 
+def test_a_rep_no_account_is_within_a_days_drive_of_is_listed_out_of_band_with_why(
+    book: tuple[Path, Path], tmp_path: Path
+) -> None:
+    accounts, reps = book
+    reps.write_text(REPS_CSV + "R4,Dana,53.55,10.00,,\n", encoding="utf-8")  # Hamburg: 600 km away
+    out = tmp_path / "plan.json"
+    args = ["plan-file", "--accounts", str(accounts), "--reps", str(reps), "--mode", "full",
+            "--seconds", "5", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    bands = json.loads(out.read_text(encoding="utf-8"))["metrics"]["out_of_band"]
+    (dana,) = [b for b in bands if b["rep_id"] == "R4"]
+    assert dana["potential_vs_target"] == 0.0
+    assert "the 0 accounts within a day's drive of Dana's home" in dana["reason"]
+    assert "out of band" in result.output
+
+
 def test_empty_cells_take_the_defaults(book: tuple[Path, Path]) -> None:
     accounts_csv, reps_csv = book
     accounts = load_accounts(accounts_csv, Policy())
