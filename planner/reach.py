@@ -89,7 +89,9 @@ def reach_limits(
         needed = (1.0 - potential_band) * target_p - float(fixed_potential[r])
         cheapest = float(fixed_workload[r])
         if needed > 0:
-            order = mine[np.argsort(workload[r, mine] / potential[mine], kind="stable")]
+            with np.errstate(over="ignore"):  # a near-zero potential sorts last as inf: intended
+                ratio = workload[r, mine] / potential[mine]
+            order = mine[np.argsort(ratio, kind="stable")]
             cum_p = np.cumsum(potential[order])
             cum_w = np.cumsum(workload[r, order])
             k = int(np.searchsorted(cum_p, needed))
