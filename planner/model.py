@@ -214,17 +214,20 @@ class Unassigned:
 
 @dataclass(frozen=True, slots=True)
 class OutOfBand:
-    """A rep the plan leaves outside the policy's balance band, and what limits them.
+    """A rep the plan leaves outside the policy's balance band or over capacity, and what limits them.
 
     Under the reach rule some books cannot be balanced on both dimensions:
     a rep alone in a small town reaches few accounts, and their drive makes
-    them dearer to serve than the team's. The plan says so, with the figures
-    a manager needs (e.g. to set a `target_share`), instead of hiding it in a CV.
+    them dearer to serve than the team's; a metro's hinterland can need more
+    time than the reps who can reach it have, while the team has room
+    elsewhere. The plan says so, with the figures a manager needs (e.g. to set
+    a `target_share`, or where to hire), instead of hiding it in a CV.
     """
 
     rep_id: str
     potential_vs_target: float
     workload_vs_target: float
+    utilisation: float  # workload / capacity
     reason: str
 
 
@@ -314,7 +317,7 @@ class TerritoryPlan:
     after: BalanceReport
     extra_reps_needed: int  # 0 when the team's capacity covers the book
     over_capacity: tuple[str, ...]  # rep ids whose workload exceeds capacity in `after`
-    out_of_band: tuple[OutOfBand, ...] = ()  # reps outside the balance band in `after`, and why
+    out_of_band: tuple[OutOfBand, ...] = ()  # reps outside the band or over capacity in `after`, and why
     mode: str = "minimal"
     moved_share: float = 0.0  # moved accounts / accounts that had a rep
     moved_potential_share: float = 0.0  # potential of moved accounts / total potential

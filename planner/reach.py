@@ -3,12 +3,16 @@
 A territory is only executable if its rep can drive out, make a visit and be
 home the same day. `servable_pairs` is that rule, shared by the planner and
 the benchmark. `reach_limits` asks, per rep, whether the accounts within that
-day's drive could balance the rep at all; `TerritoryPlan.out_of_band` uses it
-to say why a rep stays outside the band.
+day's drive could balance the rep, or fit its capacity, at all;
+`TerritoryPlan.out_of_band` uses it to say why a rep stays outside the band or
+over capacity. `reps_short` counts the reps an area lacks when the accounts
+only its reps can reach need more time than they have, even though the team
+as a whole may have room.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,29 +40,67 @@ def servable_pairs(
 
 @dataclass(frozen=True, slots=True)
 class RepReach:
-    """One rep's day's drive, measured against a fair book."""
+    """One rep's day's drive, measured against a fair book and against capacity."""
 
     accounts: int  # movable accounts the rep may serve
     sole: int  # of those, how many no other rep may serve
     sole_potential_ratio: float  # potential of those (plus locked accounts') / a fair share
     sole_workload_ratio: float  # workload of those (plus locked accounts') / a fair share
+    sole_capacity_ratio: float  # the same workload / the rep's capacity
     potential_ratio: float  # their potential (plus locked accounts') / a fair share of potential
     cheapest_workload_ratio: float  # least workload carrying (1 − band) of a fair potential / fair workload
     neighbours: int  # other reps who may serve any account this rep may serve
     enclosed: int  # accounts that only this rep or its neighbours may serve
     enclosed_potential_ratio: float  # their potential (plus the group's locked) / the group's fair share
     enclosed_workload_ratio: float  # their least workload within the group / the group's fair share
+    enclosed_capacity_ratio: float  # the same workload / the group's capacity
+    enclosed_reps_short: int  # reps the group lacks for that workload (0 when it fits)
     group_potential_ratio: float  # potential all of the group may serve / the group's fair share
 
 
+@dataclass(frozen=True)
+class ReachMap:
+    """Who may serve what, and which reps share accounts: the costly part, built once per layer."""
+
+    servable: NDArray[np.bool_]  # (m, n)
+    shared: NDArray[np.bool_]  # (m, m): the two reps may serve a common account
+    reached: NDArray[np.bool_]  # (m, n): some rep of r's group may serve the account
+    enclosed: NDArray[np.bool_]  # (m, n): only reps of r's group may serve it
+    least_work: NDArray[np.float64]  # (n,) least workload over the reps who may serve it
+
+    @classmethod
+    def of(cls, servable: NDArray[np.bool_], workload: NDArray[np.float64]) -> ReachMap:
+        # group sums as float matrix products (BLAS): a loop over reps would be m² × n at 200 × 50,000
+        pairs = servable.astype(np.float32)
+        shared = (pairs @ pairs.T) > 0
+        reached = (shared.astype(np.float32) @ pairs) > 0
+        outside = ((~shared).astype(np.float32) @ pairs) > 0  # a rep outside r's group may serve it
+        least = np.where(servable, workload, np.inf).min(axis=0, initial=np.inf)
+        return cls(
+            servable=servable,
+            shared=np.asarray(shared, dtype=np.bool_),
+            reached=np.asarray(reached, dtype=np.bool_),
+            enclosed=np.asarray(reached & ~outside, dtype=np.bool_),
+            least_work=np.where(np.isfinite(least), least, 0.0),
+        )
+
+
+def _reps_short(work: float, capacity: NDArray[np.float64]) -> int:
+    """Reps of the group's average capacity to add so `work` fits (0 when it already does)."""
+    if capacity.size == 0 or work <= float(capacity.sum()) * (1.0 + 1e-9):
+        return 0
+    return math.ceil((work - float(capacity.sum())) / float(capacity.mean()) - 1e-9)
+
+
 def reach_limits(
-    servable: NDArray[np.bool_],
+    reach: ReachMap,
     workload: NDArray[np.float64],
     potential: NDArray[np.float64],
     fixed_potential: NDArray[np.float64],
     fixed_workload: NDArray[np.float64],
     potential_target: NDArray[np.float64],
     workload_target: NDArray[np.float64],
+    capacity: NDArray[np.float64],
     potential_band: float,
 ) -> list[RepReach]:
     """Per rep, what the accounts it may serve allow, ignoring every other rep's needs.
@@ -66,20 +108,13 @@ def reach_limits(
     `cheapest_workload_ratio` is exact for the fractional relaxation: take the
     accounts with the least workload per unit of potential first until the rep
     holds (1 − band) of its fair potential. Above 1 + the workload band, no
-    plan can keep this rep in band on both dimensions; that is a property of
-    the map, not of the search.
+    plan can keep this rep in band on both dimensions; likewise an
+    `enclosed_capacity_ratio` above 1 means no plan keeps the group within
+    capacity. Both are properties of the map, not of the search.
     """
+    servable = reach.servable
     m = servable.shape[0]
     only_one = servable.sum(axis=0) == 1
-    # group sums as float matrix products (BLAS): a loop over reps would be m² × n at 200 × 50,000
-    pairs = servable.astype(np.float32)
-    shared = (pairs @ pairs.T) > 0  # (m, m): the two reps may serve a common account
-    reached = (shared.astype(np.float32) @ pairs) > 0  # (m, n): some rep of r's group may serve it
-    outside = ((~shared).astype(np.float32) @ pairs) > 0  # (m, n): a rep outside r's group may
-    enclosed = reached & ~outside
-    # least workload of each account over every rep who may serve it: a lower bound for any group
-    least_work = np.where(servable, workload, np.inf).min(axis=0, initial=np.inf)
-    least_work = np.where(np.isfinite(least_work), least_work, 0.0)
     limits: list[RepReach] = []
     for r in range(m):
         mine = np.flatnonzero(servable[r] & (potential > 0))
@@ -103,25 +138,60 @@ def reach_limits(
                 last = (needed - before_p) / float(potential[order[k]])
                 cheapest += before_w + last * float(workload[r, order[k]])
         sole = np.flatnonzero(servable[r] & only_one)
-        group = np.flatnonzero(shared[r])
+        sole_work = float(fixed_workload[r] + workload[r, sole].sum())
+        group = np.flatnonzero(reach.shared[r])
         group_p = max(float(potential_target[group].sum()), 1e-9)
         group_w = max(float(workload_target[group].sum()), 1e-9)
+        enclosed_work = float(fixed_workload[group].sum() + reach.least_work[reach.enclosed[r]].sum())
         limits.append(
             RepReach(
                 accounts=int(servable[r].sum()),
                 sole=len(sole),
                 sole_potential_ratio=float(fixed_potential[r] + potential[sole].sum()) / target_p,
-                sole_workload_ratio=float(fixed_workload[r] + workload[r, sole].sum()) / target_w,
+                sole_workload_ratio=sole_work / target_w,
+                sole_capacity_ratio=sole_work / max(float(capacity[r]), 1e-9),
                 potential_ratio=reach_p / target_p,
                 cheapest_workload_ratio=cheapest / target_w,
                 neighbours=len(group) - 1,
-                enclosed=int(enclosed[r].sum()),
-                enclosed_potential_ratio=float(fixed_potential[group].sum() + potential[enclosed[r]].sum())
-                / group_p,
-                enclosed_workload_ratio=float(fixed_workload[group].sum() + least_work[enclosed[r]].sum())
-                / group_w,
-                group_potential_ratio=float(fixed_potential[group].sum() + potential[reached[r]].sum())
-                / group_p,
+                enclosed=int(reach.enclosed[r].sum()),
+                enclosed_potential_ratio=float(
+                    fixed_potential[group].sum() + potential[reach.enclosed[r]].sum()
+                ) / group_p,
+                enclosed_workload_ratio=enclosed_work / group_w,
+                enclosed_capacity_ratio=enclosed_work / max(float(capacity[group].sum()), 1e-9),
+                enclosed_reps_short=_reps_short(enclosed_work, capacity[group]),
+                group_potential_ratio=float(
+                    fixed_potential[group].sum() + potential[reach.reached[r]].sum()
+                ) / group_p,
             )
         )
     return limits
+
+
+def reps_short(
+    reach: ReachMap,
+    over: NDArray[np.bool_],
+    fixed_workload: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+) -> int:
+    """Reps the map lacks where reps are `over` capacity: a lower bound on the hires that fix it.
+
+    The over-capacity reps' groups are merged where they share a rep; each
+    merged area's enclosed accounts (those no rep outside it may serve) need
+    at least their least workload, which the area's reps must carry. Areas are
+    disjoint, so their shortfalls add up.
+    """
+    m = len(over)
+    label = np.arange(m)
+    for r in np.flatnonzero(over):  # union the groups of over-capacity reps
+        members = np.flatnonzero(reach.shared[r])
+        roots = np.unique(label[members])
+        label[np.isin(label, roots)] = roots.min()
+    short = 0
+    for root in np.unique(label[over]):
+        area = label == root
+        # enclosed: some rep of the area may serve it, no rep outside it may
+        inside = reach.servable[area].any(axis=0) & ~reach.servable[~area].any(axis=0)
+        work = float(fixed_workload[area].sum() + reach.least_work[inside].sum())
+        short += _reps_short(work, capacity[area])
+    return short

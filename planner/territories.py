@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.assignment_lp import AssignmentModel, price_pairs, side_rows_value, solve_lp
-from planner.balance_repair import NO_REP, RepairProblem, exchange_pass, repair
+from planner.balance_repair import CONVEXITY, NO_REP, RepairProblem, exchange_pass, repair
 from planner.capacity import reps_needed, workload_table
 from planner.metrics import balance_report, layer_flags
 from planner.model import (
@@ -33,10 +33,11 @@ from planner.model import (
     OutOfBand,
     Policy,
     Rep,
+    RepLoad,
     TerritoryPlan,
     Unassigned,
 )
-from planner.reach import RepReach, reach_limits, servable_pairs
+from planner.reach import ReachMap, RepReach, reach_limits, reps_short, servable_pairs
 from planner.travel import TravelMatrix
 
 Mode = Literal["minimal", "full"]
@@ -55,7 +56,8 @@ LP_SOLVER = "glop"
 LP_SHARE_OF_TIME = 0.8  # of the remaining time; repair usually needs seconds
 BAND_PENALTY = 100.0  # × a rep's travel per unit relative band violation
 CAPACITY_PENALTY = 1000.0
-UNREACHABLE_PENALTY = 2 * BAND_PENALTY  # × a rep's travel per account: above a 100 % band violation
+# × a rep's travel per account: above what a 100 % band violation costs at the search's steepest
+UNREACHABLE_PENALTY = 2 * BAND_PENALTY * (1 + 2 * CONVEXITY)
 SPLIT_MIP_SECONDS = 10.0  # cap for the MIP over the accounts the LP split
 EXCHANGE_ROUNDS = 50
 LP_BAND = 0.9  # the LP plans inside the policy's band, leaving room for rounding
@@ -69,6 +71,10 @@ class _LayerResult:
     lower_bound: float | None
     status: str
     reach: dict[str, RepReach]  # rep id → what its day's drive allows, for out-of-band reasons
+    reach_map: ReachMap  # for counting the reps an over-capacity area lacks
+    rep_ids: tuple[str, ...]  # the layer's reps, in the reach map's order
+    fixed_workload: NDArray[np.float64]  # (m,) locked accounts' workload per rep
+    capacity: NDArray[np.float64]  # (m,)
 
 
 def rebalance(
@@ -119,6 +125,7 @@ def rebalance(
     bounds: list[float | None] = []
     statuses: list[str] = []
     reach: dict[str, RepReach] = {}
+    layers: list[_LayerResult] = []
     for is_overlay in (False, True):
         layer_reps = [r for r in reps if overlay[r.id] == is_overlay]
         movable = layer_accounts[is_overlay]
@@ -142,6 +149,7 @@ def rebalance(
         bounds.append(result.lower_bound)
         statuses.append(result.status)
         reach.update(result.reach)
+        layers.append(result)
 
     plannable = [a for a in accounts if a.id in owner]
     current = {
@@ -166,15 +174,16 @@ def rebalance(
         if mode == "full" and bounds and all(b is not None for b in bounds)
         else None
     )
+    team_short = sum(r.workload_minutes for r in after.reps) > sum(r.capacity_minutes for r in after.reps)
     return TerritoryPlan(
         assignments=MappingProxyType(dict(sorted(owner.items()))),
         unassigned=tuple(sorted(unassigned, key=lambda u: u.account_id)),
         moves=moves,
         before=before,
         after=after,
-        extra_reps_needed=_extra_reps_needed(after, reps, overlay),
+        extra_reps_needed=_extra_reps_needed(after, reps, overlay, layers),
         over_capacity=after.over_capacity,
-        out_of_band=_out_of_band(after, reach, rep_by_id, policy),
+        out_of_band=_out_of_band(after, reach, rep_by_id, policy, team_short),
         mode=mode,
         moved_share=len(moved_ids) / had_rep if had_rep else 0.0,
         moved_potential_share=moved_potential / total_potential if total_potential > 0 else 0.0,
@@ -247,6 +256,7 @@ def _plan_layer(
     # pricing them made GLOP miss 60 s at 10,000 x 50); the search that turns its answer into the
     # plan prices other pairs above any band violation, so it moves them back within reach.
     drivable = servable_pairs(table.within_a_day(policy)[:, :n], table.km[:, :n], suitable)
+    reach_map = ReachMap.of(drivable, work[:, :n])  # before the solvers: its time is in the budget
     km_ok = np.where(suitable, table.km[:, :n], np.inf)
     cur = np.array(
         [
@@ -409,8 +419,8 @@ def _plan_layer(
     final_rep = slots[np.arange(n), final_slot]
     layer_workload = float(work[final_rep, np.arange(n)].sum() + fixed_workload.sum())
     limits = reach_limits(
-        drivable, work[:, :n], potential, fixed_potential, fixed_workload,
-        potential_target, shares * layer_workload, bp,
+        reach_map, work[:, :n], potential, fixed_potential, fixed_workload,
+        potential_target, shares * layer_workload, table.capacity, bp,
     )
 
     owner = {a.id: reps[int(final_rep[i])].id for i, a in enumerate(movable)}
@@ -419,7 +429,10 @@ def _plan_layer(
         km[(a.id, owner[a.id])] = float(table.km[final_rep[i], i])
         if a.current_rep in rep_pos:
             km[(a.id, a.current_rep)] = float(table.km[rep_pos[a.current_rep], i])
-    return _LayerResult(owner, km, lower_bound, status, {r.id: limits[k] for k, r in enumerate(reps)})
+    return _LayerResult(
+        owner, km, lower_bound, status, {r.id: limits[k] for k, r in enumerate(reps)},
+        reach_map, tuple(r.id for r in reps), fixed_workload, table.capacity,
+    )
 
 
 def _relax_and_price(
@@ -648,8 +661,17 @@ def _fix_split_accounts(
     return fixed
 
 
-def _extra_reps_needed(after: BalanceReport, reps: Sequence[Rep], overlay: Mapping[str, bool]) -> int:
-    """Reps to hire so each layer's workload fits its capacity (0 when it already does)."""
+def _extra_reps_needed(
+    after: BalanceReport, reps: Sequence[Rep], overlay: Mapping[str, bool],
+    layers: Sequence[_LayerResult],
+) -> int:
+    """Reps to hire so each layer's workload fits its capacity (0 when it already does).
+
+    Per layer, the larger of the team's shortfall and the areas' (accounts only
+    over-capacity reps and their neighbours can reach): a team with room in
+    one metro still needs a hire in another whose hinterland outgrows its reps.
+    """
+    over = set(after.over_capacity)
     extra = 0
     for flag in (False, True):
         loads = [load for load in after.reps if overlay[load.rep_id] == flag]
@@ -657,33 +679,43 @@ def _extra_reps_needed(after: BalanceReport, reps: Sequence[Rep], overlay: Mappi
             continue
         work = sum(load.workload_minutes for load in loads)
         capacity = sum(load.capacity_minutes for load in loads) / len(loads)
+        team = 0
         if work > sum(load.capacity_minutes for load in loads) + 1e-6:
-            extra += reps_needed(work, capacity) - len(loads)
-    return max(extra, 0)
+            team = max(reps_needed(work, capacity) - len(loads), 0)
+        local = sum(
+            reps_short(layer.reach_map, np.array([r in over for r in layer.rep_ids]),
+                       layer.fixed_workload, layer.capacity)
+            for layer in layers if overlay[layer.rep_ids[0]] == flag
+        )
+        extra += max(team, local)
+    return extra
 
 
 def _out_of_band(
-    after: BalanceReport, reach: Mapping[str, RepReach], rep_by_id: Mapping[str, Rep], policy: Policy
+    after: BalanceReport, reach: Mapping[str, RepReach], rep_by_id: Mapping[str, Rep], policy: Policy,
+    team_short: bool,
 ) -> tuple[OutOfBand, ...]:
-    """Every rep outside the policy's band on potential or workload, with what limits them."""
+    """Every rep outside the policy's band or over capacity, with what limits them."""
     bp, bw = policy.balance.potential_band, policy.balance.workload_band
     return tuple(
         OutOfBand(
-            load.rep_id, load.potential_vs_target, load.workload_vs_target,
-            _out_of_band_reason(load.potential_vs_target, load.workload_vs_target,
-                                reach.get(load.rep_id), _label(rep_by_id.get(load.rep_id), load.rep_id),
-                                policy),
+            load.rep_id, load.potential_vs_target, load.workload_vs_target, load.utilisation,
+            _out_of_band_reason(load, reach.get(load.rep_id),
+                                _label(rep_by_id.get(load.rep_id), load.rep_id), policy, team_short),
         )
         for load in after.reps
-        if abs(load.potential_vs_target - 1.0) > bp + 1e-9 or abs(load.workload_vs_target - 1.0) > bw + 1e-9
+        if abs(load.potential_vs_target - 1.0) > bp + 1e-9
+        or abs(load.workload_vs_target - 1.0) > bw + 1e-9
+        or load.utilisation > 1.0 + 1e-9
     )
 
 
 def _out_of_band_reason(
-    potential: float, workload: float, reach: RepReach | None, name: str, policy: Policy
+    load: RepLoad, reach: RepReach | None, name: str, policy: Policy, team_short: bool
 ) -> str:
-    """Why a rep stays outside the band, in figures a manager can act on (e.g. a `target_share`)."""
+    """Why a rep stays outside the band or over capacity, in figures a manager can act on."""
     bp, bw = policy.balance.potential_band, policy.balance.workload_band
+    potential, workload = load.potential_vs_target, load.workload_vs_target
     figures = (
         f"potential {_pct(potential)} and workload {_pct(workload)} of a fair share "
         f"(band ±{bp * 100:.0f} % / ±{bw * 100:.0f} %)"
@@ -694,6 +726,27 @@ def _out_of_band_reason(
         f"{reach.accounts} accounts within a day's drive of {name}'s home "
         f"({reach.sole} of them within no one else's)"
     )
+    group = f"{name} and the {reach.neighbours} rep(s) whose day's drive overlaps theirs"
+    if load.utilisation > 1.0 + 1e-9:
+        over = f"at {_pct(load.utilisation)} of capacity"
+        if reach.sole_capacity_ratio > 1.0:
+            return (
+                f"{over}: the {reach.sole} accounts only {name} can reach (or holds locked) take "
+                f"{_pct(reach.sole_capacity_ratio)} of {name}'s capacity on their own; the area needs "
+                f"{math.ceil(reach.sole_capacity_ratio - 1.0 - 1e-9)} more rep(s)"
+            )
+        if reach.enclosed_capacity_ratio > 1.0:
+            return (
+                f"{over}: the {reach.enclosed} accounts that only {group} can reach take at least "
+                f"{_pct(reach.enclosed_capacity_ratio)} of their capacity; the area needs "
+                f"{reach.enclosed_reps_short} more rep(s)"
+            )
+        if team_short:
+            return f"{over}: the team's book needs more time than its reps have"
+        return (
+            f"{over}: the reps within a day's drive of its accounts could take them, but not "
+            "within this plan's time and travel"
+        )
     if reach.sole_workload_ratio > 1.0 + bw or reach.sole_potential_ratio > 1.0 + bp:
         return (
             f"{figures}: the {reach.sole} accounts only {name} can reach (or holds locked) already take "
@@ -708,7 +761,6 @@ def _out_of_band_reason(
             f"potential is {_pct(reach.cheapest_workload_ratio)} of a fair workload; the drive makes "
             "this book dearer to serve than the team's"
         )
-    group = f"{name} and the {reach.neighbours} rep(s) whose day's drive overlaps theirs"
     if reach.enclosed_potential_ratio > 1.0 + bp or reach.enclosed_workload_ratio > 1.0 + bw:
         return (
             f"{figures}: the {reach.enclosed} accounts that only {group} can reach carry "

@@ -190,7 +190,7 @@ def plan_file(
         f"{len(plan.moves):,} moves ({plan.moved_share:.0%}); potential CV {after.potential.cv:.3f}, "
         f"workload CV {after.workload.cv:.3f}, max utilisation {after.max_utilisation:.0%}"
         + (f"; {plan.extra_reps_needed} more rep(s) needed" if plan.extra_reps_needed else "")
-        + (f"; {len(plan.out_of_band)} rep(s) out of band (see metrics.out_of_band)"
+        + (f"; {len(plan.out_of_band)} rep(s) out of band or over capacity (see metrics.out_of_band)"
            if plan.out_of_band else "")
         + f" -> {out}",
         highlight=False,

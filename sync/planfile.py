@@ -266,7 +266,8 @@ def plan_document(plan: TerritoryPlan) -> dict[str, Any]:
             "over_capacity": list(plan.over_capacity),
             "out_of_band": [
                 {"rep_id": o.rep_id, "potential_vs_target": round(o.potential_vs_target, 4),
-                 "workload_vs_target": round(o.workload_vs_target, 4), "reason": o.reason}
+                 "workload_vs_target": round(o.workload_vs_target, 4),
+                 "utilisation": round(o.utilisation, 4), "reason": o.reason}
                 for o in plan.out_of_band
             ],
             "lower_bound_travel_km": (

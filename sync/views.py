@@ -447,7 +447,7 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
         for o in summary.get("out_of_band", [])
     )
     out_of_band = (
-        " <h2>Reps outside the balance band, and why</h2>\n"
+        " <h2>Reps outside the balance band or over capacity, and why</h2>\n"
         f' <table id="out-of-band"><tr><th>rep</th><th>reason</th></tr>{band_rows}</table>\n'
         if band_rows else ""
     )

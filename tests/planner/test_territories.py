@@ -409,3 +409,72 @@ def test_a_balanced_plan_leaves_no_rep_out_of_band() -> None:
     accounts, reps = field_book()
     plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
     assert plan.out_of_band == ()
+
+
+def a_town_outgrowing_its_reps(
+    n_west: int, n_west_reps: int
+) -> tuple[list[Account], list[Rep]]:
+    """Tier-A accounts in two cities: the west's reps cannot carry theirs; the east has room."""
+    rng = np.random.default_rng(5)
+    west = [
+        Account(id=f"W{i}", lat=34.05 + rng.normal(0, 0.1), lon=-118.25 + rng.normal(0, 0.1),
+                tier="A", potential=50_000.0)
+        for i in range(n_west)
+    ]
+    east = [
+        Account(id=f"E{i}", lat=40.7 + rng.normal(0, 0.1), lon=-74.0 + rng.normal(0, 0.1),
+                tier="A", potential=50_000.0)
+        for i in range(60)
+    ]
+    reps = [
+        Rep(id=f"w{i}", name=f"Rep W{i}", home_lat=34.05, home_lon=-118.25 + 0.05 * i)
+        for i in range(n_west_reps)
+    ] + [Rep(id=f"e{i}", home_lat=40.7, home_lon=-74.0 + 0.05 * i) for i in range(3)]
+    return west + east, reps
+
+
+def test_a_town_whose_work_outgrows_its_lone_rep_asks_for_a_hire_though_the_team_has_room() -> None:
+    accounts, reps = a_town_outgrowing_its_reps(n_west=60, n_west_reps=1)  # ~107 % of one rep
+    plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    team = plan.after
+    assert sum(r.workload_minutes for r in team.reps) < sum(r.capacity_minutes for r in team.reps)
+    # shipping western accounts to the east would be a plan on paper only
+    assert {plan.assignments[a.id] for a in accounts if a.id.startswith("W")} == {"w0"}
+    assert plan.over_capacity == ("w0",)
+    assert plan.extra_reps_needed == 1
+    (out,) = [o for o in plan.out_of_band if o.rep_id == "w0"]
+    assert out.utilisation == team.rep("w0").utilisation > 1.0
+    assert re.search(
+        r"at 107 % of capacity: the 60 accounts only Rep W0 can reach \(or holds locked\) take "
+        r"107 % of Rep W0's capacity on their own; the area needs 1 more rep\(s\)", out.reason
+    ), out.reason
+
+
+def test_an_area_short_of_reps_says_how_many_more_it_needs() -> None:
+    accounts, reps = a_town_outgrowing_its_reps(n_west=200, n_west_reps=2)  # ~3.6 reps' work
+    plan = rebalance(accounts, reps, POLICY, mode="full", time_limit=10)
+    assert set(plan.over_capacity) == {"w0", "w1"}
+    assert plan.extra_reps_needed == 2
+    for rep_id in ("w0", "w1"):
+        (out,) = [o for o in plan.out_of_band if o.rep_id == rep_id]
+        assert re.search(
+            r"the 200 accounts that only Rep W\d and the 1 rep\(s\) whose day's drive overlaps theirs "
+            r"can reach take at least \d+ % of their capacity; the area needs 2 more rep\(s\)",
+            out.reason,
+        ), out.reason
+
+
+def test_an_excess_the_map_forces_on_several_reps_is_shared_evenly() -> None:
+    # Rep L's town holds a sliver of the book, so the four reps in the south carry ~120 % each.
+    # Two at 105 % and two at 138 % would be as good on a linear penalty and worse for the team.
+    accounts, reps = field_book(n_accounts=200, n_reps=4)
+    lone = Rep(id="L", name="Rep L", home_lat=53.55, home_lon=10.0)
+    town = [
+        Account(id=f"T{i}", lat=53.55 + 0.01 * i, lon=10.0, tier="B", potential=30_000.0)
+        for i in range(5)
+    ]
+    plan = rebalance([*accounts, *town], [*reps, lone], POLICY, mode="full", time_limit=10)
+    south = [plan.after.rep(r.id) for r in reps]
+    for ratio in ([r.potential_vs_target for r in south], [r.workload_vs_target for r in south]):
+        assert min(ratio) > 1.05
+        assert max(ratio) - min(ratio) < 0.08, ratio

@@ -89,7 +89,7 @@ def test_a_rep_no_account_is_within_a_days_drive_of_is_listed_out_of_band_with_w
     assert result.exit_code == 0, result.output
     bands = json.loads(out.read_text(encoding="utf-8"))["metrics"]["out_of_band"]
     (dana,) = [b for b in bands if b["rep_id"] == "R4"]
-    assert dana["potential_vs_target"] == 0.0
+    assert (dana["potential_vs_target"], dana["utilisation"]) == (0.0, 0.0)
     assert "the 0 accounts within a day's drive of Dana's home" in dana["reason"]
     assert "out of band" in result.output
 
