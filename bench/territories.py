@@ -33,12 +33,12 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 
 from bench.fieldbook_instances import FieldBookInstance, generate
-from planner import Account, Policy, Rep, balance_report, rebalance
+from planner import Account, Policy, Rep, TerritoryPlan, balance_report, rebalance
 from planner.assignment_lp import AssignmentModel, solve_lp
 from planner.capacity import WorkloadTable, workload_table
 from planner.metrics import dimension_stats
 from planner.model import BalancePolicy, BalanceReport, DimensionStats
-from planner.reach import servable_pairs
+from planner.reach import ReachMap, reach_limits, servable_pairs
 from planner.territories import BAND_PENALTY, CAPACITY_PENALTY, LP_BAND
 
 FLOOR_TIME_FACTOR = 5  # the floor is a reference, not a contender: it gets the time it needs
@@ -89,6 +89,7 @@ def run_size(inst: FieldBookInstance, methods: Sequence[str], seconds: float) ->
     print(f"LP bound (policy band ±{inst.policy.balance.potential_band:.0%}): "
           f"{bound:,.0f} visit-km/year ({time.perf_counter() - started:.0f} s)" if bound else
           "LP bound: not reached", flush=True)
+    print(f"Least max utilisation the reach rule allows: {least_max_utilisation(inst):.1%}", flush=True)
     runners: Mapping[str, Callable[[FieldBookInstance, float], Row]] = {
         "ours": run_ours, "minimal": run_minimal, "kmeans": run_kmeans, "mip": run_mip,
         "floor": run_floor,
@@ -113,12 +114,36 @@ def lp_bound(inst: FieldBookInstance, seconds: float) -> float | None:
 
 def run_ours(inst: FieldBookInstance, seconds: float) -> Row:
     plan = rebalance(inst.accounts, inst.reps, inst.policy, mode="full", time_limit=seconds)
-    return Row("ours (full)", plan.after, plan.moved_share, plan.seconds, plan.status)
+    return Row("ours (full)", plan.after, plan.moved_share, plan.seconds, _plan_note(plan))
 
 
 def run_minimal(inst: FieldBookInstance, seconds: float) -> Row:
     plan = rebalance(inst.accounts, inst.reps, inst.policy, mode="minimal", time_limit=seconds)
-    return Row("ours (minimal)", plan.after, plan.moved_share, plan.seconds, plan.status)
+    return Row("ours (minimal)", plan.after, plan.moved_share, plan.seconds, _plan_note(plan))
+
+
+def _plan_note(plan: TerritoryPlan) -> str:
+    flagged = f"; {len(plan.out_of_band)} rep(s) flagged" if plan.out_of_band else ""
+    hire = f"; {plan.extra_reps_needed} more rep(s) needed" if plan.extra_reps_needed else ""
+    return f"{plan.status}{flagged}{hire}"
+
+
+def least_max_utilisation(inst: FieldBookInstance) -> float:
+    """A lower bound on any plan's max utilisation under the reach rule.
+
+    Each rep's group (the reps whose day's drive overlaps its own) must carry
+    the accounts no one else can reach, at least at their least workload, so
+    some rep of the group is at least that share of the group's capacity.
+    """
+    book = _Book.of(inst.accounts, inst.reps, inst.policy)
+    n, m, table = book.n, book.m, book.table
+    servable = servable_pairs(table.within_a_day(inst.policy)[:, :n], table.km[:, :n], book.suitable)
+    workload = table.workload[:, :n]
+    fixed = np.bincount(book.pin_rep, weights=table.workload[book.pin_rep, book.pin_cols], minlength=m)
+    ones = np.ones(m)
+    limits = reach_limits(ReachMap.of(servable, workload), workload, book.potential[:n], np.zeros(m),
+                          fixed.astype(float), ones, ones, table.capacity, 0.0)
+    return max(max(r.sole_capacity_ratio, r.enclosed_capacity_ratio) for r in limits)
 
 
 def run_kmeans(inst: FieldBookInstance, seconds: float) -> Row:

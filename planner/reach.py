@@ -5,8 +5,8 @@ home the same day. `servable_pairs` is that rule, shared by the planner and
 the benchmark. `reach_limits` asks, per rep, whether the accounts within that
 day's drive could balance the rep, or fit its capacity, at all;
 `TerritoryPlan.out_of_band` uses it to say why a rep stays outside the band or
-over capacity. `reps_short` counts the reps an area lacks when the accounts
-only its reps can reach need more time than they have, even though the team
+over capacity. `short_areas` finds the areas that lack reps: the accounts
+only their reps can reach need more time than those reps have, even when the team
 as a whole may have room.
 """
 
@@ -54,7 +54,6 @@ class RepReach:
     enclosed_potential_ratio: float  # their potential (plus the group's locked) / the group's fair share
     enclosed_workload_ratio: float  # their least workload within the group / the group's fair share
     enclosed_capacity_ratio: float  # the same workload / the group's capacity
-    enclosed_reps_short: int  # reps the group lacks for that workload (0 when it fits)
     group_potential_ratio: float  # potential all of the group may serve / the group's fair share
 
 
@@ -159,7 +158,6 @@ def reach_limits(
                 ) / group_p,
                 enclosed_workload_ratio=enclosed_work / group_w,
                 enclosed_capacity_ratio=enclosed_work / max(float(capacity[group].sum()), 1e-9),
-                enclosed_reps_short=_reps_short(enclosed_work, capacity[group]),
                 group_potential_ratio=float(
                     fixed_potential[group].sum() + potential[reach.reached[r]].sum()
                 ) / group_p,
@@ -168,30 +166,42 @@ def reach_limits(
     return limits
 
 
-def reps_short(
+@dataclass(frozen=True, slots=True)
+class ShortArea:
+    """Reps whose day's drives overlap, with more work only they can reach than time to do it."""
+
+    reps: tuple[int, ...]  # rep indexes in the layer
+    accounts: int  # accounts no rep outside the area may serve
+    capacity_ratio: float  # their least workload (plus the area's locked) / the area's capacity
+    reps_short: int  # reps of the area's average capacity to add
+
+
+def short_areas(
     reach: ReachMap,
     over: NDArray[np.bool_],
     fixed_workload: NDArray[np.float64],
     capacity: NDArray[np.float64],
-) -> int:
-    """Reps the map lacks where reps are `over` capacity: a lower bound on the hires that fix it.
+) -> list[ShortArea]:
+    """Areas around the `over`-capacity reps that lack reps: a lower bound on the hires that fix them.
 
     The over-capacity reps' groups are merged where they share a rep; each
     merged area's enclosed accounts (those no rep outside it may serve) need
     at least their least workload, which the area's reps must carry. Areas are
-    disjoint, so their shortfalls add up.
+    disjoint, so their shortfalls add up. Areas that fit are left out.
     """
-    m = len(over)
-    label = np.arange(m)
+    label = np.arange(len(over))
     for r in np.flatnonzero(over):  # union the groups of over-capacity reps
-        members = np.flatnonzero(reach.shared[r])
-        roots = np.unique(label[members])
+        roots = np.unique(label[reach.shared[r]])
         label[np.isin(label, roots)] = roots.min()
-    short = 0
+    areas: list[ShortArea] = []
     for root in np.unique(label[over]):
         area = label == root
-        # enclosed: some rep of the area may serve it, no rep outside it may
         inside = reach.servable[area].any(axis=0) & ~reach.servable[~area].any(axis=0)
         work = float(fixed_workload[area].sum() + reach.least_work[inside].sum())
-        short += _reps_short(work, capacity[area])
-    return short
+        short = _reps_short(work, capacity[area])
+        if short:
+            areas.append(ShortArea(
+                tuple(int(r) for r in np.flatnonzero(area)), int(inside.sum()),
+                work / float(capacity[area].sum()), short,
+            ))
+    return areas

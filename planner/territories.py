@@ -37,7 +37,7 @@ from planner.model import (
     TerritoryPlan,
     Unassigned,
 )
-from planner.reach import ReachMap, RepReach, reach_limits, reps_short, servable_pairs
+from planner.reach import ReachMap, RepReach, ShortArea, reach_limits, servable_pairs, short_areas
 from planner.travel import TravelMatrix
 
 Mode = Literal["minimal", "full"]
@@ -175,15 +175,16 @@ def rebalance(
         else None
     )
     team_short = sum(r.workload_minutes for r in after.reps) > sum(r.capacity_minutes for r in after.reps)
+    areas = _short_areas(after, layers, rep_by_id)
     return TerritoryPlan(
         assignments=MappingProxyType(dict(sorted(owner.items()))),
         unassigned=tuple(sorted(unassigned, key=lambda u: u.account_id)),
         moves=moves,
         before=before,
         after=after,
-        extra_reps_needed=_extra_reps_needed(after, reps, overlay, layers),
+        extra_reps_needed=_extra_reps_needed(after, overlay, areas),
         over_capacity=after.over_capacity,
-        out_of_band=_out_of_band(after, reach, rep_by_id, policy, team_short),
+        out_of_band=_out_of_band(after, reach, rep_by_id, policy, team_short, areas),
         mode=mode,
         moved_share=len(moved_ids) / had_rep if had_rep else 0.0,
         moved_potential_share=moved_potential / total_potential if total_potential > 0 else 0.0,
@@ -661,17 +662,46 @@ def _fix_split_accounts(
     return fixed
 
 
+@dataclass(frozen=True)
+class _Area:
+    """A short area of one layer, by rep id and name, for reasons and the hiring count."""
+
+    short: ShortArea
+    rep_ids: tuple[str, ...]
+    names: str  # "Rep 0, Rep 1 and Rep 2" or "Rep 0 and 11 others"
+    overlay: bool
+
+
+def _short_areas(
+    after: BalanceReport, layers: Sequence[_LayerResult], rep_by_id: Mapping[str, Rep]
+) -> dict[str, _Area]:
+    """Rep id → the area of over-capacity reps (and their neighbours) that lacks reps, if any."""
+    over = set(after.over_capacity)
+    by_rep: dict[str, _Area] = {}
+    for layer in layers:
+        flags = np.array([r in over for r in layer.rep_ids])
+        for short in short_areas(layer.reach_map, flags, layer.fixed_workload, layer.capacity):
+            ids = tuple(layer.rep_ids[k] for k in short.reps)
+            labels = [_label(rep_by_id.get(i), i) for i in ids]
+            names = (
+                f"{', '.join(labels[:-1])} and {labels[-1]}" if 1 < len(labels) <= 5
+                else labels[0] if len(labels) == 1
+                else f"{labels[0]} and {len(labels) - 1} others"
+            )
+            area = _Area(short, ids, names, rep_by_id[ids[0]].overlay)
+            by_rep.update(dict.fromkeys(ids, area))
+    return by_rep
+
+
 def _extra_reps_needed(
-    after: BalanceReport, reps: Sequence[Rep], overlay: Mapping[str, bool],
-    layers: Sequence[_LayerResult],
+    after: BalanceReport, overlay: Mapping[str, bool], areas: Mapping[str, _Area]
 ) -> int:
     """Reps to hire so each layer's workload fits its capacity (0 when it already does).
 
-    Per layer, the larger of the team's shortfall and the areas' (accounts only
-    over-capacity reps and their neighbours can reach): a team with room in
-    one metro still needs a hire in another whose hinterland outgrows its reps.
+    Per layer, the larger of the team's shortfall and the sum of its short
+    areas': a team with room in one metro still needs a hire in another whose
+    hinterland outgrows the reps who can reach it.
     """
-    over = set(after.over_capacity)
     extra = 0
     for flag in (False, True):
         loads = [load for load in after.reps if overlay[load.rep_id] == flag]
@@ -682,18 +712,14 @@ def _extra_reps_needed(
         team = 0
         if work > sum(load.capacity_minutes for load in loads) + 1e-6:
             team = max(reps_needed(work, capacity) - len(loads), 0)
-        local = sum(
-            reps_short(layer.reach_map, np.array([r in over for r in layer.rep_ids]),
-                       layer.fixed_workload, layer.capacity)
-            for layer in layers if overlay[layer.rep_ids[0]] == flag
-        )
-        extra += max(team, local)
+        distinct = {id(a): a for a in areas.values() if a.overlay == flag}.values()
+        extra += max(team, sum(a.short.reps_short for a in distinct))
     return extra
 
 
 def _out_of_band(
     after: BalanceReport, reach: Mapping[str, RepReach], rep_by_id: Mapping[str, Rep], policy: Policy,
-    team_short: bool,
+    team_short: bool, areas: Mapping[str, _Area],
 ) -> tuple[OutOfBand, ...]:
     """Every rep outside the policy's band or over capacity, with what limits them."""
     bp, bw = policy.balance.potential_band, policy.balance.workload_band
@@ -701,7 +727,8 @@ def _out_of_band(
         OutOfBand(
             load.rep_id, load.potential_vs_target, load.workload_vs_target, load.utilisation,
             _out_of_band_reason(load, reach.get(load.rep_id),
-                                _label(rep_by_id.get(load.rep_id), load.rep_id), policy, team_short),
+                                _label(rep_by_id.get(load.rep_id), load.rep_id), policy, team_short,
+                                areas.get(load.rep_id)),
         )
         for load in after.reps
         if abs(load.potential_vs_target - 1.0) > bp + 1e-9
@@ -711,7 +738,8 @@ def _out_of_band(
 
 
 def _out_of_band_reason(
-    load: RepLoad, reach: RepReach | None, name: str, policy: Policy, team_short: bool
+    load: RepLoad, reach: RepReach | None, name: str, policy: Policy, team_short: bool,
+    area: _Area | None,
 ) -> str:
     """Why a rep stays outside the band or over capacity, in figures a manager can act on."""
     bp, bw = policy.balance.potential_band, policy.balance.workload_band
@@ -735,11 +763,11 @@ def _out_of_band_reason(
                 f"{_pct(reach.sole_capacity_ratio)} of {name}'s capacity on their own; the area needs "
                 f"{math.ceil(reach.sole_capacity_ratio - 1.0 - 1e-9)} more rep(s)"
             )
-        if reach.enclosed_capacity_ratio > 1.0:
+        if area is not None:
             return (
-                f"{over}: the {reach.enclosed} accounts that only {group} can reach take at least "
-                f"{_pct(reach.enclosed_capacity_ratio)} of their capacity; the area needs "
-                f"{reach.enclosed_reps_short} more rep(s)"
+                f"{over}: the {area.short.accounts} accounts that only {area.names} can reach take at "
+                f"least {area.short.capacity_ratio * 100:.1f} % of their capacity; the area needs "
+                f"{area.short.reps_short} more rep(s)"
             )
         if team_short:
             return f"{over}: the team's book needs more time than its reps have"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.reach import ReachMap, reach_limits, reps_short
+from planner.reach import ReachMap, reach_limits, short_areas
 
 # three reps: r0 and r1 share a city of four accounts, r2 alone in another with two
 SERVABLE = np.array(
@@ -26,25 +26,27 @@ def workload(per_account: list[float]) -> np.ndarray:
 
 def test_an_area_whose_accounts_outgrow_its_reps_is_short_though_the_team_has_room() -> None:
     reach = ReachMap.of(SERVABLE, workload([60.0, 60.0, 60.0, 60.0, 10.0, 10.0]))  # city: 240 for 200
-    over = np.array([True, False, False])
-    assert reps_short(reach, over, NO_LOCKS, CAPACITY) == 1
+    (city,) = short_areas(reach, np.array([True, False, False]), NO_LOCKS, CAPACITY)
+    assert (city.reps, city.accounts, city.capacity_ratio, city.reps_short) == ((0, 1), 4, 1.2, 1)
 
 
 def test_an_area_that_fits_its_reps_needs_nobody() -> None:
     reach = ReachMap.of(SERVABLE, workload([40.0, 40.0, 40.0, 40.0, 10.0, 10.0]))  # city: 160 for 200
-    assert reps_short(reach, np.array([True, True, False]), NO_LOCKS, CAPACITY) == 0
+    assert short_areas(reach, np.array([True, True, False]), NO_LOCKS, CAPACITY) == []
 
 
 def test_separate_short_areas_add_up() -> None:
     reach = ReachMap.of(SERVABLE, workload([60.0, 60.0, 60.0, 60.0, 120.0, 130.0]))
     # city: 240 for 200 (one more rep); r2's town: 250 for 100 (two more)
-    assert reps_short(reach, np.array([True, False, True]), NO_LOCKS, CAPACITY) == 3
+    areas = short_areas(reach, np.array([True, False, True]), NO_LOCKS, CAPACITY)
+    assert [(a.reps, a.reps_short) for a in areas] == [((0, 1), 1), ((2,), 2)]
 
 
 def test_locked_work_counts_against_the_area() -> None:
     reach = ReachMap.of(SERVABLE, workload([40.0, 40.0, 40.0, 40.0, 10.0, 10.0]))
     locked = np.array([50.0, 0.0, 0.0])  # 160 + 50 for 200
-    assert reps_short(reach, np.array([True, False, False]), locked, CAPACITY) == 1
+    (city,) = short_areas(reach, np.array([True, False, False]), locked, CAPACITY)
+    assert city.reps_short == 1
 
 
 def test_limits_measure_a_reps_own_and_its_groups_book_against_fair_shares_and_capacity() -> None:
@@ -60,12 +62,19 @@ def test_limits_measure_a_reps_own_and_its_groups_book_against_fair_shares_and_c
     assert (r0.accounts, r0.sole, r0.neighbours, r0.enclosed) == (4, 1, 1, 4)
     assert r0.sole_capacity_ratio == 0.3  # account 0 is r0's alone
     assert r0.enclosed_capacity_ratio == 210.0 / 200.0
-    assert r0.enclosed_reps_short == 1
     assert r0.potential_ratio == 2.0  # 40 of potential within r0's day for a fair 20
     # the cheapest way to 95 % of a fair potential: account 0, then most of another
     assert r0.cheapest_workload_ratio == (30.0 + 0.9 * 60.0) / 150.0
-    assert (r1.sole, r1.enclosed_reps_short) == (0, 1)
+    assert (r1.sole, r1.enclosed_capacity_ratio) == (0, 210.0 / 200.0)
     assert (r2.sole, r2.neighbours) == (2, 0)
     assert r2.sole_capacity_ratio == 2.5
-    assert r2.enclosed_reps_short == 2
+    assert r2.enclosed_capacity_ratio == 2.5
     assert r2.group_potential_ratio == 1.0
+
+
+def test_over_capacity_reps_who_share_a_neighbour_form_one_area() -> None:
+    # r0 | r0+r1 | r1+r2 | r2 along a road: r0's and r2's groups meet at r1
+    chain = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool)
+    reach = ReachMap.of(chain, np.tile(np.array([90.0, 90.0, 90.0, 90.0]), (3, 1)))
+    (road,) = short_areas(reach, np.array([True, False, True]), NO_LOCKS, CAPACITY)
+    assert (road.reps, road.accounts, road.reps_short) == ((0, 1, 2), 4, 1)

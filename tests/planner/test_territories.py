@@ -458,8 +458,8 @@ def test_an_area_short_of_reps_says_how_many_more_it_needs() -> None:
     for rep_id in ("w0", "w1"):
         (out,) = [o for o in plan.out_of_band if o.rep_id == rep_id]
         assert re.search(
-            r"the 200 accounts that only Rep W\d and the 1 rep\(s\) whose day's drive overlaps theirs "
-            r"can reach take at least \d+ % of their capacity; the area needs 2 more rep\(s\)",
+            r"the 200 accounts that only Rep W0 and Rep W1 can reach take at least 17\d\.\d % of "
+            r"their capacity; the area needs 2 more rep\(s\)",
             out.reason,
         ), out.reason
 
