@@ -6,8 +6,8 @@ the benchmark. `reach_limits` asks, per rep, whether the accounts within that
 day's drive could balance the rep, or fit its capacity, at all;
 `TerritoryPlan.out_of_band` uses it to say why a rep stays outside the band or
 over capacity. `short_areas` finds the areas that lack reps: the accounts
-only their reps can reach need more time than those reps have, even when the team
-as a whole may have room.
+only their reps can reach need more time than those reps have, even when the
+team as a whole has room.
 """
 
 from __future__ import annotations

@@ -174,7 +174,11 @@ def rebalance(
         if mode == "full" and bounds and all(b is not None for b in bounds)
         else None
     )
-    team_short = sum(r.workload_minutes for r in after.reps) > sum(r.capacity_minutes for r in after.reps)
+    short_layers = {
+        flag for flag in (False, True)
+        if sum(r.workload_minutes - r.capacity_minutes for r in after.reps if overlay[r.rep_id] == flag) > 0
+    }
+    in_short_layer = {r.id for r in reps if overlay[r.id] in short_layers}
     areas = _short_areas(after, layers, rep_by_id)
     return TerritoryPlan(
         assignments=MappingProxyType(dict(sorted(owner.items()))),
@@ -184,7 +188,7 @@ def rebalance(
         after=after,
         extra_reps_needed=_extra_reps_needed(after, overlay, areas),
         over_capacity=after.over_capacity,
-        out_of_band=_out_of_band(after, reach, rep_by_id, policy, team_short, areas),
+        out_of_band=_out_of_band(after, reach, rep_by_id, policy, in_short_layer, areas),
         mode=mode,
         moved_share=len(moved_ids) / had_rep if had_rep else 0.0,
         moved_potential_share=moved_potential / total_potential if total_potential > 0 else 0.0,
@@ -719,7 +723,7 @@ def _extra_reps_needed(
 
 def _out_of_band(
     after: BalanceReport, reach: Mapping[str, RepReach], rep_by_id: Mapping[str, Rep], policy: Policy,
-    team_short: bool, areas: Mapping[str, _Area],
+    in_short_layer: set[str], areas: Mapping[str, _Area],
 ) -> tuple[OutOfBand, ...]:
     """Every rep outside the policy's band or over capacity, with what limits them."""
     bp, bw = policy.balance.potential_band, policy.balance.workload_band
@@ -727,7 +731,8 @@ def _out_of_band(
         OutOfBand(
             load.rep_id, load.potential_vs_target, load.workload_vs_target, load.utilisation,
             _out_of_band_reason(load, reach.get(load.rep_id),
-                                _label(rep_by_id.get(load.rep_id), load.rep_id), policy, team_short,
+                                _label(rep_by_id.get(load.rep_id), load.rep_id), policy,
+                                load.rep_id in in_short_layer,
                                 areas.get(load.rep_id)),
         )
         for load in after.reps

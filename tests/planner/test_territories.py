@@ -151,6 +151,9 @@ def test_capacity_shortfall_returns_a_plan_with_the_reps_needed() -> None:
     capacity = plan.after.reps[0].capacity_minutes
     assert plan.extra_reps_needed >= 1
     assert (len(reps) + plan.extra_reps_needed) * capacity >= total
+    flagged = {o.rep_id: o.reason for o in plan.out_of_band}
+    for rep_id in plan.over_capacity:
+        assert re.search(r"at \d+ % of capacity: .* the area needs \d+ more rep\(s\)", flagged[rep_id])
 
 
 def test_same_seed_gives_same_plan() -> None:
