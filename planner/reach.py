@@ -168,12 +168,13 @@ def reach_limits(
 
 @dataclass(frozen=True, slots=True)
 class ShortArea:
-    """Reps whose day's drives overlap, with more work only they can reach than time to do it."""
+    """Reps whose day's drives overlap, with more work only some of them can reach than time to do it."""
 
-    reps: tuple[int, ...]  # rep indexes in the layer
-    accounts: int  # accounts no rep outside the area may serve
-    capacity_ratio: float  # their least workload (plus the area's locked) / the area's capacity
-    reps_short: int  # reps of the area's average capacity to add
+    reps: tuple[int, ...]  # every rep of the area (over-capacity reps and their neighbours), by index
+    binding: tuple[int, ...]  # the reps whose enclosed accounts prove the shortfall
+    accounts: int  # accounts no rep outside `binding` may serve
+    capacity_ratio: float  # their least workload (plus locked) / the capacity of `binding`
+    reps_short: int  # reps of `binding`'s average capacity to add
 
 
 def short_areas(
@@ -184,10 +185,12 @@ def short_areas(
 ) -> list[ShortArea]:
     """Areas around the `over`-capacity reps that lack reps: a lower bound on the hires that fix them.
 
-    The over-capacity reps' groups are merged where they share a rep; each
-    merged area's enclosed accounts (those no rep outside it may serve) need
-    at least their least workload, which the area's reps must carry. Areas are
-    disjoint, so their shortfalls add up. Areas that fit are left out.
+    The over-capacity reps' groups are merged where they share a rep. A set
+    of reps must carry the accounts no rep outside it may serve, at least at
+    their least workload; each area is measured as a whole and by each of its
+    over-capacity reps' groups, and the largest shortfall counts (a group can
+    be short while the whole area has room). Areas are disjoint, so their
+    shortfalls add up. Areas that fit are left out.
     """
     label = np.arange(len(over))
     for r in np.flatnonzero(over):  # union the groups of over-capacity reps
@@ -196,12 +199,19 @@ def short_areas(
     areas: list[ShortArea] = []
     for root in np.unique(label[over]):
         area = label == root
-        inside = reach.servable[area].any(axis=0) & ~reach.servable[~area].any(axis=0)
-        work = float(fixed_workload[area].sum() + reach.least_work[inside].sum())
-        short = _reps_short(work, capacity[area])
-        if short:
+        candidates = [area] + [reach.shared[r] for r in np.flatnonzero(over & area)]
+        best: tuple[int, float, NDArray[np.bool_], int] | None = None
+        for reps in candidates:
+            inside = reach.servable[reps].any(axis=0) & ~reach.servable[~reps].any(axis=0)
+            work = float(fixed_workload[reps].sum() + reach.least_work[inside].sum())
+            short = _reps_short(work, capacity[reps])
+            ratio = work / float(capacity[reps].sum())
+            if short and (best is None or (short, ratio) > best[:2]):
+                best = (short, ratio, reps, int(inside.sum()))
+        if best is not None:
+            short, ratio, reps, accounts = best
             areas.append(ShortArea(
-                tuple(int(r) for r in np.flatnonzero(area)), int(inside.sum()),
-                work / float(capacity[area].sum()), short,
+                tuple(int(r) for r in np.flatnonzero(area)), tuple(int(r) for r in np.flatnonzero(reps)),
+                accounts, ratio, short,
             ))
     return areas

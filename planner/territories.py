@@ -672,7 +672,7 @@ class _Area:
 
     short: ShortArea
     rep_ids: tuple[str, ...]
-    names: str  # "Rep 0, Rep 1 and Rep 2" or "Rep 0 and 11 others"
+    names: str  # the binding reps: "Rep 0, Rep 1 and Rep 2" or "Rep 0 and 11 others"
     overlay: bool
 
 
@@ -686,7 +686,7 @@ def _short_areas(
         flags = np.array([r in over for r in layer.rep_ids])
         for short in short_areas(layer.reach_map, flags, layer.fixed_workload, layer.capacity):
             ids = tuple(layer.rep_ids[k] for k in short.reps)
-            labels = [_label(rep_by_id.get(i), i) for i in ids]
+            labels = [_label(rep_by_id.get(layer.rep_ids[k]), layer.rep_ids[k]) for k in short.binding]
             names = (
                 f"{', '.join(labels[:-1])} and {labels[-1]}" if 1 < len(labels) <= 5
                 else labels[0] if len(labels) == 1

@@ -27,7 +27,9 @@ def workload(per_account: list[float]) -> np.ndarray:
 def test_an_area_whose_accounts_outgrow_its_reps_is_short_though_the_team_has_room() -> None:
     reach = ReachMap.of(SERVABLE, workload([60.0, 60.0, 60.0, 60.0, 10.0, 10.0]))  # city: 240 for 200
     (city,) = short_areas(reach, np.array([True, False, False]), NO_LOCKS, CAPACITY)
-    assert (city.reps, city.accounts, city.capacity_ratio, city.reps_short) == ((0, 1), 4, 1.2, 1)
+    assert (city.reps, city.binding, city.accounts, city.capacity_ratio, city.reps_short) == (
+        (0, 1), (0, 1), 4, 1.2, 1
+    )
 
 
 def test_an_area_that_fits_its_reps_needs_nobody() -> None:
@@ -77,4 +79,13 @@ def test_over_capacity_reps_who_share_a_neighbour_form_one_area() -> None:
     chain = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool)
     reach = ReachMap.of(chain, np.tile(np.array([90.0, 90.0, 90.0, 90.0]), (3, 1)))
     (road,) = short_areas(reach, np.array([True, False, True]), NO_LOCKS, CAPACITY)
-    assert (road.reps, road.accounts, road.reps_short) == ((0, 1, 2), 4, 1)
+    assert (road.reps, road.binding, road.accounts, road.reps_short) == ((0, 1, 2), (0, 1, 2), 4, 1)
+
+
+def test_a_group_short_of_reps_counts_even_when_its_whole_area_has_room() -> None:
+    chain = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=bool)
+    # accounts 0 and 1 (only r0 and r1 reach them): 220 for 200; the road as a whole: 240 for 300
+    reach = ReachMap.of(chain, np.tile(np.array([110.0, 110.0, 10.0, 10.0]), (3, 1)))
+    (road,) = short_areas(reach, np.array([True, False, True]), NO_LOCKS, CAPACITY)
+    assert (road.reps, road.binding, road.accounts, road.reps_short) == ((0, 1, 2), (0, 1), 2, 1)
+    assert road.capacity_ratio == 1.1
