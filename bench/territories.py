@@ -140,7 +140,7 @@ def least_max_utilisation(inst: FieldBookInstance) -> float:
     """
     book = _Book.of(inst.accounts, inst.reps, inst.policy)
     n, m, table = book.n, book.m, book.table
-    servable = servable_pairs(table.within_a_day(inst.policy)[:, :n], table.km[:, :n], book.suitable)
+    servable = book.servable(inst.policy)
     workload = table.workload[:, :n]
     fixed = np.bincount(book.pin_rep, weights=table.workload[book.pin_rep, book.pin_cols], minlength=m)
     ones = np.ones(m)
@@ -172,7 +172,7 @@ def run_floor(inst: FieldBookInstance, seconds: float) -> Row:
     started = time.perf_counter()
     book = _Book.of(inst.accounts, inst.reps, inst.policy)
     table, n, m = book.table, book.n, book.m
-    servable = servable_pairs(table.within_a_day(inst.policy)[:, :n], table.km[:, :n], book.suitable)
+    servable = book.servable(inst.policy)
     rep, acc = np.nonzero(servable)
     if len(rep) > FLOOR_MAX_PAIRS:
         return Row("floor (LP, servable)", None, None, time.perf_counter() - started,
@@ -300,6 +300,11 @@ class _Book:
             pin_rep=np.array([rep_pos[str(a.current_rep)] for a in pinned], dtype=int),
             pin_cols=np.arange(len(free), len(free) + len(pinned)),
         )
+
+    def servable(self, policy: Policy) -> np.ndarray:
+        """(m, n free): the pairs the planner's reach rule allows."""
+        return servable_pairs(self.table.within_a_day(policy)[:, :self.n], self.table.km[:, :self.n],
+                              self.suitable)
 
     def model(
         self, policy: Policy, rep: np.ndarray, acc: np.ndarray, cost: np.ndarray, *,

@@ -193,7 +193,10 @@ def rebalance(
         after=after,
         extra_reps_needed=_extra_reps_needed(after, overlay, areas),
         over_capacity=after.over_capacity,
-        out_of_band=_out_of_band(after, reach, rep_by_id, policy, in_short_layer, areas),
+        out_of_band=_out_of_band(
+            after, reach, rep_by_id, policy, in_short_layer,
+            {rep_id: area for area in areas for rep_id in area.rep_ids},
+        ),
         mode=mode,
         moved_share=len(moved_ids) / had_rep if had_rep else 0.0,
         moved_potential_share=moved_potential / total_potential if total_potential > 0 else 0.0,
@@ -683,10 +686,10 @@ class _Area:
 
 def _short_areas(
     after: BalanceReport, layers: Sequence[_LayerResult], rep_by_id: Mapping[str, Rep]
-) -> dict[str, _Area]:
-    """Rep id → the area of over-capacity reps (and their neighbours) that lacks reps, if any."""
+) -> list[_Area]:
+    """The areas of over-capacity reps (and their neighbours) that lack reps."""
     over = set(after.over_capacity)
-    by_rep: dict[str, _Area] = {}
+    areas: list[_Area] = []
     for layer in layers:
         flags = np.array([r in over for r in layer.rep_ids])
         for short in short_areas(layer.reach_map, flags, layer.fixed_workload, layer.capacity):
@@ -697,13 +700,12 @@ def _short_areas(
                 else labels[0] if len(labels) == 1
                 else f"{labels[0]} and {len(labels) - 1} others"
             )
-            area = _Area(short, ids, names, rep_by_id[ids[0]].overlay)
-            by_rep.update(dict.fromkeys(ids, area))
-    return by_rep
+            areas.append(_Area(short, ids, names, rep_by_id[ids[0]].overlay))
+    return areas
 
 
 def _extra_reps_needed(
-    after: BalanceReport, overlay: Mapping[str, bool], areas: Mapping[str, _Area]
+    after: BalanceReport, overlay: Mapping[str, bool], areas: Sequence[_Area]
 ) -> int:
     """Reps to hire so each layer's workload fits its capacity (0 when it already does).
 
@@ -721,8 +723,7 @@ def _extra_reps_needed(
         team = 0
         if work > sum(load.capacity_minutes for load in loads) + 1e-6:
             team = max(reps_needed(work, capacity) - len(loads), 0)
-        distinct = {id(a): a for a in areas.values() if a.overlay == flag}.values()
-        extra += max(team, sum(a.short.reps_short for a in distinct))
+        extra += max(team, sum(a.short.reps_short for a in areas if a.overlay == flag))
     return extra
 
 
