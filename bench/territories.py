@@ -1,22 +1,25 @@
 """Territory benchmark: our rebalance beside k-means + greedy repair and a plain MIP.
 
     python -m bench.territories [--sizes 1000x10 10000x50 50000x200] [--seconds S]
-                                [--methods ours,minimal,kmeans,mip] [--seed N]
+                                [--methods frontier,ours,minimal,kmeans,mip,floor] [--seed N]
                                 [--rural-reps SHARE] [--no-bound]
 
 Every method runs on the same seeded field book (bench/fieldbook_instances.py)
-in one process, and each row is compared with the LP bound of the same
-assignment model at the policy's band, measured in the same run:
+in one process, and each row's travel is compared with the LP bound of the
+assignment model at the policy's band over every suitable pair (the planner's
+own LP; it ignores the reach rule), measured in the same run:
 
 - ours     `planner.rebalance(mode="full")`: LP relax-and-fix + local search
 - minimal  `planner.rebalance(mode="minimal")` from the deliberately unbalanced incumbent
 - kmeans   k-means on coordinates, clusters matched to reps, skills fixed, then
            greedy capacity repair (move the cheapest account off an over-capacity rep)
 - mip      the assignment model with hard bands and capacity, integral, SCIP, same time limit
-- floor    not a plan: the LP relaxation of the model over the pairs a rep can serve within a
-           day (the planner's reach rule), elastic bands, HiGHS. Its fractional balance is as
-           good as any plan can get under that rule; where it leaves reps outside the band,
-           no plan keeps every rep in band (it is printed first, when --methods has it)
+- frontier not plans: the least travel of any plan that keeps every rep within ±5 %, ±7.5 %
+           and ±10 % under the reach rule (a day's drive), i.e. the LP over servable pairs with
+           hard bands, HiGHS. Printed first; read beside our rows it is the price of balance:
+           what holding the last reps in band would cost in travel
+- floor    not a plan: the same LP with elastic bands priced as the planner prices them (the
+           planner's trade-off, solved fractionally; not in the default methods)
 
 Timings on a shared 2-core machine are pessimistic; run under `nice`.
 """
@@ -43,6 +46,7 @@ from planner.territories import BAND_PENALTY, CAPACITY_PENALTY, LP_BAND
 
 FLOOR_TIME_FACTOR = 5  # the floor is a reference, not a contender: it gets the time it needs
 FLOOR_MAX_PAIRS = 1_000_000  # beyond this one LP over every servable pair does not fit the time
+FRONTIER_FACTORS = (1.0, 1.5, 2.0)  # × the policy's band: the bands the frontier rows hold every rep to
 DEFAULT_SECONDS = {1_000: 20.0, 10_000: 60.0, 50_000: 280.0}
 
 
@@ -69,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--sizes", nargs="+", default=["1000x10", "10000x50", "50000x200"])
     parser.add_argument("--seconds", type=float, default=None, help="time limit (default by size)")
-    parser.add_argument("--methods", default="floor,ours,minimal,kmeans,mip")
+    parser.add_argument("--methods", default="frontier,ours,minimal,kmeans,mip")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rural-reps", type=float, default=0.0,
                         help="share of reps living among the rural accounts (default 0: all in metros)")
@@ -93,11 +97,14 @@ def run_size(inst: FieldBookInstance, methods: Sequence[str], seconds: float, *,
           f"{travel_bound:,.0f} visit-km/year ({time.perf_counter() - started:.0f} s)" if travel_bound
           else "LP bound: " + ("not reached" if bound else "skipped"), flush=True)
     print(f"Least max utilisation the reach rule allows: {least_max_utilisation(inst):.1%}", flush=True)
-    runners: Mapping[str, Callable[[FieldBookInstance, float], Row]] = {
+    runners: Mapping[str, Callable[[FieldBookInstance, float], Row | list[Row]]] = {
         "ours": run_ours, "minimal": run_minimal, "kmeans": run_kmeans, "mip": run_mip,
-        "floor": run_floor,
+        "floor": run_floor, "frontier": run_frontier,
     }
-    rows = [runners[name](inst, seconds) for name in methods]
+    rows: list[Row] = []
+    for name in methods:
+        ran = runners[name](inst, seconds)
+        rows.extend(ran if isinstance(ran, list) else [ran])
     incumbent = {a.id: str(a.current_rep) for a in inst.accounts}
     before = balance_report(incumbent, inst.accounts, inst.reps, inst.policy)
     print_table([Row("incumbent", before, None, 0.0), *rows], travel_bound, inst.policy)
@@ -169,21 +176,45 @@ def run_mip(inst: FieldBookInstance, seconds: float) -> Row:
 
 def run_floor(inst: FieldBookInstance, seconds: float) -> Row:
     """The LP relaxation over servable pairs: the best balance the reach rule allows (not a plan)."""
+    return _servable_lp(inst, seconds, "floor (LP, servable)", inst.policy, elastic=True)
+
+
+def run_frontier(inst: FieldBookInstance, seconds: float) -> list[Row]:
+    """The least travel of any plan keeping every rep within ±b under the reach rule, b = 1, 1.5, 2 × band.
+
+    Hard bands, fractional: no plan that balanced can travel less. Read against
+    the LP bound (which ignores the reach rule) it is the price of balance;
+    read against our row, it says whether a plan as balanced could travel less.
+    """
+    rows = []
+    for factor in FRONTIER_FACTORS:
+        band = replace(inst.policy.balance, potential_band=inst.policy.balance.potential_band * factor,
+                       workload_band=inst.policy.balance.workload_band * factor)
+        policy = replace(inst.policy, balance=band)
+        rows.append(_servable_lp(inst, seconds, f"LP: all within ±{band.potential_band * 100:g}%", policy,
+                                 elastic=False))
+    return rows
+
+
+def _servable_lp(
+    inst: FieldBookInstance, seconds: float, label: str, policy: Policy, *, elastic: bool
+) -> Row:
     started = time.perf_counter()
-    book = _Book.of(inst.accounts, inst.reps, inst.policy)
+    book = _Book.of(inst.accounts, inst.reps, policy)
     table, n, m = book.table, book.n, book.m
-    servable = book.servable(inst.policy)
+    servable = book.servable(policy)
     rep, acc = np.nonzero(servable)
     if len(rep) > FLOOR_MAX_PAIRS:
-        return Row("floor (LP, servable)", None, None, time.perf_counter() - started,
+        return Row(label, None, None, time.perf_counter() - started,
                    f"{len(rep):,} servable pairs: too many for one LP")
     rep_travel = float(table.travel_km[:, :n].min(axis=0).sum()) / m
-    model = book.model(inst.policy, rep, acc, table.travel_km[rep, acc] / rep_travel,
-                       band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY)
+    model = book.model(policy, rep, acc, table.travel_km[rep, acc] / rep_travel,
+                       band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY, elastic=elastic)
     solution = solve_lp(model, time_limit=seconds * FLOOR_TIME_FACTOR, solver="highs")
     elapsed = time.perf_counter() - started
     if not solution.has_solution or solution.status != "optimal":
-        return Row("floor (LP, servable)", None, None, elapsed, f"LP {solution.status}")
+        verdict = "no plan is that balanced under the reach rule" if "infeasible" in solution.status else ""
+        return Row(label, None, None, elapsed, f"LP {solution.status} {verdict}".rstrip())
     x = solution.values
     pot = model.fixed_potential + np.bincount(rep, weights=x * book.potential[acc], minlength=m)
     work = model.fixed_workload + np.bincount(rep, weights=x * model.pair_workload, minlength=m)
@@ -194,7 +225,7 @@ def run_floor(inst: FieldBookInstance, seconds: float) -> Row:
         max_utilisation=float((work / table.capacity).max()),
         total_travel_km=travel,
     )
-    return Row("floor (LP, servable)", report, None, elapsed, "fractional: a bound, not a plan")
+    return Row(label, report, None, elapsed, "fractional: a bound, not a plan")
 
 
 def _moved(owner: Mapping[str, str], accounts: Sequence[Account]) -> float:
