@@ -42,7 +42,7 @@ from planner.capacity import WorkloadTable, workload_table
 from planner.metrics import dimension_stats
 from planner.model import BalancePolicy, BalanceReport, DimensionStats
 from planner.reach import ReachMap, reach_limits, servable_pairs
-from planner.territories import BAND_PENALTY, CAPACITY_PENALTY, LP_BAND
+from planner.territories import BAND_PENALTY, CAPACITY_PENALTY
 
 FLOOR_TIME_FACTOR = 5  # the floor is a reference, not a contender: it gets the time it needs
 FLOOR_MAX_PAIRS = 1_000_000  # beyond this one LP over every servable pair does not fit the time
@@ -111,15 +111,23 @@ def run_size(inst: FieldBookInstance, methods: Sequence[str], seconds: float, *,
 
 
 def lp_bound(inst: FieldBookInstance, seconds: float) -> float | None:
-    """LP bound at the policy's band: our planner's LP runs at LP_BAND × the band, so widen it."""
-    band = inst.policy.balance
-    widened = replace(
-        inst.policy,
-        balance=replace(band, potential_band=band.potential_band / LP_BAND,
-                        workload_band=band.workload_band / LP_BAND),
-    )
-    plan = rebalance(inst.accounts, inst.reps, widened, mode="full", time_limit=seconds)
-    return plan.lower_bound_travel_km
+    """The least travel of any plan with every rep within the policy's band, reach rule ignored.
+
+    The LP relaxation of the assignment model over every suitable pair, hard
+    bands and capacity (GLOP, as the planner solves its own LPs). None when it
+    does not finish in `seconds` or no fractional plan is that balanced.
+    """
+    book = _Book.of(inst.accounts, inst.reps, inst.policy)
+    table, n, m = book.table, book.n, book.m
+    rep, acc = np.nonzero(book.suitable)
+    rep_travel = float(table.travel_km[:, :n].min(axis=0).sum()) / m
+    model = book.model(inst.policy, rep, acc, table.travel_km[rep, acc] / rep_travel,
+                       band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY, elastic=False)
+    solution = solve_lp(model, time_limit=seconds, solver="glop")
+    if not solution.has_solution or solution.status != "optimal":
+        return None
+    pinned = float(table.travel_km[book.pin_rep, book.pin_cols].sum())
+    return float(solution.values @ table.travel_km[rep, acc]) + pinned
 
 
 def run_ours(inst: FieldBookInstance, seconds: float) -> Row:

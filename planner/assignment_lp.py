@@ -55,6 +55,9 @@ class AssignmentModel:
     fixed_total: float | None = None  # pin ω (e.g. to the LP's value when fixing a few accounts)
     elastic: bool = True  # False: bands and capacity are hard (slacks fixed at zero)
     move_weight: NDArray[np.float64] | None = None  # (n,) accounts in each unit (clusters)
+    # a convex band price in two steps: band slack beyond `band_step` costs `steep_penalty`
+    band_step: float | None = None
+    steep_penalty: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,8 @@ def solve_lp(
     first_rep_row, total_row, n_rows = _rows(model)
     slack0 = n_pairs
     omega = n_pairs + ROWS_PER_REP * m
-    n_cols = omega + 1
+    steep0 = omega + 1  # the second step of the band slacks, when the model has one
+    n_cols = steep0 + (4 * m if model.band_step is not None else 0)
 
     acc, rep = model.pair_account, model.pair_rep
     p_coef, w_coef, c_coef, t_coef = _pair_coefficients(model, acc, rep, model.pair_workload)
@@ -172,6 +176,11 @@ def solve_lp(
         rows.append(base + kind)
         cols.append(slack0 + kind * m + reps)
         data.append(np.full(m, sign))
+    if model.band_step is not None:
+        for kind, sign in ((PL, 1.0), (PU, -1.0), (WL, 1.0), (WU, -1.0)):
+            rows.append(base + kind)
+            cols.append(steep0 + kind * m + reps)
+            data.append(np.full(m, sign))
     bw = model.workload_band
     rows += [base + WL, base + WU, np.array([total_row])]
     cols += [np.full(m, omega), np.full(m, omega), np.array([omega])]
@@ -190,13 +199,17 @@ def solve_lp(
             np.full(4 * m, model.band_penalty),
             np.full(m, model.capacity_penalty),
             [0.0],
+            np.full(n_cols - steep0, model.steep_penalty),
         ]
     )
     var_lo = np.zeros(n_cols)
     var_hi = np.full(n_cols, INF)
     var_hi[:n_pairs] = 1.0
+    if model.band_step is not None:
+        var_hi[slack0:slack0 + 4 * m] = model.band_step
     if not model.elastic:
         var_hi[slack0:omega] = 0.0
+        var_hi[steep0:] = 0.0
     if model.fixed_total is not None:
         var_lo[omega] = var_hi[omega] = model.fixed_total
 

@@ -321,7 +321,9 @@ class TerritoryPlan:
     mode: str = "minimal"
     moved_share: float = 0.0  # moved accounts / accounts that had a rep
     moved_potential_share: float = 0.0  # potential of moved accounts / total potential
-    lower_bound_travel_km: float | None = None  # LP bound on visit-weighted travel (None: no LP)
+    # LP bound on visit-weighted travel of any plan within the LP's band (None: no LP, or its optimum
+    # left a rep outside the band, which makes it no bound on travel alone)
+    lower_bound_travel_km: float | None = None
     status: str = ""  # how the solver finished, e.g. "lp+repair", "greedy+repair"
     seconds: float = 0.0
 
