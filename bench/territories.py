@@ -6,8 +6,8 @@
 
 Every method runs on the same seeded field book (bench/fieldbook_instances.py)
 in one process, and each row's travel is compared with the LP bound of the
-assignment model at the policy's band over every suitable pair (the planner's
-own LP; it ignores the reach rule), measured in the same run:
+assignment model with every rep within the policy's band, over every suitable
+pair (it ignores the reach rule; GLOP), measured in the same run:
 
 - ours     `planner.rebalance(mode="full")`: LP relax-and-fix + local search
 - minimal  `planner.rebalance(mode="minimal")` from the deliberately unbalanced incumbent
@@ -183,7 +183,7 @@ def run_mip(inst: FieldBookInstance, seconds: float) -> Row:
 
 
 def run_floor(inst: FieldBookInstance, seconds: float) -> Row:
-    """The LP relaxation over servable pairs: the best balance the reach rule allows (not a plan)."""
+    """The planner's trade-off under the reach rule, fractional: servable pairs, bands at full price."""
     return _servable_lp(inst, seconds, "floor (LP, servable)", inst.policy, elastic=True)
 
 

@@ -284,9 +284,11 @@ def _plan_layer(
     drivable = servable_pairs(table.within_a_day(policy)[:, :n], table.km[:, :n], suitable)
     reach_map = ReachMap.of(drivable, work[:, :n])  # before the solvers: its time is in the budget
     km_ok = np.where(suitable, table.km[:, :n], np.inf)
+    # an account whose rep left, lacks its skill or cannot reach it has no rep to keep: it must
+    # move, and that move is not the planner's choice, so it does not count against the budget
     cur = np.array(
         [
-            rep_pos[a.current_rep] if a.current_rep in rep_pos and suitable[rep_pos[a.current_rep], i]
+            rep_pos[a.current_rep] if a.current_rep in rep_pos and drivable[rep_pos[a.current_rep], i]
             else NO_REP
             for i, a in enumerate(movable)
         ],

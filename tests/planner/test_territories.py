@@ -374,6 +374,19 @@ def test_no_account_moves_to_a_rep_who_cannot_reach_it_and_be_home_the_same_day(
             )
 
 
+def test_an_account_its_rep_cannot_reach_moves_outside_the_move_budget() -> None:
+    # With no moves allowed by choice, everything stays, except the account whose rep lives
+    # 400 km away: keeping it would leave it unworkable, so it goes to the rep next door.
+    accounts, reps = field_book(skewed_incumbent=False)
+    reps = [*reps, Rep(id="FAR", name="Rep Far", home_lat=51.9, home_lon=11.5)]
+    accounts = [replace(a, current_rep="R0") for a in accounts]
+    accounts[0] = replace(accounts[0], current_rep="FAR")
+    frozen = replace(POLICY, disruption=DisruptionPolicy(max_move_share=0.0))
+    plan = rebalance(accounts, reps, frozen, mode="minimal", seed=0, time_limit=10)
+    assert [(m.account_id, m.from_rep) for m in plan.moves] == [(accounts[0].id, "FAR")]
+    assert plan.assignments[accounts[0].id] != "FAR"
+
+
 def test_reps_the_map_keeps_out_of_band_are_named_with_what_limits_them() -> None:
     accounts, reps = two_coasts()
     plan = rebalance(accounts, reps, Policy(), mode="full", seed=1, time_limit=10)
