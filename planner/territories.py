@@ -7,7 +7,8 @@ two steps (gently just past the band, at full price beyond), round each
 account to its largest LP value (the few split accounts fixed by a small MIP),
 then improve by local search (moves and exchanges). A book of more than
 600,000 account x rep pairs is solved over micro-clusters of nearby, alike
-accounts, with column generation and a lower bound valid for all pairs.
+accounts and every suitable pair, band violations at one price, with column
+generation and a lower bound valid for all pairs.
 Where the LP cannot be solved in time the search starts from the current
 owners (minimal) or the nearest rep (full) instead, so a plan always comes
 back.
@@ -66,12 +67,12 @@ EXCHANGE_ROUNDS = 50
 FINISH_SECONDS_PER_PAIR = 4e-7  # time kept back for what follows the search, per (account, rep) pair
 FINISH_SHARE = 0.25  # ... but never more than this share of the time limit
 LP_BAND = 0.9  # the LP plans inside the policy's band, leaving room for rounding
-# The LP prices a band violation in two steps: gently (this share of BAND_PENALTY) for the first
-# LP_GENTLE_STEP × band past the band, at full price beyond. Over servable pairs at the full price
-# from the start it spent 36 % more travel at 10,000 x 50 chasing the last few reps and missed
-# 60 s (GLOP, 108 s); gently it settles in 15 s at 45 of 50 reps in band and the other five
-# within about ±10 %, at 1.00 x the travel bound. (Clustered, at 50,000 x 200: a little better
-# on every measure than one step.)
+# The LP over servable pairs prices a band violation in two steps: gently (this share of
+# BAND_PENALTY) for the first LP_GENTLE_STEP × band past the band, at full price beyond. At the full
+# price from the start it spent 36 % more travel at 10,000 x 50 chasing the last few reps and
+# missed 60 s (GLOP, 108 s); gently it settles in 15 s at 45 of 50 reps in band and the other five
+# within about ±10 %, at 1.00 x the travel bound. The clustered LP keeps one step: with two, its
+# minimal-mode LP (with the move-budget row) did not finish in 280 s at 50,000 x 200.
 LP_GENTLE_PRICE = 0.1
 LP_GENTLE_STEP = 1.1
 REPAIR_BAND = 0.9  # the search aims a little inside the policy's band
@@ -400,8 +401,7 @@ def _plan_layer(
 
         def unit_lp(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> AssignmentModel:
             return unit_model(
-                units.count, unit_potential, acc, rep, scaled(unit_pairs)(acc, rep), units.size,
-                stepped=True,
+                units.count, unit_potential, acc, rep, scaled(unit_pairs)(acc, rep), units.size
             )
 
         if units.count * m <= FULL_LP_PAIRS:
