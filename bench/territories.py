@@ -37,7 +37,7 @@ from sklearn.cluster import KMeans
 
 from bench.fieldbook_instances import FieldBookInstance, generate
 from planner import Account, Policy, Rep, TerritoryPlan, balance_report, rebalance
-from planner.assignment_lp import AssignmentModel, solve_lp
+from planner.assignment_lp import AssignmentModel, LPSolution, solve_lp
 from planner.capacity import WorkloadTable, workload_table
 from planner.metrics import dimension_stats
 from planner.model import BalancePolicy, BalanceReport, DimensionStats
@@ -118,16 +118,11 @@ def lp_bound(inst: FieldBookInstance, seconds: float) -> float | None:
     does not finish in `seconds` or no fractional plan is that balanced.
     """
     book = _Book.of(inst.accounts, inst.reps, inst.policy)
-    table, n, m = book.table, book.n, book.m
     rep, acc = np.nonzero(book.suitable)
-    rep_travel = float(table.travel_km[:, :n].min(axis=0).sum()) / m
-    model = book.model(inst.policy, rep, acc, table.travel_km[rep, acc] / rep_travel,
-                       band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY, elastic=False)
-    solution = solve_lp(model, time_limit=seconds, solver="glop")
+    _, solution = book.lp(inst.policy, rep, acc, elastic=False, solver="glop", seconds=seconds)
     if not solution.has_solution or solution.status != "optimal":
         return None
-    pinned = float(table.travel_km[book.pin_rep, book.pin_cols].sum())
-    return float(solution.values @ table.travel_km[rep, acc]) + pinned
+    return book.travel(solution.values, rep, acc)
 
 
 def run_ours(inst: FieldBookInstance, seconds: float) -> Row:
@@ -209,16 +204,14 @@ def _servable_lp(
 ) -> Row:
     started = time.perf_counter()
     book = _Book.of(inst.accounts, inst.reps, policy)
-    table, n, m = book.table, book.n, book.m
+    m = book.m
     servable = book.servable(policy)
     rep, acc = np.nonzero(servable)
     if len(rep) > FLOOR_MAX_PAIRS:
         return Row(label, None, None, time.perf_counter() - started,
                    f"{len(rep):,} servable pairs: too many for one LP")
-    rep_travel = float(table.travel_km[:, :n].min(axis=0).sum()) / m
-    model = book.model(policy, rep, acc, table.travel_km[rep, acc] / rep_travel,
-                       band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY, elastic=elastic)
-    solution = solve_lp(model, time_limit=seconds * FLOOR_TIME_FACTOR, solver="highs")
+    model, solution = book.lp(policy, rep, acc, elastic=elastic, solver="highs",
+                              seconds=seconds * FLOOR_TIME_FACTOR)
     elapsed = time.perf_counter() - started
     if not solution.has_solution or solution.status != "optimal":
         verdict = "no plan is that balanced under the reach rule" if "infeasible" in solution.status else ""
@@ -226,12 +219,11 @@ def _servable_lp(
     x = solution.values
     pot = model.fixed_potential + np.bincount(rep, weights=x * book.potential[acc], minlength=m)
     work = model.fixed_workload + np.bincount(rep, weights=x * model.pair_workload, minlength=m)
-    travel = float(x @ table.travel_km[rep, acc]) + float(table.travel_km[book.pin_rep, book.pin_cols].sum())
     report = FractionalReport(
         potential=dimension_stats(pot, model.share * pot.sum()),
         workload=dimension_stats(work, model.share * work.sum()),
-        max_utilisation=float((work / table.capacity).max()),
-        total_travel_km=travel,
+        max_utilisation=float((work / book.table.capacity).max()),
+        total_travel_km=book.travel(x, rep, acc),
     )
     return Row(label, report, None, elapsed, "fractional: a bound, not a plan")
 
@@ -344,6 +336,21 @@ class _Book:
         """(m, n free): the pairs the planner's reach rule allows."""
         return servable_pairs(self.table.within_a_day(policy)[:, :self.n], self.table.km[:, :self.n],
                               self.suitable)
+
+    def lp(
+        self, policy: Policy, rep: np.ndarray, acc: np.ndarray, *, elastic: bool, solver: str,
+        seconds: float,
+    ) -> tuple[AssignmentModel, LPSolution]:
+        """The LP over the given pairs at the planner's prices, travel in units of a rep's share."""
+        rep_travel = float(self.table.travel_km[:, :self.n].min(axis=0).sum()) / self.m
+        model = self.model(policy, rep, acc, self.table.travel_km[rep, acc] / rep_travel,
+                           band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY, elastic=elastic)
+        return model, solve_lp(model, time_limit=seconds, solver=solver)
+
+    def travel(self, x: np.ndarray, rep: np.ndarray, acc: np.ndarray) -> float:
+        """Visit-weighted km of a (fractional) assignment over the pairs, locked accounts included."""
+        pinned = float(self.table.travel_km[self.pin_rep, self.pin_cols].sum())
+        return float(x @ self.table.travel_km[rep, acc]) + pinned
 
     def model(
         self, policy: Policy, rep: np.ndarray, acc: np.ndarray, cost: np.ndarray, *,
