@@ -191,11 +191,8 @@ def rebalance(
         if mode == "full" and bounds and all(b is not None for b in bounds)
         else None
     )
-    short_layers = {
-        flag for flag in (False, True)
-        if sum(r.workload_minutes - r.capacity_minutes for r in after.reps if overlay[r.rep_id] == flag) > 0
-    }
-    in_short_layer = {r.id for r in reps if overlay[r.id] in short_layers}
+    team_short = _team_shortfall(after, overlay)
+    in_short_layer = {r.id for r in reps if team_short[overlay[r.id]] > 0}
     areas = _short_areas(after, layers, rep_by_id)
     return TerritoryPlan(
         assignments=MappingProxyType(dict(sorted(owner.items()))),
@@ -203,7 +200,7 @@ def rebalance(
         moves=moves,
         before=before,
         after=after,
-        extra_reps_needed=_extra_reps_needed(after, overlay, areas),
+        extra_reps_needed=_extra_reps_needed(team_short, areas),
         over_capacity=after.over_capacity,
         out_of_band=_out_of_band(
             after, reach, rep_by_id, policy, in_short_layer,
@@ -728,27 +725,29 @@ def _short_areas(
     return areas
 
 
-def _extra_reps_needed(
-    after: BalanceReport, overlay: Mapping[str, bool], areas: Sequence[_Area]
-) -> int:
+def _team_shortfall(after: BalanceReport, overlay: Mapping[str, bool]) -> dict[bool, int]:
+    """Per layer (overlay or not), the reps to hire so its workload fits its capacity as a whole."""
+    short = {False: 0, True: 0}
+    for flag in short:
+        loads = [load for load in after.reps if overlay[load.rep_id] == flag]
+        work = sum(load.workload_minutes for load in loads)
+        capacity = sum(load.capacity_minutes for load in loads)
+        if loads and work > capacity + 1e-6:
+            short[flag] = max(reps_needed(work, capacity / len(loads)) - len(loads), 0)
+    return short
+
+
+def _extra_reps_needed(team_short: Mapping[bool, int], areas: Sequence[_Area]) -> int:
     """Reps to hire so each layer's workload fits its capacity (0 when it already does).
 
     Per layer, the larger of the team's shortfall and the sum of its short
     areas': a team with room in one metro still needs a hire in another whose
     hinterland outgrows the reps who can reach it.
     """
-    extra = 0
-    for flag in (False, True):
-        loads = [load for load in after.reps if overlay[load.rep_id] == flag]
-        if not loads:
-            continue
-        work = sum(load.workload_minutes for load in loads)
-        capacity = sum(load.capacity_minutes for load in loads) / len(loads)
-        team = 0
-        if work > sum(load.capacity_minutes for load in loads) + 1e-6:
-            team = max(reps_needed(work, capacity) - len(loads), 0)
-        extra += max(team, sum(a.short.reps_short for a in areas if a.overlay == flag))
-    return extra
+    return sum(
+        max(short, sum(a.short.reps_short for a in areas if a.overlay == flag))
+        for flag, short in team_short.items()
+    )
 
 
 def _out_of_band(
