@@ -38,9 +38,9 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from connectors.base import AssignmentChange, CRMConnector, PushResult, VisitRecord
-from connectors.emulators.faults import CONTROL_PREFIX, BudgetState, CRMFaultStyle
-from connectors.emulators.seed import SeedOrg, generate_org
-from connectors.emulators.server import serve
+from emulators.faults import CONTROL_PREFIX, BudgetState, CRMFaultStyle
+from emulators.seed import SeedOrg, generate_org
+from emulators.server import serve
 
 VISIT_PREFIX = "bench-visit-"
 
@@ -95,9 +95,9 @@ class CRMUnderTest:
 
 
 def hubspot() -> CRMUnderTest:
-    from connectors.emulators.hubspot import HubSpotFaultStyle, create_hubspot_app
-    from connectors.emulators.hubspot_org import HubSpotOrg
     from connectors.hubspot import HubSpotConnector
+    from emulators.hubspot import HubSpotFaultStyle, create_hubspot_app
+    from emulators.hubspot.org import HubSpotOrg
 
     def assigned(app: FastAPI, changes: list[AssignmentChange]) -> int:
         org: HubSpotOrg = app.state.org
@@ -136,13 +136,13 @@ def hubspot() -> CRMUnderTest:
 
 
 def salesforce() -> CRMUnderTest:
-    from connectors.emulators.salesforce import (
+    from connectors.salesforce import SalesforceConnector, SalesforceCredentials
+    from emulators.salesforce import (
         DEFAULT_DAILY_LIMIT,
         SalesforceFaultStyle,
         create_salesforce_app,
     )
-    from connectors.emulators.salesforce_org import SalesforceOrg
-    from connectors.salesforce import SalesforceConnector, SalesforceCredentials
+    from emulators.salesforce.org import SalesforceOrg
 
     login = SalesforceCredentials(username="bench@acme.example", password="pw", security_token="tok")
 

@@ -74,15 +74,15 @@ def emulator(
     ),
 ) -> None:
     """Serve a seeded local Salesforce or HubSpot API emulator in the foreground (Ctrl+C stops it)."""
-    from connectors.emulators.seed import generate_org
-    from connectors.emulators.server import serve_forever
+    from emulators.seed import generate_org
+    from emulators.server import serve_forever
 
     if crm not in ("salesforce", "hubspot"):
         raise fail("CRM must be salesforce or hubspot")
     org = generate_org(accounts, reps, seed=seed, metros=metros)
     url = f"http://{host}:{port}"
     if crm == "salesforce":
-        from connectors.emulators.salesforce import SalesforceOrgCredentials, create_salesforce_app
+        from emulators.salesforce import SalesforceOrgCredentials, create_salesforce_app
 
         creds = None
         if username is not None:
@@ -101,7 +101,7 @@ def emulator(
             soft_wrap=True,
         )
     else:
-        from connectors.emulators.hubspot import create_hubspot_app
+        from emulators.hubspot import create_hubspot_app
 
         web = create_hubspot_app(org, access_token=token)
         console.print(

@@ -17,10 +17,10 @@ from typing import Any
 
 from rich.console import Console
 
-from connectors.emulators.hubspot import create_hubspot_app
-from connectors.emulators.salesforce import create_salesforce_app
-from connectors.emulators.seed import generate_org
-from connectors.emulators.server import RunningServer, serve
+from emulators.hubspot import create_hubspot_app
+from emulators.salesforce import create_salesforce_app
+from emulators.seed import generate_org
+from emulators.server import RunningServer, serve
 from sync import pipeline
 from sync.settings import Settings, load_settings
 from sync.store.schema import upgrade

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from connectors.emulators.server import serve
 from connectors.osrm import OSRMTravel, TravelError
+from emulators.server import serve
 from planner.travel import TravelMatrix, great_circle_km
 
 SPEED_KMH = 60.0

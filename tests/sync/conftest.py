@@ -11,9 +11,9 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from connectors.emulators.hubspot import create_hubspot_app
-from connectors.emulators.seed import generate_org
-from connectors.emulators.server import RunningServer, serve
+from emulators.hubspot import create_hubspot_app
+from emulators.seed import generate_org
+from emulators.server import RunningServer, serve
 from sync import pipeline
 from sync.celery_app import queue_names, reconfigure
 from sync.settings import Settings, get_settings, load_settings

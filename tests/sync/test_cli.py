@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.emulators.hubspot import create_hubspot_app
-from connectors.emulators.seed import generate_org
-from connectors.emulators.server import serve
+from emulators.hubspot import create_hubspot_app
+from emulators.seed import generate_org
+from emulators.server import serve
 from sync import pipeline
 from sync.cli import app
 from sync.settings import get_settings

@@ -15,9 +15,9 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, col, func, select
 
-from connectors.emulators.faults import FaultConfig
-from connectors.emulators.server import RunningServer
 from connectors.hubspot import HubSpotConnector
+from emulators.faults import FaultConfig
+from emulators.server import RunningServer
 from sync import pipeline
 from sync.crm import OrgConfig
 from sync.outbox import requeue_parked

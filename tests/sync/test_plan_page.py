@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, select
 
-from connectors.emulators.server import RunningServer, serve
+from emulators.server import RunningServer, serve
 from sync import pipeline
 from sync.settings import load_settings
 from sync.store import PlannedAssignment, PlanRun

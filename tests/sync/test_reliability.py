@@ -25,8 +25,8 @@ from fastapi import FastAPI
 from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
-from connectors.emulators.faults import FaultConfig
-from connectors.emulators.server import RunningServer
+from emulators.faults import FaultConfig
+from emulators.server import RunningServer
 from sync import pipeline
 from sync.celery_app import app as celery_app
 from sync.celery_app import reconfigure

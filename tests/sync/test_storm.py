@@ -8,11 +8,11 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, col, func, select
 
-from connectors.emulators.faults import FaultConfig
-from connectors.emulators.salesforce import create_salesforce_app
-from connectors.emulators.seed import generate_org
-from connectors.emulators.server import RunningServer, serve
 from connectors.salesforce import SalesforceConnector, SalesforceCredentials
+from emulators.faults import FaultConfig
+from emulators.salesforce import create_salesforce_app
+from emulators.seed import generate_org
+from emulators.server import RunningServer, serve
 from sync import pipeline
 from sync.crm import OrgConfig
 from sync.settings import Settings, load_settings

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
-from connectors.emulators.server import RunningServer, serve
+from emulators.server import RunningServer, serve
 from sync import pipeline
 from sync.dispatch import wait_for_local_work
 from sync.settings import Settings

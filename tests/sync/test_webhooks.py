@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from connectors.emulators.server import RunningServer, serve
+from emulators.server import RunningServer, serve
 from sync.settings import Settings
 from sync.store import WebhookEvent, engine_for
 from sync.webhook import create_app, hubspot_v3_signature

@@ -20,7 +20,7 @@ through it:
   `ids(object_type)`, `find(object_type, prop, value)`,
   `associated_ids(from_type, object_id, to_type)`, `owner_ids()`.
 
-The routes in `connectors/emulators/hubspot.py` use the same class; their
+The routes in `emulators/hubspot/app.py` use the same class; their
 methods return plain dicts shaped like the API's JSON. Times are epoch
 milliseconds internally and ISO-8601 UTC (`2024-05-01T09:30:00.000Z`) on the wire.
 """

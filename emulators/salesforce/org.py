@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from connectors.emulators.salesforce_schema import (
+from emulators.salesforce.schema import (
     OBJECTS,
     PREFIX_TO_OBJECT,
     FieldSpec,
@@ -46,8 +46,7 @@ from connectors.emulators.salesforce_schema import (
     make_ids,
     object_spec,
 )
-from connectors.emulators.seed import SeedOrg
-from connectors.emulators.soql import (
+from emulators.salesforce.soql import (
     BoolOp,
     Comparison,
     Condition,
@@ -56,6 +55,7 @@ from connectors.emulators.soql import (
     SoqlQuery,
     parse_datetime_literal,
 )
+from emulators.seed import SeedOrg
 
 Record = dict[str, Any]
 

@@ -25,7 +25,7 @@ Auth: a missing or malformed bearer header gets the real 401; with
 `access_token` set, only that token (and tokens issued by `/oauth/v1/token`)
 is accepted. Faults (burst budget with 429 and `X-HubSpot-RateLimit-*`
 headers, 500/503 share, latency, token expiry, per-record rejections) come
-from `connectors/emulators/faults.py`, configurable at start (`faults=`) and
+from `emulators/faults.py`, configurable at start (`faults=`) and
 at run time (`POST /__emulator/faults`); call counts at `GET /__emulator/stats`.
 
 The portal itself is `app.state.org`, a `HubSpotOrg` (see `hubspot_org.py`
@@ -49,8 +49,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse, Response
 
-from connectors.emulators.faults import BudgetState, FaultConfig, FaultInjector, install_faults
-from connectors.emulators.hubspot_org import (
+from emulators.faults import BudgetState, FaultConfig, FaultInjector, install_faults
+from emulators.hubspot.org import (
     ASSOCIATION_TYPE_IDS,
     COMPUTED,
     DEFAULT_LIST_PROPERTIES,
@@ -63,9 +63,9 @@ from connectors.emulators.hubspot_org import (
     iso_ms,
     parse_time_ms,
 )
-from connectors.emulators.hubspot_search import run_search
-from connectors.emulators.hubspot_seed import seed_portal
-from connectors.emulators.seed import SeedOrg
+from emulators.hubspot.search import run_search
+from emulators.hubspot.seed import seed_portal
+from emulators.seed import SeedOrg
 
 MAX_BATCH = 100
 MAX_LIST_LIMIT = 100

@@ -19,12 +19,11 @@ from connectors.base import (
     QuotaExhausted,
     VisitRecord,
 )
-from connectors.emulators.faults import FaultConfig
-from connectors.emulators.salesforce import SalesforceOrgCredentials
-from connectors.emulators.seed import SeedOrg
 from connectors.salesforce import SalesforceConnector, SalesforceCredentials
-
-from .conftest import Emulator, EmulatorFactory
+from emulators.faults import FaultConfig
+from emulators.salesforce import SalesforceOrgCredentials
+from emulators.seed import SeedOrg
+from tests.fixtures.salesforce import Emulator, EmulatorFactory
 
 LOGIN = SalesforceCredentials(username="ops@acme.example", password="s3cret", security_token="TOK")
 

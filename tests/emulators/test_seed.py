@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from connectors.emulators.seed import TIERS, generate_org
-
-from .conftest import TimedOrg
+from emulators.seed import TIERS, generate_org
+from tests.fixtures.salesforce import TimedOrg
 
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -19,14 +19,14 @@ import redis
 from fastapi import FastAPI
 
 from connectors.base import AssignmentChange, CRMConnector, CRMError, Outcome, Page, VisitRecord
-from connectors.emulators.faults import FaultConfig
-from connectors.emulators.hubspot import create_hubspot_app
-from connectors.emulators.hubspot_org import HubSpotOrg
-from connectors.emulators.seed import SeedOrg
-from connectors.emulators.server import RunningServer, serve
 from connectors.hubspot import HubSpotConnector, HubSpotOAuthRefresh
+from emulators.faults import FaultConfig
+from emulators.hubspot import create_hubspot_app
+from emulators.hubspot.org import HubSpotOrg
+from emulators.seed import SeedOrg
+from emulators.server import RunningServer, serve
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 FUTURE = datetime(2031, 3, 1, tzinfo=UTC)  # later than any seeded or listing timestamp
 

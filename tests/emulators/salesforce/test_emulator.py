@@ -17,11 +17,10 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from connectors.emulators.faults import FaultConfig
-from connectors.emulators.salesforce import SalesforceOrgCredentials
-from connectors.emulators.seed import SeedOrg
-
-from .conftest import EmulatorFactory, TimedOrg
+from emulators.faults import FaultConfig
+from emulators.salesforce import SalesforceOrgCredentials
+from emulators.seed import SeedOrg
+from tests.fixtures.salesforce import EmulatorFactory, TimedOrg
 
 CREDS = SalesforceOrgCredentials(
     username="ops@acme.example",

@@ -54,8 +54,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from connectors.emulators.faults import BudgetState, FaultConfig, install_faults
-from connectors.emulators.salesforce_org import (
+from emulators.faults import BudgetState, FaultConfig, install_faults
+from emulators.salesforce.org import (
     DELETED_WINDOW_DAYS,
     UPDATED_WINDOW_DAYS,
     ApiError,
@@ -65,9 +65,9 @@ from connectors.emulators.salesforce_org import (
     format_datetime,
     render_value,
 )
-from connectors.emulators.salesforce_schema import OBJECTS, ObjectSpec
-from connectors.emulators.seed import SeedOrg
-from connectors.emulators.soql import SoqlError, parse_datetime_literal, parse_soql
+from emulators.salesforce.schema import OBJECTS, ObjectSpec
+from emulators.salesforce.soql import SoqlError, parse_datetime_literal, parse_soql
+from emulators.seed import SeedOrg
 
 INSTANCE_HOST = "territory-sync-emulator.my.salesforce.com"
 DEFAULT_DAILY_LIMIT = 100_000

@@ -26,11 +26,11 @@ from hubspot.crm.objects.meetings import (
 from hubspot.crm.properties import ApiException as PropertiesError
 from hubspot.crm.properties import PropertyCreate
 
-from connectors.emulators.faults import FaultConfig
-from connectors.emulators.hubspot import create_hubspot_app
-from connectors.emulators.hubspot_org import HubSpotOrg
-from connectors.emulators.seed import SeedOrg
-from connectors.emulators.server import RunningServer, serve
+from emulators.faults import FaultConfig
+from emulators.hubspot import create_hubspot_app
+from emulators.hubspot.org import HubSpotOrg
+from emulators.seed import SeedOrg
+from emulators.server import RunningServer, serve
 
 
 def search_modified_since(since_ms: int, *, after: int = 0, limit: int = 200) -> PublicObjectSearchRequest:

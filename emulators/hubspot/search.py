@@ -14,7 +14,7 @@ import bisect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from connectors.emulators.hubspot_org import (
+from emulators.hubspot.org import (
     DEFAULT_LIST_PROPERTIES,
     HubSpotError,
     HubSpotOrg,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import gc
 import re
 
-from connectors.emulators.hubspot_org import HubSpotOrg, iso_ms, to_ms
-from connectors.emulators.seed import SeedOrg
+from emulators.hubspot.org import HubSpotOrg, iso_ms, to_ms
+from emulators.seed import SeedOrg
 
 
 def seed_portal(state: HubSpotOrg, org: SeedOrg) -> None:
