@@ -36,17 +36,17 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 
 from bench.fieldbook_instances import FieldBookInstance, generate
-from planner import Account, Policy, Rep, TerritoryPlan, balance_report, rebalance
+from planner import Account, Policy, RebalanceParams, Rep, TerritoryPlan, balance_report, rebalance
 from planner.assignment_lp import AssignmentModel, LPSolution, solve_lp
 from planner.capacity import WorkloadTable, workload_table
 from planner.metrics import dimension_stats
 from planner.model import BalancePolicy, BalanceReport, DimensionStats
 from planner.reach import ReachMap, reach_limits, servable_pairs
-from planner.territories import BAND_PENALTY, CAPACITY_PENALTY
 
 FLOOR_TIME_FACTOR = 5  # the floor is a reference, not a contender: it gets the time it needs
 FLOOR_MAX_PAIRS = 1_000_000  # beyond this one LP over every servable pair does not fit the time
 FRONTIER_FACTORS = (1.0, 1.5, 2.0)  # × the policy's band: the bands the frontier rows hold every rep to
+PRICES = RebalanceParams()  # the planner's band and capacity prices, for the LP rows
 DEFAULT_SECONDS = {1_000: 20.0, 10_000: 60.0, 50_000: 280.0}
 
 
@@ -344,7 +344,8 @@ class _Book:
         """The LP over the given pairs at the planner's prices, travel in units of a rep's share."""
         rep_travel = float(self.table.travel_km[:, :self.n].min(axis=0).sum()) / self.m
         model = self.model(policy, rep, acc, self.table.travel_km[rep, acc] / rep_travel,
-                           band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY, elastic=elastic)
+                           band_penalty=PRICES.band_penalty, capacity_penalty=PRICES.capacity_penalty,
+                           elastic=elastic)
         return model, solve_lp(model, time_limit=seconds, solver=solver)
 
     def travel(self, x: np.ndarray, rep: np.ndarray, acc: np.ndarray) -> float:

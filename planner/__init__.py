@@ -37,6 +37,7 @@ from planner.model import (
     TravelPolicy,
     Unassigned,
 )
+from planner.rebalance_params import RebalanceParams
 from planner.territories import rebalance
 from planner.travel import HaversineTravel, TravelMatrix
 
@@ -58,6 +59,7 @@ __all__ = [
     "Move",
     "OutOfBand",
     "Policy",
+    "RebalanceParams",
     "Rep",
     "RepLoad",
     "TerritoryPlan",

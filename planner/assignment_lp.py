@@ -131,22 +131,29 @@ def side_rows_value(model: AssignmentModel, duals: NDArray[np.float64]) -> float
     return float((y * bound).sum())
 
 
-def solve_lp(
-    model: AssignmentModel,
-    *,
-    time_limit: float,
-    integral: bool = False,
-    solver: str = "glop",
-) -> LPSolution:
-    """Solve the (relaxed or integral) assignment model within `time_limit` seconds."""
-    m = model.n_reps
-    n_pairs = len(model.pair_account)
-    first_rep_row, total_row, n_rows = _rows(model)
-    slack0 = n_pairs
-    omega = n_pairs + ROWS_PER_REP * m
-    steep0 = omega + 1  # the second step of the band slacks, when the model has one
-    n_cols = steep0 + (4 * m if model.band_step is not None else 0)
+@dataclass(frozen=True)
+class _Columns:
+    """Column layout: pairs, then one slack per rep row, ω, then the band's second-step slacks."""
 
+    n_pairs: int
+    slack0: int
+    omega: int
+    steep0: int
+    n_cols: int
+
+    @classmethod
+    def of(cls, model: AssignmentModel) -> _Columns:
+        m, n_pairs = model.n_reps, len(model.pair_account)
+        omega = n_pairs + ROWS_PER_REP * m
+        steep0 = omega + 1
+        return cls(n_pairs, n_pairs, omega, steep0, steep0 + (4 * m if model.band_step is not None else 0))
+
+
+def _matrix(model: AssignmentModel, cols_of: _Columns) -> csr_matrix:
+    """The constraint matrix: assignment rows, five rows per rep, the total row and the budget row."""
+    m = model.n_reps
+    n_pairs, slack0, omega, steep0 = cols_of.n_pairs, cols_of.slack0, cols_of.omega, cols_of.steep0
+    first_rep_row, total_row, n_rows = _rows(model)
     acc, rep = model.pair_account, model.pair_rep
     p_coef, w_coef, c_coef, t_coef = _pair_coefficients(model, acc, rep, model.pair_workload)
     rep_row = first_rep_row + ROWS_PER_REP * rep
@@ -185,14 +192,20 @@ def solve_lp(
     rows += [base + WL, base + WU, np.array([total_row])]
     cols += [np.full(m, omega), np.full(m, omega), np.array([omega])]
     data += [np.full(m, -(1.0 - bw)), np.full(m, -(1.0 + bw)), np.array([-1.0])]
-
-    matrix = csr_matrix(
+    return csr_matrix(
         (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(n_rows, n_cols),
+        shape=(n_rows, cols_of.n_cols),
     )
 
-    lo, hi = _row_bounds(model)
 
+def _column_costs_and_bounds(
+    model: AssignmentModel, cols_of: _Columns
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Objective, lower and upper bound of every column."""
+    m = model.n_reps
+    n_pairs, slack0, omega, steep0, n_cols = (
+        cols_of.n_pairs, cols_of.slack0, cols_of.omega, cols_of.steep0, cols_of.n_cols
+    )
     objective = np.concatenate(
         [
             model.pair_cost,
@@ -212,12 +225,29 @@ def solve_lp(
         var_hi[steep0:] = 0.0
     if model.fixed_total is not None:
         var_lo[omega] = var_hi[omega] = model.fixed_total
+    return objective, var_lo, var_hi
 
+
+def solve_lp(
+    model: AssignmentModel,
+    *,
+    time_limit: float,
+    integral: bool = False,
+    solver: str = "glop",
+    mip_gap: float = 0.005,
+) -> LPSolution:
+    """Solve the (relaxed or integral) assignment model within `time_limit` seconds.
+
+    `mip_gap` is SCIP's relative gap when `integral`.
+    """
+    cols_of = _Columns.of(model)
+    objective, var_lo, var_hi = _column_costs_and_bounds(model, cols_of)
+    lo, hi = _row_bounds(model)
     helper = mbh.ModelBuilderHelper()
     fill: Any = helper.fill_model_from_sparse_data  # its stub mistypes the numpy arguments
-    fill(var_lo, var_hi, objective, lo, hi, matrix)
+    fill(var_lo, var_hi, objective, lo, hi, _matrix(model, cols_of))
     if integral:
-        for col in range(n_pairs):
+        for col in range(cols_of.n_pairs):
             helper.set_var_integrality(col, True)
 
     engine = mbh.ModelSolverHelper(solver)
@@ -228,7 +258,7 @@ def solve_lp(
     elif solver in ("sat", "cp-sat"):
         engine.set_solver_specific_parameters("num_workers: 1, random_seed: 0")
     elif solver == "scip":
-        engine.set_solver_specific_parameters("randomization/randomseedshift = 0\nlimits/gap = 0.005")
+        engine.set_solver_specific_parameters(f"randomization/randomseedshift = 0\nlimits/gap = {mip_gap}")
     engine.solve(helper)
     status = engine.status().name.lower() if engine.has_response() else "none"
     if not engine.has_solution():
@@ -236,7 +266,8 @@ def solve_lp(
     every = np.asarray(engine.variable_values(), dtype=np.float64)
     duals = np.zeros(0) if integral else np.asarray(engine.dual_values(), dtype=np.float64)
     return LPSolution(
-        status, every[:n_pairs], float(engine.objective_value()), duals, True, float(every[omega])
+        status, every[:cols_of.n_pairs], float(engine.objective_value()), duals, True,
+        float(every[cols_of.omega]),
     )
 
 

@@ -16,12 +16,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 NO_REP = -1
-MOVES_PER_ROUND = 3000  # candidates re-scored one by one per round, best first
-# A violation v (relative to the fair share or capacity) costs v + CONVEXITY × v². Near the band
-# this is the LP's linear price; far out it grows faster, so an excess the map forces on a group
-# of reps is spread over all of them (four at 121 %) rather than dumped on a few (two at 105 %,
-# two at 138 %, which a linear price scores the same).
-CONVEXITY = 5.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +37,9 @@ class RepairProblem:
     band_penalty: float
     capacity_penalty: float
     move_budget: float | None
+    # a violation v (relative to the fair share or capacity) costs v + convexity × v²: the LP's
+    # linear price near the band, steeper far out, so an excess the map forces is shared out
+    convexity: float
 
 
 def rep_penalty(
@@ -58,13 +55,15 @@ def rep_penalty(
     fair_work = problem.share[reps] * total_workload
     rl = np.where(fair_work > 0, workload / np.where(fair_work > 0, fair_work, 1.0), 1.0)
     bp, bw = problem.potential_band, problem.workload_band
-    band = _convex(np.maximum(np.abs(rp - 1.0) - bp, 0.0)) + _convex(np.maximum(np.abs(rl - 1.0) - bw, 0.0))
-    over = _convex(np.maximum(workload / problem.capacity[reps] - 1.0, 0.0))
+    c = problem.convexity
+    band = (_convex(np.maximum(np.abs(rp - 1.0) - bp, 0.0), c)
+            + _convex(np.maximum(np.abs(rl - 1.0) - bw, 0.0), c))
+    over = _convex(np.maximum(workload / problem.capacity[reps] - 1.0, 0.0), c)
     return np.asarray(problem.band_penalty * band + problem.capacity_penalty * over)
 
 
-def _convex(violation: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.asarray(violation + CONVEXITY * violation * violation)
+def _convex(violation: NDArray[np.float64], convexity: float) -> NDArray[np.float64]:
+    return np.asarray(violation + convexity * violation * violation)
 
 
 def _one(problem: RepairProblem, r: int, potential: float, workload: float, total: float) -> float:
@@ -77,15 +76,17 @@ def _one(problem: RepairProblem, r: int, potential: float, workload: float, tota
     vp = max(abs(rp - 1.0) - bp, 0.0)
     vw = max(abs(rl - 1.0) - bw, 0.0)
     vc = max(workload / float(problem.capacity[r]) - 1.0, 0.0)
-    band = vp + CONVEXITY * vp * vp + vw + CONVEXITY * vw * vw
-    return problem.band_penalty * band + problem.capacity_penalty * (vc + CONVEXITY * vc * vc)
+    c = problem.convexity
+    band = vp + c * vp * vp + vw + c * vw * vw
+    return problem.band_penalty * band + problem.capacity_penalty * (vc + c * vc * vc)
 
 
 def repair(
     problem: RepairProblem,
     start: NDArray[np.int64],
     *,
-    max_rounds: int = 300,
+    max_rounds: int,
+    moves_per_round: int,
     deadline: float | None = None,
 ) -> NDArray[np.int64]:
     """Improve the slot choice `start` (n,) until no single move helps; returns the new slots."""
@@ -133,7 +134,7 @@ def repair(
         improving = np.flatnonzero(gain < -tol)
         if improving.size == 0:
             break
-        order = improving[np.argsort(gain[improving], kind="stable")][:MOVES_PER_ROUND]
+        order = improving[np.argsort(gain[improving], kind="stable")][:moves_per_round]
         made = 0
         for i in order:
             # re-score with the loads as they are now: earlier moves this round changed them
@@ -166,11 +167,64 @@ def repair(
     return slot
 
 
+@dataclass
+class _Assignment:
+    """The search's current slot per account and the per-rep loads it implies (updated in place)."""
+
+    slot: NDArray[np.int64]  # (n,)
+    rep: NDArray[np.int64]  # (n,)
+    work: NDArray[np.float64]  # (n,)
+    cost: NDArray[np.float64]  # (n,)
+    moving: NDArray[np.bool_]  # (n,)
+    pot: NDArray[np.float64]  # (m,)
+    load: NDArray[np.float64]  # (m,)
+
+    @classmethod
+    def of(cls, problem: RepairProblem, slot: NDArray[np.int64]) -> _Assignment:
+        rows = np.arange(len(slot))
+        m = len(problem.capacity)
+        rep = problem.cand_rep[rows, slot]
+        work = problem.cand_work[rows, slot]
+        return cls(
+            slot=slot.copy(), rep=rep, work=work, cost=problem.cand_cost[rows, slot],
+            moving=problem.cand_is_move[rows, slot],
+            pot=problem.fixed_potential + np.bincount(rep, weights=problem.potential, minlength=m),
+            load=problem.fixed_workload + np.bincount(rep, weights=work, minlength=m),
+        )
+
+    def assign(self, problem: RepairProblem, acc: int, k: int) -> None:
+        """Give account `acc` to its candidate slot `k`."""
+        p = problem.potential
+        old = self.rep[acc]
+        self.pot[old] -= p[acc]
+        self.load[old] -= self.work[acc]
+        self.slot[acc] = k
+        self.rep[acc] = problem.cand_rep[acc, k]
+        self.work[acc] = problem.cand_work[acc, k]
+        self.cost[acc] = problem.cand_cost[acc, k]
+        self.moving[acc] = problem.cand_is_move[acc, k]
+        self.pot[self.rep[acc]] += p[acc]
+        self.load[self.rep[acc]] += self.work[acc]
+
+
+@dataclass(frozen=True)
+class _Exchange:
+    """Rep r gives account `out` to rep `taker` and takes account `into` from rep `giver`."""
+
+    gain: float  # change in the penalised cost (< 0 improves)
+    out: int
+    out_slot: int
+    into: int
+    into_slot: int
+    giver: int
+    taker: int
+
+
 def exchange_pass(
     problem: RepairProblem,
     slot: NDArray[np.int64],
     *,
-    shortlist: int = 150,
+    shortlist: int,
     deadline: float | None = None,
 ) -> tuple[NDArray[np.int64], int]:
     """For each off-band rep r, take one account in and give one away at the same time.
@@ -182,21 +236,13 @@ def exchange_pass(
     shortlisted per side, then every pair is scored exactly. Returns the new
     slots and the number of exchanges made.
     """
-    slot = slot.copy()
     n, m = len(slot), len(problem.capacity)
     if n == 0 or m < 2:
-        return slot, 0
-    rows = np.arange(n)
-    p = problem.potential
-    rep = problem.cand_rep[rows, slot]
-    work = problem.cand_work[rows, slot]
-    cost = problem.cand_cost[rows, slot]
-    moving = problem.cand_is_move[rows, slot]
-    pot = problem.fixed_potential + np.bincount(rep, weights=p, minlength=m)
-    load = problem.fixed_workload + np.bincount(rep, weights=work, minlength=m)
-    total = float(load.sum())
-    now = rep_penalty(problem, np.arange(m), pot, load, total)
-    scale = max(float(np.abs(cost).mean()), 1e-9)
+        return slot.copy(), 0
+    state = _Assignment.of(problem, slot)
+    total = float(state.load.sum())
+    now = rep_penalty(problem, np.arange(m), state.pot, state.load, total)
+    scale = max(float(np.abs(state.cost).mean()), 1e-9)
     valid = problem.cand_rep != NO_REP
     exchanges = 0
     for r in np.argsort(-now, kind="stable"):
@@ -204,76 +250,79 @@ def exchange_pass(
             break
         if deadline is not None and time.perf_counter() > deadline:
             break
-        # accounts elsewhere that r could take: (j, slot kj), their rep s
-        in_j, in_k = np.nonzero((problem.cand_rep == r) & (rep != r)[:, None])
-        # accounts of r that another rep t could take: (i, slot ki)
-        mine = rep == r
-        out_i, out_k = np.nonzero(valid & mine[:, None] & (problem.cand_rep != r))
-        if in_j.size == 0 or out_i.size == 0:
+        best = _best_exchange(problem, state, now, total, r, valid, shortlist)
+        if best is None or not best.gain < -1e-9 * scale:
             continue
-        s_rep, t_rep = rep[in_j], problem.cand_rep[out_i, out_k]
-        w_in = problem.cand_work[in_j, in_k]
-        w_out_t = problem.cand_work[out_i, out_k]
-        d_in = (
-            rep_penalty(problem, s_rep, pot[s_rep] - p[in_j], load[s_rep] - work[in_j], total)
-            - now[s_rep] + problem.cand_cost[in_j, in_k] - cost[in_j]
-        )
-        d_out = (
-            rep_penalty(problem, t_rep, pot[t_rep] + p[out_i], load[t_rep] + w_out_t, total)
-            - now[t_rep] + problem.cand_cost[out_i, out_k] - cost[out_i]
-        )
-        a = _shortlist(d_in, p[in_j] / np.maximum(w_in, 1e-9), shortlist)
-        b = _shortlist(d_out, -p[out_i] / np.maximum(work[out_i], 1e-9), shortlist)
-        j, kj, s_ = in_j[a], in_k[a], s_rep[a]
-        i, ki, t_ = out_i[b], out_k[b], t_rep[b]
-        # r's own change for every (out, in) combination
-        pr = pot[r] - p[i][:, None] + p[j][None, :]
-        lr = load[r] - work[i][:, None] + w_in[a][None, :]
-        gain = rep_penalty(problem, np.full(pr.shape, r), pr, lr, total) - now[r]
-        gain = gain + d_out[b][:, None] + d_in[a][None, :]
-        same = t_[:, None] == s_[None, :]
-        if same.any():
-            # s gives j and receives i: score that rep once, with both changes
-            oi, ij = np.nonzero(same)
-            srep = s_[ij]
-            both = (
-                rep_penalty(
-                    problem, srep,
-                    pot[srep] - p[j[ij]] + p[i[oi]],
-                    load[srep] - work[j[ij]] + w_out_t[b][oi],
-                    total,
-                )
-                - now[srep]
-                + problem.cand_cost[j[ij], kj[ij]] - cost[j[ij]]
-                + problem.cand_cost[i[oi], ki[oi]] - cost[i[oi]]
-            )
-            gain[oi, ij] = rep_penalty(
-                problem, np.full(len(oi), r), pr[oi, ij], lr[oi, ij], total
-            ) - now[r] + both
-        if problem.move_budget is not None:
-            extra = (
-                (problem.cand_is_move[i, ki].astype(int) - moving[i])[:, None]
-                + (problem.cand_is_move[j, kj].astype(int) - moving[j])[None, :]
-            )
-            gain = np.where(int(moving.sum()) + extra > problem.move_budget, np.inf, gain)
-        x, y = np.unravel_index(int(np.argmin(gain)), gain.shape)
-        if not gain[x, y] < -1e-9 * scale:
-            continue
-        for acc, k in ((int(i[x]), int(ki[x])), (int(j[y]), int(kj[y]))):
-            old = rep[acc]
-            pot[old] -= p[acc]
-            load[old] -= work[acc]
-            slot[acc] = k
-            rep[acc] = problem.cand_rep[acc, k]
-            work[acc] = problem.cand_work[acc, k]
-            cost[acc] = problem.cand_cost[acc, k]
-            moving[acc] = problem.cand_is_move[acc, k]
-            pot[rep[acc]] += p[acc]
-            load[rep[acc]] += work[acc]
-        touched = np.unique([r, int(s_[y]), int(t_[x])])
-        now[touched] = rep_penalty(problem, touched, pot[touched], load[touched], total)
+        state.assign(problem, best.out, best.out_slot)
+        state.assign(problem, best.into, best.into_slot)
+        touched = np.unique([r, best.giver, best.taker])
+        now[touched] = rep_penalty(problem, touched, state.pot[touched], state.load[touched], total)
         exchanges += 1
-    return slot, exchanges
+    return state.slot, exchanges
+
+
+def _best_exchange(
+    problem: RepairProblem, state: _Assignment, now: NDArray[np.float64], total: float, r: np.int64,
+    valid: NDArray[np.bool_], shortlist: int,
+) -> _Exchange | None:
+    """The best (account out of r, account into r) pair over the shortlists; None if r has no side."""
+    p, rep, work, cost, moving, pot, load = (
+        problem.potential, state.rep, state.work, state.cost, state.moving, state.pot, state.load
+    )
+    # accounts elsewhere that r could take: (j, slot kj), their rep s
+    in_j, in_k = np.nonzero((problem.cand_rep == r) & (rep != r)[:, None])
+    # accounts of r that another rep t could take: (i, slot ki)
+    mine = rep == r
+    out_i, out_k = np.nonzero(valid & mine[:, None] & (problem.cand_rep != r))
+    if in_j.size == 0 or out_i.size == 0:
+        return None
+    s_rep, t_rep = rep[in_j], problem.cand_rep[out_i, out_k]
+    w_in = problem.cand_work[in_j, in_k]
+    w_out_t = problem.cand_work[out_i, out_k]
+    d_in = (
+        rep_penalty(problem, s_rep, pot[s_rep] - p[in_j], load[s_rep] - work[in_j], total)
+        - now[s_rep] + problem.cand_cost[in_j, in_k] - cost[in_j]
+    )
+    d_out = (
+        rep_penalty(problem, t_rep, pot[t_rep] + p[out_i], load[t_rep] + w_out_t, total)
+        - now[t_rep] + problem.cand_cost[out_i, out_k] - cost[out_i]
+    )
+    a = _shortlist(d_in, p[in_j] / np.maximum(w_in, 1e-9), shortlist)
+    b = _shortlist(d_out, -p[out_i] / np.maximum(work[out_i], 1e-9), shortlist)
+    j, kj, s_ = in_j[a], in_k[a], s_rep[a]
+    i, ki, t_ = out_i[b], out_k[b], t_rep[b]
+    # r's own change for every (out, in) combination
+    pr = pot[r] - p[i][:, None] + p[j][None, :]
+    lr = load[r] - work[i][:, None] + w_in[a][None, :]
+    gain = rep_penalty(problem, np.full(pr.shape, r), pr, lr, total) - now[r]
+    gain = gain + d_out[b][:, None] + d_in[a][None, :]
+    same = t_[:, None] == s_[None, :]
+    if same.any():
+        # s gives j and receives i: score that rep once, with both changes
+        oi, ij = np.nonzero(same)
+        srep = s_[ij]
+        both = (
+            rep_penalty(
+                problem, srep,
+                pot[srep] - p[j[ij]] + p[i[oi]],
+                load[srep] - work[j[ij]] + w_out_t[b][oi],
+                total,
+            )
+            - now[srep]
+            + problem.cand_cost[j[ij], kj[ij]] - cost[j[ij]]
+            + problem.cand_cost[i[oi], ki[oi]] - cost[i[oi]]
+        )
+        gain[oi, ij] = rep_penalty(
+            problem, np.full(len(oi), r), pr[oi, ij], lr[oi, ij], total
+        ) - now[r] + both
+    if problem.move_budget is not None:
+        extra = (
+            (problem.cand_is_move[i, ki].astype(int) - moving[i])[:, None]
+            + (problem.cand_is_move[j, kj].astype(int) - moving[j])[None, :]
+        )
+        gain = np.where(int(moving.sum()) + extra > problem.move_budget, np.inf, gain)
+    x, y = np.unravel_index(int(np.argmin(gain)), gain.shape)
+    return _Exchange(float(gain[x, y]), int(i[x]), int(ki[x]), int(j[y]), int(kj[y]), int(s_[y]), int(t_[x]))
 
 
 def _shortlist(delta: NDArray[np.float64], appeal: NDArray[np.float64], size: int) -> NDArray[np.int64]:
