@@ -5,7 +5,7 @@
 Reads `../shared/bench/pvrp/instances/<name>.txt` (relative to the repo),
 prints per instance the cost, the best known value, the gap and the time, and
 writes each solution to `<solutions>/<name>.res` in the BKS files' format so
-tests/planner/test_pvrp.py can check it independently. p11 is left out of the
+tests/bench/test_pvrp.py can check it independently. p11 is left out of the
 mean (its BKS could not be verified against the instance file).
 """
 
@@ -17,8 +17,8 @@ import statistics
 import time
 from pathlib import Path
 
+from bench.cordeau import format_res, parse_cordeau, solve_pvrp
 from planner.periodic import EngineParams
-from planner.pvrp import format_res, parse_cordeau, solve_pvrp
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "bench" / "pvrp"

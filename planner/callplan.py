@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,7 @@ from planner.callplan_model import (
     Visit,
 )
 from planner.model import Account, Policy, Rep
-from planner.periodic import EngineParams, PeriodicProblem, PeriodicStop, solve_periodic
+from planner.periodic import EngineParams, PeriodicProblem, PeriodicSolution, PeriodicStop, solve_periodic
 from planner.routing import DayFleet
 from planner.travel import HaversineTravel, TravelMatrix
 
@@ -144,6 +144,44 @@ def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
+@dataclass(frozen=True)
+class _RepHorizon:
+    """One rep's working days over the horizon, with each day's fleet and the travel minutes."""
+
+    rep: Rep
+    start: date
+    end: date
+    dates: list[date]
+    day_index: dict[date, int]
+    fleets: list[DayFleet]
+    opens: int
+    closes: int
+    max_work: int  # plannable minutes a day, after admin and the buffer
+    account_loc: dict[str, int]  # located account id → its row in `T`
+    T: NDArray[np.int64]  # whole travel minutes between locations (home, day points, accounts)
+
+    @property
+    def day_length(self) -> int:
+        return self.closes - self.opens
+
+
+@dataclass
+class _Stops:
+    """What the book asks of the periodic engine, and what it cannot ask (with reasons)."""
+
+    needs: dict[str, _AccountNeed] = field(default_factory=dict)
+    stops: list[PeriodicStop] = field(default_factory=list)
+    stop_of: list[_StopOf] = field(default_factory=list)
+    unplannable: list[Unplannable] = field(default_factory=list)
+
+    def add(self, stop: PeriodicStop, account_id: str, *, appointment: bool) -> None:
+        self.stops.append(stop)
+        self.stop_of.append(_StopOf(account_id, appointment=appointment))
+
+    def cannot(self, account_id: str, visits: int, reason: str) -> None:
+        self.unplannable.append(Unplannable(account_id, visits, reason))
+
+
 def _plan_rep(
     rep: Rep,
     account_ids: Sequence[str],
@@ -159,14 +197,47 @@ def _plan_rep(
     time_limit: float,
     params: CallPlanParams,
 ) -> CallPlan:
-    end = start + timedelta(weeks=weeks)
-    dates = working_dates(rep, start, weeks, calendar)
-    day_index = {d: k for k, d in enumerate(dates)}
-    opens, closes = rep.day_start_minute, rep.day_end_minute
-    day_length = closes - opens
-    cap = policy.capacity
-    max_work = math.floor(day_length * (1.0 - cap.admin_share) * (1.0 - cap.buffer))
+    """One rep's call plan: the horizon, the stops its book asks for, the periodic search, the days."""
+    book = [accounts_by_id[a] for a in account_ids if a in accounts_by_id]
+    horizon = _horizon(rep, book, policy, start=start, weeks=weeks, calendar=calendar, travel=travel)
+    wanted = _Stops()
+    for a in account_ids:
+        if a not in accounts_by_id:
+            wanted.cannot(a, 0, "not among the accounts given to the planner")
+    for place, acc in enumerate(book):
+        _account_stops(acc, place, horizon, policy, weeks, done, params, wanted)
 
+    problem = PeriodicProblem(travel=horizon.T, stops=tuple(wanted.stops), days=tuple(horizon.fleets))
+    engine = EngineParams(
+        max_rounds=params.max_rounds if params.day_choice == "optimised" else 0,
+        ruin_size=params.ruin_size,
+        final_iterations=params.final_iterations,
+        # A quarter is ~65 one-vehicle days: one PyVRP model of them all is too slow to
+        # pay off, so days are routed one at a time and the pattern layer picks days.
+        joint_days=False,
+        # With ~65 days a full pass of pattern moves costs about a hundred ruins.
+        descend_every=5,
+    )
+    solution = solve_periodic(problem, seed=seed, time_limit=time_limit, params=engine, partial_ok=True)
+    _report_unrouted(solution, wanted)
+    days = [
+        _day_route(horizon.dates[d], [s.stop for r in day.routes for s in r], horizon.fleets[d], problem,
+                   wanted.stop_of, horizon.T)
+        for d, day in enumerate(solution.days)
+    ]
+    return CallPlan(rep_id=rep.id, start=start, weeks=weeks, days=tuple(days),
+                    coverage=_coverage(wanted, days, horizon))
+
+
+def _horizon(
+    rep: Rep, book: Sequence[Account], policy: Policy, *, start: date, weeks: int, calendar: Calendar,
+    travel: TravelMatrix,
+) -> _RepHorizon:
+    """The rep's working dates, a fleet per date, and travel minutes between every location."""
+    dates = working_dates(rep, start, weeks, calendar)
+    opens, closes = rep.day_start_minute, rep.day_end_minute
+    cap = policy.capacity
+    max_work = math.floor((closes - opens) * (1.0 - cap.admin_share) * (1.0 - cap.buffer))
     # Locations: 0 = home, then distinct per-day start/end points, then accounts.
     points: list[tuple[float, float]] = [(rep.home_lat, rep.home_lon)]
     point_index: dict[tuple[float, float], int] = {points[0]: 0}
@@ -182,22 +253,8 @@ def _plan_rep(
     fleets = []
     for on in dates:
         dp = calendar.day_points(rep.id, on)
-        fleets.append(
-            DayFleet(
-                vehicles=1,
-                start=location_of(dp.start),
-                end=location_of(dp.end),
-                max_work=max_work,
-                opens=opens,
-                closes=closes,
-            )
-        )
-    book = [accounts_by_id[a] for a in account_ids if a in accounts_by_id]
-    unplannable: list[Unplannable] = [
-        Unplannable(a, 0, "not among the accounts given to the planner")
-        for a in account_ids
-        if a not in accounts_by_id
-    ]
+        fleets.append(DayFleet(vehicles=1, start=location_of(dp.start), end=location_of(dp.end),
+                               max_work=max_work, opens=opens, closes=closes))
     located = [a for a in book if a.located]
     account_loc = {a.id: len(points) + k for k, a in enumerate(located)}
     all_points = np.array(
@@ -207,137 +264,122 @@ def _plan_rep(
     # Whole minutes rounded up: a plan that fits in these minutes fits on the road.
     T: NDArray[np.int64] = np.ceil(minutes - 1e-9).astype(np.int64)
     np.fill_diagonal(T, 0)
-
-    needs: dict[str, _AccountNeed] = {}
-    stops: list[PeriodicStop] = []
-    stop_of: list[_StopOf] = []
-    for k, acc in enumerate(book):
-        tier_name = acc.tier if acc.tier in policy.tiers else policy.default_tier
-        tier = policy.tier(acc.tier)
-        required = required_visits(tier.visits_per_year, weeks)
-        done_here = [d for d in done.get(acc.id, []) if start <= d < end]
-        need = _AccountNeed(tier_name, required, min(required, len(done_here)))
-        needs[acc.id] = need
-        remaining = max(0, required - len(done_here))
-        if not acc.located:
-            if remaining:
-                unplannable.append(Unplannable(acc.id, remaining, "no location to drive to"))
-            continue
-        loc = account_loc[acc.id]
-        service = math.ceil(tier.visit_minutes * acc.effort)
-        round_trip = int(T[0, loc] + T[loc, 0])
-        if round_trip + service > max_work:
-            unplannable.append(
-                Unplannable(
-                    acc.id,
-                    remaining,
-                    f"farther than a day's drive: {round_trip} min there and back plus a "
-                    f"{service} min visit exceeds the {max_work} min plannable day",
-                )
-            )
-            continue
-        appointments = [w for w in acc.windows if w.on is not None and start <= w.on < end]
-        standing = next((w for w in acc.windows if w.on is None), None)
-        anchors = list(done.get(acc.id, []))
-        for w in appointments:
-            assert w.on is not None
-            remaining -= 1
-            if w.on not in day_index:
-                unplannable.append(Unplannable(acc.id, 1, f"appointment on {w.on} falls on a day off"))
-                continue
-            if w.end_minute < opens or w.start_minute + service > closes:
-                unplannable.append(
-                    Unplannable(
-                        acc.id,
-                        1,
-                        f"appointment {_hhmm(w.start_minute)}-{_hhmm(w.end_minute)} on {w.on} "
-                        f"is outside working hours {_hhmm(opens)}-{_hhmm(closes)}",
-                    )
-                )
-                continue
-            anchors.append(w.on)
-            stops.append(
-                PeriodicStop(
-                    location=loc,
-                    patterns=((day_index[w.on],),),
-                    service=service,
-                    window=(max(w.start_minute, opens), w.end_minute),
-                )
-            )
-            stop_of.append(_StopOf(acc.id, appointment=True))
-        remaining = max(0, remaining)
-        if remaining == 0:
-            continue
-        window = None
-        if standing is not None:
-            if standing.end_minute < opens or standing.start_minute + service > closes:
-                unplannable.append(
-                    Unplannable(
-                        acc.id,
-                        remaining,
-                        f"time window {_hhmm(standing.start_minute)}-"
-                        f"{_hhmm(standing.end_minute)} is outside working hours "
-                        f"{_hhmm(opens)}-{_hhmm(closes)}",
-                    )
-                )
-                continue
-            window = (max(standing.start_minute, opens), standing.end_minute)
-        if remaining > len(dates):
-            unplannable.append(
-                Unplannable(
-                    acc.id,
-                    remaining - len(dates),
-                    f"needs {remaining} visits but the rep has {len(dates)} working days",
-                )
-            )
-            remaining = len(dates)
-        if remaining == 0:
-            continue
-        gap_days = params.gap_after_completed * 364.0 / max(tier.visits_per_year, 1e-9)
-        patterns = spaced_patterns(dates, remaining, anchors, gap_days)
-        if params.day_choice == "round_robin":
-            patterns = (patterns[k % len(patterns)],)
-        stops.append(PeriodicStop(location=loc, patterns=patterns, service=service, window=window))
-        stop_of.append(_StopOf(acc.id, appointment=False))
-
-    problem = PeriodicProblem(travel=T, stops=tuple(stops), days=tuple(fleets))
-    engine = EngineParams(
-        max_rounds=params.max_rounds if params.day_choice == "optimised" else 0,
-        ruin_size=params.ruin_size,
-        final_iterations=params.final_iterations,
-        # A quarter is ~65 one-vehicle days: one PyVRP model of them all is too slow to
-        # pay off, so days are routed one at a time and the pattern layer picks days.
-        joint_days=False,
-        # With ~65 days a full pass of pattern moves costs about a hundred ruins.
-        descend_every=5,
+    return _RepHorizon(
+        rep=rep, start=start, end=start + timedelta(weeks=weeks), dates=dates,
+        day_index={d: k for k, d in enumerate(dates)}, fleets=fleets, opens=opens, closes=closes,
+        max_work=max_work, account_loc=account_loc, T=T,
     )
-    solution = solve_periodic(problem, seed=seed, time_limit=time_limit, params=engine, partial_ok=True)
 
+
+def _account_stops(
+    acc: Account, place: int, horizon: _RepHorizon, policy: Policy, weeks: int,
+    done: Mapping[str, list[date]], params: CallPlanParams, wanted: _Stops,
+) -> None:
+    """The stops one account needs (its appointments, then its regular visits), or why it gets none.
+
+    `place` is the account's place in the book: the naive round-robin peer offsets its days by it.
+    """
+    h = horizon
+    tier_name = acc.tier if acc.tier in policy.tiers else policy.default_tier
+    tier = policy.tier(acc.tier)
+    required = required_visits(tier.visits_per_year, weeks)
+    done_here = [d for d in done.get(acc.id, []) if h.start <= d < h.end]
+    wanted.needs[acc.id] = _AccountNeed(tier_name, required, min(required, len(done_here)))
+    remaining = max(0, required - len(done_here))
+    if not acc.located:
+        if remaining:
+            wanted.cannot(acc.id, remaining, "no location to drive to")
+        return
+    loc = h.account_loc[acc.id]
+    service = math.ceil(tier.visit_minutes * acc.effort)
+    round_trip = int(h.T[0, loc] + h.T[loc, 0])
+    if round_trip + service > h.max_work:
+        wanted.cannot(
+            acc.id, remaining,
+            f"farther than a day's drive: {round_trip} min there and back plus a "
+            f"{service} min visit exceeds the {h.max_work} min plannable day",
+        )
+        return
+    anchors = list(done.get(acc.id, []))
+    remaining -= _appointment_stops(acc, loc, service, h, anchors, wanted)
+    remaining = max(0, remaining)
+    if remaining == 0:
+        return
+    standing = next((w for w in acc.windows if w.on is None), None)
+    window = None
+    if standing is not None:
+        if standing.end_minute < h.opens or standing.start_minute + service > h.closes:
+            wanted.cannot(
+                acc.id, remaining,
+                f"time window {_hhmm(standing.start_minute)}-{_hhmm(standing.end_minute)} is outside "
+                f"working hours {_hhmm(h.opens)}-{_hhmm(h.closes)}",
+            )
+            return
+        window = (max(standing.start_minute, h.opens), standing.end_minute)
+    if remaining > len(h.dates):
+        wanted.cannot(acc.id, remaining - len(h.dates),
+                      f"needs {remaining} visits but the rep has {len(h.dates)} working days")
+        remaining = len(h.dates)
+    if remaining == 0:
+        return
+    gap_days = params.gap_after_completed * 364.0 / max(tier.visits_per_year, 1e-9)
+    patterns = spaced_patterns(h.dates, remaining, anchors, gap_days)
+    if params.day_choice == "round_robin":
+        patterns = (patterns[place % len(patterns)],)
+    wanted.add(PeriodicStop(location=loc, patterns=patterns, service=service, window=window),
+               acc.id, appointment=False)
+
+
+def _appointment_stops(
+    acc: Account, loc: int, service: int, h: _RepHorizon, anchors: list[date], wanted: _Stops
+) -> int:
+    """A stop pinned to each booked appointment in the horizon; returns how many visits they cover."""
+    appointments = [w for w in acc.windows if w.on is not None and h.start <= w.on < h.end]
+    for w in appointments:
+        assert w.on is not None
+        if w.on not in h.day_index:
+            wanted.cannot(acc.id, 1, f"appointment on {w.on} falls on a day off")
+            continue
+        if w.end_minute < h.opens or w.start_minute + service > h.closes:
+            wanted.cannot(
+                acc.id, 1,
+                f"appointment {_hhmm(w.start_minute)}-{_hhmm(w.end_minute)} on {w.on} "
+                f"is outside working hours {_hhmm(h.opens)}-{_hhmm(h.closes)}",
+            )
+            continue
+        anchors.append(w.on)
+        wanted.add(PeriodicStop(location=loc, patterns=((h.day_index[w.on],),), service=service,
+                                window=(max(w.start_minute, h.opens), w.end_minute)),
+                   acc.id, appointment=True)
+    return len(appointments)
+
+
+def _report_unrouted(solution: PeriodicSolution, wanted: _Stops) -> None:
+    """Every visit of a stop the search left off its days, with the reason."""
     routed: dict[int, int] = defaultdict(int)
     for day in solution.days:
         for stops_of_route in day.routes:
             for scheduled in stops_of_route:
                 routed[scheduled.stop] += 1
-    for i, stop in enumerate(stops):
+    for i, stop in enumerate(wanted.stops):
         count = len(stop.patterns[0]) - routed[i]
         if count <= 0:
             continue
         reason = (
             "the appointment does not fit that day's route"
-            if stop_of[i].appointment
+            if wanted.stop_of[i].appointment
             else "no room: the days that keep its visits evenly spaced are full"
         )
-        unplannable.append(Unplannable(stop_of[i].account_id, count, reason))
+        wanted.cannot(wanted.stop_of[i].account_id, count, reason)
 
-    days = []
-    for d, day in enumerate(solution.days):
-        fleet = fleets[d]
-        sequence = [s.stop for r in day.routes for s in r]
-        days.append(_day_route(dates[d], sequence, fleet, problem, stop_of, T))
+
+def _coverage(wanted: _Stops, days: Sequence[DayRoute], horizon: _RepHorizon) -> Coverage:
+    """Required, completed and planned visits per tier, and how the working time is spent."""
     planned: dict[str, int] = defaultdict(int)
     for day_route in days:
         for v in day_route.visits:
             planned[v.account_id] += 1
+    needs = wanted.needs
     tiers = []
     for tier_name in sorted({n.tier for n in needs.values()}):
         members = [a for a, n in needs.items() if n.tier == tier_name]
@@ -350,14 +392,13 @@ def _plan_rep(
                 planned=sum(planned[a] for a in members),
             )
         )
-    coverage = Coverage(
+    return Coverage(
         tiers=tuple(tiers),
-        working_minutes=day_length * len(dates),
+        working_minutes=horizon.day_length * len(horizon.dates),
         visit_minutes=sum(d.visit_minutes for d in days),
         drive_minutes=sum(d.drive_minutes for d in days),
-        unplannable=tuple(sorted(unplannable, key=lambda u: u.account_id)),
+        unplannable=tuple(sorted(wanted.unplannable, key=lambda u: u.account_id)),
     )
-    return CallPlan(rep_id=rep.id, start=start, weeks=weeks, days=tuple(days), coverage=coverage)
 
 
 def spaced_patterns(

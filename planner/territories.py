@@ -64,8 +64,7 @@ def rebalance(
     if mode not in ("minimal", "full"):
         raise ValueError(f"mode must be 'minimal' or 'full', not {mode!r}")
     started = time.perf_counter()
-    # the reports, reasons and reach limits after the search take time too (about 3 s at
-    # 50,000 x 200): the search stops early enough for the plan to come back on time
+    # the reports, reasons and reach limits after the search take time too: stop the search in time
     finish = min(params.finish_seconds_per_pair * len(accounts) * len(reps),
                  params.finish_share * max(time_limit, 0.0))
     deadline = started + max(time_limit, 0.0) - finish

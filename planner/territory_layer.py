@@ -231,7 +231,10 @@ def plan_layer(
 
 
 def exact_lp_start(layer: Layer, deadline: float) -> Start | None:
-    """The LP over every servable pair, band violations priced in two steps; None if it fails."""
+    """The LP over every servable pair, band violations priced in two steps; None if it fails.
+
+    Servable pairs only: an LP over every pair balances on paper with pairs the plan cannot keep.
+    """
     def servable_lp(acc: NDArray[np.int64], rep: NDArray[np.int64]) -> AssignmentModel:
         return layer.model(layer.n, layer.potential, acc, rep, layer.lp_pairs(acc, rep), stepped=True)
 
@@ -288,8 +291,9 @@ class _Clusters:
 def clustered_lp_start(layer: Layer, deadline: float) -> Start | None:
     """The LP over micro-clusters and every suitable pair, one band price; None if it fails.
 
-    Over servable pairs only it did not finish in time at 50,000 x 200; the
-    search prices other pairs above any band violation and moves them back.
+    Every suitable pair, not servable ones only, and one price, not two: so it
+    finishes in time on a large book (docs/planner.md, tuning notes). The search
+    prices pairs beyond a day's drive above any band violation and moves them back.
     """
     clusters = _Clusters.of(layer)
     p = layer.params

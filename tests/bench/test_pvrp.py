@@ -2,7 +2,7 @@
 
 The checker below is written from the format description in
 ../shared/bench/README.md only: it re-reads the instance text and the `.res`
-text itself and shares nothing with planner/pvrp.py.
+text itself and shares nothing with bench/cordeau.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.cordeau import format_res, parse_cordeau, solve_pvrp, to_periodic
 from planner.periodic import EngineParams, solve_periodic
-from planner.pvrp import format_res, parse_cordeau, solve_pvrp, to_periodic
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "bench" / "pvrp"
 BENCH_OUT = Path(__file__).resolve().parents[2] / "bench-out" / "pvrp"
@@ -170,10 +170,3 @@ def test_pattern_codes_read_leftmost_bit_as_day_one() -> None:
     instance = parse_cordeau(text, "tiny")
     assert instance.customers[0].patterns == ((1, 3), (0, 2))  # 01010 and 10100
     assert instance.customers[1].patterns == ((4,),)  # 00001: day 5
-
-
-def test_engine_params_from_an_empty_toml_are_the_defaults() -> None:
-    assert EngineParams.from_toml("") == EngineParams()
-    assert EngineParams.from_toml("ruin_size = 5").ruin_size == 5
-    with pytest.raises(ValueError, match="unknown"):
-        EngineParams.from_toml("ruin = 5")

@@ -1,4 +1,4 @@
-"""The classic periodic VRP (Cordeau, Gendreau & Laporte 1997) as an adapter over the engine.
+"""Cordeau's periodic VRP instances (Cordeau, Gendreau & Laporte 1997): read, solve with our engine, write.
 
 `parse_cordeau` reads an instance from its *text* (the caller reads the file),
 `solve_pvrp` maps it onto `planner.periodic.solve_periodic` and back, and
