@@ -41,7 +41,7 @@ from fastapi import FastAPI, Response
 from sync.celery_app import queue_names
 from sync.settings import load_settings
 from sync.store.schema import upgrade
-from sync.webhook import hubspot_v3_signature
+from sync.web.webhooks import hubspot_v3_signature
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-client-secret"
@@ -305,7 +305,7 @@ def main() -> None:
     try:
         for name, factory in (
             ("bare 202 (ceiling)", "bench.webhooks:bare_app"),
-            ("/webhooks/hubspot", "sync.webhook:create_app"),
+            ("/webhooks/hubspot", "sync.web:create_app"),
         ):
             port = free_port()
             server = start_server(factory, port, args.workers, env)

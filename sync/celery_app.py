@@ -12,6 +12,7 @@ from typing import Any
 from celery import Celery
 from celery.schedules import crontab
 
+from sync.crm import configured_orgs
 from sync.settings import Settings, get_settings
 
 SYNC_QUEUE = "sync"  # I/O: pulls and pushes
@@ -37,8 +38,6 @@ def redis_transport_options(visibility_timeout: int) -> dict[str, Any]:
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    from sync.crm import configured_orgs
-
     sync_q, planner_q = queue_names(settings)
     hour, minute = (int(part) for part in settings.nightly_at.split(":"))
     return {

@@ -655,7 +655,7 @@ def web(
 
     get_settings()  # fail fast on bad settings, before forking workers
     uvicorn.run(
-        "sync.webhook:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "sync.web:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
     )
 
 

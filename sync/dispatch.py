@@ -7,12 +7,13 @@ after the response, on one background thread (one at a time, like one worker).
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
+import sync.tasks  # noqa: F401  (registers every task that `submit` may be given)
+from sync.celery_app import app
 from sync.settings import get_settings
 
 log = logging.getLogger("territory_sync.dispatch")
@@ -28,9 +29,6 @@ _pending: list[Future[Any]] = []
 
 def submit(task_name: str, *, task_id: str | None = None, **kwargs: Any) -> str:
     """Queue a task by name (under `task_id` if given); returns its task id."""
-    import sync.tasks  # noqa: F401  (registers the tasks on the app)
-    from sync.celery_app import app
-
     task = app.tasks[task_name]
     if get_settings().embedded:
         task_id = task_id or uuid.uuid4().hex
@@ -51,50 +49,3 @@ def _log_failure(future: Future[Any]) -> None:
     exc = future.exception()
     if exc is not None:
         log.error("embedded task failed: %s: %s", type(exc).__name__, exc)
-
-
-class PendingFlags:
-    """ "A handler is already queued for this source": one task per burst of webhook deliveries.
-
-    Raised (SET NX, with an expiry as a safety net) by the delivery that queues
-    the handler; lowered by the handler *before* it reads the queued events, so
-    a delivery arriving during the work queues the next handler. Redis when
-    configured (shared by every web worker), else in-process.
-    """
-
-    def __init__(self, redis_url: str | None, prefix: str, ttl_seconds: int = 3600) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(redis_url) if redis_url else None
-        self._local: set[str] = set()
-        self._mutex = threading.Lock()
-        self.prefix = f"tsync:{prefix}webhook-pending:"
-        self.ttl = ttl_seconds
-
-    def raise_once(self, source: str) -> bool:
-        """True if this call raised the flag (and so must queue the handler)."""
-        if self._redis is not None:
-            return bool(self._redis.set(self.prefix + source, "1", nx=True, ex=self.ttl))
-        with self._mutex:
-            if source in self._local:
-                return False
-            self._local.add(source)
-            return True
-
-    def lower(self, source: str) -> None:
-        if self._redis is not None:
-            self._redis.delete(self.prefix + source)
-            return
-        with self._mutex:
-            self._local.discard(source)
-
-
-@lru_cache(maxsize=4)
-def flags_for(redis_url: str | None, prefix: str) -> PendingFlags:
-    """One set of flags per Redis and queue prefix, shared by the web app and the handlers."""
-    return PendingFlags(redis_url, prefix)
-
-
-def pending_flags() -> PendingFlags:
-    settings = get_settings()
-    return flags_for(settings.redis_url, settings.celery_queue_prefix)

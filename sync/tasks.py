@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from celery import chain
 
-from sync import pipeline
+from sync import pipeline, webhook_actions
 from sync.celery_app import app, queue_names
 from sync.locks import OrgBusy
 from sync.pipeline import NotConfigured
@@ -110,8 +110,6 @@ def fail_run(org_id: str, token: str, run_id: int) -> None:
 @retried_while_busy  # a run is under way: its pull may miss this change, so pull after it
 def handle_webhook_event(self: Any, event_row_id: int) -> dict[str, Any]:
     """Act on one stored webhook event (re-pull what it touched, or run what ops asked for)."""
-    from sync import webhook_actions
-
     try:
         return webhook_actions.handle(event_row_id)
     except NotConfigured as exc:

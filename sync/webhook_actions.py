@@ -17,9 +17,9 @@ from sqlmodel import col, func, select
 
 from sync import pipeline
 from sync.crm import configured_orgs
-from sync.dispatch import pending_flags
 from sync.pipeline import Context, default_context
 from sync.store import WebhookEvent, transaction
+from sync.webhook_flags import pending_flags
 
 
 def handle(event_row_id: int, *, ctx: Context | None = None) -> dict[str, Any]:

@@ -52,9 +52,9 @@ from sqlalchemy import Connection, Engine, bindparam, delete, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 
-from sync.dispatch import PendingFlags
 from sync.store import WebhookEvent
 from sync.store.types import UTCDateTime, utcnow
+from sync.webhook_flags import PendingFlags
 
 log = logging.getLogger("territory_sync.webhook_inbox")
 

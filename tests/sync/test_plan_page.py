@@ -15,7 +15,7 @@ from sync import pipeline
 from sync.settings import load_settings
 from sync.store import PlannedAssignment, PlanRun
 from sync.store.schema import upgrade
-from sync.webhook import create_app
+from sync.web import create_app
 
 from .conftest import EmulatedCRM
 

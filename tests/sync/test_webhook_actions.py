@@ -16,7 +16,8 @@ from sync import pipeline
 from sync.dispatch import wait_for_local_work
 from sync.settings import Settings
 from sync.store import AccountRow, SyncRun, WebhookEvent
-from sync.webhook import create_app, hubspot_v3_signature
+from sync.web import create_app
+from sync.web.webhooks import hubspot_v3_signature
 
 from .conftest import EmulatedCRM
 

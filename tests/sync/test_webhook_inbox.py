@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from sync.settings import Settings
 from sync.store import WebhookEvent, engine_for
-from sync.webhook import create_app
+from sync.web import create_app
 from sync.webhook_inbox import Delivery, Receipt, Refused, WebhookInbox
 
 from .conftest import queued_messages

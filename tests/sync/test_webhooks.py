@@ -15,7 +15,8 @@ from sqlmodel import Session, select
 from emulators.server import RunningServer, serve
 from sync.settings import Settings
 from sync.store import WebhookEvent, engine_for
-from sync.webhook import create_app, hubspot_v3_signature
+from sync.web import create_app
+from sync.web.webhooks import hubspot_v3_signature
 
 from .conftest import queued_messages
 
