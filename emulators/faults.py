@@ -259,6 +259,18 @@ class EmulatorMiddleware:
         await self.app(scope, receive, send_with_usage)
 
 
+def mount_routers(app: FastAPI, *routers: APIRouter) -> None:
+    """Add each router's routes to the app as plain routes, in order.
+
+    Not `include_router`: FastAPI keeps an included router as one opaque
+    route, and `route_template` needs each route's own path template to name
+    a call. Routes built by an `APIRouter` already carry its prefix and
+    dependencies.
+    """
+    for router in routers:
+        app.router.routes.extend(router.routes)
+
+
 def install_faults(app: FastAPI, style: CRMFaultStyle, config: FaultConfig | None = None) -> FaultInjector:
     """Wrap `app` with the fault middleware and mount the control routes; returns the injector.
 

@@ -1,0 +1,1 @@
+"""The HubSpot emulator's routers, one per job (see `emulators.hubspot.app`)."""

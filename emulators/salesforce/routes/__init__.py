@@ -1,0 +1,1 @@
+"""The Salesforce emulator's routers, one per job (see `emulators.salesforce.app`)."""
