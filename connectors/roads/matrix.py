@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,31 +208,23 @@ class BlockLimit:
         rows, cols = max(n, 1), max(m, 1)
         if self.max_locations is not None and not (same_points and n <= self.max_locations):
             # Identical origins and destinations that fit are sent once, as one set of locations.
-            rows, cols = _split_sum(rows, cols, self.max_locations)
+            limit = self.max_locations
+            rows, cols = _fewest_requests(rows, cols, lambda c: limit - c, limit - 1)
         if self.max_pairs is not None:
-            rows, cols = _split_product(rows, cols, self.max_pairs)
+            pairs = self.max_pairs
+            rows, cols = _fewest_requests(rows, cols, lambda c: pairs // c, pairs)
         return rows, cols
 
 
-def _split_sum(n: int, m: int, limit: int) -> tuple[int, int]:
-    """The block under `rows + cols <= limit`, keeping the smaller side whole where it fits."""
-    if n + m <= limit:
-        return n, m
-    half = limit // 2
-    if m <= half:
-        return limit - m, m
-    if n <= half:
-        return n, limit - n
-    return half, limit - half
-
-
-def _split_product(n: int, m: int, limit: int) -> tuple[int, int]:
-    """The block under `rows * cols <= limit`, keeping the smaller side whole where it fits."""
-    if n * m <= limit:
-        return n, m
-    side = max(1, math.isqrt(limit))
-    if m <= side:
-        return max(1, limit // m), m
-    if n <= side:
-        return n, max(1, limit // n)
-    return side, side
+def _fewest_requests(n: int, m: int, rows_beside: Callable[[int], int], widest: int) -> tuple[int, int]:
+    """The (rows, cols) block that covers n × m in the fewest requests; `rows_beside(cols)` is the limit."""
+    best = (n, m)
+    fewest: int | None = None
+    for cols in range(1, min(m, widest) + 1):
+        rows = min(n, rows_beside(cols))
+        if rows < 1:
+            break
+        count = math.ceil(n / rows) * math.ceil(m / cols)
+        if fewest is None or count < fewest:
+            best, fewest = (rows, cols), count
+    return best

@@ -132,9 +132,7 @@ def test_asking_for_distances_after_durations_costs_no_second_request(
     assert len(fake.calls) == 1
 
 
-def test_a_large_matrix_is_fetched_in_blocks_the_server_accepts(
-    travel: OSRMTravel, fake: FakeOSRM
-) -> None:
+def test_a_large_matrix_is_fetched_in_blocks_the_server_accepts(travel: OSRMTravel, fake: FakeOSRM) -> None:
     origins, destinations = metro_points(130, 4), metro_points(70, 5)
 
     minutes = travel.durations(origins, destinations)
@@ -145,9 +143,7 @@ def test_a_large_matrix_is_fetched_in_blocks_the_server_accepts(
     assert len(fake.calls) == math.ceil(130 / 50) * math.ceil(70 / 50)
 
 
-def test_few_destinations_leave_room_for_more_origins_per_request(
-    travel: OSRMTravel, fake: FakeOSRM
-) -> None:
+def test_few_destinations_leave_room_for_more_origins_per_request(travel: OSRMTravel, fake: FakeOSRM) -> None:
     travel.durations(metro_points(180, 6), metro_points(10, 7))
     assert len(fake.calls) == 2  # 90 origins + 10 destinations per request
 
