@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from connectors.roads.engine import DEFAULT_MAX_SNAP_M, RoadTravel
 from connectors.roads.matrix import BlockLimit, Fallback, RoutedBlock, great_circle_km
-from connectors.roads.osrm import DEFAULT_MAX_LOCATIONS, OSRMTravel
+from connectors.roads.osrm import DEFAULT_MAX_TABLE_SIZE, OSRMTravel
 from connectors.roads.valhalla import DEFAULT_MAX_PAIRS
 from connectors.roads.valhalla_http import ValhallaHTTP
 from connectors.roads.valhalla_local import DEFAULT_LOCAL_MAX_PAIRS, LocalValhalla
@@ -53,7 +53,7 @@ class RoutingConfig:
     circuity: float = 1.3
     fallback_penalty: float = 2.0
     max_snap_m: float = DEFAULT_MAX_SNAP_M
-    max_block: int | None = None  # pairs (Valhalla) or locations (OSRM) per request; None: the default
+    max_block: int | None = None  # Valhalla: pairs a request; OSRM: its --max-table-size; None: default
 
     @property
     def fallback(self) -> Fallback:
@@ -104,7 +104,5 @@ def open_travel(config: RoutingConfig) -> RoadTravel:
     if config.engine is RoutingEngine.VALHALLA:
         pairs = config.max_block or DEFAULT_MAX_PAIRS
         return ValhallaHTTP(config.url, costing=profile, max_pairs=pairs, fallback=fallback, max_snap_m=snap)
-    locations = config.max_block or DEFAULT_MAX_LOCATIONS
-    return OSRMTravel(
-        config.url, profile=profile, max_locations=locations, fallback=fallback, max_snap_m=snap
-    )
+    size = config.max_block or DEFAULT_MAX_TABLE_SIZE
+    return OSRMTravel(config.url, profile=profile, max_table_size=size, fallback=fallback, max_snap_m=snap)

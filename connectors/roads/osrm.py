@@ -1,10 +1,12 @@
 """`OSRMTravel`: an OSRM server's `/table/v1/{profile}/` service, as a travel matrix.
 
-OSRM refuses tables with more than `--max-table-size` locations (100 by
-default), so a large matrix is fetched in blocks of at most `max_locations`
-coordinates (origins and destinations together; identical origins and
-destinations are sent once). Each block asks for durations and distances at
-once. OSRM snaps every point to its nearest road however far away it is, so a
+`osrm-routed --max-table-size N` (100 by default) refuses a table of more
+than N² origin × destination pairs ("TooBig"), so a large matrix is fetched in
+blocks of at most `max_table_size`² pairs and 2 × `max_table_size` coordinates
+(they travel in the URL; identical origins and destinations are sent once).
+Each block asks for durations and distances at once. OSRM's own
+`fallback_speed` is not used: unroutable pairs get the same flagged fallback
+as on every engine. OSRM snaps every point to its nearest road however far away it is, so a
 point whose snap is farther than `max_snap_m` is treated as having no road
 nearby. The data version is the table's `data_version` (set by
 `osrm-extract --data_version`), or the one given, or `unversioned`.
@@ -24,7 +26,7 @@ from connectors.roads.http import Retrying, json_body, raise_if_transient, serve
 from connectors.roads.matrix import BlockLimit, Fallback, RoutedBlock, TravelError, grid
 
 UNVERSIONED = "unversioned"
-DEFAULT_MAX_LOCATIONS = 100  # osrm-routed --max-table-size by default
+DEFAULT_MAX_TABLE_SIZE = 100  # osrm-routed --max-table-size by default
 
 
 class OSRMTravel(RoadTravel):
@@ -37,7 +39,7 @@ class OSRMTravel(RoadTravel):
         base_url: str,
         *,
         profile: str = "driving",
-        max_locations: int = DEFAULT_MAX_LOCATIONS,
+        max_table_size: int = DEFAULT_MAX_TABLE_SIZE,
         fallback: Fallback | None = None,
         max_snap_m: float = 2_000.0,
         data_version: str | None = None,
@@ -48,7 +50,7 @@ class OSRMTravel(RoadTravel):
     ) -> None:
         super().__init__(
             profile=profile,
-            limit=BlockLimit(max_locations=max_locations),
+            limit=BlockLimit(max_pairs=max_table_size**2, max_locations=2 * max_table_size),
             fallback=fallback,
             max_snap_m=max_snap_m,
         )
