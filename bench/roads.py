@@ -289,7 +289,7 @@ def prepare(args: argparse.Namespace, scratch: Path) -> Setting:
     if not (tiles / "tsync-tiles.json").is_file():
         build_tiles(helsinki_extract(), tiles)
     tiles_seconds = time.monotonic() - began
-    roads = LocalValhalla(tiles, algorithm=args.algorithm)
+    roads = LocalValhalla(tiles)
     shops = helsinki_shops()
     began = time.monotonic()
     reachable = car_reachable(roads.table(shops, shops))
@@ -327,7 +327,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="call-plan time limit per plan")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tiles", type=Path, default=None, help="reuse tiles here (built if missing)")
-    parser.add_argument("--algorithm", choices=("costmatrix", "timedistancematrix"), default=None)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-roads-") as scratch:
@@ -348,9 +347,8 @@ def _print_pairs(setting: Setting, ratios: PairRatios) -> None:
     book = setting.book
     print(
         f"Helsinki extract: tiles built in {setting.tiles_seconds:.1f} s; {book.shops} shops, "
-        f"{book.shops}x{book.shops} road matrix in {setting.shop_matrix_seconds:.1f} s "
-        f"({setting.roads.algorithm or 'Valhalla default'} algorithm); {book.unreachable} shops left out "
-        "(no car route to or from the rest)"
+        f"{book.shops}x{book.shops} road matrix in {setting.shop_matrix_seconds:.1f} s; "
+        f"{book.unreachable} shops left out (no car route to or from the rest)"
     )
     rows = [
         ["road minutes / straight-line minutes", *(f"{v:.2f}" for v in ratios.minutes)],

@@ -2,9 +2,11 @@
 
 No server runs: the router lives in this process (the `roads` extra). The
 matrix limit is ours to set, since we write the router's configuration, so
-blocks are larger than a public server allows (`max_pairs`), and the matrix
-algorithm can be chosen (`algorithm`; None keeps Valhalla's own choice, which
-is what a Valhalla server answers with unless configured otherwise).
+blocks are larger than a public server allows (`max_pairs`). The matrix
+algorithm is Valhalla's own choice for the costing (CostMatrix for cars), the
+same a Valhalla server makes unless configured otherwise: its minutes do not
+depend on how a matrix is cut into blocks (docs/roads.md says why the faster
+TimeDistanceMatrix is not offered).
 """
 
 from __future__ import annotations
@@ -13,17 +15,13 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from connectors.roads.matrix import BlockLimit, Fallback, TravelError
 from connectors.roads.tiles import INSTALL_HINT, builder_config, tiles_version
 from connectors.roads.valhalla import ValhallaMatrix, ValhallaRefusal, refusal_code
 
 DEFAULT_LOCAL_MAX_PAIRS = 40_000  # 200 x 200 per call: a few seconds on Helsinki's tiles
-
-# Valhalla picks CostMatrix for cars (bidirectional, fast over long distances); TimeDistanceMatrix
-# runs one Dijkstra per source, several times faster on a city (see docs/roads.md).
-MatrixAlgorithm = Literal["costmatrix", "timedistancematrix"]
 
 
 class LocalValhalla(ValhallaMatrix):
@@ -39,17 +37,13 @@ class LocalValhalla(ValhallaMatrix):
         max_pairs: int = DEFAULT_LOCAL_MAX_PAIRS,
         fallback: Fallback | None = None,
         max_snap_m: float = 2_000.0,
-        algorithm: MatrixAlgorithm | None = None,
     ) -> None:
         super().__init__(
             profile=costing, limit=BlockLimit(max_pairs=max_pairs), fallback=fallback, max_snap_m=max_snap_m
         )
         self.tiles_dir = Path(tiles_dir).resolve()
-        self.algorithm = algorithm
-        tiles = tiles_version(self.tiles_dir)  # raises when there are no tiles
-        # Valhalla's two matrix algorithms disagree on a few pairs: cached pairs must not mix them.
-        self._version = tiles if algorithm is None else f"{tiles}:{algorithm}"
-        self._actor = _actor(self.tiles_dir, costing, max_pairs, algorithm)
+        self._version = tiles_version(self.tiles_dir)  # raises when there are no tiles
+        self._actor = _actor(self.tiles_dir, costing, max_pairs)
 
     def __repr__(self) -> str:
         return f"LocalValhalla({str(self.tiles_dir)!r}, costing={self.profile!r})"
@@ -70,7 +64,7 @@ class LocalValhalla(ValhallaMatrix):
             raise ValhallaRefusal(refusal_code(str(exc)), str(exc)) from None
 
 
-def _actor(tiles_dir: Path, costing: str, max_pairs: int, algorithm: MatrixAlgorithm | None) -> Any:
+def _actor(tiles_dir: Path, costing: str, max_pairs: int) -> Any:
     try:
         import valhalla
     except ImportError as exc:
@@ -81,10 +75,6 @@ def _actor(tiles_dir: Path, costing: str, max_pairs: int, algorithm: MatrixAlgor
     if costing not in limits:
         raise TravelError(f"Valhalla has no costing {costing!r} (try auto, truck, taxi, ...)")
     limits[costing]["max_matrix_location_pairs"] = max_pairs
-    if algorithm is not None:
-        thor = config["thor"]
-        assert isinstance(thor, dict)
-        thor["source_to_target_algorithm"] = algorithm
     # The router reads its configuration once, at start: the file is needed only until then.
     fd, path = tempfile.mkstemp(prefix="tsync-valhalla-", suffix=".json")
     try:

@@ -104,6 +104,20 @@ def test_embedded_minutes_match_valhallas_own_server_for_the_same_stops(
     np.testing.assert_allclose(ours.km, theirs.km, atol=1e-9)
 
 
+def test_minutes_hardly_depend_on_how_a_matrix_is_cut_into_blocks(
+    local: LocalValhalla, helsinki_tiles: Path
+) -> None:
+    points = helsinki_points(60, seed=6)
+    whole = local.table(points, points)
+    narrow = LocalValhalla(helsinki_tiles, max_pairs=150)  # 60 x 2 blocks: many sources, few targets
+    cut = narrow.table(points, points)
+    # What a matrix cache relies on: a pair's minutes barely depend on what else was asked with it
+    # (CostMatrix is a bounded bidirectional search, not exact: a few pairs differ by seconds).
+    np.testing.assert_array_equal(cut.flagged, whole.flagged)
+    assert float(np.mean(cut.minutes == whole.minutes)) > 0.99
+    assert float(np.abs(cut.minutes - whole.minutes).max()) < 1.0
+
+
 def test_the_data_version_names_the_tiles(local: LocalValhalla, helsinki_tiles: Path) -> None:
     assert local.key.engine == "valhalla-local"
     assert local.key.profile == "auto"
