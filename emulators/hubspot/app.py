@@ -4,7 +4,7 @@ Covers what territory-sync touches, answering with HubSpot's own statuses,
 shapes and error bodies (`{status, message, correlationId, category}`),
 assembled from one router per job:
 
-- `routes/objects.py`: companies, meetings, calls: list (`limit` <= 100,
+- `routes/objects.py`: companies, deals, meetings, calls: list (`limit` <= 100,
   `after`, `properties` repeated or comma-separated, `archived`,
   `associations`), get (`idProperty`; merged ids resolve to the primary),
   create (201, inline associations), update, archive;
@@ -37,12 +37,14 @@ shared API rules), `search_limiter` and `emulator` (what every route reads).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import FastAPI
 
 from emulators.faults import FaultConfig, install_faults, mount_routers
 from emulators.hubspot.context import HubSpotEmulator
 from emulators.hubspot.limits import SEARCH_PER_SECOND, HubSpotFaultStyle, SearchRateLimiter
-from emulators.hubspot.org import HubSpotOrg
+from emulators.hubspot.org import HubSpotOrg, PropertySet, default_properties
 from emulators.hubspot.portal import Portal
 from emulators.hubspot.responses import install_error_handlers
 from emulators.hubspot.routes import associations, batch, oauth, objects, owners, properties, search
@@ -68,15 +70,20 @@ def create_hubspot_app(
     access_token: str | None = None,
     faults: FaultConfig | None = None,
     search_per_second: int | None = SEARCH_PER_SECOND,
+    schema: PropertySet = "custom",
+    read_only_properties: Iterable[str] = (),
 ) -> FastAPI:
     """A HubSpot portal seeded from `org` (empty if None), served by FastAPI.
 
     `access_token` set: only that bearer token (or ones issued by the OAuth
     refresh endpoint) is accepted. `search_per_second` is the search API's own
     limit (HubSpot's is 5; None switches it off for fast tests).
+    `schema="standard"`: a portal without territory-sync's custom company
+    properties. `read_only_properties` (`"companies.annualrevenue"`): values
+    the API user can read but not write (`readOnlyValue`, `READ_ONLY_VALUE`).
     """
     app = FastAPI(title="HubSpot CRM emulator", docs_url="/__emulator/docs", openapi_url=None)
-    state = HubSpotOrg()
+    state = HubSpotOrg(properties=default_properties(schema, read_only_properties))
     if org is not None:
         seed_portal(state, org)
     injector = install_faults(app, HubSpotFaultStyle(), faults)

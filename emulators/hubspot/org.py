@@ -31,9 +31,9 @@ import bisect
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 OBJECT_TYPES: dict[str, str] = {
     # aliases (names, singular names, type ids) -> canonical name
@@ -46,8 +46,11 @@ OBJECT_TYPES: dict[str, str] = {
     "calls": "calls",
     "call": "calls",
     "0-48": "calls",
+    "deals": "deals",
+    "deal": "deals",
+    "0-3": "deals",
 }
-TYPE_IDS = {"companies": "0-2", "meetings": "0-47", "calls": "0-48"}
+TYPE_IDS = {"companies": "0-2", "meetings": "0-47", "calls": "0-48", "deals": "0-3"}
 
 # HUBSPOT_DEFINED association type ids, by (from, to).
 ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
@@ -55,10 +58,32 @@ ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     ("companies", "meetings"): 187,
     ("calls", "companies"): 182,
     ("companies", "calls"): 181,
+    ("deals", "companies"): 341,
+    ("companies", "deals"): 342,
 }
 
 # Properties every object type computes itself; writes to them are ignored.
 COMPUTED = frozenset({"hs_object_id", "hs_lastmodifieddate", "createdate", "hs_createdate"})
+# The property free-text search (`query`) matches, per object type.
+PRIMARY_PROPERTY = {
+    "companies": "name",
+    "deals": "dealname",
+    "meetings": "hs_meeting_title",
+    "calls": "hs_call_title",
+}
+# HubSpot's default sales pipeline: stage id -> (label, closed, won).
+DEAL_STAGES: dict[str, tuple[str, bool, bool]] = {
+    "appointmentscheduled": ("Appointment Scheduled", False, False),
+    "qualifiedtobuy": ("Qualified To Buy", False, False),
+    "presentationscheduled": ("Presentation Scheduled", False, False),
+    "decisionmakerboughtin": ("Decision Maker Bought-In", False, False),
+    "contractsent": ("Contract Sent", False, False),
+    "closedwon": ("Closed Won", True, True),
+    "closedlost": ("Closed Lost", True, False),
+}
+SKILL_VALUES = ("Spanish", "Hazmat", "Medical devices")
+TIER_VALUES = ("A", "B", "C")
+PropertySet = Literal["custom", "standard"]
 
 
 def iso_ms(ms: int) -> str:
@@ -101,6 +126,12 @@ class PropertyDef:
     description: str = ""
     options: tuple[Mapping[str, Any], ...] = ()
     created_ms: int = 0
+    read_only: bool = False  # a value only HubSpot sets (calculated), or the API user may not edit
+    calculated: bool = False
+
+    @property
+    def read_only_value(self) -> bool:
+        return self.read_only or self.name in COMPUTED
 
     def as_json(self) -> dict[str, Any]:
         stamp = iso_ms(self.created_ms)
@@ -113,7 +144,7 @@ class PropertyDef:
             "groupName": self.group_name,
             "options": [dict(o) for o in self.options],
             "displayOrder": -1,
-            "calculated": False,
+            "calculated": self.calculated,
             "externalOptions": False,
             "hasUniqueValue": self.has_unique_value,
             "hidden": False,
@@ -121,7 +152,7 @@ class PropertyDef:
             "modificationMetadata": {
                 "archivable": not self.hubspot_defined,
                 "readOnlyDefinition": self.hubspot_defined,
-                "readOnlyValue": self.name in COMPUTED,
+                "readOnlyValue": self.read_only_value,
             },
             "formField": False,
             "createdAt": stamp,
@@ -130,8 +161,25 @@ class PropertyDef:
         }
 
 
-def _p(name: str, ptype: str = "string", *, custom: bool = False, group: str = "") -> PropertyDef:
-    field_type = {
+def _options(values: Iterable[str], labels: Mapping[str, str] | None = None) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {"label": (labels or {}).get(v, v), "value": v, "displayOrder": i, "hidden": False}
+        for i, v in enumerate(values)
+    )
+
+
+def _p(
+    name: str,
+    ptype: str = "string",
+    *,
+    custom: bool = False,
+    group: str = "",
+    options: Iterable[str] = (),
+    field_type: str | None = None,
+    calculated: bool = False,
+    labels: Mapping[str, str] | None = None,
+) -> PropertyDef:
+    default_field_type = {
         "string": "text",
         "number": "number",
         "datetime": "date",
@@ -143,17 +191,27 @@ def _p(name: str, ptype: str = "string", *, custom: bool = False, group: str = "
         name=name,
         label=name.replace("hs_", "").replace("_", " ").capitalize(),
         type=ptype,
-        field_type=field_type,
+        field_type=field_type or default_field_type,
         group_name=group or ("territory_sync" if custom else "companyinformation"),
         hubspot_defined=not custom,
+        options=_options(options, labels),
+        read_only=calculated,
+        calculated=calculated,
     )
 
 
-def default_properties() -> dict[str, dict[str, PropertyDef]]:
+def default_properties(
+    property_set: PropertySet = "custom", read_only: Iterable[str] = ()
+) -> dict[str, dict[str, PropertyDef]]:
     """The properties of a portal before anyone runs territory-sync against it.
 
     `territory` (companies) and `territory_sync_visit_key` (meetings) are
-    missing on purpose: the connector creates them.
+    missing on purpose: the connector creates them. `property_set="standard"`
+    leaves out the custom company properties (`tier`, `potential`, `effort`,
+    `locked`, `latitude`, `longitude`, `required_skills`): a portal that only
+    has HubSpot's own (`annualrevenue`, `hs_ideal_customer_profile`, ...).
+    `read_only` names properties (`"companies.annualrevenue"`) whose values
+    the API user may read but not write.
     """
     common = [
         _p("hs_object_id", "number"),
@@ -171,12 +229,35 @@ def default_properties() -> dict[str, dict[str, PropertyDef]]:
         _p("state"),
         _p("country"),
         _p("industry", "enumeration"),
-        _p("tier", "enumeration", custom=True),
+        _p("annualrevenue", "number"),
+        _p("numberofemployees", "number"),
+        _p("hs_ideal_customer_profile", "enumeration", options=("tier_1", "tier_2", "tier_3")),
+        _p("type", "enumeration", options=("PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER")),
+        _p("tier", "enumeration", custom=True, options=TIER_VALUES),
         _p("potential", "number", custom=True),
         _p("effort", "number", custom=True),
-        _p("locked", "bool", custom=True),
+        _p("locked", "bool", custom=True, options=("true", "false")),
         _p("latitude", "number", custom=True),
         _p("longitude", "number", custom=True),
+        _p("required_skills", "enumeration", custom=True, options=SKILL_VALUES, field_type="checkbox"),
+    ]
+    deals = [
+        *common,
+        _p("dealname", group="dealinformation"),
+        _p("amount", "number", group="dealinformation"),
+        _p(
+            "dealstage",
+            "enumeration",
+            group="dealinformation",
+            options=DEAL_STAGES,
+            labels={k: v[0] for k, v in DEAL_STAGES.items()},
+        ),
+        _p("pipeline", "enumeration", group="dealinformation", options=("default",)),
+        _p("closedate", "datetime", group="dealinformation"),
+        _p("createdate", "datetime", group="dealinformation"),
+        _p("dealtype", "enumeration", group="dealinformation", options=("newbusiness", "existingbusiness")),
+        _p("hs_is_closed", "bool", group="dealinformation", calculated=True),
+        _p("hs_is_closed_won", "bool", group="dealinformation", calculated=True),
     ]
     meetings = [
         *common,
@@ -199,10 +280,13 @@ def default_properties() -> dict[str, dict[str, PropertyDef]]:
         _p("hs_call_direction", "enumeration", group="engagement"),
         _p("hs_call_duration", "number", group="engagement"),
     ]
+    if property_set == "standard":
+        companies = [p for p in companies if p.hubspot_defined]
+    locked = set(read_only)
+    by_type = {"companies": companies, "meetings": meetings, "calls": calls, "deals": deals}
     return {
-        "companies": {p.name: p for p in companies},
-        "meetings": {p.name: p for p in meetings},
-        "calls": {p.name: p for p in calls},
+        t: {p.name: replace(p, read_only=True) if f"{t}.{p.name}" in locked else p for p in props}
+        for t, props in by_type.items()
     }
 
 
@@ -210,6 +294,7 @@ DEFAULT_GROUPS = {
     "companies": ("companyinformation", "territory_sync"),
     "meetings": ("meetinginformation", "engagement"),
     "calls": ("callinformation", "engagement"),
+    "deals": ("dealinformation",),
 }
 
 
@@ -221,6 +306,16 @@ DEFAULT_LIST_PROPERTIES = {
     "companies": ("name", "domain", "createdate", "hs_lastmodifieddate", "hs_object_id"),
     "meetings": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
     "calls": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "deals": (
+        "dealname",
+        "amount",
+        "closedate",
+        "pipeline",
+        "dealstage",
+        "createdate",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+    ),
 }
 
 
@@ -265,6 +360,7 @@ class Owner:
     archived: bool
     created_ms: int
     updated_ms: int
+    teams: tuple[tuple[str, str], ...] = ()  # (team id, team name); the first is the primary team
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -278,7 +374,10 @@ class Owner:
             "createdAt": iso_ms(self.created_ms),
             "updatedAt": iso_ms(self.updated_ms),
             "archived": self.archived,
-            "teams": [],
+            "teams": [
+                {"id": team_id, "name": name, "primary": k == 0}
+                for k, (team_id, name) in enumerate(self.teams)
+            ],
         }
 
 
@@ -325,12 +424,19 @@ class ObjectTable:
 class HubSpotOrg:
     """A HubSpot portal in memory. See the module docstring for the methods tests use."""
 
-    def __init__(self, *, clock: Callable[[], int] | None = None, first_id: int = 1_000_001):
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], int] | None = None,
+        first_id: int = 1_000_001,
+        properties: dict[str, dict[str, PropertyDef]] | None = None,
+    ):
         self._lock = threading.RLock()
         self._clock = clock or (lambda: int(time.time() * 1000))
         self._next_id = first_id
         self.tables: dict[str, ObjectTable] = {t: ObjectTable() for t in TYPE_IDS}
-        self.properties = default_properties()
+        self.properties = properties if properties is not None else default_properties()
+        self.team_ids: dict[str, str] = {}
         self.groups: dict[str, dict[str, dict[str, Any]]] = {
             t: {g: property_group(g) for g in groups} for t, groups in DEFAULT_GROUPS.items()
         }
@@ -454,10 +560,22 @@ class HubSpotOrg:
         with self._lock:
             return [o.id for o in self.owners.values() if o.archived == archived]
 
-    def add_owner(self, email: str, first_name: str, last_name: str, *, archived: bool = False) -> str:
+    def add_owner(
+        self,
+        email: str,
+        first_name: str,
+        last_name: str,
+        *,
+        archived: bool = False,
+        teams: Iterable[str] = (),
+    ) -> str:
+        """Add an owner (a HubSpot user) in these teams, the first its primary team; returns its id."""
         with self._lock:
             owner_id = str(len(self.owners) + 71_000_001)
             ms = self.now_ms()
+            team_refs = tuple(
+                (self.team_ids.setdefault(t, str(6_100_001 + len(self.team_ids))), t) for t in teams
+            )
             self.owners[owner_id] = Owner(
                 id=owner_id,
                 email=email,
@@ -467,6 +585,7 @@ class HubSpotOrg:
                 archived=archived,
                 created_ms=ms,
                 updated_ms=ms,
+                teams=team_refs,
             )
             return owner_id
 
@@ -570,6 +689,7 @@ class HubSpotOrg:
             created_ms=created,
             modified_ms=modified,
         )
+        derive_properties(obj)
         table.live[obj.id] = obj
         table.id_order.append(int(obj.id))
         table.index_add(obj)
@@ -583,6 +703,7 @@ class HubSpotOrg:
         for k, v in properties.items():
             if k not in COMPUTED:
                 obj.properties[k] = v
+        derive_properties(obj)
         self._add_unique(table, obj.object_type, obj)
         self._set_modified(obj, ms)
 
@@ -635,6 +756,14 @@ class HubSpotOrg:
             value = obj.properties.get(name)
             if value is not None and index.get(str(value)) == obj.id:
                 del index[str(value)]
+
+
+def derive_properties(obj: StoredObject) -> None:
+    """Set the values HubSpot calculates from others (a deal's closed and won flags)."""
+    if obj.object_type == "deals":
+        _, closed, won = DEAL_STAGES.get(obj.properties.get("dealstage") or "", ("", False, False))
+        obj.properties["hs_is_closed"] = "true" if closed else "false"
+        obj.properties["hs_is_closed_won"] = "true" if won else "false"
 
 
 def canonical_type(object_type: str) -> str:

@@ -48,6 +48,16 @@ class Portal:
                 continue
             if name in COMPUTED:
                 continue
+            if prop.read_only:
+                problems.append(
+                    {
+                        "isValid": False,
+                        "message": f"{name} is a read only property; its value cannot be set.",
+                        "error": "READ_ONLY_VALUE",
+                        "name": name,
+                    }
+                )
+                continue
             text = None if value is None else str(value)
             if text not in (None, "") and prop.type == "number":
                 try:

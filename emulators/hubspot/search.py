@@ -16,6 +16,7 @@ from typing import Any
 
 from emulators.hubspot.org import (
     DEFAULT_LIST_PROPERTIES,
+    PRIMARY_PROPERTY,
     HubSpotError,
     HubSpotOrg,
     ObjectTable,
@@ -216,7 +217,8 @@ def run_search(org: HubSpotOrg, object_type: str, body: Mapping[str, Any]) -> di
                     seen[o.id] = o
             matches, ordered = list(seen.values()), False
         if query:
-            matches = [o for o in matches if query in (o.value("name") or "").lower()]
+            shown = PRIMARY_PROPERTY.get(object_type, "name")
+            matches = [o for o in matches if query in (o.value(shown) or "").lower()]
         if not (ordered and sort_name == "hs_lastmodifieddate"):
             prop = props.get(sort_name)
             if sort_name == "hs_object_id":

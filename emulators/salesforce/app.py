@@ -18,10 +18,12 @@ in `connectors.salesforce.client`), assembled from one router per job:
 - `routes/limits.py`: `GET limits/`; every answered API call also carries
   `Sforce-Limit-Info: api-usage=used/max`.
 
-Objects (`schema.py`): Account, User, Event, Task and Enterprise Territory
-Management's Territory2Model, Territory2Type, Territory2,
-UserTerritory2Association and ObjectTerritory2Association (an Active and a
-Planning model and a territory type are seeded).
+Objects (`schema.py`): Account, User, Profile, UserRole, Opportunity, Event,
+Task and Enterprise Territory Management's Territory2Model, Territory2Type,
+Territory2, UserTerritory2Association and ObjectTerritory2Association (an
+Active and a Planning model and a territory type are seeded; `seed.py` loads
+the rest from a `SeedOrg`). `schema="standard"` leaves out every custom
+field; `field_access` stands for field-level security.
 
 Errors are Salesforce's JSON list of `{message, errorCode, fields}`, unknown
 routes included. Faults (`emulators/faults.py`) render as Salesforce does:
@@ -36,6 +38,7 @@ use to act like a person in the CRM), `faults` (the `FaultInjector`) and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
@@ -46,6 +49,8 @@ from emulators.salesforce.fault_style import DEFAULT_DAILY_LIMIT, SalesforceFaul
 from emulators.salesforce.org import SalesforceOrg
 from emulators.salesforce.responses import install_error_handlers
 from emulators.salesforce.routes import auth, collections, limits, query, sobjects
+from emulators.salesforce.schema import FieldAccess, SchemaKind, build_objects
+from emulators.salesforce.seed import seed_salesforce, seed_territory_management
 from emulators.seed import SeedOrg
 
 __all__ = ["DEFAULT_DAILY_LIMIT", "SalesforceOrgCredentials", "create_salesforce_app"]
@@ -59,14 +64,22 @@ def create_salesforce_app(
     credentials: SalesforceOrgCredentials | None = None,
     faults: FaultConfig | None = None,
     daily_api_limit: int = DEFAULT_DAILY_LIMIT,
+    schema: SchemaKind = "custom",
+    field_access: Mapping[str, FieldAccess] | None = None,
 ) -> FastAPI:
-    """A Salesforce emulator seeded from `org` (empty but for ETM models if None)."""
+    """A Salesforce emulator seeded from `org` (empty but for ETM models if None).
+
+    `schema="standard"` serves an org without territory-sync's custom fields
+    (standard `Rating`, `AnnualRevenue` and the like only); `field_access`
+    makes fields read-only (`"read"`) or invisible (`"hidden"`) to the API
+    user, by `"Object.Field"` (see `schema.build_objects`).
+    """
     app = FastAPI(title="territory-sync Salesforce emulator", docs_url=None, redoc_url=None)
-    state = SalesforceOrg()
+    state = SalesforceOrg(objects=build_objects(schema, field_access))
     if org is not None:
-        state.load_seed(org)
+        seed_salesforce(state, org)
     else:
-        state.seed_territory_management(datetime.now(UTC))
+        seed_territory_management(state, datetime.now(UTC))
     style = SalesforceFaultStyle(daily_api_limit)
     injector = install_faults(app, style, faults)
     state.rejection_for = injector.rejection_for

@@ -37,14 +37,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from emulators.salesforce.schema import (
-    OBJECTS,
     PREFIX_TO_OBJECT,
+    STAGE_PROBABILITY,
     FieldSpec,
     ObjectSpec,
+    build_objects,
     id18,
     make_id,
     make_ids,
-    object_spec,
 )
 from emulators.salesforce.soql import (
     BoolOp,
@@ -55,7 +55,6 @@ from emulators.salesforce.soql import (
     SoqlQuery,
     parse_datetime_literal,
 )
-from emulators.seed import SeedOrg
 
 Record = dict[str, Any]
 
@@ -63,6 +62,10 @@ MAX_EVENT_DAYS = 14
 DELETED_WINDOW_DAYS = 15
 UPDATED_WINDOW_DAYS = 30
 MAX_OPEN_CURSORS = 200
+# Compared as they are (numbers, ids, times); every other type compares case-insensitively.
+_UNFOLDED_TYPES = frozenset(
+    {"id", "reference", "datetime", "date", "boolean", "double", "currency", "percent", "int"}
+)
 
 
 class ApiError(Exception):
@@ -128,12 +131,19 @@ class _Table:
 class SalesforceOrg:
     """One emulated org. See the module docstring for the methods tests call."""
 
-    def __init__(self, *, clock: Callable[[], datetime] = now_ms, org_id: str = "00DDn00000EmuOrg"):
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = now_ms,
+        org_id: str = "00DDn00000EmuOrg",
+        objects: dict[str, ObjectSpec] | None = None,
+    ):
         self._lock = threading.RLock()
         self.clock = clock
         self.org_id = org_id
+        self.objects = objects if objects is not None else build_objects()
         self.tables: dict[str, _Table] = {}
-        for key, spec in OBJECTS.items():
+        for key, spec in self.objects.items():
             table = _Table(spec)
             for f in spec.fields_list:
                 if f.unique or f.external_id:
@@ -183,6 +193,42 @@ class SalesforceOrg:
 
     # ------------------------------------------------------------------ basics
 
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def load_rows(self, sobject: str, rows: list[dict[str, Any]]) -> list[str]:
+        """Store fresh row dicts as records (seeding: no validation), minting ids; returns the ids.
+
+        Every row has the same keys, canonical field names; the rows become the
+        records. Keys the org's schema lacks (a custom field in a `standard`
+        org) are dropped; fields the rows leave out are None.
+        """
+        with self._lock:
+            table = self.table(sobject)
+            if not rows:
+                return []
+            known = {f.name for f in table.spec.fields_list}
+            given = set(rows[0])
+            dropped, missing = given - known, known - given - {"Id"}
+            indexed = bool(table.unique_index) and any(
+                table.spec.fields[name].name in given for name in table.unique_index
+            )
+            ids = self._reserve_ids(table, len(rows))
+            for rid, rec in zip(ids, rows, strict=True):
+                for name in dropped:
+                    del rec[name]
+                for name in missing:
+                    rec[name] = None
+                rec["Id"] = rid
+                table.rows[rid] = rec
+                if indexed:
+                    self._index_add(table, rec)
+            if "isdeleted" in table.spec.fields:
+                for rec in rows:
+                    rec["IsDeleted"] = rec.get("IsDeleted") or False
+            return ids
+
     def table(self, sobject: str) -> _Table:
         table = self.tables.get(sobject.lower())
         if table is None:
@@ -191,6 +237,17 @@ class SalesforceOrg:
 
     def spec(self, sobject: str) -> ObjectSpec:
         return self.table(sobject).spec
+
+    def object_spec(self, sobject: str) -> ObjectSpec | None:
+        """The object's spec in this org's schema, None if the org has no such object."""
+        return self.objects.get(sobject.lower())
+
+    def sobject_or_404(self, sobject: str) -> ObjectSpec:
+        """The object a REST path names, or Salesforce's 404 `NOT_FOUND`."""
+        spec = self.objects.get(sobject.lower())
+        if spec is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        return spec
 
     def _stamp(self, at: datetime | None) -> datetime:
         when = at if at is not None else self.clock()
@@ -353,7 +410,7 @@ class SalesforceOrg:
             f"Cannot deserialize instance of {t} from {type(value).__name__} value {value!r} "
             "or request may be missing a required field",
         )
-        if t in ("double", "currency"):
+        if t in ("double", "currency", "percent"):
             if isinstance(value, bool):
                 raise bad
             if isinstance(value, int | float):
@@ -539,6 +596,13 @@ class SalesforceOrg:
             _default(rec, "IsActive", True)
         elif name == "Account":
             _default(rec, "Locked__c", False)
+            if rec.get("OwnerId") is None and self.api_user_id:
+                rec["OwnerId"] = self.api_user_id
+        elif name == "Opportunity":
+            stage = rec.get("StageName") or ""
+            rec["IsClosed"] = stage.startswith("Closed")
+            rec["IsWon"] = stage == "Closed Won"
+            _default(rec, "Probability", STAGE_PROBABILITY.get(stage))
             if rec.get("OwnerId") is None and self.api_user_id:
                 rec["OwnerId"] = self.api_user_id
         elif name == "Territory2Model":
@@ -730,7 +794,7 @@ class SalesforceOrg:
                 ref = current.relationships.get(part.lower())
                 if ref is None:
                     break
-                current = OBJECTS[ref.reference_to[0].lower()]
+                current = self.objects[ref.reference_to[0].lower()]
                 continue
             f = current.field(part)
             if f is not None:
@@ -776,7 +840,7 @@ class SalesforceOrg:
             if not isinstance(value, bool):
                 raise wrong
             return value
-        if t in ("double", "currency", "int"):
+        if t in ("double", "currency", "percent", "int"):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise wrong
             return float(value)
@@ -788,7 +852,7 @@ class SalesforceOrg:
 
     def _compile_comparison(self, spec: ObjectSpec, c: Comparison) -> Callable[[Record], bool]:
         f = self.field_spec_of_path(spec, c.field)
-        folded = f.type not in ("id", "reference", "datetime", "date", "boolean", "double", "currency", "int")
+        folded = f.type not in _UNFOLDED_TYPES
         dotted = "." in c.field
         name = f.name
 
@@ -827,7 +891,7 @@ class SalesforceOrg:
 
     def run_query(self, query: SoqlQuery, *, include_deleted: bool) -> tuple[ObjectSpec, list[str]]:
         """Ids matching the query, in its order (LIMIT/OFFSET applied). Raises ApiError."""
-        spec = object_spec(query.sobject)
+        spec = self.object_spec(query.sobject)
         if spec is None:
             raise ApiError(
                 400,
@@ -850,7 +914,7 @@ class SalesforceOrg:
             ]
             for key in reversed(query.order_by):
                 f = self.field_spec_of_path(spec, key.field)
-                folded = f.type in ("string", "textarea", "picklist", "email")
+                folded = f.type in ("string", "textarea", "picklist", "multipicklist", "email")
                 dotted = "." in key.field
 
                 def sort_key(
@@ -907,134 +971,3 @@ class SalesforceOrg:
         name = self.spec(sobject).name
         with self._lock:
             return [(rid, when) for obj, rid, when in self.deleted_log if obj == name and start <= when < end]
-
-    # ------------------------------------------------------------------ seeding
-
-    def load_seed(self, org: SeedOrg) -> None:
-        """Fill the org from a CRM-neutral seed: Users, Accounts, Events, Tasks, an ETM model."""
-        with self._lock:
-            users = self.tables["user"]
-            user_ids: list[str] = []
-            for rep in org.reps:
-                rid = self._new_id(users)
-                rec: Record = {f.name: None for f in users.spec.fields_list}
-                rec.update(
-                    Id=rid,
-                    FirstName=rep.first_name,
-                    LastName=rep.last_name,
-                    Name=rep.name,
-                    Email=rep.email,
-                    Username=rep.email.replace("@example.com", "@territory-sync.example"),
-                    IsActive=rep.active,
-                    Latitude=rep.home_lat,
-                    Longitude=rep.home_lon,
-                    PostalCode=rep.home_postal_code,
-                    City=rep.metro.split(",")[0],
-                    State=rep.metro.split(", ")[-1],
-                    CreatedDate=self._stamp(rep.modified_at - timedelta(days=400)),
-                    LastModifiedDate=self._stamp(rep.modified_at),
-                    SystemModstamp=self._stamp(rep.modified_at),
-                )
-                users.rows[rid] = rec
-                self._index_add(users, rec)
-                user_ids.append(rid)
-            self.api_user_id = next(
-                (uid for uid, r in zip(user_ids, org.reps, strict=True) if r.active), None
-            )
-
-            accounts = self.tables["account"]
-            account_fields = [f.name for f in accounts.spec.fields_list]
-            account_ids = self._reserve_ids(accounts, len(org.accounts))
-            # Seed timestamps are UTC at millisecond precision already.
-            for rid, a in zip(account_ids, org.accounts, strict=True):
-                modified = a.modified_at
-                rec = dict.fromkeys(account_fields)
-                rec.update(
-                    Id=rid,
-                    Name=a.name,
-                    BillingLatitude=a.lat,
-                    BillingLongitude=a.lon,
-                    BillingPostalCode=a.postal_code,
-                    BillingCity=a.city if a.postal_code else None,
-                    BillingState=a.state if a.postal_code else None,
-                    BillingCountry=a.country,
-                    Industry=a.industry,
-                    OwnerId=user_ids[a.owner_index],
-                    Tier__c=a.tier,
-                    Potential__c=a.potential,
-                    Effort__c=a.effort,
-                    Locked__c=a.locked,
-                    IsDeleted=False,
-                    CreatedDate=a.created_at,
-                    LastModifiedDate=modified,
-                    SystemModstamp=modified,
-                )
-                accounts.rows[rid] = rec
-
-            events, tasks = self.tables["event"], self.tables["task"]
-            event_fields = [f.name for f in events.spec.fields_list]
-            task_fields = [f.name for f in tasks.spec.fields_list]
-            visits = [v for v in org.activities if v.kind == "visit"]
-            event_ids = iter(self._reserve_ids(events, len(visits)))
-            task_ids = iter(self._reserve_ids(tasks, len(org.activities) - len(visits)))
-            for v in org.activities:
-                modified = v.modified_at
-                if v.kind == "visit":
-                    rid = next(event_ids)
-                    start, end = v.start, v.end
-                    rec = dict.fromkeys(event_fields)
-                    rec.update(
-                        Id=rid,
-                        Subject=v.subject,
-                        WhatId=account_ids[v.account_index],
-                        OwnerId=user_ids[v.owner_index],
-                        StartDateTime=start,
-                        ActivityDateTime=start,
-                        EndDateTime=end,
-                        ActivityDate=start.date(),
-                        DurationInMinutes=int((end - start).total_seconds() // 60),
-                        IsAllDayEvent=False,
-                        IsDeleted=False,
-                        CreatedDate=modified,
-                        LastModifiedDate=modified,
-                        SystemModstamp=modified,
-                    )
-                    events.rows[rid] = rec
-                else:
-                    rid = next(task_ids)
-                    status = "Completed" if v.completed else "Not Started"
-                    rec = dict.fromkeys(task_fields)
-                    rec.update(
-                        Id=rid,
-                        Subject=v.subject,
-                        WhatId=account_ids[v.account_index],
-                        OwnerId=user_ids[v.owner_index],
-                        ActivityDate=v.start.date(),
-                        Status=status,
-                        Priority="Normal",
-                        IsClosed=v.completed,
-                        TaskSubtype="Call",
-                        IsDeleted=False,
-                        CreatedDate=modified,
-                        LastModifiedDate=modified,
-                        SystemModstamp=modified,
-                    )
-                    tasks.rows[rid] = rec
-            self.seed_territory_management(org.as_of)
-
-    def seed_territory_management(self, as_of: datetime) -> None:
-        when = self._stamp(as_of - timedelta(days=90))
-        self.api_create(
-            "Territory2Type",
-            {"DeveloperName": "Field_Sales", "MasterLabel": "Field Sales", "Priority": 1},
-            at=when,
-        )
-        active = self.api_create(
-            "Territory2Model", {"Name": "Current Territories", "DeveloperName": "Current"}, at=when
-        )
-        self.tables["territory2model"].rows[active].update(State="Active", ActivatedDate=when)
-        self.api_create(
-            "Territory2Model",
-            {"Name": "Territory Sync Plan", "DeveloperName": "Territory_Sync_Plan"},
-            at=when,
-        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulators.salesforce.org import Record, SalesforceOrg, render_value
-from emulators.salesforce.schema import OBJECTS, ObjectSpec
+from emulators.salesforce.schema import ObjectSpec
 
 
 def record_url(version: str, sobject: str, record_id: str) -> str:
@@ -54,6 +54,6 @@ def _render_parent_field(
     if not isinstance(nested, dict):
         nested = {"attributes": {"type": target_name, "url": record_url(version, target_name, ref_id)}}
         out[key] = nested
-    target_spec = OBJECTS[target_name.lower()]
+    target_spec = org.objects[target_name.lower()]
     rendered = render_record(org, target_rec, target_spec, (rest,), version)
     nested.update({k: v for k, v in rendered.items() if k != "attributes"})

@@ -8,10 +8,13 @@ recycle bin). Field lookups are case-insensitive, as in Salesforce.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
+
+from emulators.seed.model import SKILLS
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -66,7 +69,9 @@ def make_ids(prefix: str, first: int, count: int) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     name: str
-    type: str  # id reference string textarea picklist email datetime date boolean double currency int
+    # id reference string textarea picklist multipicklist email datetime date boolean
+    # double currency percent int
+    type: str
     label: str = ""
     createable: bool = True
     updateable: bool = True
@@ -184,6 +189,22 @@ INDUSTRY_VALUES = (
     "Hospitality", "Logistics", "Manufacturing", "Retail", "Technology", "Other",
 )  # fmt: skip
 
+RATING_VALUES = ("Hot", "Warm", "Cold")
+ACCOUNT_TYPES = ("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other")
+# Salesforce's default stages, with the probability each one defaults to.
+STAGE_PROBABILITY: dict[str, float] = {
+    "Prospecting": 10.0,
+    "Qualification": 10.0,
+    "Needs Analysis": 20.0,
+    "Value Proposition": 50.0,
+    "Proposal/Price Quote": 75.0,
+    "Negotiation/Review": 90.0,
+    "Closed Won": 100.0,
+    "Closed Lost": 0.0,
+}
+OPPORTUNITY_STAGES = tuple(STAGE_PROBABILITY)
+OPPORTUNITY_TYPES = ("New Customer", "Existing Customer - Upgrade", "Existing Customer - Renewal")
+
 _ACTIVITY_COMMON = [
     _ref("WhatId", ("Account",), "What"),
     _ref("OwnerId", ("User",), "Owner"),
@@ -192,9 +213,17 @@ _ACTIVITY_COMMON = [
     _s("Visit_Key__c", 80, external_id=True, unique=True, custom=True, label="Visit Key"),
 ]
 
-OBJECTS: dict[str, ObjectSpec] = {
-    spec.name.lower(): spec
-    for spec in [
+SchemaKind = Literal["custom", "standard"]
+FieldAccess = Literal["read", "hidden"]
+TIME_ZONES = (
+    "America/New_York", "America/Detroit", "America/Indiana/Indianapolis", "America/Kentucky/Louisville",
+    "America/Chicago", "America/Denver", "America/Boise", "America/Phoenix", "America/Los_Angeles",
+)  # fmt: skip
+
+
+def _all_objects() -> list[ObjectSpec]:
+    """Every object, with territory-sync's custom fields (the `custom` schema)."""
+    return [
         ObjectSpec(
             "Account",
             "Account",
@@ -216,6 +245,18 @@ OBJECTS: dict[str, ObjectSpec] = {
                 FieldSpec("Effort__c", "double", custom=True, label="Effort"),
                 _s("Territory__c", 80, custom=True, label="Territory"),
                 FieldSpec("Locked__c", "boolean", custom=True, label="Locked", nillable=False),
+                FieldSpec(
+                    "Required_Skills__c",
+                    "multipicklist",
+                    custom=True,
+                    label="Required Skills",
+                    picklist=SKILLS,
+                    length=4099,
+                ),
+                FieldSpec("Rating", "picklist", picklist=RATING_VALUES, length=255),
+                FieldSpec("AnnualRevenue", "currency", label="Annual Revenue"),
+                FieldSpec("NumberOfEmployees", "int", label="Employees"),
+                FieldSpec("Type", "picklist", picklist=ACCOUNT_TYPES, label="Account Type", length=255),
             ],
             required=("Name",),
         ),
@@ -236,8 +277,62 @@ OBJECTS: dict[str, ObjectSpec] = {
                 _s("PostalCode", 20),
                 _s("City", 40),
                 _s("State", 80),
+                _s("Title", 80),
+                _ref("ProfileId", ("Profile",), "Profile"),
+                _ref("UserRoleId", ("UserRole",), "UserRole"),
+                FieldSpec("TimeZoneSidKey", "picklist", picklist=TIME_ZONES, label="Time Zone", length=40),
             ],
             required=("LastName", "Email", "Username"),
+        ),
+        ObjectSpec(
+            "Profile",
+            "Profile",
+            "00e",
+            [
+                *_system(has_is_deleted=False),
+                _s("Name", nillable=False),
+                FieldSpec("UserType", "picklist", picklist=("Standard", "PowerPartner"), updateable=False),
+                FieldSpec("Description", "textarea", length=255),
+            ],
+            required=("Name",),
+        ),
+        ObjectSpec(
+            "UserRole",
+            "Role",
+            "00E",
+            [
+                *_system(has_is_deleted=False),
+                _s("Name", 80, nillable=False),
+                _s("DeveloperName", 80, nillable=False, unique=True),
+                _ref("ParentRoleId", ("UserRole",), "ParentRole"),
+                _s("RollupDescription", 80),
+            ],
+            required=("Name", "DeveloperName"),
+        ),
+        ObjectSpec(
+            "Opportunity",
+            "Opportunity",
+            "006",
+            [
+                *_system(),
+                _s("Name", 120, nillable=False),
+                _ref("AccountId", ("Account",), "Account"),
+                _ref("OwnerId", ("User",), "Owner", nillable=False),
+                FieldSpec("Amount", "currency"),
+                FieldSpec(
+                    "StageName", "picklist", picklist=OPPORTUNITY_STAGES, nillable=False, label="Stage"
+                ),
+                FieldSpec("CloseDate", "date", nillable=False, label="Close Date"),
+                FieldSpec("Probability", "percent", label="Probability (%)"),
+                FieldSpec(
+                    "IsClosed", "boolean", createable=False, updateable=False, nillable=False, label="Closed"
+                ),
+                FieldSpec(
+                    "IsWon", "boolean", createable=False, updateable=False, nillable=False, label="Won"
+                ),
+                FieldSpec("Type", "picklist", picklist=OPPORTUNITY_TYPES, label="Opportunity Type"),
+            ],
+            required=("Name", "StageName", "CloseDate"),
         ),
         ObjectSpec(
             "Event",
@@ -377,10 +472,34 @@ OBJECTS: dict[str, ObjectSpec] = {
             updateable=False,
         ),
     ]
-}
-
-PREFIX_TO_OBJECT: dict[str, str] = {spec.key_prefix: spec.name for spec in OBJECTS.values()}
 
 
-def object_spec(name: str) -> ObjectSpec | None:
-    return OBJECTS.get(name.lower())
+def build_objects(
+    schema: SchemaKind = "custom", field_access: Mapping[str, FieldAccess] | None = None
+) -> dict[str, ObjectSpec]:
+    """The objects of one org, by lower-case name.
+
+    `schema="standard"`: an org without any custom field (no `Tier__c`,
+    `Potential__c`, `Effort__c`, `Territory__c`, `Locked__c`,
+    `Required_Skills__c`, `Visit_Key__c`): writes and queries naming them fail
+    with `INVALID_FIELD`. `field_access` narrows what the API user may do with
+    a field (`{"Account.Territory__c": "read"}`: read-only, so describe shows
+    it neither createable nor updateable; `"hidden"`: no access at all, absent
+    from describe and unknown to queries), as field-level security does.
+    """
+    access = {k.lower(): v for k, v in (field_access or {}).items()}
+    out: dict[str, ObjectSpec] = {}
+    for spec in _all_objects():
+        kept: list[FieldSpec] = []
+        for f in spec.fields_list:
+            if schema == "standard" and f.custom:
+                continue
+            granted = access.get(f"{spec.name}.{f.name}".lower())
+            if granted == "hidden":
+                continue
+            kept.append(replace(f, createable=False, updateable=False) if granted == "read" else f)
+        out[spec.name.lower()] = replace(spec, fields_list=kept)
+    return out
+
+
+PREFIX_TO_OBJECT: dict[str, str] = {spec.key_prefix: spec.name for spec in _all_objects()}

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from emulators.seed import TIERS, generate_org
+from emulators.salesforce.schema import TIME_ZONES
+from emulators.seed import (
+    SKILLS,
+    TEAM_FILE_COLUMNS,
+    TIERS,
+    DealStage,
+    Profile,
+    Role,
+    Team,
+    generate_org,
+    write_team_file,
+)
 from tests.fixtures.salesforce import TimedOrg
 
 AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
@@ -84,3 +97,102 @@ def test_a_regional_org_keeps_to_its_metros_and_their_countryside() -> None:
     nearest = great_circle_km(located, homes).min(axis=1)
     # Every account is within a (long) day's drive of some rep's home.
     assert float(nearest.max()) < 250.0
+
+
+def test_staff_are_not_field_reps_and_the_integration_user_owns_the_imported_accounts() -> None:
+    org = generate_org(600, 10, seed=4, as_of=AS_OF, staff=True)
+    assert len(org.reps) == 10 and len(org.users) == 15
+    staff = [u for u in org.users if not u.is_field_rep]
+    assert {u.profile for u in staff} == {
+        Profile.ADMIN,
+        Profile.INTEGRATION,
+        Profile.SALES_MANAGER,
+        Profile.INSIDE_SALES,
+    }
+    assert all(u.home_lat is None and u.home_postal_code is None for u in staff)
+    books = Counter(org.users[a.owner_index].profile for a in org.accounts)
+    assert books[Profile.INTEGRATION] == 40
+    assert (
+        books[Profile.SALES_MANAGER] == 5 and books[Profile.INSIDE_SALES] == 6 and books[Profile.ADMIN] == 2
+    )
+    assert org.integration_user is not None and org.integration_user.email == "integration@example.com"
+
+
+def test_adding_staff_moves_only_their_books_and_leaves_the_rest_of_the_org_as_it_was() -> None:
+    plain = generate_org(600, 10, seed=4, as_of=AS_OF)
+    with_staff = generate_org(600, 10, seed=4, as_of=AS_OF, staff=True)
+    assert plain.reps == with_staff.reps and plain.activities == with_staff.activities
+    moved = [
+        (a, b)
+        for a, b in zip(plain.accounts, with_staff.accounts, strict=True)
+        if a.owner_index != b.owner_index
+    ]
+    assert len(moved) == 40 + 5 + 6 + 2
+    assert all(not with_staff.users[b.owner_index].is_field_rep for _, b in moved)
+    assert all(
+        a.name == b.name and a.potential == b.potential
+        for a, b in zip(plain.accounts, with_staff.accounts, strict=True)
+    )
+
+
+def test_reps_carry_skills_a_ramping_share_an_overlay_role_days_off_and_a_short_week() -> None:
+    org = generate_org(800, 12, seed=6, as_of=AS_OF)
+    team = org.field_team
+    held = {skill for rep in team for skill in rep.skills}
+    assert held == set(SKILLS)
+    needed = [a for a in org.accounts if a.required_skills]
+    assert 0.02 < len(needed) / len(org.accounts) < 0.3
+    # A skilled account is owned by a rep who has the skill.
+    assert all(set(a.required_skills) <= set(org.users[a.owner_index].skills) for a in needed)
+    assert [r.target_share for r in team if r.target_share is not None] == [0.5]
+    overlay = [r for r in team if r.overlay]
+    assert len(overlay) == 1 and overlay[0].role is Role.OVERLAY_SPECIALIST
+    assert Team.SPECIALISTS in overlay[0].teams and "Medical devices" in overlay[0].skills
+    off = [r for r in team if r.days_off]
+    assert len(off) == 1 and all(d.first > AS_OF.date() for d in off[0].days_off)
+    short = [r for r in team if r.working_days]
+    assert len(short) == 1 and short[0].working_days == ("Mon", "Tue", "Wed", "Thu")
+    assert short[0].day_start is not None and short[0].day_end is not None
+    assert {r.time_zone for r in team} <= set(TIME_ZONES) and len({r.time_zone for r in team}) > 1
+
+
+def test_the_team_file_lists_the_active_field_team_with_each_reps_facts(tmp_path: Path) -> None:
+    org = generate_org(800, 12, seed=6, as_of=AS_OF, staff=True)
+    path = write_team_file(org, tmp_path / "team.csv")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        assert tuple(reader.fieldnames or ()) == TEAM_FILE_COLUMNS
+        rows = {row["email"]: row for row in reader}
+    assert set(rows) == {r.email for r in org.field_team}
+    assert all(row["home_postal_code"] for row in rows.values())
+    assert any(row["home_lat"] for row in rows.values()) and any(not row["home_lat"] for row in rows.values())
+    by_fact = {
+        "ramping": next(r for r in org.field_team if r.target_share is not None),
+        "overlay": next(r for r in org.field_team if r.overlay),
+        "off": next(r for r in org.field_team if r.days_off),
+        "short": next(r for r in org.field_team if r.working_days),
+    }
+    assert rows[by_fact["ramping"].email]["target_share"] == "0.5"
+    assert rows[by_fact["overlay"].email]["overlay"] == "true"
+    assert ";" in rows[by_fact["off"].email]["days_off"] and ".." in rows[by_fact["off"].email]["days_off"]
+    short = rows[by_fact["short"].email]
+    assert (short["working_days"], short["day_start"], short["day_end"]) == (
+        "Mon;Tue;Wed;Thu",
+        "07:30",
+        "16:00",
+    )
+    skilled = next(r for r in org.field_team if len(r.skills) > 1)
+    assert rows[skilled.email]["skills"] == ";".join(skilled.skills)
+
+
+def test_deals_are_open_pipeline_or_closed_in_the_past_year_and_owned_with_their_account() -> None:
+    org = generate_org(1_000, 10, seed=8, as_of=AS_OF)
+    deals = org.opportunities
+    opened = [d for d in deals if not d.stage.is_closed]
+    closed = [d for d in deals if d.stage.is_closed]
+    assert 0.15 < len(opened) / len(org.accounts) < 0.35 and 0.25 < len(closed) / len(org.accounts) < 0.45
+    assert all(AS_OF.date() < d.close_date <= (AS_OF + timedelta(days=181)).date() for d in opened)
+    assert all((AS_OF - timedelta(days=366)).date() <= d.close_date < AS_OF.date() for d in closed)
+    assert {d.stage for d in closed} == {DealStage.CLOSED_WON, DealStage.CLOSED_LOST}
+    assert all(d.owner_index == org.accounts[d.account_index].owner_index for d in deals)
+    assert all(d.created_at < d.modified_at <= AS_OF and d.amount >= 1000 for d in deals)

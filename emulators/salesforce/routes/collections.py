@@ -18,7 +18,7 @@ from emulators.salesforce.context import Emulator, rest_route, rest_router
 from emulators.salesforce.org import ApiError, SalesforceOrg
 from emulators.salesforce.render import render_record
 from emulators.salesforce.responses import json_body, json_object, json_response
-from emulators.salesforce.routes.sobjects import COLLECTION_LIMIT, spec_or_404
+from emulators.salesforce.routes.sobjects import COLLECTION_LIMIT
 from emulators.salesforce.schema import FieldSpec
 
 MAX_READ_IDS = 2000
@@ -89,11 +89,11 @@ def run_collection(
     return json_response(200, ordered)
 
 
-def type_of(record: dict[str, Any]) -> str:
+def type_of(org: SalesforceOrg, record: dict[str, Any]) -> str:
     attrs = record.get("attributes")
     if not isinstance(attrs, dict) or not attrs.get("type"):
         raise ApiError(400, "INVALID_TYPE", "Each record must have attributes.type", ["attributes"])
-    return spec_or_404(str(attrs["type"])).name
+    return org.sobject_or_404(str(attrs["type"])).name
 
 
 def _delete_collection(request: Request, org: SalesforceOrg) -> Response:
@@ -124,7 +124,7 @@ async def collections(request: Request, version: str, emulator: Emulator) -> Res
             if rec.get("id") or rec.get("Id"):
                 raise ApiError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
             fields = {k: v for k, v in rec.items() if k != "attributes"}
-            return {"id": org.api_create(type_of(rec), fields)}
+            return {"id": org.api_create(type_of(org, rec), fields)}
 
         return run_collection(org, records, create_one, all_or_none)
 
@@ -133,7 +133,7 @@ async def collections(request: Request, version: str, emulator: Emulator) -> Res
         if not rid:
             raise ApiError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
         fields = {k: v for k, v in rec.items() if k not in ("attributes", "id", "Id")}
-        org.api_update(type_of(rec), str(rid), fields)
+        org.api_update(type_of(org, rec), str(rid), fields)
         return {"id": org.normalise_id(str(rid))}
 
     return run_collection(org, records, update_one, all_or_none)
@@ -142,7 +142,7 @@ async def collections(request: Request, version: str, emulator: Emulator) -> Res
 @rest_route(router, "/composite/sobjects/{sobject}", methods=["GET", "POST"])
 async def collection_read(request: Request, version: str, sobject: str, emulator: Emulator) -> Response:
     org = emulator.org
-    spec = spec_or_404(sobject)
+    spec = org.sobject_or_404(sobject)
     if request.method == "GET":
         ids = [i for i in request.query_params.get("ids", "").split(",") if i]
         fields_param = request.query_params.get("fields", "")
@@ -181,12 +181,12 @@ async def collection_upsert(
     request: Request, version: str, sobject: str, ext_field: str, emulator: Emulator
 ) -> Response:
     org = emulator.org
-    spec = spec_or_404(sobject)
+    spec = org.sobject_or_404(sobject)
     records, all_or_none = collection_records(await json_body(request))
     ext_spec = _external_id_field(spec.name, spec.field(ext_field), ext_field)
 
     def upsert_one(rec: dict[str, Any]) -> dict[str, Any]:
-        if type_of(rec) != spec.name:
+        if type_of(org, rec) != spec.name:
             raise ApiError(400, "INVALID_TYPE", f"Record type must be {spec.name}")
         value = next((v for k, v in rec.items() if k.lower() == ext_spec.name.lower()), None)
         if value in (None, ""):

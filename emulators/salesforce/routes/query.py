@@ -18,7 +18,7 @@ from emulators.salesforce.context import Emulator, rest_route, rest_router
 from emulators.salesforce.org import QueryCursor, SalesforceOrg
 from emulators.salesforce.render import render_record
 from emulators.salesforce.responses import error_list, json_response
-from emulators.salesforce.schema import OBJECTS, ObjectSpec
+from emulators.salesforce.schema import ObjectSpec
 from emulators.salesforce.soql import SoqlError, parse_soql
 
 DEFAULT_BATCH_SIZE = 2000
@@ -94,4 +94,4 @@ async def query_more(request: Request, version: str, locator: str, emulator: Emu
     if cursor is None or not offset.isdigit():
         return error_list(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
     cursor.last_used = time.monotonic()
-    return query_page(org, version, kind, cursor_id, cursor, int(offset), OBJECTS[cursor.sobject.lower()])
+    return query_page(org, version, kind, cursor_id, cursor, int(offset), org.objects[cursor.sobject.lower()])

@@ -23,7 +23,6 @@ from emulators.salesforce.org import (
 )
 from emulators.salesforce.render import record_url, render_record
 from emulators.salesforce.responses import json_object, json_response
-from emulators.salesforce.schema import OBJECTS, ObjectSpec
 from emulators.salesforce.soql import SoqlError, parse_datetime_literal
 
 COLLECTION_LIMIT = 200
@@ -31,28 +30,21 @@ COLLECTION_LIMIT = 200
 router = rest_router()
 
 
-def spec_or_404(sobject: str) -> ObjectSpec:
-    spec = OBJECTS.get(sobject.lower())
-    if spec is None:
-        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
-    return spec
-
-
 @rest_route(router, "/sobjects", methods=["GET"])
-async def describe_global(request: Request, version: str) -> Response:
+async def describe_global(request: Request, version: str, emulator: Emulator) -> Response:
     return json_response(
         200,
         {
             "encoding": "UTF-8",
             "maxBatchSize": COLLECTION_LIMIT,
-            "sobjects": [spec.summary(version) for spec in OBJECTS.values()],
+            "sobjects": [spec.summary(version) for spec in emulator.org.objects.values()],
         },
     )
 
 
 @rest_route(router, "/sobjects/{sobject}", methods=["GET", "POST"])
 async def sobject_root(request: Request, version: str, sobject: str, emulator: Emulator) -> Response:
-    spec = spec_or_404(sobject)
+    spec = emulator.org.sobject_or_404(sobject)
     if request.method == "GET":
         return json_response(200, {"objectDescribe": spec.summary(version), "recentItems": []})
     rid = emulator.org.api_create(spec.name, await json_object(request))
@@ -64,8 +56,8 @@ async def sobject_root(request: Request, version: str, sobject: str, emulator: E
 
 
 @rest_route(router, "/sobjects/{sobject}/describe", methods=["GET"])
-async def describe(request: Request, version: str, sobject: str) -> Response:
-    return json_response(200, spec_or_404(sobject).describe(version))
+async def describe(request: Request, version: str, sobject: str, emulator: Emulator) -> Response:
+    return json_response(200, emulator.org.sobject_or_404(sobject).describe(version))
 
 
 def replication_window(request: Request, org: SalesforceOrg, days: int) -> tuple[datetime, datetime]:
@@ -88,7 +80,7 @@ def replication_window(request: Request, org: SalesforceOrg, days: int) -> tuple
 
 @rest_route(router, "/sobjects/{sobject}/updated", methods=["GET"])
 async def updated(request: Request, version: str, sobject: str, emulator: Emulator) -> Response:
-    spec = spec_or_404(sobject)
+    spec = emulator.org.sobject_or_404(sobject)
     start, end = replication_window(request, emulator.org, UPDATED_WINDOW_DAYS)
     ids = emulator.org.updated_ids(spec.name, start, end)
     return json_response(200, {"ids": ids, "latestDateCovered": format_datetime(end)})
@@ -97,7 +89,7 @@ async def updated(request: Request, version: str, sobject: str, emulator: Emulat
 @rest_route(router, "/sobjects/{sobject}/deleted", methods=["GET"])
 async def deleted(request: Request, version: str, sobject: str, emulator: Emulator) -> Response:
     org = emulator.org
-    spec = spec_or_404(sobject)
+    spec = org.sobject_or_404(sobject)
     start, end = replication_window(request, org, DELETED_WINDOW_DAYS)
     rows = org.deleted_since(spec.name, start, end)
     earliest = org.clock() - timedelta(days=DELETED_WINDOW_DAYS)
@@ -116,7 +108,7 @@ async def sobject_row(
     request: Request, version: str, sobject: str, record_id: str, emulator: Emulator
 ) -> Response:
     org = emulator.org
-    spec = spec_or_404(sobject)
+    spec = org.sobject_or_404(sobject)
     if request.method == "GET":
         fields = request.query_params.get("fields")
         chosen = tuple(f.strip() for f in fields.split(",")) if fields else None
@@ -138,7 +130,7 @@ async def sobject_by_external_id(
     request: Request, version: str, sobject: str, ext_field: str, ext_value: str, emulator: Emulator
 ) -> Response:
     org = emulator.org
-    spec = spec_or_404(sobject)
+    spec = org.sobject_or_404(sobject)
     if request.method == "GET":
         rec = org.get_by_external_id(spec.name, ext_field, ext_value)
         return json_response(200, render_record(org, rec, spec, None, version))

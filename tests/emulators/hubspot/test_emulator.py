@@ -36,11 +36,7 @@ from emulators.server import RunningServer, serve
 def search_modified_since(since_ms: int, *, after: int = 0, limit: int = 200) -> PublicObjectSearchRequest:
     return PublicObjectSearchRequest(
         filter_groups=[
-            {
-                "filters": [
-                    {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(since_ms)}
-                ]
-            }
+            {"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(since_ms)}]}
         ],
         sorts=[{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
         properties=["name", "hubspot_owner_id"],
@@ -79,9 +75,7 @@ def test_comma_separated_properties_and_archived_flag_are_understood(
     portal.archive("companies", victim)
     with httpx.Client(base_url=hubspot_server.url, headers={"Authorization": "Bearer t"}) as http:
         live = http.get("/crm/v3/objects/companies", params={"limit": 5, "properties": "name,zip"})
-        archived = http.get(
-            "/crm/v3/objects/companies", params={"limit": 100, "archived": "TRUE"}
-        )
+        archived = http.get("/crm/v3/objects/companies", params={"limit": 100, "archived": "TRUE"})
     assert set(live.json()["results"][0]["properties"]) == {"name", "zip"}
     assert [c["id"] for c in archived.json()["results"]] == [victim]
     assert archived.json()["results"][0]["archived"] is True
@@ -170,9 +164,7 @@ def test_search_over_200_per_page_is_refused(client: HubSpot) -> None:
 
 
 def test_search_cannot_page_past_10000_results(client: HubSpot, portal: HubSpotOrg) -> None:
-    portal.bulk_insert(
-        "companies", [({"name": f"Filler {i}"}, 1_000 + i, 2_000 + i) for i in range(10_000)]
-    )
+    portal.bulk_insert("companies", [({"name": f"Filler {i}"}, 1_000 + i, 2_000 + i) for i in range(10_000)])
     near_the_end = client.crm.companies.search_api.do_search(
         public_object_search_request=search_modified_since(0, after=9_800)
     )
@@ -226,9 +218,7 @@ def test_a_meeting_created_with_an_association_is_linked_to_its_company(
             associations=[
                 PublicAssociationsForObject(
                     to=PublicObjectId(id=company),
-                    types=[
-                        AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=188)
-                    ],
+                    types=[AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=188)],
                 )
             ],
         )
@@ -254,9 +244,7 @@ def test_default_association_between_unknown_records_is_refused(client: HubSpot)
     assert caught.value.status == 404
 
 
-def test_owners_are_read_with_inactive_users_archived(
-    client: HubSpot, seed_org: SeedOrg
-) -> None:
+def test_owners_are_read_with_inactive_users_archived(client: HubSpot, seed_org: SeedOrg) -> None:
     active = client.crm.owners.owners_api.get_page(limit=500)
     archived = client.crm.owners.owners_api.get_page(limit=500, archived=True)
     emails = {o.email for o in active.results}
@@ -308,9 +296,7 @@ def test_missing_or_wrong_tokens_get_401(seed_org: SeedOrg) -> None:
     with serve(app) as running, httpx.Client(base_url=running.url) as http:
         missing = http.get("/crm/v3/objects/companies")
         wrong = http.get("/crm/v3/objects/companies", headers={"Authorization": "Bearer nope"})
-        right = http.get(
-            "/crm/v3/objects/companies", headers={"Authorization": "Bearer pat-na1-right"}
-        )
+        right = http.get("/crm/v3/objects/companies", headers={"Authorization": "Bearer pat-na1-right"})
     assert missing.status_code == 401
     assert missing.json()["category"] == "INVALID_AUTHENTICATION"
     assert wrong.status_code == 401

