@@ -48,10 +48,11 @@ def log_config(level: str) -> dict[str, Any]:
 
 
 def web_config(
-    settings: Settings, *, host: str, port: int, workers: int = 1, app: Any = FACTORY
+    settings: Settings, *, host: str, port: int, workers: int = 1, app: Any = FACTORY, lifespan: str = "auto"
 ) -> uvicorn.Config:
     return uvicorn.Config(
         app,
+        lifespan=lifespan,
         factory=app == FACTORY,
         host=host,
         port=port,
