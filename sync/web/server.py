@@ -11,7 +11,7 @@ import copy
 import logging
 import re
 import socket
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
@@ -48,7 +48,13 @@ def log_config(level: str) -> dict[str, Any]:
 
 
 def web_config(
-    settings: Settings, *, host: str, port: int, workers: int = 1, app: Any = FACTORY, lifespan: str = "auto"
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    app: Any = FACTORY,
+    lifespan: Literal["auto", "on", "off"] = "auto",
 ) -> uvicorn.Config:
     return uvicorn.Config(
         app,

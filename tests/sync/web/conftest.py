@@ -85,7 +85,7 @@ def web_settings(
 def csrf_of(client: httpx.Client, url: str) -> str:
     """The CSRF token a page's forms carry (and its nonce cookie kept in the client)."""
     page = client.get(url, headers={"Accept": "text/html"})
-    marker = 'name="csrf_token" value="'
+    marker = '<meta name="csrf-token" content="'
     start = page.text.index(marker) + len(marker)
     return page.text[start : page.text.index('"', start)]
 
