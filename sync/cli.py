@@ -7,12 +7,14 @@ Heavy imports happen inside the commands so `tsync --help` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sync.settings import SettingsError, get_settings
 
@@ -200,11 +202,21 @@ def plan_file(
 
 def main() -> None:
     """Console entry point: a bad setting is one line on stderr and exit code 2, not a traceback."""
+    from sync.outages import describe_outage
+
     try:
         app()
     except SettingsError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except Exception as exc:  # a service down is one line (traceback with LOG_LEVEL=DEBUG), not 500 lines
+        line = describe_outage(exc)
+        if line is None:
+            raise
+        if os.environ.get("LOG_LEVEL", "").upper() == "DEBUG":
+            err_console.print_exception(show_locals=False)
+        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 # --------------------------------------------------------------------------- the daemon

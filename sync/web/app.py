@@ -12,11 +12,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
+import kombu.exceptions
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from sync.dispatch import submit
+from sync.outages import report_outage
 from sync.settings import Settings, get_settings
 from sync.store import engine_for
 from sync.web.auth import Authenticator, CurrentUser, SignInRequired, current_user
@@ -79,6 +83,8 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
     if settings.metrics_port is None:
         app.include_router(metrics_router, dependencies=signed_in)
     app.add_exception_handler(SignInRequired, _sign_in_required)  # type: ignore[arg-type]
+    for unreachable in OUTAGES:
+        app.add_exception_handler(unreachable, _service_unreachable)
 
     app.add_middleware(SecurityHeaders, csp=strict_csp(style_hashes=(PAGE_CSS_HASH,)))
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list)
@@ -94,6 +100,21 @@ async def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(here, safe='')}", status_code=303)
     return JSONResponse({"detail": exc.detail}, status_code=401)
+
+
+# Handled one by one (not as `Exception`, which Starlette would re-raise and log as a traceback).
+OUTAGES: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    redis.exceptions.ConnectionError,
+    kombu.exceptions.OperationalError,
+)
+
+
+async def _service_unreachable(request: Request, exc: Exception) -> Response:
+    """503 with one line naming the service; logged as one line, the traceback at debug level."""
+    line = report_outage(exc, context=f"{request.method} {request.url.path}") or "a service is unreachable"
+    return JSONResponse({"detail": line}, status_code=503)
 
 
 @asynccontextmanager

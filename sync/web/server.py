@@ -36,14 +36,14 @@ class RedactWebhookSecrets(logging.Filter):
         return True
 
 
-def log_config(level: str) -> dict[str, Any]:
+def log_config(level: str, *, app_loggers: bool = False) -> dict[str, Any]:
     config = copy.deepcopy(LOGGING_CONFIG)
     config["filters"] = {"redact_webhook_secrets": {"()": RedactWebhookSecrets}}
     config["loggers"]["uvicorn.access"]["filters"] = ["redact_webhook_secrets"]
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         config["loggers"][name]["level"] = level
-    # Our own loggers (the audit trail of sign-ins and decisions among them) go to stderr too.
-    config["loggers"]["territory_sync"] = {"handlers": ["default"], "level": level, "propagate": False}
+    if app_loggers:  # our own (the audit trail of sign-ins and decisions among them) to stderr too
+        config["loggers"]["territory_sync"] = {"handlers": ["default"], "level": level, "propagate": False}
     return config
 
 
@@ -55,6 +55,7 @@ def web_config(
     workers: int = 1,
     app: Any = FACTORY,
     lifespan: Literal["auto", "on", "off"] = "auto",
+    app_loggers: bool = False,
 ) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -63,7 +64,7 @@ def web_config(
         host=host,
         port=port,
         workers=workers,
-        log_config=log_config(settings.log_level),
+        log_config=log_config(settings.log_level, app_loggers=app_loggers),
         proxy_headers=False,
         server_header=False,
     )
@@ -81,7 +82,7 @@ def bound_sockets(config: uvicorn.Config, metrics_port: int | None) -> list[sock
 
 def serve_web(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Run the web app in the foreground (Ctrl+C stops it)."""
-    config = web_config(settings, host=host, port=port, workers=workers)
+    config = web_config(settings, host=host, port=port, workers=workers, app_loggers=True)
     sockets = bound_sockets(config, settings.metrics_port)
     if workers > 1:
         Multiprocess(config, sockets=sockets).run()

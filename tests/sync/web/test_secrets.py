@@ -97,7 +97,10 @@ def test_tsync_users_add_stores_an_argon2_hash_and_the_role(tmp_path: Path) -> N
     get_settings.cache_clear()
     try:
         added = runner.invoke(
-            cli, ["users", "add", "Ops@Acme.example", "--role", "approver"], input="a long enough password\n", env=env
+            cli,
+            ["users", "add", "Ops@Acme.example", "--role", "approver"],
+            input="a long enough password\n",
+            env=env,
         )
         short = runner.invoke(cli, ["users", "add", "x@acme.example"], input="short\n", env=env)
         bad_role = runner.invoke(cli, ["users", "add", "x@acme.example", "--role", "admin"], env=env)
