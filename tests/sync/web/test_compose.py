@@ -1,4 +1,4 @@
-"""The docker stack serves nothing to a stranger: web on the host's loopback, sign-in, hosts, metrics inside."""
+"""The docker stack serves nothing to a stranger: loopback-only web, sign-in, hosts, metrics inside."""
 
 from __future__ import annotations
 
