@@ -130,7 +130,8 @@ def test_a_form_posted_from_another_page_without_the_token_is_refused(
     page = signed_in(browser, web, APPROVER)
     attack = (
         f'<form id="f" method="post" action="{web.url}/outbox/retry">'
-        '<input name="csrf_token" value="guessed"></form><script>document.getElementById("f").submit()</script>'
+        '<input name="csrf_token" value="guessed"></form>'
+        '<script>document.getElementById("f").submit()</script>'
     )
 
     async def attacker_page(request: Any) -> HTMLResponse:
@@ -144,13 +145,15 @@ def test_a_form_posted_from_another_page_without_the_token_is_refused(
         shot(page, "console-csrf-refused.png")
     assert answer_status == [403]
     same_origin_without_token = page.evaluate(
-        "async () => (await fetch('/outbox/retry', {method: 'POST', body: new URLSearchParams({})})).status"
+        "async () => (await fetch('/outbox/retry', {method: 'POST', body: new URLSearchParams()})).status"
     )
     assert same_origin_without_token == 403
     assert parked(app.state.settings) == 2
 
 
-def test_failed_sign_ins_are_throttled_in_the_browser(console: tuple[FastAPI, RunningWeb], browser: Any) -> None:
+def test_failed_sign_ins_are_throttled_in_the_browser(
+    console: tuple[FastAPI, RunningWeb], browser: Any
+) -> None:
     _app, web = console
     page = browser.new_page()
     statuses = []
@@ -158,7 +161,8 @@ def test_failed_sign_ins_are_throttled_in_the_browser(console: tuple[FastAPI, Ru
         page.goto(f"{web.url}/login")
         page.fill("input[name=email]", APPROVER)
         page.fill("input[name=password]", password)
-        with page.expect_response(lambda r: r.url.endswith("/login") and r.request.method == "POST") as answer:
+        posted = page.expect_response(lambda r: r.url.endswith("/login") and r.request.method == "POST")
+        with posted as answer:
             page.click("button[type=submit]")
         statuses.append(answer.value.status)
     assert statuses == [401, 401, 401, 429]  # even the right password, once throttled
