@@ -33,6 +33,7 @@ from sync.web.parked import router as parked_router
 from sync.web.plans import router as plans_router
 from sync.web.security import MetricsPort, SecurityHeaders, strict_csp
 from sync.web.signin import router as signin_router
+from sync.web.webhooks import HUBSPOT_PATH, hubspot_webhook
 from sync.web.webhooks import router as webhooks_router
 from sync.webhook_flags import flags_for
 from sync.webhook_inbox import Enqueue, WebhookInbox
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
     app.state.intake = WebhookIntake(inbox, metrics)
     app.state.auth = Authenticator.from_settings(settings)
 
+    app.router.add_route(HUBSPOT_PATH, hubspot_webhook, methods=["POST"])  # the fast path, first
     app.include_router(webhooks_router)
     app.include_router(ops_router)
     app.include_router(signin_router)
