@@ -23,7 +23,7 @@ from sync.dispatch import submit
 from sync.outages import report_outage
 from sync.settings import Settings, get_settings
 from sync.store import engine_for
-from sync.web.auth import Authenticator, CurrentUser, SignInRequired, current_user
+from sync.web.auth import Authenticator, SignInRequired, current_user
 from sync.web.intake import WebhookIntake
 from sync.web.metrics import web_registry
 from sync.web.ops import metrics_port_app, metrics_router
@@ -42,7 +42,7 @@ home_router = APIRouter(tags=["pages"])
 
 
 @home_router.get("/")
-def home(user: CurrentUser) -> RedirectResponse:
+def home() -> RedirectResponse:
     return RedirectResponse("/plans/latest", status_code=303)
 
 
