@@ -53,11 +53,20 @@ def serve_web_app(app: FastAPI, settings: Settings) -> Iterator[RunningWeb]:
             sock.close()
 
 
-@pytest.fixture
-def users_file(tmp_path: Path) -> Path:
-    path = tmp_path / "users.json"
+@pytest.fixture(scope="session")
+def hashed_users(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A viewer and an approver (argon2 hashing is slow on purpose: done once per session)."""
+    path = tmp_path_factory.mktemp("users") / "users.json"
     add_user(path, VIEWER, Role.VIEWER, PASSWORD)
     add_user(path, APPROVER, Role.APPROVER, PASSWORD)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def users_file(tmp_path: Path, hashed_users: bytes) -> Path:
+    path = tmp_path / "users.json"
+    path.write_bytes(hashed_users)
+    path.chmod(0o600)
     return path
 
 

@@ -17,6 +17,7 @@ from sync.settings import Settings
 from sync.store import OutboxItem, OutboxStatus
 from sync.web import create_app
 from sync.web.auth import CSRF_COOKIE, SESSION_COOKIE
+from sync.web.users import Role, add_user
 
 from .conftest import APPROVER, PASSWORD, VIEWER, browser_client, csrf_of, serve_web_app, sign_in
 
@@ -196,6 +197,8 @@ def test_with_a_metrics_port_metrics_are_served_there_only(web_settings: Callabl
         assert httpx.get(f"{web.url}/metrics").status_code == 404
 
 
-def test_the_users_file_is_readable_by_its_owner_only(users_file: Path) -> None:
-    assert users_file.stat().st_mode & 0o077 == 0
-    assert PASSWORD not in users_file.read_text() and "$argon2id$" in users_file.read_text()
+def test_the_users_file_is_written_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    add_user(path, VIEWER, Role.VIEWER, PASSWORD)
+    assert path.stat().st_mode & 0o077 == 0
+    assert PASSWORD not in path.read_text() and "$argon2id$" in path.read_text()

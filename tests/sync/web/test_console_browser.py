@@ -40,7 +40,7 @@ def console(web_settings: Callable[..., Settings]) -> Iterator[tuple[FastAPI, Ru
         yield app, web
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -73,7 +73,7 @@ def test_a_stranger_is_sent_to_the_sign_in_or_refused_on_every_route(
     console: tuple[FastAPI, RunningWeb], browser: Any
 ) -> None:
     app, web = console
-    page = browser.new_page()
+    page = browser.new_context().new_page()
     guarded = sorted(set(app_routes(app.router.routes)) - PUBLIC)
     assert len(guarded) >= 8
     for method, path in guarded:
@@ -155,7 +155,7 @@ def test_failed_sign_ins_are_throttled_in_the_browser(
     console: tuple[FastAPI, RunningWeb], browser: Any
 ) -> None:
     _app, web = console
-    page = browser.new_page()
+    page = browser.new_context().new_page()
     statuses = []
     for password in ("first guess", "second guess", "third guess", PASSWORD):
         page.goto(f"{web.url}/login")
