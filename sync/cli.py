@@ -7,12 +7,14 @@ Heavy imports happen inside the commands so `tsync --help` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sync.settings import SettingsError, get_settings
 
@@ -200,11 +202,21 @@ def plan_file(
 
 def main() -> None:
     """Console entry point: a bad setting is one line on stderr and exit code 2, not a traceback."""
+    from sync.outages import describe_outage
+
     try:
         app()
     except SettingsError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except Exception as exc:  # a service down is one line (traceback with LOG_LEVEL=DEBUG), not 500 lines
+        line = describe_outage(exc)
+        if line is None:
+            raise
+        if os.environ.get("LOG_LEVEL", "").upper() == "DEBUG":
+            err_console.print_exception(show_locals=False)
+        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 # --------------------------------------------------------------------------- the daemon
@@ -650,13 +662,10 @@ def web(
     port: int = typer.Option(8000, "--port"),
     workers: int = typer.Option(1, "--workers", help="uvicorn worker processes"),
 ) -> None:
-    """Serve webhooks, /resync, /health, /metrics and the plan pages."""
-    import uvicorn
+    """Serve webhooks, /resync, /health, the plan pages (behind the sign-in) and /metrics."""
+    from sync.web.server import serve_web
 
-    get_settings()  # fail fast on bad settings, before forking workers
-    uvicorn.run(
-        "sync.web:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
-    )
+    serve_web(get_settings(), host=host, port=port, workers=workers)  # bad settings fail before forking
 
 
 # --------------------------------------------------------------------------- looking at plans
@@ -760,3 +769,61 @@ def map_command(
     out.parent.mkdir(parents=True, exist_ok=True)
     territory_map(view).save(str(out))
     console.print(f"map of plan run {view.plan_run.id} written to {out}")
+
+
+# --------------------------------------------------------------------------- users of the pages (H5)
+
+users_app = typer.Typer(help="Manage who may sign in to the pages (USERS_FILE).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    email: str = typer.Argument(..., help="The user's email (their sign-in name)"),
+    role: str = typer.Option("viewer", "--role", help="viewer (sees plans) or approver (also decides)"),
+    no_password: bool = typer.Option(
+        False, "--no-password", help="Only a role, for AUTH_MODE=proxy (the SSO proxy signs them in)"
+    ),
+) -> None:
+    """Add a user or change their role/password; the password is asked for (or read from stdin)."""
+    from sync.web.users import Role, UsersFileError, add_user
+
+    if role not in {r.value for r in Role}:
+        raise fail("--role must be viewer or approver")
+    password = None
+    if not no_password:
+        password = (
+            typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+            if sys.stdin.isatty()
+            else sys.stdin.readline().rstrip("\n")
+        )
+    path = Path(get_settings().users_file)
+    try:
+        user = add_user(path, email, Role(role), password)
+    except UsersFileError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"{user.email} is a {user.role} in {path}", highlight=False)
+
+
+@users_app.command("remove")
+def users_remove(email: str = typer.Argument(..., help="The user's email")) -> None:
+    """Remove a user: their sessions end at their next request."""
+    from sync.web.users import remove_user
+
+    path = Path(get_settings().users_file)
+    if not remove_user(path, email):
+        raise fail(f"{email} is not in {path}")
+    console.print(f"{email} removed from {path}", highlight=False)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Who may sign in, with their role."""
+    from rich.markup import escape
+
+    from sync.web.users import read_users
+
+    for user in read_users(Path(get_settings().users_file)).values():
+        how = "password" if user.password_hash else "proxy only"
+        console.print(f"{escape(user.email)}  {user.role}  {how}")
+

@@ -7,6 +7,7 @@ the variable that is wrong and what it expects, without echoing secret values.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from typing import Any, Literal
@@ -17,12 +18,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-SECRET_URL_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]+@")
+SECRET_URL_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]+@")
+SECRET_URL_QUERY_VALUE = re.compile(r"([?&][^=&#]+=)[^&#]+")
 
 
 def mask_url(url: str) -> str:
-    """Hide the password part of a URL before it goes near a log or an error."""
-    return SECRET_URL_PASSWORD.sub(r"\1***@", url)
+    """Hide the password and query values of a URL (tokens ride there) before it goes near a log."""
+    return SECRET_URL_QUERY_VALUE.sub(r"\1***", SECRET_URL_PASSWORD.sub(r"\1***@", url))
 
 
 class SettingsError(ValueError):
@@ -182,9 +184,10 @@ class Settings(BaseSettings):
         return value.rstrip("/") if value else None
 
     def __repr_args__(self) -> Any:
-        # A database URL can carry a password: show it masked, like the SecretStr fields.
+        # A URL can carry a password or a token: every URL setting is shown masked, like SecretStr.
         for name, value in super().__repr_args__():
-            yield name, (mask_url(value) if name == "database_url" and value else value)
+            masked = name is not None and name.endswith("_url") and isinstance(value, str)
+            yield name, (mask_url(value) if masked else value)
 
     # --- derived ----------------------------------------------------------------------------
     @property
@@ -202,6 +205,67 @@ class Settings(BaseSettings):
 
     def safe_database_url(self) -> str:
         return mask_url(self.database_url)
+
+    # --- web and security ----------------------------------------------------------------
+    auth_mode: Literal["login", "proxy"] = Field(
+        "login",
+        description="How people sign in to the pages: login (USERS_FILE) or proxy (an SSO proxy's header)",
+    )
+    users_file: str = Field(
+        "tsync-users.json", description="Users of the pages: argon2 hashes and roles (`tsync users add`)"
+    )
+    session_secret: SecretStr | None = Field(
+        None, description="Signs session cookies and CSRF tokens (32+ characters); unset = nobody signs in"
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="A session cookie expires after this")
+    auth_proxy_header: str = Field(
+        "X-Forwarded-Email", description="proxy mode: the header that carries the signed-in user's email"
+    )
+    trusted_proxies: str = Field(
+        "", description="proxy mode: comma-separated addresses/CIDRs whose AUTH_PROXY_HEADER is believed"
+    )
+    proxy_default_role: Literal["viewer", "none"] = Field(
+        "viewer", description="proxy mode: role of a user not in USERS_FILE (none = refused)"
+    )
+    allowed_hosts: str = Field(
+        "localhost,127.0.0.1,::1", description="Comma-separated Host names the web app answers (*.x allowed)"
+    )
+    metrics_port: int | None = Field(
+        None, gt=0, lt=65536, description="Serve /metrics on this port only, without login; unset = behind it"
+    )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed sign-ins allowed per account and per address in LOGIN_THROTTLE_MINUTES"
+    )
+    login_throttle_minutes: float = Field(15.0, gt=0, description="Window of the failed sign-in throttle")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        for part in _comma_list(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"expected IP addresses or CIDRs, got {part!r}") from None
+        return value
+
+    @field_validator("session_secret")
+    @classmethod
+    def _strong_session_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("expected at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return _comma_list(self.allowed_hosts)
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(part, strict=False) for part in _comma_list(self.trusted_proxies)]
+
+
+def _comma_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:

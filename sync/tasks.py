@@ -16,6 +16,7 @@ from celery import chain
 from sync import pipeline, webhook_actions
 from sync.celery_app import app, queue_names
 from sync.locks import OrgBusy
+from sync.outages import ServiceUnreachable, report_outage
 from sync.pipeline import NotConfigured
 
 MAX_BUSY_RETRIES = 20
@@ -35,7 +36,9 @@ def _retry_when_busy(task: Any, exc: OrgBusy) -> Any:
 
 
 def retried_while_busy(task_body: Callable[..., T]) -> Callable[..., T]:
-    """Turn `OrgBusy` from a bound task's body into a later retry of that task."""
+    """Turn `OrgBusy` from a bound task's body into a later retry of that task, and a service that
+    cannot be reached into one logged line (`ServiceUnreachable` is in every task's `throws`, so the
+    worker logs it without a traceback; the traceback is at debug level)."""
 
     @functools.wraps(task_body)
     def body(self: Any, *args: Any, **kwargs: Any) -> T:
@@ -43,11 +46,16 @@ def retried_while_busy(task_body: Callable[..., T]) -> Callable[..., T]:
             return task_body(self, *args, **kwargs)
         except OrgBusy as exc:
             raise _retry_when_busy(self, exc) from exc
+        except Exception as exc:
+            line = report_outage(exc, context=self.name)
+            if line is None:
+                raise
+            raise ServiceUnreachable(line) from None
 
     return body
 
 
-@app.task(name="tsync.run", bind=True)
+@app.task(name="tsync.run", bind=True, throws=(ServiceUnreachable,))
 @retried_while_busy
 def run_org(self: Any, org_id: str, trigger: str = "manual", full: bool = False) -> dict[str, Any]:
     """Start a full run of one org as a chain of stage tasks."""
@@ -63,7 +71,7 @@ def run_org(self: Any, org_id: str, trigger: str = "manual", full: bool = False)
     return {"org_id": org_id, "run_id": run_id}
 
 
-@app.task(name="tsync.pull", bind=True)
+@app.task(name="tsync.pull", bind=True, throws=(ServiceUnreachable,))
 @retried_while_busy
 def pull_org(
     self: Any,
@@ -78,7 +86,7 @@ def pull_org(
     return {"run_id": summary.run_id, **summary.counts}
 
 
-@app.task(name="tsync.plan", bind=True)
+@app.task(name="tsync.plan", bind=True, throws=(ServiceUnreachable,))
 @retried_while_busy
 def plan_org(
     self: Any, org_id: str, trigger: str = "manual", lock_token: str | None = None
@@ -87,7 +95,7 @@ def plan_org(
     return {"run_id": summary.run_id, "plan_run_id": summary.plan_run_id}
 
 
-@app.task(name="tsync.push", bind=True)
+@app.task(name="tsync.push", bind=True, throws=(ServiceUnreachable,))
 @retried_while_busy
 def push_org(
     self: Any, org_id: str, trigger: str = "manual", lock_token: str | None = None
@@ -106,7 +114,7 @@ def fail_run(org_id: str, token: str, run_id: int) -> None:
     pipeline.end_run(org_id, token, run_id, error="a stage of the run failed: see the stage runs")
 
 
-@app.task(name="tsync.webhook", bind=True)
+@app.task(name="tsync.webhook", bind=True, throws=(ServiceUnreachable,))
 @retried_while_busy  # a run is under way: its pull may miss this change, so pull after it
 def handle_webhook_event(self: Any, event_row_id: int) -> dict[str, Any]:
     """Act on one stored webhook event (re-pull what it touched, or run what ops asked for)."""

@@ -9,11 +9,13 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 import redis
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from kombu import Connection
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from sync.web.deps import AppSettings, Body, Intake, MetricsRegistry, StoreEngine
 from sync.webhook_inbox import Delivery
@@ -88,6 +90,22 @@ def _broker_health(url: str) -> str:
         return f"unreachable: {type(exc).__name__}"
 
 
-@router.get("/metrics")
+metrics_router = APIRouter(tags=["ops"])  # behind the login, unless METRICS_PORT gives it a port
+
+
+@metrics_router.get("/metrics")
 def prometheus_metrics(registry: MetricsRegistry) -> PlainTextResponse:
+    return metrics_response(registry)
+
+
+def metrics_response(registry: CollectorRegistry) -> PlainTextResponse:
     return PlainTextResponse(generate_latest(registry).decode(), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_port_app(registry: CollectorRegistry) -> Starlette:
+    """What METRICS_PORT serves: /metrics, without a login (keep the port off the internet)."""
+
+    async def scrape(request: Request) -> PlainTextResponse:
+        return metrics_response(registry)
+
+    return Starlette(routes=[Route("/metrics", scrape, methods=["GET"])])

@@ -7,8 +7,10 @@ from fastapi.responses import HTMLResponse
 
 from sync.views import leaflet_assets, load_plan_view, plan_page
 from sync.web.deps import StoreEngine
+from sync.web.security import CSP_HEADER, csp_for_legacy_page
 
 LEAFLET_PREFIX = "/static/leaflet"
+TILE_HOSTS = ("https://tile.openstreetmap.org",)  # folium's default basemap
 
 router = APIRouter(tags=["plans"])
 
@@ -30,7 +32,9 @@ def _plan_html(
         view = load_plan_view(engine, plan_run_id=plan_run_id, org_id=org, route_rep=rep)
     except LookupError as exc:
         raise HTTPException(404, str(exc)) from None
-    return HTMLResponse(plan_page(view, asset_prefix=LEAFLET_PREFIX))
+    html = plan_page(view, asset_prefix=LEAFLET_PREFIX)
+    # The page still builds its map as inline script: allow those scripts by hash, no others.
+    return HTMLResponse(html, headers={CSP_HEADER: csp_for_legacy_page(html, tile_hosts=TILE_HOSTS)})
 
 
 @router.get(LEAFLET_PREFIX + "/{name}")

@@ -16,8 +16,10 @@ from sync.settings import load_settings
 from sync.store import PlannedAssignment, PlanRun
 from sync.store.schema import upgrade
 from sync.web import create_app
+from sync.web.users import Role, add_user
 
 from .conftest import EmulatedCRM
+from .web.conftest import PASSWORD, SESSION_SECRET, VIEWER
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +49,10 @@ def test_the_latest_plan_page_shows_every_territory_on_the_map_and_every_rep_in_
         plan_weeks=1,
         celery_broker_url=None,
         redis_url=None,
+        session_secret=SESSION_SECRET,
+        users_file=str(tmp_path / "users.json"),
     )
+    add_user(tmp_path / "users.json", VIEWER, Role.VIEWER, PASSWORD)  # the page needs a signed-in user
     upgrade(settings.database_url)
     ctx = pipeline.Context.from_settings(settings)
     summary = pipeline.run_all("hubspot", ctx=ctx)
@@ -81,8 +86,18 @@ def test_the_latest_plan_page_shows_every_territory_on_the_map_and_every_rep_in_
         page.route(
             "**/*", lambda route: route.abort() if "127.0.0.1" not in route.request.url else route.continue_()
         )  # map tiles would come from the internet: not here
-        response = page.goto(f"{web.url}/plans/latest", wait_until="load")
+        csp_violations: list[str] = []
+        page.on("console", lambda m: csp_violations.append(m.text) if "Content Security" in m.text else None)
+        page.goto(f"{web.url}/plans/latest")
+        page.fill("input[name=email]", VIEWER)  # sent to the sign-in first
+        page.fill("input[name=password]", PASSWORD)
+        with page.expect_navigation(url=f"{web.url}/plans/latest", wait_until="load") as signed_in:
+            page.click("button[type=submit]")
+        response = signed_in.value
         assert response is not None and response.status == 200
+        # Until the page drops folium's inline script (phase C), its CSP allows exactly those scripts.
+        script_src = response.headers["content-security-policy"].split("script-src", 1)[1].split(";")[0]
+        assert "'sha256-" in script_src and "unsafe-inline" not in script_src
         page.wait_for_selector("path.territory", state="attached", timeout=15_000)
         for rep in reps:
             assert page.locator(f"path.territory-{rep}").count() > 0, f"no markers for territory {rep}"
@@ -93,6 +108,7 @@ def test_the_latest_plan_page_shows_every_territory_on_the_map_and_every_rep_in_
         shot.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
         shutil.copy(shot, tmp_path / shot.name)
+        assert csp_violations == []
         missing = web.url + "/plans/999999"
         assert page.goto(missing).status == 404  # type: ignore[union-attr]
         browser.close()

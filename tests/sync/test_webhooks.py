@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,9 +17,11 @@ from emulators.server import RunningServer, serve
 from sync.settings import Settings
 from sync.store import WebhookEvent, engine_for
 from sync.web import create_app
+from sync.web.users import Role, add_user
 from sync.web.webhooks import hubspot_v3_signature
 
 from .conftest import queued_messages
+from .web.conftest import PASSWORD, SESSION_SECRET, VIEWER, browser_client, sign_in
 
 SECRET = "hs-client-secret"
 RESYNC = "ops-token"
@@ -28,9 +31,13 @@ SF_SECRET = "outbound-secret"
 
 @pytest.fixture
 def web(
-    make_settings: Callable[..., Settings], postgres_url: str, redis_url: str
+    make_settings: Callable[..., Settings], postgres_url: str, redis_url: str, tmp_path: Path
 ) -> Iterator[tuple[RunningServer, Settings]]:
+    users_file = tmp_path / "users.json"
+    add_user(users_file, VIEWER, Role.VIEWER, PASSWORD)
     settings = make_settings(
+        session_secret=SESSION_SECRET,
+        users_file=str(users_file),
         database_url=postgres_url,
         celery_broker_url=redis_url,
         hubspot_client_secret=SECRET,
@@ -235,7 +242,10 @@ def test_health_and_metrics_report_the_store_broker_and_webhook_counters(
     body, headers = hubspot_delivery(url, events(1))
     httpx.post(url, content=body, headers=headers)
     httpx.post(url, content=body, headers={**headers, "X-HubSpot-Signature-v3": "forged"})
-    metrics = httpx.get(f"{server.url}/metrics").text
+    assert httpx.get(f"{server.url}/metrics").status_code == 401  # behind the sign-in
+    ops, _ = browser_client(server.url)
+    sign_in(ops, VIEWER)
+    metrics = ops.get("/metrics").text
     assert 'tsync_webhook_events_accepted_total{source="hubspot"} 1.0' in metrics
     assert 'tsync_webhook_requests_rejected_total{reason="bad_signature",source="hubspot"} 1.0' in metrics
 
