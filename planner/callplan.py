@@ -31,7 +31,7 @@ from planner.callplan_model import (
     Unplannable,
     Visit,
 )
-from planner.model import Account, Policy, Rep
+from planner.model import WEEKDAY_NAMES, Account, Policy, Rep
 from planner.periodic import EngineParams, PeriodicProblem, PeriodicSolution, PeriodicStop, solve_periodic
 from planner.routing import DayFleet
 from planner.travel import HaversineTravel, TravelMatrix
@@ -221,8 +221,8 @@ def _plan_rep(
     solution = solve_periodic(problem, seed=seed, time_limit=time_limit, params=engine, partial_ok=True)
     _report_unrouted(solution, wanted)
     days = [
-        _day_route(horizon.dates[d], [s.stop for r in day.routes for s in r], horizon.fleets[d], problem,
-                   wanted.stop_of, horizon.T)
+        _day_route(horizon.dates[d], d, [s.stop for r in day.routes for s in r], horizon.fleets[d],
+                   problem, wanted.stop_of, horizon.T)
         for d, day in enumerate(solution.days)
     ]
     return CallPlan(rep_id=rep.id, start=start, weeks=weeks, days=tuple(days),
@@ -305,28 +305,71 @@ def _account_stops(
     remaining = max(0, remaining)
     if remaining == 0:
         return
-    standing = next((w for w in acc.windows if w.on is None), None)
-    window = None
-    if standing is not None:
-        if standing.end_minute < h.opens or standing.start_minute + service > h.closes:
-            wanted.cannot(
-                acc.id, remaining,
-                f"time window {_hhmm(standing.start_minute)}-{_hhmm(standing.end_minute)} is outside "
-                f"working hours {_hhmm(h.opens)}-{_hhmm(h.closes)}",
-            )
-            return
-        window = (max(standing.start_minute, h.opens), standing.end_minute)
-    if remaining > len(h.dates):
-        wanted.cannot(acc.id, remaining - len(h.dates),
-                      f"needs {remaining} visits but the rep has {len(h.dates)} working days")
-        remaining = len(h.dates)
+    standing = _standing_windows(acc, service, h)
+    if isinstance(standing, str):
+        wanted.cannot(acc.id, remaining, standing)
+        return
+    _regular_stop(acc, place, loc, service, remaining, anchors, tier.visits_per_year, standing, h, params,
+                  wanted)
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """An account's standing windows over the horizon: when in the day, and on which days."""
+
+    window: tuple[int, int] | None  # the same window every day (None: none, or see `day_windows`)
+    day_windows: tuple[tuple[int, int] | None, ...] | None  # per working day, when they name weekdays
+    days: list[int]  # the working days (indices) a visit may go on
+    weekdays: str  # "" when every day; else e.g. "Tue, Thu" for reasons
+
+
+def _standing_windows(acc: Account, service: int, h: _RepHorizon) -> _Standing | str:
+    """The account's standing windows within working hours, or why none is (as a reason)."""
+    standing = [w for w in acc.windows if w.on is None]
+    fits = [w for w in standing if not (w.end_minute < h.opens or w.start_minute + service > h.closes)]
+    every_day = list(range(len(h.dates)))
+    if standing and not fits:
+        return f"time window {standing[0]} is outside working hours {_hhmm(h.opens)}-{_hhmm(h.closes)}"
+    plain = next((w for w in fits if not w.weekdays), None)
+    by_day = [w for w in fits if w.weekdays]
+    if not by_day:
+        window = None if plain is None else (max(plain.start_minute, h.opens), plain.end_minute)
+        return _Standing(window, None, every_day, "")
+    per_day: list[tuple[int, int] | None] = []
+    for on in h.dates:
+        w = next((w for w in by_day if on.weekday() in w.weekdays), plain)
+        per_day.append(None if w is None else (max(w.start_minute, h.opens), w.end_minute))
+    days = [k for k, w in enumerate(per_day) if w is not None]
+    names = sorted({d for w in by_day for d in w.weekdays})
+    weekdays = "" if plain is not None else ", ".join(WEEKDAY_NAMES[d] for d in names)
+    return _Standing(None, tuple(per_day), days, weekdays)
+
+
+def _regular_stop(
+    acc: Account, place: int, loc: int, service: int, remaining: int, anchors: Sequence[date],
+    visits_per_year: float, standing: _Standing, h: _RepHorizon, params: CallPlanParams, wanted: _Stops,
+) -> None:
+    """The stop of the account's evenly spaced visits over the days its windows allow."""
+    allowed = [h.dates[k] for k in standing.days]
+    if remaining > len(allowed):
+        short = remaining - len(allowed)
+        if standing.weekdays:
+            wanted.cannot(acc.id, short, f"needs {remaining} visits but its time windows allow only "
+                                         f"{standing.weekdays}: {len(allowed)} of the rep's working days")
+        else:
+            wanted.cannot(acc.id, short,
+                          f"needs {remaining} visits but the rep has {len(h.dates)} working days")
+        remaining = len(allowed)
     if remaining == 0:
         return
-    gap_days = params.gap_after_completed * 364.0 / max(tier.visits_per_year, 1e-9)
-    patterns = spaced_patterns(h.dates, remaining, anchors, gap_days)
+    gap_days = params.gap_after_completed * 364.0 / max(visits_per_year, 1e-9)
+    patterns = tuple(  # indices into the allowed days → indices into the working days
+        tuple(standing.days[d] for d in p) for p in spaced_patterns(allowed, remaining, anchors, gap_days)
+    )
     if params.day_choice == "round_robin":
         patterns = (patterns[place % len(patterns)],)
-    wanted.add(PeriodicStop(location=loc, patterns=patterns, service=service, window=window),
+    wanted.add(PeriodicStop(location=loc, patterns=patterns, service=service, window=standing.window,
+                            day_windows=standing.day_windows),
                acc.id, appointment=False)
 
 
@@ -427,6 +470,7 @@ def spaced_patterns(
 
 def _day_route(
     day: date,
+    d: int,
     route: Sequence[int],
     fleet: DayFleet,
     problem: PeriodicProblem,
@@ -444,10 +488,11 @@ def _day_route(
         leg = int(T[here, stop.location])
         drive += leg
         clock += leg
-        if stop.window is not None:
-            if clock > stop.window[1]:
+        window = stop.window_on(d)
+        if window is not None:
+            if clock > window[1]:
                 raise AssertionError(f"{day}: the route misses a window; the engine should not")
-            clock = max(clock, stop.window[0])
+            clock = max(clock, window[0])
         visits.append(
             Visit(
                 stop_of[i].account_id,

@@ -16,21 +16,49 @@ from typing import Any
 # --------------------------------------------------------------------------- inputs
 
 
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 @dataclass(frozen=True, slots=True)
 class TimeWindow:
     """A fixed appointment: the visit must *start* within [start, end] minutes after midnight.
 
     With `on` set it is pinned to that date (a booked meeting); without, it is a
-    standing constraint that applies on any day (the surgeon who only sees reps 7:15-7:30).
+    standing constraint (the surgeon who only sees reps 7:15-7:30): on every day,
+    or with `weekdays` (Monday = 0) only on those days, e.g. "Tue 07:15-07:30".
+    An account whose standing windows all name weekdays is visited on those days only.
     """
 
     start_minute: int
     end_minute: int
     on: date | None = None
+    weekdays: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if not 0 <= self.start_minute <= self.end_minute <= 24 * 60:
             raise ValueError(f"time window {self.start_minute}-{self.end_minute} is not within one day")
+        if self.weekdays and self.on is not None:
+            raise ValueError("a time window is either on a date or on weekdays, not both")
+        if not self.weekdays <= frozenset(range(7)):
+            raise ValueError(f"weekdays are 0 (Monday) to 6 (Sunday), not {sorted(self.weekdays)}")
+
+    def applies_on(self, day: date) -> bool:
+        """Whether this window constrains a visit on `day`."""
+        if self.on is not None:
+            return day == self.on
+        return not self.weekdays or day.weekday() in self.weekdays
+
+    def __str__(self) -> str:
+        times = f"{_hhmm(self.start_minute)}-{_hhmm(self.end_minute)}"
+        if self.on is not None:
+            return f"{self.on.isoformat()} {times}"
+        if self.weekdays:
+            return f"{','.join(WEEKDAY_NAMES[d] for d in sorted(self.weekdays))} {times}"
+        return times
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +82,18 @@ class Account:
     locked: bool = False  # strategic/grandfathered, or a human edit in the CRM
     windows: tuple[TimeWindow, ...] = ()
     approximate_location: bool = False  # geocoded from a postal code
+    address: str = ""  # for the rep's day sheet; the planner only carries it
+    # × the minimal mode's price of moving it: above 1 for an account with open pipeline or a
+    # recent visit by its rep, so the plan moves accounts nobody is working first
+    move_cost: float = 1.0
+    # not moved by choice (an open deal, a handover in progress): it stays with its rep unless
+    # that rep cannot keep it (left, lacks a skill, beyond a day's drive). Unlike `locked`, it
+    # then moves like any account, and its rep's lack of a skill is not overruled.
+    keep_rep: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.move_cost < float("inf"):
+            raise ValueError(f"account {self.id}: move_cost must be a number >= 0, not {self.move_cost}")
 
     @property
     def located(self) -> bool:
@@ -75,6 +115,10 @@ class Rep:
     target_share: float = 1.0  # 0.5 for a ramping new hire: half a fair share
     overlay: bool = False  # overlay specialists form their own layer over the base reps
     days_off: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.target_share < float("inf"):
+            raise ValueError(f"rep {self.id}: target_share must be positive, not {self.target_share}")
 
 
 # --------------------------------------------------------------------------- policy

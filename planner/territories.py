@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from planner.capacity import reps_needed
+from planner.capacity import full_capacity_minutes
 from planner.metrics import balance_report, layer_flags
 from planner.model import Account, BalanceReport, Move, Policy, Rep, TerritoryPlan, Unassigned
 from planner.rebalance_params import RebalanceParams
@@ -167,7 +167,7 @@ def _territory_plan(
         else None
     )
     reach = {rep_id: limit for layer in layers for rep_id, limit in layer.reach.items()}
-    team_short = _team_shortfall(after, overlay)
+    team_short = _team_shortfall(after, overlay, rep_by_id, policy)
     in_short_layer = {r for r in rep_by_id if team_short[overlay[r]] > 0}
     areas = named_short_areas(after, layers, rep_by_id)
     return TerritoryPlan(
@@ -211,15 +211,19 @@ def _unplannable_reason(
     return None
 
 
-def _team_shortfall(after: BalanceReport, overlay: Mapping[str, bool]) -> dict[bool, int]:
-    """Per layer (overlay or not), the reps to hire so its workload fits its capacity as a whole."""
+def _team_shortfall(
+    after: BalanceReport, overlay: Mapping[str, bool], rep_by_id: Mapping[str, Rep], policy: Policy
+) -> dict[bool, int]:
+    """Per layer (overlay or not), the full-share reps to hire so its workload fits its capacity."""
     short = {False: 0, True: 0}
     for flag in short:
         loads = [load for load in after.reps if overlay[load.rep_id] == flag]
         work = sum(load.workload_minutes for load in loads)
         capacity = sum(load.capacity_minutes for load in loads)
         if loads and work > capacity + 1e-6:
-            short[flag] = max(reps_needed(work, capacity / len(loads)) - len(loads), 0)
+            full = [full_capacity_minutes(rep_by_id[load.rep_id], policy) for load in loads]
+            per_hire = sum(full) / len(full)
+            short[flag] = math.ceil((work - capacity) / per_hire - 1e-9)
     return short
 
 

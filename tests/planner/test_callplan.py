@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -240,3 +241,47 @@ def test_call_plan_params_from_an_empty_toml_are_the_defaults() -> None:
     assert CallPlanParams.from_toml('day_choice = "round_robin"').day_choice == "round_robin"
     with pytest.raises(ValueError, match="unknown"):
         CallPlanParams.from_toml("rounds = 3")
+
+
+def test_a_weekday_window_puts_every_visit_on_that_weekday_in_its_slot() -> None:
+    rep = replace(REP, day_start_minute=7 * 60)
+    accounts = metro_accounts(0, 3, 3, seed=3)
+    surgeon = replace(accounts[0], id="surgeon", tier="A",
+                      windows=(TimeWindow(7 * 60 + 15, 7 * 60 + 30, weekdays=frozenset({1})),))
+    plan = plan_for([*accounts[1:], surgeon], weeks=8, rep=rep)
+    visits = [(d.date, v) for d in plan.days for v in d.visits if v.account_id == "surgeon"]
+    assert len(visits) == 4  # 24 a year over 8 weeks
+    assert all(on.weekday() == 1 and 7 * 60 + 15 <= v.arrive <= 7 * 60 + 30 for on, v in visits)
+
+
+def test_windows_on_two_weekdays_each_keep_their_own_times() -> None:
+    rep = replace(REP, day_start_minute=7 * 60)
+    accounts = metro_accounts(0, 3, 3, seed=5)
+    clinic = replace(accounts[0], id="clinic", tier="A", windows=(
+        TimeWindow(7 * 60 + 15, 7 * 60 + 30, weekdays=frozenset({1})),
+        TimeWindow(12 * 60, 13 * 60, weekdays=frozenset({3})),
+    ))
+    plan = plan_for([*accounts[1:], clinic], weeks=8, rep=rep)
+    visits = [(d.date, v) for d in plan.days for v in d.visits if v.account_id == "clinic"]
+    assert len(visits) == 4
+    for on, v in visits:
+        assert (on.weekday() == 1 and 7 * 60 + 15 <= v.arrive <= 7 * 60 + 30) or (
+            on.weekday() == 3 and 12 * 60 <= v.arrive <= 13 * 60
+        ), (on, v)
+
+
+def test_a_weekday_window_the_rep_never_works_is_reported() -> None:
+    rep = replace(REP, working_days=frozenset({0, 2, 4}))
+    accounts = metro_accounts(0, 2, 2, seed=6)
+    tuesdays = replace(accounts[0], id="tuesdays", tier="B",
+                       windows=(TimeWindow(9 * 60, 10 * 60, weekdays=frozenset({1})),))
+    plan = plan_for([*accounts[1:], tuesdays], weeks=8, rep=rep)
+    assert plan.visits_of("tuesdays") == ()
+    reasons = [u.reason for u in plan.coverage.unplannable if u.account_id == "tuesdays"]
+    assert reasons and "time windows allow only Tue: 0 of the rep's working days" in reasons[0]
+
+
+def test_a_time_window_names_a_date_or_weekdays_not_both() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        TimeWindow(9 * 60, 10 * 60, on=START, weekdays=frozenset({1}))
+    assert str(TimeWindow(7 * 60 + 15, 7 * 60 + 30, weekdays=frozenset({1, 3}))) == "Tue,Thu 07:15-07:30"
