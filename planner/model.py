@@ -13,6 +13,8 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
+from planner.public_holidays import check_holiday_region
+
 # --------------------------------------------------------------------------- inputs
 
 
@@ -49,7 +51,7 @@ class TimeWindow:
         return not self.weekdays or day.weekday() in self.weekdays
 
     def __str__(self) -> str:
-        times = f"{_hhmm(self.start_minute)}-{_hhmm(self.end_minute)}"
+        times = f"{hhmm(self.start_minute)}-{hhmm(self.end_minute)}"
         if self.on is not None:
             return f"{self.on.isoformat()} {times}"
         if self.weekdays:
@@ -57,8 +59,19 @@ class TimeWindow:
         return times
 
 
-def _hhmm(minute: int) -> str:
+def hhmm(minute: int) -> str:
+    """Minutes after midnight as HH:MM."""
     return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def parsehhmm(text: str, what: str) -> int:
+    """Minutes after midnight of an "HH:MM" time; ValueError naming `what` otherwise."""
+    hours, sep, minutes = text.strip().partition(":")
+    if sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2:
+        minute = int(hours) * 60 + int(minutes)
+        if int(minutes) < 60 and 0 <= minute <= 24 * 60:
+            return minute
+    raise ValueError(f"{what} must be a time of day as HH:MM, not {text!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +125,14 @@ class Rep:
     working_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
     day_start_minute: int = 8 * 60
     day_end_minute: int = 17 * 60
-    target_share: float = 1.0  # 0.5 for a ramping new hire: half a fair share
+    target_share: float = 1.0  # 0.5 for a ramping new hire: half a fair share (and half the time)
     overlay: bool = False  # overlay specialists form their own layer over the base reps
     days_off: frozenset[date] = frozenset()
+    # public holidays (the `holidays` package): ISO country and subdivision, e.g. "US", "NY";
+    # empty: the policy's `[calendar]` default
+    holidays_country: str = ""
+    holidays_subdivision: str = ""
+    time_zone: str = ""  # IANA zone of the rep's day (e.g. "America/New_York"), carried for the caller
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target_share < float("inf"):
@@ -146,6 +164,17 @@ class CapacityPolicy:
     day_minutes: int = 540  # a working day, door to door
     admin_share: float = 0.10  # of each day spent on CRM, email, expenses
     buffer: float = 0.15  # kept free for the unplanned (15-20 % is usual)
+    lunch: int = 0  # minutes of lunch break in a call-plan day (0: none planned)
+    lunch_from: str = "12:00"  # taken at the first break between visits from this time
+
+    def __post_init__(self) -> None:
+        if self.lunch < 0:
+            raise ValueError("capacity.lunch must not be negative")
+        parsehhmm(self.lunch_from, "capacity.lunch_from")
+
+    @property
+    def lunch_from_minute(self) -> int:
+        return parsehhmm(self.lunch_from, "capacity.lunch_from")
 
     @property
     def selling_minutes_per_year(self) -> float:
@@ -173,6 +202,18 @@ class DisruptionPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class CalendarPolicy:
+    """Defaults for reps that do not say: where their public holidays come from, and their zone."""
+
+    holidays_country: str = ""  # ISO code for the `holidays` package, e.g. "US", "DE"; "": none
+    holidays_subdivision: str = ""  # e.g. "NY", "BY"
+    time_zone: str = ""  # IANA zone, e.g. "America/New_York"
+
+    def __post_init__(self) -> None:
+        check_holiday_region(self.holidays_country, self.holidays_subdivision)
+
+
+@dataclass(frozen=True, slots=True)
 class TravelPolicy:
     speed_kmh: float = 50.0
     circuity: float = 1.3  # road km per great-circle km
@@ -189,8 +230,19 @@ class Policy:
     balance: BalancePolicy = BalancePolicy()
     disruption: DisruptionPolicy = DisruptionPolicy()
     travel: TravelPolicy = TravelPolicy()
+    calendar: CalendarPolicy = CalendarPolicy()
+    # when the team is short: "report" the coverage plan that fits, or "fit" (apply it to call plans)
+    coverage: str = "report"
+    coverage_order: str = "tier"  # cut the lowest tiers first, or "value": least potential per minute
+    coverage_floor: float = 2.0  # visits a year a tier is cut to before its accounts go to digital touch
 
     def __post_init__(self) -> None:
+        if self.coverage not in ("report", "fit"):
+            raise ValueError(f"coverage must be 'report' or 'fit', not {self.coverage!r}")
+        if self.coverage_order not in ("tier", "value"):
+            raise ValueError(f"coverage_order must be 'tier' or 'value', not {self.coverage_order!r}")
+        if self.coverage_floor < 0:
+            raise ValueError("coverage_floor must not be negative")
         if self.default_tier not in self.tiers:
             raise ValueError(f"default_tier {self.default_tier!r} is not one of {list(self.tiers)}")
         if not 0.0 <= self.capacity.buffer < 1.0:
@@ -222,9 +274,11 @@ class Policy:
                 base = tiers.get(name, TierPolicy(visits_per_year=4, visit_minutes=30))
                 tiers[name] = _merge(base, spec, f"tiers.{name}")
             changes["tiers"] = MappingProxyType(tiers)
-        if "default_tier" in data:
-            changes["default_tier"] = str(data["default_tier"])
-        for section in ("capacity", "balance", "disruption", "travel"):
+        for key, kind in (("default_tier", str), ("coverage", str), ("coverage_order", str),
+                          ("coverage_floor", float)):
+            if key in data:
+                changes[key] = kind(data[key])
+        for section in ("capacity", "balance", "disruption", "travel", "calendar"):
             if section in data:
                 changes[section] = _merge(getattr(policy, section), data[section], section)
         return replace(policy, **changes)
@@ -347,6 +401,49 @@ class BalanceReport:
 
 
 @dataclass(frozen=True, slots=True)
+class FrequencyCut:
+    """What a coverage plan does to one tier (of one layer)."""
+
+    tier: str
+    overlay: bool  # the overlay layer's accounts of the tier, not the base layer's
+    accounts: int  # accounts of the tier in the layer
+    visits_from: float  # the policy's visits a year
+    visits_to: float  # visits a year of the tier's accounts still visited
+    digital: int  # of its accounts, those moved to digital touch (no visits)
+
+    def __str__(self) -> str:
+        who = f"overlay tier {self.tier}" if self.overlay else f"tier {self.tier}"
+        parts = []
+        if self.visits_to != self.visits_from and self.digital < self.accounts:
+            parts.append(f"{who} from {self.visits_from:g} to {self.visits_to:g} visits a year")
+        if self.digital:
+            every = "all " if self.digital == self.accounts else ""
+            parts.append(f"{every}{self.digital} {who} accounts to digital touch")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class CoveragePlan:
+    """What a short team *can* cover: the least cut to visit frequencies that fits its capacity.
+
+    `visits_per_year` holds the accounts whose visits the cut changes (0: digital touch).
+    `policy.coverage = "fit"` makes call plans schedule this subset.
+    """
+
+    cuts: tuple[FrequencyCut, ...]
+    visits_per_year: Mapping[str, float]
+    workload_before: float  # minutes a year of the short layers' books under the policy
+    workload_after: float  # ... under the cut
+    capacity: float  # the short layers' plannable minutes a year (buffer kept)
+    fits: bool  # False only if cutting every tier to digital touch could not fit
+    order: str  # "tier" or "value", from the policy
+
+    def summary(self) -> str:
+        """E.g. "tier C from 4 to 2 visits a year, 410 tier C accounts to digital touch"."""
+        return "; ".join(str(c) for c in self.cuts if str(c)) or "no cut"
+
+
+@dataclass(frozen=True, slots=True)
 class TerritoryPlan:
     """The result of `planner.rebalance`: who serves which account, what moved and why.
 
@@ -370,6 +467,7 @@ class TerritoryPlan:
     lower_bound_travel_km: float | None = None
     status: str = ""  # how the solver finished, e.g. "lp+repair", "greedy+repair"
     seconds: float = 0.0
+    coverage_plan: CoveragePlan | None = None  # when the team is short: the cut that fits
 
     def book(self) -> dict[str, tuple[str, ...]]:
         """Rep id → its account ids (sorted), the shape `build_call_plans` also accepts."""
