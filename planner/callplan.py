@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -146,16 +147,39 @@ def _plan_rep(
     routes = [[s.stop for r in day.routes for s in r] for day in solution.days]
     if params.day_choice == "optimised":
         routes = combine_lone_visits(problem, routes, days_of_rep, params.lone_visit_minutes)
-    days = [
-        day_route(days_of_rep.dates[d], d, route, problem, wanted.stop_of, days_of_rep)
-        for d, route in enumerate(routes)
-    ]
+    days = _with_cadence(
+        [day_route(days_of_rep.dates[d], d, route, problem, wanted.stop_of, days_of_rep)
+         for d, route in enumerate(routes)],
+        book, policy, done, fitted,
+    )
     return CallPlan(
         rep_id=rep.id, start=start, weeks=weeks, days=tuple(days),
         coverage=_coverage(wanted, days, days_of_rep), time_zone=rep.time_zone or policy.calendar.time_zone,
         days_off=days_of_rep.days_off,
         warnings=days_of_rep.warnings,
     )
+
+
+def _with_cadence(
+    days: list[DayRoute], book: Sequence[Account], policy: Policy, done: Mapping[str, list[date]],
+    fitted: Mapping[str, float],
+) -> list[DayRoute]:
+    """Each visit with its account's tier, cadence and the visit before it (done or planned)."""
+    seen: dict[str, list[date]] = {a: sorted(dates) for a, dates in done.items()}
+    by_id = {a.id: a for a in book}
+    out = []
+    for day in days:
+        visits = []
+        for v in day.visits:
+            acc = by_id[v.account_id]
+            tier = acc.tier if acc.tier in policy.tiers else policy.default_tier
+            before = [d for d in seen.get(v.account_id, []) if d < day.date]
+            cadence = fitted.get(acc.id, policy.tier(tier).visits_per_year)
+            last = max(before, default=None)
+            visits.append(replace(v, tier=tier, visits_per_year=cadence, last_visit=last))
+            seen.setdefault(v.account_id, []).append(day.date)
+        out.append(replace(day, visits=tuple(visits)))
+    return out
 
 
 def _coverage(wanted: Stops, days: Sequence[DayRoute], horizon: RepHorizon) -> Coverage:

@@ -93,6 +93,10 @@ class Visit:
     depart: int
     appointment: bool = False  # a fixed slot from the account's time windows
     drive_minutes: int = 0  # the leg from the previous stop (the first: from the day's start point)
+    # for the rep's calendar entry: the account's cadence and its visit before this one
+    tier: str = ""
+    visits_per_year: float = 0.0  # the cadence this plan follows (a coverage plan's, if applied)
+    last_visit: date | None = None  # the latest visit before this one, done (from the CRM) or planned
 
     def __post_init__(self) -> None:
         if self.depart < self.arrive:

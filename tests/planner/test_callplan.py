@@ -379,3 +379,14 @@ def test_every_account_is_visited_unplannable_or_not_required_with_a_reason() ->
         assert plan.visits_of(acc.id) or acc.id in explained, acc.id
     reasons = {u.account_id: u.reason for u in plan.coverage.not_required}
     assert "no visit due in these 3 weeks" in reasons[accounts[-1].id]
+
+
+def test_each_visit_knows_its_cadence_and_the_visit_before_it() -> None:
+    accounts = metro_accounts(2, 2, 0, seed=16)
+    earlier = START - timedelta(days=20)
+    plan = plan_for(accounts, weeks=8, completed=[CompletedVisit(accounts[0].id, earlier)])
+    visits = [(d.date, v) for d in plan.days for v in d.visits if v.account_id == accounts[0].id]
+    assert visits[0][1].last_visit == earlier
+    for (before, _), (_, visit) in itertools.pairwise(visits):
+        assert visit.last_visit == before
+    assert all(v.tier == "A" and v.visits_per_year == 24 for _, v in visits)
