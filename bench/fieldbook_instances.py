@@ -40,9 +40,15 @@ class FieldBookInstance:
 
 
 def generate(
-    n_accounts: int, n_reps: int, seed: int = 0, *, rural_rep_share: float = 0.0
+    n_accounts: int, n_reps: int, seed: int = 0, *, rural_rep_share: float = 0.0,
+    service_utilisation: float = SERVICE_UTILISATION, ramping: int = 0,
 ) -> FieldBookInstance:
-    """A field book of `n_accounts` accounts and `n_reps` reps; the same seed gives the same book."""
+    """A field book of `n_accounts` accounts and `n_reps` reps; the same seed gives the same book.
+
+    `service_utilisation` is the share of the headcount's capacity the visits alone take (driving
+    adds about half as much again): above about 0.6 the team is short. `ramping` reps, spread over
+    the team, are new hires at `target_share` 0.5.
+    """
     rng = np.random.default_rng(seed)
     # region grows with the book so density stays realistic (~ one rep per 4,000 km²)
     half_side_km = max(60.0, np.sqrt(n_reps * 4000.0) / 2.0)
@@ -69,11 +75,11 @@ def generate(
     rank = np.argsort(np.argsort(-potential)) / n_accounts
     tiers = np.where(rank < 0.10, "A", np.where(rank < 0.40, "B", "C"))
     effort = np.clip(rng.lognormal(mean=0.0, sigma=0.15, size=n_accounts), 0.6, 1.8)
-    # calibrate effort so service alone fills ~66 % of the team (driving brings it to ~85 %)
+    # calibrate effort so service alone fills the given share of the team (driving adds ~50 %)
     policy = Policy()
     base = np.array([policy.tier(t).visits_per_year * policy.tier(t).visit_minutes for t in tiers])
     team = n_reps * policy.capacity.plannable_minutes_per_year
-    effort = effort * SERVICE_UTILISATION * team / float((base * effort).sum())
+    effort = effort * service_utilisation * team / float((base * effort).sum())
     needs_skill = rng.random(n_accounts) < 0.05
     locked = (rng.random(n_accounts) < 0.02) & (tiers == "A")
 
@@ -95,6 +101,7 @@ def generate(
     d[np.ix_(~skilled, needs_skill)] = np.inf
     incumbent = np.argmin(d, axis=0)
 
+    ramping_reps = {(k + 1) * n_reps // (ramping + 1) for k in range(ramping)}
     reps = tuple(
         Rep(
             id=f"R{r:03d}",
@@ -102,6 +109,7 @@ def generate(
             home_lat=float(home_lat[r]),
             home_lon=float(home_lon[r]),
             skills=frozenset({"hospital"}) if skilled[r] else frozenset(),
+            target_share=0.5 if r in ramping_reps else 1.0,
         )
         for r in range(n_reps)
     )

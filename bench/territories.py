@@ -2,7 +2,7 @@
 
     python -m bench.territories [--sizes 1000x10 10000x50 50000x200] [--seconds S]
                                 [--methods frontier,ours,minimal,kmeans,mip,floor] [--seed N]
-                                [--rural-reps SHARE] [--no-bound]
+                                [--rural-reps SHARE] [--no-bound] [--short-team]
 
 Every method runs on the same seeded field book (bench/fieldbook_instances.py)
 in one process, and each row's travel is compared with the LP bound of the
@@ -20,6 +20,12 @@ pair (it ignores the reach rule; GLOP), measured in the same run:
            what holding the last reps in band would cost in travel
 - floor    not a plan: the same LP with elastic bands priced as the planner prices them (the
            planner's trade-off, solved fractionally; not in the default methods)
+
+`--short-team` instead runs the short-team rows: a 6,000 x 36 book whose tier
+frequencies need about 160 % of the team's time, two reps ramping at half a
+share, beside the same book staffed (visits needing ~85 %), 45 s each: balance
+relative to share, each ramping rep's load against its share, hires needed,
+the coverage plan that fits, and the share of the time budget used.
 
 Timings on a shared 2-core machine are pessimistic; run under `nice`.
 """
@@ -48,6 +54,9 @@ FLOOR_MAX_PAIRS = 1_000_000  # beyond this one LP over every servable pair does 
 FRONTIER_FACTORS = (1.0, 1.5, 2.0)  # × the policy's band: the bands the frontier rows hold every rep to
 PRICES = RebalanceParams()  # the planner's band and capacity prices, for the LP rows
 DEFAULT_SECONDS = {1_000: 20.0, 10_000: 60.0, 50_000: 280.0}
+SHORT_TEAM = (6_000, 36, 2)  # accounts, reps, of which ramping at half a share
+SHORT_TEAM_LOADS = {"staffed": 0.55, "short": 1.40}  # visits' share of the headcount's time
+SHORT_TEAM_SECONDS = 45.0
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="share of reps living among the rural accounts (default 0: all in metros)")
     parser.add_argument("--no-bound", action="store_true",
                         help="skip the LP bound (at 50,000 x 200 it is not reached in 3 x the time limit)")
+    parser.add_argument("--short-team", action="store_true",
+                        help="the short-team rows (6,000 x 36 at ~160 %% load, two ramping reps) instead")
     args = parser.parse_args(argv)
+    if args.short_team:
+        run_short_team(args.seed, args.seconds or SHORT_TEAM_SECONDS)
+        return
     methods = args.methods.split(",")
     for size in args.sizes:
         n, m = (int(x) for x in size.lower().split("x"))
@@ -108,6 +122,35 @@ def run_size(inst: FieldBookInstance, methods: Sequence[str], seconds: float, *,
     incumbent = {a.id: str(a.current_rep) for a in inst.accounts}
     before = balance_report(incumbent, inst.accounts, inst.reps, inst.policy)
     print_table([Row("incumbent", before, None, 0.0), *rows], travel_bound, inst.policy)
+
+
+def run_short_team(seed: int, seconds: float) -> None:
+    """The same book staffed and short, full and minimal mode: is the shortfall shared by share?"""
+    n, m, ramping = SHORT_TEAM
+    print(f"\n## short team: {n:,} accounts x {m} reps, {ramping} ramping at half a share, "
+          f"time limit {seconds:.0f} s", flush=True)
+    print(f"{'book':<8} {'mode':<8} {'load':>5} {'pot CV':>7} {'work CV':>7} {'worst P':>8} {'worst W':>8} "
+          f"{'ramping P/W vs share':>24} {'hires':>5} {'time used':>9}  coverage plan that fits")
+    staffed_cv: dict[str, float] = {}
+    for book, load in SHORT_TEAM_LOADS.items():
+        inst = generate(n, m, seed, service_utilisation=load, ramping=ramping)
+        ramp = [r.id for r in inst.reps if r.target_share < 1.0]
+        for mode in ("full", "minimal"):
+            plan = rebalance(inst.accounts, inst.reps, inst.policy,
+                             mode="full" if mode == "full" else "minimal", time_limit=seconds)
+            after = plan.after
+            team = sum(r.workload_minutes for r in after.reps) / sum(r.capacity_minutes for r in after.reps)
+            shares = ", ".join(f"{after.rep(r).potential_vs_target:.2f}/{after.rep(r).workload_vs_target:.2f}"
+                               for r in ramp)
+            cover = plan.coverage_plan.summary() if plan.coverage_plan is not None else "(fits)"
+            if book == "staffed":
+                staffed_cv[mode] = after.potential.cv
+            gap = after.potential.cv - staffed_cv[mode]
+            versus = f" (pot CV {gap:+.3f} vs staffed)" if book != "staffed" else ""
+            print(f"{book:<8} {mode:<8} {team:>5.0%} {after.potential.cv:>7.3f} {after.workload.cv:>7.3f} "
+                  f"{after.potential.worst_deviation:>8.1%} {after.workload.worst_deviation:>8.1%} "
+                  f"{shares:>24} {plan.extra_reps_needed:>5} {plan.seconds / seconds:>9.0%}  {cover}{versus}",
+                  flush=True)
 
 
 def lp_bound(inst: FieldBookInstance, seconds: float) -> float | None:

@@ -58,6 +58,9 @@ class AssignmentModel:
     # a convex band price in two steps: band slack beyond `band_step` costs `steep_penalty`
     band_step: float | None = None
     steep_penalty: float = 0.0
+    # (m,) × each rep's penalties: its share over the mean share, so a minute over a ramping rep's
+    # half share or half capacity costs what a minute over a full rep's does (None: all 1)
+    rep_weight: NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)
@@ -206,13 +209,14 @@ def _column_costs_and_bounds(
     n_pairs, slack0, omega, steep0, n_cols = (
         cols_of.n_pairs, cols_of.slack0, cols_of.omega, cols_of.steep0, cols_of.n_cols
     )
+    weight = np.ones(m) if model.rep_weight is None else model.rep_weight
     objective = np.concatenate(
         [
             model.pair_cost,
-            np.full(4 * m, model.band_penalty),
-            np.full(m, model.capacity_penalty),
+            model.band_penalty * np.tile(weight, 4),
+            model.capacity_penalty * weight,
             [0.0],
-            np.full(n_cols - steep0, model.steep_penalty),
+            model.steep_penalty * (np.tile(weight, 4) if model.band_step is not None else np.zeros(0)),
         ]
     )
     var_lo = np.zeros(n_cols)

@@ -40,6 +40,9 @@ class RepairProblem:
     # a violation v (relative to the fair share or capacity) costs v + convexity × v²: the LP's
     # linear price near the band, steeper far out, so an excess the map forces is shared out
     convexity: float
+    # (m,) × each rep's penalty: its share over the mean share, so a minute over a ramping rep's
+    # half share or half capacity costs what a minute over a full rep's does
+    rep_weight: NDArray[np.float64]
 
 
 def rep_penalty(
@@ -59,7 +62,8 @@ def rep_penalty(
     band = (_convex(np.maximum(np.abs(rp - 1.0) - bp, 0.0), c)
             + _convex(np.maximum(np.abs(rl - 1.0) - bw, 0.0), c))
     over = _convex(np.maximum(workload / problem.capacity[reps] - 1.0, 0.0), c)
-    return np.asarray(problem.band_penalty * band + problem.capacity_penalty * over)
+    penalty = problem.band_penalty * band + problem.capacity_penalty * over
+    return np.asarray(penalty * problem.rep_weight[reps])
 
 
 def _convex(violation: NDArray[np.float64], convexity: float) -> NDArray[np.float64]:
@@ -78,7 +82,8 @@ def _one(problem: RepairProblem, r: int, potential: float, workload: float, tota
     vc = max(workload / float(problem.capacity[r]) - 1.0, 0.0)
     c = problem.convexity
     band = vp + c * vp * vp + vw + c * vw * vw
-    return problem.band_penalty * band + problem.capacity_penalty * (vc + c * vc * vc)
+    penalty = problem.band_penalty * band + problem.capacity_penalty * (vc + c * vc * vc)
+    return penalty * float(problem.rep_weight[r])
 
 
 def repair(
@@ -332,3 +337,44 @@ def _shortlist(delta: NDArray[np.float64], appeal: NDArray[np.float64], size: in
     by_delta = np.argpartition(delta, size)[:size]
     by_appeal = np.argpartition(-appeal, size)[:size]
     return np.unique(np.concatenate([by_delta, by_appeal]))
+
+
+def objective(problem: RepairProblem, slot: NDArray[np.int64]) -> tuple[float, float]:
+    """What the search minimises, in its two parts: every rep's penalty, and every account's cost."""
+    state = _Assignment.of(problem, slot)
+    m = len(problem.capacity)
+    total = float(state.load.sum())
+    penalty = rep_penalty(problem, np.arange(m), state.pot, state.load, total)
+    return float(penalty.sum()), float(state.cost.sum())
+
+
+def moves_used(problem: RepairProblem, slot: NDArray[np.int64]) -> int:
+    """Accounts the slots move away from a rep they could keep (what the move budget counts)."""
+    return int(problem.cand_is_move[np.arange(len(slot)), slot].sum())
+
+
+def shift_boundary(
+    problem: RepairProblem, slot: NDArray[np.int64], rng: np.random.Generator, size: int
+) -> NDArray[np.int64] | None:
+    """A perturbation: a random account's rep r hands the `size` accounts cheapest to hand over to
+    one of that account's other candidate reps s (a shift of their common boundary).
+
+    None when the drawn account has no other candidate.
+    """
+    n = len(slot)
+    rows = np.arange(n)
+    rep = problem.cand_rep[rows, slot]
+    i = int(rng.integers(n))
+    others = np.flatnonzero((problem.cand_rep[i] != NO_REP) & (problem.cand_rep[i] != rep[i]))
+    if others.size == 0:
+        return None
+    s = problem.cand_rep[i, int(rng.choice(others))]
+    acc, k = np.nonzero((problem.cand_rep == s) & (rep == rep[i])[:, None])
+    extra = problem.cand_cost[acc, k] - problem.cand_cost[acc, slot[acc]]
+    order = np.argsort(extra, kind="stable")
+    acc, k = acc[order], k[order]
+    _, first = np.unique(acc, return_index=True)  # one slot per account: its cheapest to s
+    chosen = np.sort(first)[:size]
+    shifted = slot.copy()
+    shifted[acc[chosen]] = k[chosen]
+    return shifted

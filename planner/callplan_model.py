@@ -66,6 +66,9 @@ class CallPlanParams:
     ruin_size: int = 10
     final_iterations: int = 1_500  # PyVRP iterations per day in the final polish
     gap_after_completed: float = 0.5  # of an account's interval kept free after a done visit
+    # a day whose only visit is a round trip of at least this many minutes is combined with
+    # another day where the spacing rules and the day's room allow it (0: never)
+    lone_visit_minutes: int = 60
 
     @classmethod
     def from_toml(cls, text: str) -> CallPlanParams:
@@ -86,9 +89,14 @@ class CallPlanParams:
 @dataclass(frozen=True, slots=True)
 class Visit:
     account_id: str
-    arrive: int  # start of the visit, minutes after midnight
+    arrive: int  # start of the visit, minutes after midnight (after any wait for its window)
     depart: int
     appointment: bool = False  # a fixed slot from the account's time windows
+    drive_minutes: int = 0  # the leg from the previous stop (the first: from the day's start point)
+    # for the rep's calendar entry: the account's cadence and its visit before this one
+    tier: str = ""
+    visits_per_year: float = 0.0  # the cadence this plan follows (a coverage plan's, if applied)
+    last_visit: date | None = None  # the latest visit before this one, done (from the CRM) or planned
 
     def __post_init__(self) -> None:
         if self.depart < self.arrive:
@@ -105,13 +113,19 @@ class DayRoute:
     back: int
     drive_minutes: int
     visit_minutes: int
-    slack_minutes: int  # of the working day left free (buffer, admin, waiting)
+    slack_minutes: int  # of the working day left free (buffer, admin, waiting), lunch not counted
+    lunch: int | None = None  # start of the lunch break, minutes after midnight (None: none)
+    lunch_minutes: int = 0
+    drive_home_minutes: int = 0  # the last leg, to the day's end point
 
     def __post_init__(self) -> None:
         clock = self.leave
         for v in self.visits:
             if v.arrive < clock:
                 raise ValueError(f"{self.date}: visit to {v.account_id} overlaps the one before")
+            lunch = self.lunch
+            if lunch is not None and v.arrive < lunch + self.lunch_minutes and v.depart > lunch:
+                raise ValueError(f"{self.date}: visit to {v.account_id} overlaps lunch")
             clock = v.depart
         if self.back < clock:
             raise ValueError(f"{self.date}: the day ends before its last visit")
@@ -139,7 +153,10 @@ class Coverage:
     working_minutes: int  # sum of the working days' lengths
     visit_minutes: int
     drive_minutes: int
-    unplannable: tuple[Unplannable, ...]
+    unplannable: tuple[Unplannable, ...]  # required visits the plan could not place, and why
+    # visits the policy's frequency asks for that this plan does not: none due in the horizon,
+    # already done, or cut by the coverage plan (visits: how many; 0 when none was due)
+    not_required: tuple[Unplannable, ...] = ()
 
     @property
     def required(self) -> int:
@@ -159,13 +176,26 @@ class Coverage:
         return self.drive_minutes / self.working_minutes if self.working_minutes else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class DayOff:
+    """A day the rep would work by weekday but does not, and why ("Christmas Day", "day off")."""
+
+    date: date
+    reason: str
+
+
 @dataclass(frozen=True)
 class CallPlan:
+    """One rep's dated, routed days. Times are minutes after midnight in the rep's `time_zone`."""
+
     rep_id: str
     start: date
     weeks: int
     days: tuple[DayRoute, ...]
     coverage: Coverage
+    time_zone: str = ""  # IANA zone of the times (the rep's, else the policy's; "" when neither says)
+    days_off: tuple[DayOff, ...] = ()  # holidays and days off on the rep's working weekdays
+    warnings: tuple[str, ...] = ()  # inputs the plan could not use, e.g. an unknown holiday country
 
     def __post_init__(self) -> None:
         dates = [d.date for d in self.days]

@@ -5,7 +5,7 @@ Workload of an account served by a rep = visits/year × visit minutes × effort
 the route: each visit pays its share of a day's out-and-back drive, i.e.
 2 × one-way minutes / stops per day. Capacity of a rep = plannable selling
 minutes per year (after admin share and buffer), scaled by the rep's working
-days per week.
+days per week and its target share.
 """
 
 from __future__ import annotations
@@ -53,7 +53,16 @@ def amortised_drive_minutes(
 
 
 def rep_capacity_minutes(rep: Rep, policy: Policy) -> float:
-    """Plannable minutes per year: selling minutes × (1 − buffer), pro rata to working days."""
+    """Plannable minutes per year for the book: selling minutes × (1 − buffer), pro rata to working
+    days, × the rep's `target_share` (a ramping hire at 0.5 has half a rep's time for accounts).
+
+    So a short team is stretched in proportion to its shares: capacity and fair share agree.
+    """
+    return full_capacity_minutes(rep, policy) * max(rep.target_share, 0.0)
+
+
+def full_capacity_minutes(rep: Rep, policy: Policy) -> float:
+    """Plannable minutes per year of the rep at a full share (what one more hire like them adds)."""
     days = len(rep.working_days) if rep.working_days else FULL_WEEK_DAYS
     return policy.capacity.plannable_minutes_per_year * min(days, 7) / FULL_WEEK_DAYS
 

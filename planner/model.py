@@ -13,7 +13,12 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
+from planner.public_holidays import check_holiday_region
+
 # --------------------------------------------------------------------------- inputs
+
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +26,52 @@ class TimeWindow:
     """A fixed appointment: the visit must *start* within [start, end] minutes after midnight.
 
     With `on` set it is pinned to that date (a booked meeting); without, it is a
-    standing constraint that applies on any day (the surgeon who only sees reps 7:15-7:30).
+    standing constraint (the surgeon who only sees reps 7:15-7:30): on every day,
+    or with `weekdays` (Monday = 0) only on those days, e.g. "Tue 07:15-07:30".
+    An account whose standing windows all name weekdays is visited on those days only.
     """
 
     start_minute: int
     end_minute: int
     on: date | None = None
+    weekdays: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if not 0 <= self.start_minute <= self.end_minute <= 24 * 60:
             raise ValueError(f"time window {self.start_minute}-{self.end_minute} is not within one day")
+        if self.weekdays and self.on is not None:
+            raise ValueError("a time window is either on a date or on weekdays, not both")
+        if not self.weekdays <= frozenset(range(7)):
+            raise ValueError(f"weekdays are 0 (Monday) to 6 (Sunday), not {sorted(self.weekdays)}")
+
+    def applies_on(self, day: date) -> bool:
+        """Whether this window constrains a visit on `day`."""
+        if self.on is not None:
+            return day == self.on
+        return not self.weekdays or day.weekday() in self.weekdays
+
+    def __str__(self) -> str:
+        times = f"{hhmm(self.start_minute)}-{hhmm(self.end_minute)}"
+        if self.on is not None:
+            return f"{self.on.isoformat()} {times}"
+        if self.weekdays:
+            return f"{','.join(WEEKDAY_NAMES[d] for d in sorted(self.weekdays))} {times}"
+        return times
+
+
+def hhmm(minute: int) -> str:
+    """Minutes after midnight as HH:MM."""
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def parsehhmm(text: str, what: str) -> int:
+    """Minutes after midnight of an "HH:MM" time; ValueError naming `what` otherwise."""
+    hours, sep, minutes = text.strip().partition(":")
+    if sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2:
+        minute = int(hours) * 60 + int(minutes)
+        if int(minutes) < 60 and 0 <= minute <= 24 * 60:
+            return minute
+    raise ValueError(f"{what} must be a time of day as HH:MM, not {text!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +95,18 @@ class Account:
     locked: bool = False  # strategic/grandfathered, or a human edit in the CRM
     windows: tuple[TimeWindow, ...] = ()
     approximate_location: bool = False  # geocoded from a postal code
+    address: str = ""  # for the rep's day sheet; the planner only carries it
+    # × the minimal mode's price of moving it: above 1 for an account with open pipeline or a
+    # recent visit by its rep, so the plan moves accounts nobody is working first
+    move_cost: float = 1.0
+    # not moved by choice (an open deal, a handover in progress): it stays with its rep unless
+    # that rep cannot keep it (left, lacks a skill, beyond a day's drive). Unlike `locked`, it
+    # then moves like any account, and its rep's lack of a skill is not overruled.
+    keep_rep: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.move_cost < float("inf"):
+            raise ValueError(f"account {self.id}: move_cost must be a number >= 0, not {self.move_cost}")
 
     @property
     def located(self) -> bool:
@@ -72,9 +125,18 @@ class Rep:
     working_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
     day_start_minute: int = 8 * 60
     day_end_minute: int = 17 * 60
-    target_share: float = 1.0  # 0.5 for a ramping new hire: half a fair share
+    target_share: float = 1.0  # 0.5 for a ramping new hire: half a fair share (and half the time)
     overlay: bool = False  # overlay specialists form their own layer over the base reps
     days_off: frozenset[date] = frozenset()
+    # public holidays (the `holidays` package): ISO country and subdivision, e.g. "US", "NY";
+    # empty: the policy's `[calendar]` default
+    holidays_country: str = ""
+    holidays_subdivision: str = ""
+    time_zone: str = ""  # IANA zone of the rep's day (e.g. "America/New_York"), carried for the caller
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.target_share < float("inf"):
+            raise ValueError(f"rep {self.id}: target_share must be positive, not {self.target_share}")
 
 
 # --------------------------------------------------------------------------- policy
@@ -102,6 +164,17 @@ class CapacityPolicy:
     day_minutes: int = 540  # a working day, door to door
     admin_share: float = 0.10  # of each day spent on CRM, email, expenses
     buffer: float = 0.15  # kept free for the unplanned (15-20 % is usual)
+    lunch: int = 0  # minutes of lunch break in a call-plan day (0: none planned)
+    lunch_from: str = "12:00"  # taken at the first break between visits from this time
+
+    def __post_init__(self) -> None:
+        if self.lunch < 0:
+            raise ValueError("capacity.lunch must not be negative")
+        parsehhmm(self.lunch_from, "capacity.lunch_from")
+
+    @property
+    def lunch_from_minute(self) -> int:
+        return parsehhmm(self.lunch_from, "capacity.lunch_from")
 
     @property
     def selling_minutes_per_year(self) -> float:
@@ -129,6 +202,18 @@ class DisruptionPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class CalendarPolicy:
+    """Defaults for reps that do not say: where their public holidays come from, and their zone."""
+
+    holidays_country: str = ""  # ISO code for the `holidays` package, e.g. "US", "DE"; "": none
+    holidays_subdivision: str = ""  # e.g. "NY", "BY"
+    time_zone: str = ""  # IANA zone, e.g. "America/New_York"
+
+    def __post_init__(self) -> None:
+        check_holiday_region(self.holidays_country, self.holidays_subdivision)
+
+
+@dataclass(frozen=True, slots=True)
 class TravelPolicy:
     speed_kmh: float = 50.0
     circuity: float = 1.3  # road km per great-circle km
@@ -145,8 +230,19 @@ class Policy:
     balance: BalancePolicy = BalancePolicy()
     disruption: DisruptionPolicy = DisruptionPolicy()
     travel: TravelPolicy = TravelPolicy()
+    calendar: CalendarPolicy = CalendarPolicy()
+    # when the team is short: "report" the coverage plan that fits, or "fit" (apply it to call plans)
+    coverage: str = "report"
+    coverage_order: str = "tier"  # cut the lowest tiers first, or "value": least potential per minute
+    coverage_floor: float = 2.0  # visits a year a tier is cut to before its accounts go to digital touch
 
     def __post_init__(self) -> None:
+        if self.coverage not in ("report", "fit"):
+            raise ValueError(f"coverage must be 'report' or 'fit', not {self.coverage!r}")
+        if self.coverage_order not in ("tier", "value"):
+            raise ValueError(f"coverage_order must be 'tier' or 'value', not {self.coverage_order!r}")
+        if self.coverage_floor < 0:
+            raise ValueError("coverage_floor must not be negative")
         if self.default_tier not in self.tiers:
             raise ValueError(f"default_tier {self.default_tier!r} is not one of {list(self.tiers)}")
         if not 0.0 <= self.capacity.buffer < 1.0:
@@ -178,9 +274,11 @@ class Policy:
                 base = tiers.get(name, TierPolicy(visits_per_year=4, visit_minutes=30))
                 tiers[name] = _merge(base, spec, f"tiers.{name}")
             changes["tiers"] = MappingProxyType(tiers)
-        if "default_tier" in data:
-            changes["default_tier"] = str(data["default_tier"])
-        for section in ("capacity", "balance", "disruption", "travel"):
+        for key, kind in (("default_tier", str), ("coverage", str), ("coverage_order", str),
+                          ("coverage_floor", float)):
+            if key in data:
+                changes[key] = kind(data[key])
+        for section in ("capacity", "balance", "disruption", "travel", "calendar"):
             if section in data:
                 changes[section] = _merge(getattr(policy, section), data[section], section)
         return replace(policy, **changes)
@@ -303,6 +401,49 @@ class BalanceReport:
 
 
 @dataclass(frozen=True, slots=True)
+class FrequencyCut:
+    """What a coverage plan does to one tier (of one layer)."""
+
+    tier: str
+    overlay: bool  # the overlay layer's accounts of the tier, not the base layer's
+    accounts: int  # accounts of the tier in the layer
+    visits_from: float  # the policy's visits a year
+    visits_to: float  # visits a year of the tier's accounts still visited
+    digital: int  # of its accounts, those moved to digital touch (no visits)
+
+    def __str__(self) -> str:
+        who = f"overlay tier {self.tier}" if self.overlay else f"tier {self.tier}"
+        parts = []
+        if self.visits_to != self.visits_from and self.digital < self.accounts:
+            parts.append(f"{who} from {self.visits_from:g} to {self.visits_to:g} visits a year")
+        if self.digital:
+            every = "all " if self.digital == self.accounts else ""
+            parts.append(f"{every}{self.digital} {who} accounts to digital touch")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class CoveragePlan:
+    """What a short team *can* cover: the least cut to visit frequencies that fits its capacity.
+
+    `visits_per_year` holds the accounts whose visits the cut changes (0: digital touch).
+    `policy.coverage = "fit"` makes call plans schedule this subset.
+    """
+
+    cuts: tuple[FrequencyCut, ...]
+    visits_per_year: Mapping[str, float]
+    workload_before: float  # minutes a year of the short layers' books under the policy
+    workload_after: float  # ... under the cut
+    capacity: float  # the short layers' plannable minutes a year (buffer kept)
+    fits: bool  # False only if cutting every tier to digital touch could not fit
+    order: str  # "tier" or "value", from the policy
+
+    def summary(self) -> str:
+        """E.g. "tier C from 4 to 2 visits a year, 410 tier C accounts to digital touch"."""
+        return "; ".join(str(c) for c in self.cuts if str(c)) or "no cut"
+
+
+@dataclass(frozen=True, slots=True)
 class TerritoryPlan:
     """The result of `planner.rebalance`: who serves which account, what moved and why.
 
@@ -326,6 +467,7 @@ class TerritoryPlan:
     lower_bound_travel_km: float | None = None
     status: str = ""  # how the solver finished, e.g. "lp+repair", "greedy+repair"
     seconds: float = 0.0
+    coverage_plan: CoveragePlan | None = None  # when the team is short: the cut that fits
 
     def book(self) -> dict[str, tuple[str, ...]]:
         """Rep id → its account ids (sorted), the shape `build_call_plans` also accepts."""

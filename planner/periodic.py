@@ -57,6 +57,19 @@ class PeriodicStop:
     service: int = 0
     demand: int = 0
     window: tuple[int, int] | None = None
+    # per day of the horizon, the window that day (None: none); overrides `window` when given
+    day_windows: tuple[tuple[int, int] | None, ...] | None = None
+
+    def window_on(self, day: int) -> tuple[int, int] | None:
+        """The start-of-service window on day `day`."""
+        return self.window if self.day_windows is None else self.day_windows[day]
+
+    @property
+    def windowed(self) -> bool:
+        """Whether some day has a window for this stop."""
+        if self.day_windows is None:
+            return self.window is not None
+        return any(w is not None for w in self.day_windows)
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,8 @@ class PeriodicProblem:
     def __post_init__(self) -> None:
         n_days = len(self.days)
         for k, stop in enumerate(self.stops):
+            if stop.day_windows is not None and len(stop.day_windows) != n_days:
+                raise ValueError(f"stop {k}: {len(stop.day_windows)} day windows for {n_days} days")
             for pattern in stop.patterns:
                 if any(not 0 <= d < n_days for d in pattern) or list(pattern) != sorted(set(pattern)):
                     raise ValueError(f"stop {k}: pattern {pattern} is not sorted days in range")
@@ -126,7 +141,7 @@ class _Plan:
         self.loc = np.array([s.location for s in problem.stops], dtype=np.int64)
         self.service = np.array([s.service for s in problem.stops], dtype=np.int64)
         self.demand = np.array([s.demand for s in problem.stops], dtype=np.int64)
-        self.has_windows = any(s.window is not None for s in problem.stops)
+        self.has_windows = any(s.windowed for s in problem.stops)
         self._edges: list[tuple[NDArray[np.int64], ...] | None] = [None] * len(problem.days)
         self._all: tuple[NDArray[Any], ...] | None = None
         self._patterns: dict[int, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
@@ -194,7 +209,7 @@ class _Plan:
         max_work = np.array([f.max_work if f.max_work is not None else big for f in self.p.days])
         windowed = np.array(
             [
-                any(self.p.stops[i].window is not None for r in self.routes[d] for i in r)
+                any(self.p.stops[i].window_on(d) is not None for r in self.routes[d] for i in r)
                 for d in range(len(self.p.days))
             ],
             dtype=bool,
@@ -243,7 +258,7 @@ class _Plan:
         idle = (room > 0) & (q_i <= self._day_cap) & (solo + s_i <= self._day_work)
         best = np.where(idle & (solo < best), solo.astype(np.float64), best)
         if self.has_windows:
-            if self.p.stops[i].window is not None:
+            if self.p.stops[i].windowed:
                 exact = sorted({d for pattern in self.p.stops[i].patterns for d in pattern})
             else:
                 # The cheapest arc usually keeps every window: check that one first.
@@ -341,10 +356,11 @@ class _Plan:
         for i in route:
             stop = self.p.stops[i]
             t += int(self.T[here, stop.location])
-            if stop.window is not None:
-                if t > stop.window[1]:
+            window = stop.window_on(d)
+            if window is not None:
+                if t > window[1]:
                     return False
-                t = max(t, stop.window[0])
+                t = max(t, window[0])
             t += stop.service
             here = stop.location
         t += int(self.T[here, fleet.end])
@@ -580,7 +596,7 @@ def _flexible_days(problem: PeriodicProblem) -> list[tuple[int, int] | None]:
     out: list[tuple[int, int] | None] = []
     for stop in problem.stops:
         days = sorted(p[0] for p in stop.patterns if len(p) == 1)
-        single = stop.patterns and len(days) == len(stop.patterns) and stop.window is None
+        single = stop.patterns and len(days) == len(stop.patterns) and not stop.windowed
         if single and len(days) > 1 and days == list(range(days[0], days[0] + len(days))):
             out.append((days[0], days[-1]))
         else:
@@ -645,7 +661,7 @@ def _reoptimise(plan: _Plan, days: set[int], seed: int) -> None:
         if not routes:
             continue
         members = _day_members(plan, d)
-        stops = [_route_stop(plan.p.stops[i]) for i in members]
+        stops = [_route_stop(plan.p.stops[i], d) for i in members]
         local = {stop: k for k, stop in enumerate(members)}
         result = improve_day(
             plan.T, stops, plan.p.days[d], [[local[i] for i in r] for r in routes], seed=seed
@@ -682,7 +698,7 @@ def _joint(
             for d in plan.on[i]:
                 index[(i, d)] = len(visits)
             visits.append((i, None))
-            route_stops.append(_route_stop(stop, span, required=not plan.partial_ok))
+            route_stops.append(_route_stop(stop, None, span, required=not plan.partial_ok))
             continue
         wanted = plan.pattern[i] or ()
         for d in wanted:
@@ -690,7 +706,7 @@ def _joint(
                 continue
             index[(i, d)] = len(visits)
             visits.append((i, d))
-            route_stops.append(_route_stop(stop, (d, d), required=not plan.partial_ok))
+            route_stops.append(_route_stop(stop, d, (d, d), required=not plan.partial_ok))
     if plan.partial_ok:
         # Optional visits are worth far more than any detour, so they are left out only
         # when no day has room for them.
@@ -746,7 +762,7 @@ def _polish_days(plan: _Plan, seed: int, deadline: float, iterations: int) -> _P
         members = _day_members(plan, d)
         if len(members) < 3:
             continue
-        stops = [_route_stop(plan.p.stops[i]) for i in members]
+        stops = [_route_stop(plan.p.stops[i], d) for i in members]
         local = {stop: k for k, stop in enumerate(members)}
         budget = max(0.0, (deadline - time.monotonic()) / (n_days - d))
         day = route_day(
@@ -781,8 +797,9 @@ def _fixed_days(plan: _Plan) -> tuple[DayRoutes, ...]:
             for i in route:
                 stop = plan.p.stops[i]
                 clock += int(plan.T[here, stop.location])
-                if stop.window is not None:
-                    clock = max(clock, stop.window[0])
+                window = stop.window_on(d)
+                if window is not None:
+                    clock = max(clock, window[0])
                 scheduled.append(ScheduledStop(i, clock, clock + stop.service))
                 clock += stop.service
                 here = stop.location
@@ -791,12 +808,15 @@ def _fixed_days(plan: _Plan) -> tuple[DayRoutes, ...]:
     return tuple(out)
 
 
-def _route_stop(stop: PeriodicStop, days: tuple[int, int] | None = None, required: bool = True) -> RouteStop:
+def _route_stop(
+    stop: PeriodicStop, day: int | None, days: tuple[int, int] | None = None, required: bool = True
+) -> RouteStop:
+    """The stop as the day router sees it on `day` (None: a stop that may go on a run of days)."""
     return RouteStop(
         location=stop.location,
         service=stop.service,
         demand=stop.demand,
-        window=stop.window,
+        window=stop.window if day is None else stop.window_on(day),
         days=days,
         required=required,
     )

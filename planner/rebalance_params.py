@@ -50,6 +50,10 @@ class RebalanceParams:
     moves_per_round: int = 3_000  # candidate moves re-scored one by one per round, best first
     exchange_rounds: int = 50  # most rounds of exchanges (each followed by a repair)
     exchange_shortlist: int = 150  # accounts shortlisted per side of an exchange
+    # after the descent, while time is left: shift a boundary between two reps and repair
+    improve_rounds: int = 300  # most perturb-and-repair rounds (0: none)
+    improve_patience: int = 40  # ... stopping after this many in a row without a gain
+    shift_size: int = 12  # accounts a shift hands from one rep to another
     # --- time kept back for the reports after the search
     finish_seconds_per_pair: float = 4e-7  # per (account, rep) pair
     finish_share: float = 0.25  # ... but never more than this share of the time limit
@@ -64,11 +68,13 @@ class RebalanceParams:
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]: a share of the policy's band")
         counts = ("full_lp_pairs", "nearest_candidates", "cluster_size", "max_clusters",
-                  "cluster_candidates", "rep_side_factor", "moves_per_round", "exchange_shortlist")
+                  "cluster_candidates", "rep_side_factor", "moves_per_round", "exchange_shortlist",
+                  "shift_size")
         for name in counts:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("pricing_rounds", "repair_rounds", "exchange_rounds"):
+        for name in ("pricing_rounds", "repair_rounds", "exchange_rounds", "improve_rounds",
+                     "improve_patience"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.lp_gentle_step < 1.0 or not 0.0 <= self.lp_gentle_price <= 1.0:

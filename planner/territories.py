@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from planner.capacity import reps_needed
+from planner.capacity import full_capacity_minutes
+from planner.coverage import coverage_plan
 from planner.metrics import balance_report, layer_flags
 from planner.model import Account, BalanceReport, Move, Policy, Rep, TerritoryPlan, Unassigned
 from planner.rebalance_params import RebalanceParams
@@ -90,7 +91,7 @@ def rebalance(
     after = balance_report(owner, plannable, reps, policy, travel)
     return _territory_plan(
         plannable, owner, book, layers, before, after, rep_by_id, overlay, policy, mode,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, travel=travel,
     )
 
 
@@ -144,7 +145,7 @@ def _layers(
 def _territory_plan(
     plannable: Sequence[Account], owner: Mapping[str, str], book: _Book, layers: Sequence[LayerResult],
     before: BalanceReport, after: BalanceReport, rep_by_id: Mapping[str, Rep], overlay: Mapping[str, bool],
-    policy: Policy, mode: Mode, *, seconds: float,
+    policy: Policy, mode: Mode, *, seconds: float, travel: TravelMatrix | None,
 ) -> TerritoryPlan:
     """The plan with its moves and reasons, what moved, the bound, the hires and the reps out of band."""
     km: dict[tuple[str, str], float] = {}
@@ -167,9 +168,10 @@ def _territory_plan(
         else None
     )
     reach = {rep_id: limit for layer in layers for rep_id, limit in layer.reach.items()}
-    team_short = _team_shortfall(after, overlay)
+    team_short = _team_shortfall(after, overlay, rep_by_id, policy)
     in_short_layer = {r for r in rep_by_id if team_short[overlay[r]] > 0}
     areas = named_short_areas(after, layers, rep_by_id)
+    capacity = {load.rep_id: load.capacity_minutes for load in after.reps}
     return TerritoryPlan(
         assignments=MappingProxyType(dict(sorted(owner.items()))),
         unassigned=tuple(sorted(book.unassigned, key=lambda u: u.account_id)),
@@ -188,6 +190,8 @@ def _territory_plan(
         lower_bound_travel_km=lower,
         status="+".join(sorted({layer.status for layer in layers})) or "nothing to plan",
         seconds=seconds,
+        coverage_plan=coverage_plan(owner, plannable, list(rep_by_id.values()), policy, capacity, overlay,
+                                    travel),
     )
 
 
@@ -211,15 +215,19 @@ def _unplannable_reason(
     return None
 
 
-def _team_shortfall(after: BalanceReport, overlay: Mapping[str, bool]) -> dict[bool, int]:
-    """Per layer (overlay or not), the reps to hire so its workload fits its capacity as a whole."""
+def _team_shortfall(
+    after: BalanceReport, overlay: Mapping[str, bool], rep_by_id: Mapping[str, Rep], policy: Policy
+) -> dict[bool, int]:
+    """Per layer (overlay or not), the full-share reps to hire so its workload fits its capacity."""
     short = {False: 0, True: 0}
     for flag in short:
         loads = [load for load in after.reps if overlay[load.rep_id] == flag]
         work = sum(load.workload_minutes for load in loads)
         capacity = sum(load.capacity_minutes for load in loads)
         if loads and work > capacity + 1e-6:
-            short[flag] = max(reps_needed(work, capacity / len(loads)) - len(loads), 0)
+            full = [full_capacity_minutes(rep_by_id[load.rep_id], policy) for load in loads]
+            per_hire = sum(full) / len(full)
+            short[flag] = math.ceil((work - capacity) / per_hire - 1e-9)
     return short
 
 

@@ -12,6 +12,7 @@ that order.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -20,7 +21,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.assignment_lp import AssignmentModel
-from planner.balance_repair import NO_REP, RepairProblem, exchange_pass, repair
+from planner.balance_repair import (
+    NO_REP,
+    RepairProblem,
+    exchange_pass,
+    moves_used,
+    objective,
+    repair,
+    shift_boundary,
+)
 from planner.capacity import WorkloadTable, workload_table
 from planner.clusters import Units, group_keys, micro_clusters, plane
 from planner.model import Account, Policy, Rep
@@ -64,6 +73,7 @@ class Layer:
     policy: Policy
     params: RebalanceParams
     mode: Mode
+    seed: int
     move_budget: int | None
     table: WorkloadTable  # columns: movable accounts, then the locked ones
     travel_cost: NDArray[np.float64]  # (m, n) visit-weighted km, with a seeded tie-breaking jitter
@@ -71,14 +81,16 @@ class Layer:
     fixed_potential: NDArray[np.float64]  # (m,) of the locked accounts
     fixed_workload: NDArray[np.float64]  # (m,)
     pinned_travel_km: float  # the locked accounts' visit-weighted km
-    suitable: NDArray[np.bool_]  # (m, n) the rep has the account's skills
-    drivable: NDArray[np.bool_]  # (m, n) the reach rule's servable pairs
+    suitable: NDArray[np.bool_]  # (m, n) the rep has the account's skills (and may take it)
+    drivable: NDArray[np.bool_]  # (m, n) the reach rule's servable pairs (that the rep may take)
+    held: NDArray[np.bool_]  # (n,) kept with its current rep by choice
     reach_map: ReachMap
     km_ok: NDArray[np.float64]  # (m, n) km, inf where the rep lacks a skill
     cur: NDArray[np.int64]  # (n,) the rep the account may stay with, NO_REP if none
     nearest: NDArray[np.int64]  # (n,) nearest suitable rep
     disruption: NDArray[np.float64]  # (n,) price of moving the account (0 in full mode)
     shares: NDArray[np.float64]  # (m,) each rep's share of the layer, sums to 1
+    rep_weight: NDArray[np.float64]  # (m,) target share / the mean: scales each rep's penalties
     potential_target: NDArray[np.float64]  # (m,)
     workload_estimate: float  # the layer's workload if every account went to its nearest rep
     rep_travel: float  # a rep's share of that plan's travel: the unit of every price
@@ -101,6 +113,19 @@ class Layer:
         """A modest book: one LP over every servable pair; a larger one goes by clusters."""
         return self.n * self.m <= self.params.full_lp_pairs
 
+    def planning_capacity(self, total_workload: float) -> NDArray[np.float64]:
+        """Each rep's capacity as the LP and the search price it.
+
+        A layer whose book outgrows its capacity stretches every rep in proportion to its share:
+        capacity is then priced only past the team's load × (1 + the workload band), so the bands
+        share out the shortfall instead of a penalty that equalises hours.
+        """
+        capacity = self.table.capacity
+        load = total_workload / max(float(capacity.sum()), 1e-9)
+        if load <= 1.0:
+            return capacity
+        return np.asarray(capacity * load * (1.0 + self.policy.balance.workload_band))
+
     @classmethod
     def of(
         cls, movable: Sequence[Account], pinned: Sequence[Account], fixed: Mapping[str, str],
@@ -120,36 +145,42 @@ class Layer:
         pin_cols = np.arange(n, n + len(pinned))
         fixed_potential = np.bincount(pin_rep, weights=potential_all[pin_cols], minlength=m).astype(float)
         fixed_workload = np.bincount(pin_rep, weights=work[pin_rep, pin_cols], minlength=m).astype(float)
-        suitable = np.array([[a.skills <= r.skills for a in movable] for r in reps], dtype=bool)
+        skilled = np.array([[a.skills <= r.skills for a in movable] for r in reps], dtype=bool)
         # A rep who cannot reach an account and be home the same day cannot serve it; an account no
         # skilled rep can reach may go to the reps nearly as near as the nearest, never across the map.
-        drivable = servable_pairs(table.within_a_day(policy)[:, :n], table.km[:, :n], suitable)
-        reach_map = ReachMap.of(drivable, work[:, :n])  # before the solvers: its time is in the budget
-        km_ok = np.where(suitable, table.km[:, :n], np.inf)
+        servable = servable_pairs(table.within_a_day(policy)[:, :n], table.km[:, :n], skilled)
+        reach_map = ReachMap.of(servable, work[:, :n])  # before the solvers: its time is in the budget
         # an account whose rep left, lacks its skill or cannot reach it has no rep to keep: it must
         # move, and that move is not the planner's choice, so it does not count against the budget
         cur = np.array(
             [
-                rep_pos[a.current_rep] if a.current_rep in rep_pos and drivable[rep_pos[a.current_rep], i]
+                rep_pos[a.current_rep] if a.current_rep in rep_pos and servable[rep_pos[a.current_rep], i]
                 else NO_REP
                 for i, a in enumerate(movable)
             ],
             dtype=np.int64,
         )
+        held = np.array([a.keep_rep for a in movable], dtype=bool) & (cur >= 0)
+        # an account kept by choice may go to its current rep only
+        allowed = ~held[None, :] | (np.arange(m)[:, None] == cur[None, :])
+        suitable, drivable = skilled & allowed, servable & allowed
+        km_ok = np.where(suitable, table.km[:, :n], np.inf)
         nearest = np.argmin(km_ok, axis=0)
         potential = potential_all[:n]
         travel_cost = cost_km[:, :n]
-        shares = np.array([max(r.target_share, 0.0) for r in reps], dtype=np.float64)
-        shares = shares / shares.sum() if shares.sum() > 0 else np.full(m, 1.0 / m)
+        raw_shares = np.array([max(r.target_share, 0.0) for r in reps], dtype=np.float64)
+        shares = raw_shares / raw_shares.sum() if raw_shares.sum() > 0 else np.full(m, 1.0 / m)
         return cls(
-            movable=movable, reps=reps, policy=policy, params=params, mode=mode, move_budget=move_budget,
+            movable=movable, reps=reps, policy=policy, params=params, mode=mode, seed=seed,
+            move_budget=move_budget,
             table=table, travel_cost=travel_cost, potential=potential,
             fixed_potential=fixed_potential, fixed_workload=fixed_workload,
             pinned_travel_km=float(table.travel_km[pin_rep, pin_cols].sum()),
-            suitable=suitable, drivable=drivable, reach_map=reach_map, km_ok=km_ok, cur=cur,
+            suitable=suitable, drivable=drivable, held=held, reach_map=reach_map, km_ok=km_ok, cur=cur,
             nearest=nearest,
-            disruption=_disruption(mode, policy, travel_cost, potential, cur, nearest),
-            shares=shares, potential_target=shares * float(potential_all.sum()),
+            disruption=_disruption(mode, policy, travel_cost, potential, cur, nearest, movable),
+            shares=shares, rep_weight=raw_shares / raw_shares.mean() if m else raw_shares,
+            potential_target=shares * float(potential_all.sum()),
             workload_estimate=float(work[nearest, np.arange(n)].sum() + fixed_workload.sum()),
             rep_travel=max(float(travel_cost[nearest, np.arange(n)].sum()) / m, 1.0),
         )
@@ -188,20 +219,23 @@ class Layer:
             pair_workload=wl, pair_is_move=is_move, potential=unit_potential,
             potential_target=np.where(target > 0, target, 1.0),
             share=self.shares, fixed_potential=self.fixed_potential, fixed_workload=self.fixed_workload,
-            capacity=self.table.capacity, workload_estimate=max(self.workload_estimate, 1.0),
+            capacity=self.planning_capacity(self.workload_estimate),
+            workload_estimate=max(self.workload_estimate, 1.0),
             potential_band=bp * p.lp_band if target.sum() > 0 else 1e6,
             workload_band=bw * p.lp_band,
             move_budget=self.move_budget,
             band_penalty=p.band_penalty * (p.lp_gentle_price if stepped else 1.0),
             capacity_penalty=p.capacity_penalty,
+            rep_weight=self.rep_weight,
         )
 
 
 def _disruption(
     mode: Mode, policy: Policy, travel_cost: NDArray[np.float64], potential: NDArray[np.float64],
-    cur: NDArray[np.int64], nearest: NDArray[np.int64],
+    cur: NDArray[np.int64], nearest: NDArray[np.int64], accounts: Sequence[Account],
 ) -> NDArray[np.float64]:
-    """Price of moving each account in minimal mode: low-value accounts are cheap to move."""
+    """Price of moving each account in minimal mode: low-value accounts are cheap to move,
+    and each account's `move_cost` multiplies its price."""
     n = len(potential)
     if mode != "minimal":
         return np.zeros(n)
@@ -209,7 +243,9 @@ def _disruption(
     mean_cost = float(travel_cost[anchor, np.arange(n)].mean())
     mean_potential = float(potential.mean()) if float(potential.mean()) > 0 else 1.0
     # the travel term already favours territory edges
-    return np.asarray(policy.disruption.move_cost * mean_cost * (0.5 + 0.5 * potential / mean_potential))
+    price = policy.disruption.move_cost * mean_cost * (0.5 + 0.5 * potential / mean_potential)
+    weight = np.array([a.move_cost for a in accounts], dtype=np.float64)
+    return np.asarray(price if (weight == 1.0).all() else price * weight)
 
 
 def plan_layer(
@@ -265,6 +301,9 @@ class _Clusters:
     def of(cls, layer: Layer) -> _Clusters:
         n, p = layer.n, layer.params
         groups = group_keys(layer.movable, layer.cur if layer.mode == "minimal" else None)
+        if layer.held.any():  # a kept account shares a cluster only with kept accounts of its rep
+            held_rep = np.where(layer.held, layer.cur, NO_REP)
+            groups = np.unique(np.c_[groups, held_rep], axis=0, return_inverse=True)[1].astype(np.int64)
         size = max(p.cluster_size, math.ceil(n / p.max_clusters))
         labels = micro_clusters(plane(layer.movable), groups, size)
         units = Units(labels)
@@ -317,7 +356,20 @@ def clustered_lp_start(layer: Layer, deadline: float) -> Start | None:
 
 
 def search(layer: Layer, start_rep: NDArray[np.int64], deadline: float) -> NDArray[np.int64]:
-    """Local search from `start_rep` over each account's nearest reps, current rep and start."""
+    """Local search from `start_rep` over each account's nearest reps, current rep and start.
+
+    A descent (single moves and exchanges) first; then, while time is left and shifts of a
+    boundary between two reps still pay, perturb-and-repair rounds (kept only if they improve).
+    """
+    problem, slots = _repair_problem(layer, start_rep)
+    p = layer.params
+    best = _descend(problem, np.full(layer.n, slots.shape[1] - 1, dtype=np.int64), p, deadline)
+    best = _improve(problem, best, p, np.random.default_rng([layer.seed, 1]), deadline)
+    return np.asarray(slots[np.arange(layer.n), best], dtype=np.int64)
+
+
+def _repair_problem(layer: Layer, start_rep: NDArray[np.int64]) -> tuple[RepairProblem, NDArray[np.int64]]:
+    """The search's candidate table: per account its nearest reps, its current rep and its start."""
     n, p = layer.n, layer.params
     bp, bw = layer.policy.balance.potential_band, layer.policy.balance.workload_band
     k = layer.m if layer.exact else min(p.nearest_candidates, layer.m)
@@ -337,26 +389,72 @@ def search(layer: Layer, start_rep: NDArray[np.int64], deadline: float) -> NDArr
         fixed_workload=layer.fixed_workload,
         potential_target=layer.potential_target,
         share=layer.shares,
-        capacity=layer.table.capacity,
+        capacity=layer.planning_capacity(
+            float(layer.work[start_rep, np.arange(n)].sum() + layer.fixed_workload.sum())
+        ),
         potential_band=bp * p.repair_band,
         workload_band=bw * p.repair_band,
         band_penalty=p.band_penalty * layer.rep_travel,
         capacity_penalty=p.capacity_penalty * layer.rep_travel,
         move_budget=layer.move_budget,
         convexity=p.convexity,
+        rep_weight=layer.rep_weight,
     )
+    return problem, slots
+
+
+def _descend(
+    problem: RepairProblem, slot: NDArray[np.int64], p: RebalanceParams, deadline: float
+) -> NDArray[np.int64]:
+    """Single moves until none helps, then exchanges and moves again while exchanges are found."""
     def repaired(slot: NDArray[np.int64]) -> NDArray[np.int64]:
         return repair(problem, slot, max_rounds=p.repair_rounds, moves_per_round=p.moves_per_round,
                       deadline=deadline)
 
-    final_slot = repaired(np.full(n, slots.shape[1] - 1, dtype=np.int64))
+    slot = repaired(slot)
     for _ in range(p.exchange_rounds):
-        final_slot, exchanges = exchange_pass(problem, final_slot, shortlist=p.exchange_shortlist,
-                                              deadline=deadline)
+        slot, exchanges = exchange_pass(problem, slot, shortlist=p.exchange_shortlist, deadline=deadline)
         if exchanges == 0:
             break
-        final_slot = repaired(final_slot)
-    return np.asarray(slots[np.arange(n), final_slot], dtype=np.int64)
+        slot = repaired(slot)
+    return slot
+
+
+def _improve(
+    problem: RepairProblem, slot: NDArray[np.int64], p: RebalanceParams, rng: np.random.Generator,
+    deadline: float,
+) -> NDArray[np.int64]:
+    """Perturb-and-repair rounds: shift a boundary, repair; keep the result only if it is better.
+
+    Better means no worse on either part of the objective (penalties; travel and disruption) and
+    better on one, so the rounds never buy balance with travel the LP chose not to spend. Stops
+    after `improve_rounds`, after `improve_patience` rounds in a row without a gain, or at the
+    deadline, whichever comes first.
+    """
+    best = objective(problem, slot)
+    idle = 0
+    for _ in range(p.improve_rounds):
+        if idle >= p.improve_patience or time.perf_counter() > deadline:
+            break
+        shifted = shift_boundary(problem, slot, rng, p.shift_size)
+        if shifted is None:
+            idle += 1
+            continue
+        candidate = repair(problem, shifted, max_rounds=p.repair_rounds, moves_per_round=p.moves_per_round,
+                           deadline=deadline)
+        value = objective(problem, candidate)
+        budget = problem.move_budget
+        if _dominates(value, best) and (budget is None or moves_used(problem, candidate) <= budget):
+            slot, best, idle = candidate, value, 0
+        else:
+            idle += 1
+    return slot
+
+
+def _dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """`a` no worse than `b` on both parts and better on their sum (beyond round-off)."""
+    tol = 1e-9 * (abs(b[0]) + abs(b[1]))
+    return a[0] <= b[0] + tol and a[1] <= b[1] + tol and sum(a) < sum(b) - tol
 
 
 def _layer_result(layer: Layer, final_rep: NDArray[np.int64], start: Start) -> LayerResult:

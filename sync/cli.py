@@ -137,18 +137,12 @@ def plan_file(
     call_plans: bool = typer.Option(False, "--call-plans", help="Also plan each rep's dated visits"),
     start: str | None = typer.Option(None, "--start", help="First day of the call plans, YYYY-MM-DD"),
     weeks: int = typer.Option(13, "--weeks", help="Weeks of call plans"),
+    csv_dir: Path | None = typer.Option(None, "--csv", help="With --call-plans: one CSV per rep in DIR"),
 ) -> None:
     """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out."""
     from datetime import date
 
-    from planner import build_call_plans
-    from sync.planfile import (
-        PlanFileError,
-        call_plans_document,
-        plan_document,
-        plan_from_files,
-        write_document,
-    )
+    from sync.planfile import PlanFileError, add_call_plans, plan_document, plan_from_files, write_document
 
     if mode not in ("minimal", "full"):
         raise fail(f"--mode must be minimal or full, not {mode!r}")
@@ -160,6 +154,8 @@ def plan_file(
             raise fail(f"--call-plans needs --start YYYY-MM-DD, not {start!r}") from None
         if weeks < 1:
             raise fail("--weeks must be at least 1")
+    elif csv_dir is not None:
+        raise fail("--csv writes the call plans: give --call-plans --start YYYY-MM-DD too")
     try:
         plan, account_list, rep_list, policy_used = plan_from_files(
             accounts,
@@ -173,18 +169,8 @@ def plan_file(
         raise fail(str(exc)) from None
     document = plan_document(plan)
     if first_day is not None:
-        document["call_plans"] = call_plans_document(
-            build_call_plans(
-                plan,
-                account_list,
-                rep_list,
-                policy_used,
-                start=first_day,
-                weeks=weeks,
-                seed=seed,
-                time_limit=seconds,
-            )
-        )
+        add_call_plans(document, plan, account_list, rep_list, policy_used, start=first_day, weeks=weeks,
+                       seed=seed, seconds=seconds, csv_dir=csv_dir)
     write_document(document, out)
     after = plan.after
     console.print(

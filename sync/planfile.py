@@ -12,19 +12,35 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from planner import Account, CallPlan, Policy, Rep, TerritoryPlan, rebalance
-from planner.model import BalanceReport, DimensionStats
+from planner import (
+    Account,
+    CallPlan,
+    CoveragePlan,
+    DayRoute,
+    Policy,
+    Rep,
+    TerritoryPlan,
+    Unplannable,
+    Visit,
+    build_call_plans,
+    rebalance,
+)
+from planner.model import WEEKDAY_NAMES, BalanceReport, DimensionStats
+from planner.public_holidays import check_holiday_region
 
 T = TypeVar("T")
 
 ACCOUNT_COLUMNS = ("id", "name", "lat", "lon", "tier", "potential", "effort",
-                   "current_rep", "locked", "skills")
-REP_COLUMNS = ("id", "name", "home_lat", "home_lon", "skills", "target_share", "overlay")
+                   "current_rep", "locked", "skills", "address")
+REP_COLUMNS = ("id", "name", "home_lat", "home_lon", "skills", "target_share", "overlay",
+               "time_zone", "holidays_country", "holidays_subdivision")
 REQUIRED_ACCOUNT_COLUMNS = ("id", "lat", "lon")
 REQUIRED_REP_COLUMNS = ("id", "home_lat", "home_lon")
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "x"}
@@ -144,7 +160,8 @@ def _unique_id(cell: _Cell, seen: dict[str, int]) -> str:
 
 
 def load_accounts(path: Path, policy: Policy) -> list[Account]:
-    """Accounts from a CSV: id, name, lat, lon, tier, potential, effort, current_rep, locked, skills."""
+    """Accounts from a CSV: id, name, lat, lon, tier, potential, effort, current_rep, locked, skills
+    (and optionally address)."""
     accounts: list[Account] = []
     seen: dict[str, int] = {}
     for line, row in _rows(path, REQUIRED_ACCOUNT_COLUMNS):
@@ -169,13 +186,15 @@ def load_accounts(path: Path, policy: Policy) -> list[Account]:
                 current_rep=cell("current_rep").text or None,
                 locked=_flag(cell("locked")),
                 skills=_skills(cell("skills")),
+                address=cell("address").text,
             )
         )
     return accounts
 
 
 def load_reps(path: Path) -> list[Rep]:
-    """Reps from a CSV with columns id, name, home_lat, home_lon, skills, target_share (, overlay)."""
+    """Reps from a CSV: id, name, home_lat, home_lon, skills, target_share, and optionally overlay,
+    time_zone, holidays_country, holidays_subdivision."""
     reps: list[Rep] = []
     seen: dict[str, int] = {}
     for line, row in _rows(path, REQUIRED_REP_COLUMNS):
@@ -193,9 +212,32 @@ def load_reps(path: Path) -> list[Rep]:
                     cell("target_share"), lambda c: _number(c, 1.0, low=0.01, high=10)
                 ),
                 overlay=_flag(cell("overlay")),
+                time_zone=_time_zone(cell("time_zone")),
+                holidays_country=cell("holidays_country").text.upper(),
+                holidays_subdivision=_holiday_region(cell("holidays_country"), cell("holidays_subdivision")),
             )
         )
     return reps
+
+
+def _time_zone(cell: _Cell) -> str:
+    """An IANA zone name such as America/New_York (empty: the policy's default)."""
+    if cell.text == "":
+        return ""
+    try:
+        ZoneInfo(cell.text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise cell.fail(f"{cell.text!r} is not a time zone (use a name like America/New_York)") from None
+    return cell.text
+
+
+def _holiday_region(country: _Cell, subdivision: _Cell) -> str:
+    """The subdivision, once the country and it are known to the holidays package."""
+    try:
+        check_holiday_region(country.text.upper(), subdivision.text.upper())
+    except ValueError as exc:
+        raise (subdivision if subdivision.text else country).fail(str(exc)) from None
+    return subdivision.text.upper()
 
 
 def load_policy(path: Path | None) -> Policy:
@@ -275,31 +317,163 @@ def plan_document(plan: TerritoryPlan) -> dict[str, Any]:
             ),
             "before": report_document(plan.before),
             "after": report_document(plan.after),
+            "coverage_plan": _coverage_plan_document(plan.coverage_plan),
         },
     }
 
 
-def _clock(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
+def _clock(minute: int | None) -> str | None:
+    return None if minute is None else f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def call_plans_document(plans: Mapping[str, CallPlan]) -> dict[str, Any]:
+def _coverage_plan_document(coverage: CoveragePlan | None) -> dict[str, Any] | None:
+    """metrics.coverage_plan: what a short team can cover, and the cut that gets it there."""
+    if coverage is None:
+        return None
+    return {
+        "summary": coverage.summary(),
+        "fits": coverage.fits,
+        "order": coverage.order,
+        "cuts": [
+            {"tier": c.tier, "overlay": c.overlay, "accounts": c.accounts, "visits_from": c.visits_from,
+             "visits_to": c.visits_to, "digital_touch": c.digital}
+            for c in coverage.cuts
+        ],
+        "workload_minutes_before": round(coverage.workload_before, 1),
+        "workload_minutes_after": round(coverage.workload_after, 1),
+        "capacity_minutes": round(coverage.capacity, 1),
+        "visits_per_year": dict(sorted(coverage.visits_per_year.items())),
+    }
+
+
+def _stop_document(order: int, visit: Visit, account: Account | None) -> dict[str, Any]:
+    return {
+        "order": order,
+        "account_id": visit.account_id,
+        "name": account.name if account is not None else "",
+        "address": account.address if account is not None else "",
+        "arrive": _clock(visit.arrive),
+        "depart": _clock(visit.depart),
+        "drive_minutes": visit.drive_minutes,
+        "appointment": visit.appointment,
+        "tier": visit.tier,
+        "visits_per_year": visit.visits_per_year,
+        "last_visit": visit.last_visit.isoformat() if visit.last_visit else None,
+    }
+
+
+def call_plans_document(
+    plans: Mapping[str, CallPlan], accounts: Sequence[Account] = ()
+) -> dict[str, Any]:
     """plan.json's "call_plans": per rep, the days with visits, stops in route order."""
+    by_id = {a.id: a for a in accounts}
     return {
         rep_id: [
             {
                 "date": day.date.isoformat(),
-                "stops": [
-                    {"account_id": v.account_id, "arrive": _clock(v.arrive), "depart": _clock(v.depart)}
-                    for v in day.visits
-                ],
+                "leave": _clock(day.leave),
+                "back": _clock(day.back),
+                "lunch": _clock(day.lunch),
+                "stops": [_stop_document(k + 1, v, by_id.get(v.account_id))
+                          for k, v in enumerate(day.visits)],
                 "drive_minutes": day.drive_minutes,
+                "drive_home_minutes": day.drive_home_minutes,
             }
             for day in plan.days
             if day.visits
         ]
         for rep_id, plan in sorted(plans.items())
     }
+
+
+def call_plan_notes_document(
+    plans: Mapping[str, CallPlan], accounts: Sequence[Account] = ()
+) -> dict[str, Any]:
+    """plan.json's "call_plan_notes": per rep, its zone, coverage, and every visit not planned with why."""
+    by_id = {a.id: a for a in accounts}
+
+    def listed(entries: Sequence[Unplannable]) -> list[dict[str, Any]]:
+        return [{"account_id": u.account_id, "name": _name(by_id.get(u.account_id)), "visits": u.visits,
+                 "reason": u.reason} for u in entries]
+
+    return {
+        rep_id: {
+            "time_zone": plan.time_zone,
+            "tiers": [{"tier": t.tier, "accounts": t.accounts, "required": t.required,
+                       "completed": t.completed, "planned": t.planned} for t in plan.coverage.tiers],
+            "unplaced": listed(plan.coverage.unplannable),
+            "not_required": listed(plan.coverage.not_required),
+            "days_off": [{"date": d.date.isoformat(), "reason": d.reason} for d in plan.days_off],
+            "warnings": list(plan.warnings),
+        }
+        for rep_id, plan in sorted(plans.items())
+    }
+
+
+CSV_COLUMNS = ("date", "weekday", "order", "arrive", "depart", "account_id", "name", "address", "tier",
+               "appointment", "drive_minutes", "last_visit", "leave_home", "back_home", "lunch")
+
+
+def write_call_plan_csvs(
+    plans: Mapping[str, CallPlan], accounts: Sequence[Account], out_dir: Path
+) -> list[Path]:
+    """One CSV per rep (`<rep id>.csv`): a row per stop in day and route order, times in the rep's zone."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_id = {a.id: a for a in accounts}
+    written = []
+    for rep_id, plan in sorted(plans.items()):
+        path = out_dir / f"{_safe_file_name(rep_id)}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_COLUMNS)
+            for day in plan.days:
+                rows = (_csv_row(day, k, v, by_id.get(v.account_id)) for k, v in enumerate(day.visits))
+                writer.writerows(rows)
+        written.append(path)
+    return written
+
+
+def _csv_row(day: DayRoute, k: int, visit: Visit, account: Account | None) -> list[object]:
+    """One stop as a spreadsheet row; the day's leave, back and lunch on its first and last rows."""
+    first, last = k == 0, k == len(day.visits) - 1
+    return [
+        day.date.isoformat(), WEEKDAY_NAMES[day.date.weekday()], k + 1, _clock(visit.arrive),
+        _clock(visit.depart), visit.account_id, _cell_text(account.name if account else ""),
+        _cell_text(account.address if account else ""), visit.tier, "yes" if visit.appointment else "",
+        visit.drive_minutes, visit.last_visit.isoformat() if visit.last_visit else "",
+        _clock(day.leave) if first else "", _clock(day.back) if last else "",
+        (_clock(day.lunch) or "") if first else "",
+    ]
+
+
+def _name(account: Account | None) -> str:
+    return account.name if account is not None else ""
+
+
+def _safe_file_name(rep_id: str) -> str:
+    """A rep id as a file name: anything but letters, digits, dot, dash and underscore becomes "_"."""
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in rep_id).lstrip(".")
+    return cleaned or "rep"
+
+
+def _cell_text(text: str) -> str:
+    """CRM text as a spreadsheet cell: a leading =, +, - or @ would run as a formula, so quote it."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def add_call_plans(
+    document: dict[str, Any], plan: TerritoryPlan, accounts: Sequence[Account], reps: Sequence[Rep],
+    policy: Policy, *, start: date, weeks: int, seed: int, seconds: float, csv_dir: Path | None = None,
+) -> dict[str, CallPlan]:
+    """Plan each rep's dated visits into `document` ("call_plans", "call_plan_notes") and, with
+    `csv_dir`, one CSV per rep; returns the call plans."""
+    plans = build_call_plans(plan, accounts, reps, policy, start=start, weeks=weeks, seed=seed,
+                             time_limit=seconds)
+    document["call_plans"] = call_plans_document(plans, accounts)
+    document["call_plan_notes"] = call_plan_notes_document(plans, accounts)
+    if csv_dir is not None:
+        write_call_plan_csvs(plans, accounts, csv_dir)
+    return plans
 
 
 def write_document(document: Mapping[str, Any], out: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -61,10 +62,19 @@ def plan_for(
     return plans[rep.id]
 
 
+_QUARTER: list[tuple[list[Account], CallPlan]] = []
+
+
+def _quarter_cache() -> tuple[list[Account], CallPlan]:
+    if not _QUARTER:
+        accounts = metro_accounts(8, 10, 12)
+        _QUARTER.append((accounts, plan_for(accounts)))
+    return _QUARTER[0]
+
+
 @pytest.fixture(scope="module")
 def quarter() -> tuple[list[Account], CallPlan]:
-    accounts = metro_accounts(8, 10, 12)
-    return accounts, plan_for(accounts)
+    return _quarter_cache()
 
 
 def test_each_tier_gets_its_frequency_with_visits_evenly_spaced(
@@ -240,3 +250,143 @@ def test_call_plan_params_from_an_empty_toml_are_the_defaults() -> None:
     assert CallPlanParams.from_toml('day_choice = "round_robin"').day_choice == "round_robin"
     with pytest.raises(ValueError, match="unknown"):
         CallPlanParams.from_toml("rounds = 3")
+
+
+def test_a_weekday_window_puts_every_visit_on_that_weekday_in_its_slot() -> None:
+    rep = replace(REP, day_start_minute=7 * 60)
+    accounts = metro_accounts(0, 3, 3, seed=3)
+    surgeon = replace(accounts[0], id="surgeon", tier="A",
+                      windows=(TimeWindow(7 * 60 + 15, 7 * 60 + 30, weekdays=frozenset({1})),))
+    plan = plan_for([*accounts[1:], surgeon], weeks=8, rep=rep)
+    visits = [(d.date, v) for d in plan.days for v in d.visits if v.account_id == "surgeon"]
+    assert len(visits) == 4  # 24 a year over 8 weeks
+    assert all(on.weekday() == 1 and 7 * 60 + 15 <= v.arrive <= 7 * 60 + 30 for on, v in visits)
+
+
+def test_windows_on_two_weekdays_each_keep_their_own_times() -> None:
+    rep = replace(REP, day_start_minute=7 * 60)
+    accounts = metro_accounts(0, 3, 3, seed=5)
+    clinic = replace(accounts[0], id="clinic", tier="A", windows=(
+        TimeWindow(7 * 60 + 15, 7 * 60 + 30, weekdays=frozenset({1})),
+        TimeWindow(12 * 60, 13 * 60, weekdays=frozenset({3})),
+    ))
+    plan = plan_for([*accounts[1:], clinic], weeks=8, rep=rep)
+    visits = [(d.date, v) for d in plan.days for v in d.visits if v.account_id == "clinic"]
+    assert len(visits) == 4
+    for on, v in visits:
+        assert (on.weekday() == 1 and 7 * 60 + 15 <= v.arrive <= 7 * 60 + 30) or (
+            on.weekday() == 3 and 12 * 60 <= v.arrive <= 13 * 60
+        ), (on, v)
+
+
+def test_a_weekday_window_the_rep_never_works_is_reported() -> None:
+    rep = replace(REP, working_days=frozenset({0, 2, 4}))
+    accounts = metro_accounts(0, 2, 2, seed=6)
+    tuesdays = replace(accounts[0], id="tuesdays", tier="B",
+                       windows=(TimeWindow(9 * 60, 10 * 60, weekdays=frozenset({1})),))
+    plan = plan_for([*accounts[1:], tuesdays], weeks=8, rep=rep)
+    assert plan.visits_of("tuesdays") == ()
+    reasons = [u.reason for u in plan.coverage.unplannable if u.account_id == "tuesdays"]
+    assert reasons and "time windows allow only Tue: 0 of the rep's working days" in reasons[0]
+
+
+def test_a_time_window_names_a_date_or_weekdays_not_both() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        TimeWindow(9 * 60, 10 * 60, on=START, weekdays=frozenset({1}))
+    assert str(TimeWindow(7 * 60 + 15, 7 * 60 + 30, weekdays=frozenset({1, 3}))) == "Tue,Thu 07:15-07:30"
+
+
+# --------------------------------------------------------------------------- days a rep can follow
+
+WINTER = date(2026, 12, 14)  # a Monday; the horizon holds Christmas, New Year and MLK Day
+
+
+def test_public_holidays_of_the_reps_state_get_no_visits_and_are_named() -> None:
+    accounts = metro_accounts(3, 3, 3, seed=9)
+    rep = replace(REP, holidays_country="US", holidays_subdivision="NY", time_zone="America/New_York")
+    plans = build_call_plans({rep.id: [a.id for a in accounts]}, accounts, [rep], POLICY, start=WINTER,
+                             weeks=6, time_limit=4.0, params=QUICK)
+    plan = plans[rep.id]
+    dates = {d.date for d in plan.days if d.visits}
+    off = {d.date: d.reason for d in plan.days_off}
+    for holiday in (date(2026, 12, 25), date(2027, 1, 1), date(2027, 1, 18)):
+        assert holiday not in dates and holiday in off
+    assert "Christmas" in off[date(2026, 12, 25)]
+    assert plan.time_zone == "America/New_York"
+
+
+def test_the_policys_holiday_country_applies_to_reps_that_name_none() -> None:
+    accounts = metro_accounts(2, 2, 2, seed=10)
+    policy = Policy.from_toml('[calendar]\nholidays_country = "DE"\nholidays_subdivision = "BY"\n'
+                              'time_zone = "Europe/Berlin"\n')
+    plans = build_call_plans({REP.id: [a.id for a in accounts]}, accounts, [REP], policy, start=WINTER,
+                             weeks=4, time_limit=4.0, params=QUICK)
+    plan = plans[REP.id]
+    assert date(2027, 1, 6) in {d.date for d in plan.days_off}  # Epiphany, a Bavarian holiday
+    assert date(2027, 1, 6) not in {d.date for d in plan.days}
+    assert plan.time_zone == "Europe/Berlin"
+
+
+def test_an_unknown_holiday_country_is_a_warning_on_the_plan_and_a_policy_error() -> None:
+    accounts = metro_accounts(1, 1, 1, seed=11)
+    rep = replace(REP, holidays_country="XX")
+    plan = build_call_plans({rep.id: [a.id for a in accounts]}, accounts, [rep], POLICY, start=WINTER,
+                            weeks=2, time_limit=2.0, params=QUICK)[rep.id]
+    assert plan.days and any("XX" in w for w in plan.warnings)
+    with pytest.raises(ValueError, match="XX"):
+        Policy.from_toml('[calendar]\nholidays_country = "XX"\n')
+
+
+def test_a_lunch_break_is_planned_between_visits_and_the_day_still_ends_on_time() -> None:
+    accounts = metro_accounts(10, 10, 10, seed=12)
+    policy = Policy.from_toml('[capacity]\nlunch = 45\nlunch_from = "12:00"\n')
+    plan = build_call_plans({REP.id: [a.id for a in accounts]}, accounts, [REP], policy, start=START,
+                            weeks=4, time_limit=4.0, params=QUICK)[REP.id]
+    long_days = [d for d in plan.days if d.visits and d.back > 12 * 60 + 30]
+    assert long_days
+    for day in long_days:
+        assert day.lunch is not None and day.lunch >= 12 * 60 and day.lunch_minutes == 45
+        assert all(v.depart <= day.lunch or v.arrive >= day.lunch + 45 for v in day.visits)
+        assert day.back <= REP.day_end_minute
+
+
+def test_a_lunch_break_keeps_an_afternoon_appointment_on_its_slot() -> None:
+    accounts = metro_accounts(6, 6, 0, seed=13)
+    slot = TimeWindow(12 * 60 + 30, 12 * 60 + 45, on=START + timedelta(days=1))
+    booked = replace(accounts[0], windows=(slot,))
+    policy = Policy.from_toml("[capacity]\nlunch = 30\n")
+    plan = build_call_plans({REP.id: [a.id for a in [booked, *accounts[1:]]]}, [booked, *accounts[1:]], [REP],
+                            policy, start=START, weeks=2, time_limit=4.0, params=QUICK)[REP.id]
+    day = next(d for d in plan.days if d.date == START + timedelta(days=1))
+    visit = next(v for v in day.visits if v.account_id == booked.id)
+    assert 12 * 60 + 30 <= visit.arrive <= 12 * 60 + 45
+
+
+def test_each_stop_carries_the_drive_of_its_leg_and_the_day_adds_up() -> None:
+    _, plan = _quarter_cache()
+    for day in plan.days:
+        if day.visits:
+            assert sum(v.drive_minutes for v in day.visits) + day.drive_home_minutes == day.drive_minutes
+            assert day.leave + day.visits[0].drive_minutes <= day.visits[0].arrive
+
+
+def test_every_account_is_visited_unplannable_or_not_required_with_a_reason() -> None:
+    accounts = metro_accounts(2, 3, 8, seed=15)
+    done = [CompletedVisit(accounts[0].id, START + timedelta(days=1))]
+    plan = plan_for([*accounts, Account(id="nowhere", lat=None, lon=None, tier="B")], weeks=3, completed=done)
+    explained = {u.account_id for u in (*plan.coverage.unplannable, *plan.coverage.not_required)}
+    for acc in [*accounts, Account(id="nowhere", lat=None, lon=None)]:
+        assert plan.visits_of(acc.id) or acc.id in explained, acc.id
+    reasons = {u.account_id: u.reason for u in plan.coverage.not_required}
+    assert "no visit due in these 3 weeks" in reasons[accounts[-1].id]
+
+
+def test_each_visit_knows_its_cadence_and_the_visit_before_it() -> None:
+    accounts = metro_accounts(2, 2, 0, seed=16)
+    earlier = START - timedelta(days=20)
+    plan = plan_for(accounts, weeks=8, completed=[CompletedVisit(accounts[0].id, earlier)])
+    visits = [(d.date, v) for d in plan.days for v in d.visits if v.account_id == accounts[0].id]
+    assert visits[0][1].last_visit == earlier
+    for (before, _), (_, visit) in itertools.pairwise(visits):
+        assert visit.last_visit == before
+    assert all(v.tier == "A" and v.visits_per_year == 24 for _, v in visits)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner import Policy
+from planner import Account, Policy, Rep
 
 
 def test_an_empty_policy_file_gives_the_defaults() -> None:
@@ -41,3 +41,38 @@ def test_a_typo_in_a_policy_file_is_an_error() -> None:
         Policy.from_toml("[disruption]\nmax_move_shar = 0.1\n")
     with pytest.raises(ValueError):
         Policy.from_toml("[capacity]\nbuffer = 1.5\n")
+
+
+def test_a_policy_file_names_the_coverage_rule_holidays_and_lunch() -> None:
+    policy = Policy.from_toml(
+        """
+        coverage = "fit"
+        coverage_order = "value"
+        [capacity]
+        lunch = 30
+        lunch_from = "12:30"
+        [calendar]
+        holidays_country = "US"
+        holidays_subdivision = "NY"
+        time_zone = "America/New_York"
+        """
+    )
+    assert (policy.coverage, policy.coverage_order) == ("fit", "value")
+    assert policy.capacity.lunch == 30 and policy.capacity.lunch_from_minute == 12 * 60 + 30
+    assert policy.calendar.holidays_subdivision == "NY"
+
+
+@pytest.mark.parametrize("text", [
+    'coverage = "sometimes"', 'coverage_order = "alphabet"', '[capacity]\nlunch_from = "noon"',
+    '[calendar]\nholidays_subdivision = "NY"',
+])
+def test_a_wrong_coverage_lunch_or_holiday_setting_is_an_error(text: str) -> None:
+    with pytest.raises(ValueError):
+        Policy.from_toml(text)
+
+
+def test_a_rep_needs_a_positive_share_and_an_account_a_non_negative_move_cost() -> None:
+    with pytest.raises(ValueError, match="target_share"):
+        Rep("R0", 48.0, 11.0, target_share=0.0)
+    with pytest.raises(ValueError, match="move_cost"):
+        Account("A0", 48.0, 11.0, move_cost=-1.0)

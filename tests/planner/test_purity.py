@@ -1,5 +1,5 @@
-"""planner/ is pure: it imports only numpy, scipy, OR-Tools, PyVRP and the standard library,
-and reads no clock, file or network."""
+"""planner/ is pure: it imports only numpy, scipy, OR-Tools, PyVRP, `holidays` (public holidays as
+in-memory rules) and the standard library, and reads no clock, file or network."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PLANNER = Path(__file__).resolve().parents[2] / "planner"
-ALLOWED_THIRD_PARTY = {"numpy", "scipy", "ortools", "pyvrp"}
+ALLOWED_THIRD_PARTY = {"numpy", "scipy", "ortools", "pyvrp", "holidays"}
 FORBIDDEN_STDLIB = {
     "socket", "http", "urllib", "sqlite3", "subprocess", "shutil", "requests", "io", "pathlib",
     "os", "glob", "tempfile", "pickle", "logging", "threading", "multiprocessing", "asyncio",

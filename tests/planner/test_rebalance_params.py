@@ -44,3 +44,18 @@ def test_a_low_full_lp_threshold_plans_the_book_by_clusters() -> None:
     assert exact.status.startswith("lp(")
     assert clustered.status.startswith("clustered-lp(")
     assert set(clustered.assignments) == set(exact.assignments)
+
+
+def test_the_rounds_after_the_descent_never_buy_balance_with_travel() -> None:
+    accounts = [
+        Account(f"A{i}", 48.0 + 0.02 * (i % 12), 11.3 + 0.03 * (i // 12), tier="ABC"[i % 3],
+                potential=500.0 + 37.0 * (i % 17), current_rep=f"R{i % 4}")
+        for i in range(144)
+    ]
+    reps = [Rep(f"R{r}", 48.05 + 0.1 * (r % 2), 11.35 + 0.15 * (r // 2)) for r in range(4)]
+    no_rounds = RebalanceParams(improve_rounds=0)
+    plain = rebalance(accounts, reps, Policy(), mode="full", time_limit=10, params=no_rounds)
+    improved = rebalance(accounts, reps, Policy(), mode="full", time_limit=10)
+    assert improved.after.total_travel_km <= plain.after.total_travel_km * (1 + 1e-6)
+    again = rebalance(accounts, reps, Policy(), mode="full", time_limit=10)
+    assert dict(again.assignments) == dict(improved.assignments)

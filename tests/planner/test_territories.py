@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner import Account, Policy, Rep, TerritoryPlan, rebalance
+from planner import Account, Policy, RebalanceParams, Rep, TerritoryPlan, rebalance
 from planner.model import BalancePolicy, DisruptionPolicy
 
 POLICY = Policy()
@@ -494,3 +497,94 @@ def test_an_excess_the_map_forces_on_several_reps_is_shared_evenly() -> None:
     for ratio in ([r.potential_vs_target for r in south], [r.workload_vs_target for r in south]):
         assert min(ratio) > 1.05
         assert max(ratio) - min(ratio) < 0.08, ratio
+
+
+# --------------------------------------------------------------------------- a short team
+
+
+def short_book() -> tuple[list[Account], list[Rep]]:
+    """The small book with one ramping rep at half a share."""
+    accounts, reps = field_book(300, 6, seed=5)
+    return accounts, [replace(r, target_share=0.5) if r.id == "R5" else r for r in reps]
+
+
+def visits_times(factor: float) -> Policy:
+    """The default policy with every tier visited `factor` × as often: 6 needs ~1.6 × the team's time."""
+    tiers = {name: replace(t, visits_per_year=t.visits_per_year * factor) for name, t in POLICY.tiers.items()}
+    return replace(POLICY, tiers=tiers)
+
+
+def test_on_a_short_team_a_ramping_rep_carries_its_share_at_the_teams_stretch() -> None:
+    accounts, reps = short_book()
+    plan = rebalance(accounts, reps, visits_times(6), mode="full", time_limit=10)
+    after = plan.after
+    team_load = sum(r.workload_minutes for r in after.reps) / sum(r.capacity_minutes for r in after.reps)
+    assert team_load > 1.4  # the team is short
+    ramping = plan.after.rep("R5")
+    assert abs(ramping.workload_vs_target - 1.0) <= POLICY.balance.workload_band + 1e-9
+    assert abs(ramping.potential_vs_target - 1.0) <= POLICY.balance.potential_band + 1e-9
+    # stretched like everyone else: its utilisation of its half share is the team's
+    for load in plan.after.reps:
+        assert load.utilisation == pytest.approx(team_load, rel=0.08), load.rep_id
+    assert plan.extra_reps_needed >= 3
+
+
+def test_a_short_team_is_balanced_about_as_well_as_the_same_book_staffed() -> None:
+    short = rebalance(*short_book(), visits_times(6), mode="full", time_limit=10)
+    staffed = rebalance(*short_book(), visits_times(3), mode="full", time_limit=10)
+    assert staffed.extra_reps_needed == 0 and short.extra_reps_needed > 0
+    assert short.after.potential.cv <= staffed.after.potential.cv + 0.02
+    assert short.after.workload.cv <= staffed.after.workload.cv + 0.02
+
+
+def test_hires_needed_count_full_reps_and_a_ramping_rep_as_half() -> None:
+    accounts, reps = short_book()
+    plan = rebalance(accounts, reps, visits_times(6), mode="full", time_limit=10)
+    work = sum(r.workload_minutes for r in plan.after.reps)
+    full_rep = plan.after.rep("R0").capacity_minutes
+    assert plan.after.rep("R5").capacity_minutes == pytest.approx(full_rep / 2)
+    assert plan.extra_reps_needed == math.ceil((work - 5.5 * full_rep) / full_rep - 1e-9)
+
+
+# --------------------------------------------------------------------------- kept accounts, move costs
+
+
+def test_an_account_kept_by_choice_stays_with_its_rep_in_either_mode() -> None:
+    accounts, reps = field_book()
+    kept = {a.id for a in accounts if a.current_rep == "R0"}  # the overloaded rep's whole book
+    accounts = [replace(a, keep_rep=a.id in kept) for a in accounts]
+    clustered = RebalanceParams(full_lp_pairs=100)  # the large-book path, on a small book
+    for mode, params in itertools.product(("minimal", "full"), (RebalanceParams(), clustered)):
+        plan = rebalance(accounts, reps, POLICY, mode=mode, time_limit=10, params=params)
+        assert all(plan.assignments[i] == "R0" for i in kept)
+        assert not any(m.account_id in kept for m in plan.moves)
+
+
+def test_an_account_kept_by_choice_moves_when_its_rep_cannot_keep_it() -> None:
+    accounts, reps = field_book(120, 4)
+    reps = [replace(r, skills=frozenset({"hospital"})) if r.id != "R1" else r for r in reps]
+    gone = next(a for a in accounts if a.current_rep == "R0")
+    unskilled = next(a for a in accounts if a.current_rep == "R1")
+    accounts = [
+        replace(a, keep_rep=True, skills=frozenset({"hospital"})) if a.id == unskilled.id
+        else replace(a, keep_rep=True) if a.id == gone.id else a
+        for a in accounts
+    ]
+    plan = rebalance(accounts, [r for r in reps if r.id != "R0"], POLICY, mode="minimal", time_limit=10)
+    assert plan.assignments[gone.id] != "R0"
+    assert plan.assignments[unskilled.id] not in ("R0", "R1")
+    reasons = {m.account_id: m.reason for m in plan.moves}
+    assert "no longer on the team" in reasons[gone.id]
+    assert "which Rep 1 lacks" in reasons[unskilled.id]
+
+
+def test_a_dearer_move_cost_keeps_those_accounts_with_their_rep() -> None:
+    accounts, reps = field_book()
+    baseline = rebalance(accounts, reps, POLICY, mode="minimal", time_limit=10)
+    moved = {m.account_id for m in baseline.moves if m.from_rep is not None}
+    assert moved
+    dear = [replace(a, move_cost=20.0) if a.id in moved else a for a in accounts]
+    plan = rebalance(dear, reps, POLICY, mode="minimal", time_limit=10)
+    moved_again = {m.account_id for m in plan.moves if m.from_rep is not None}
+    assert len(moved_again & moved) < 0.5 * len(moved)
+    assert plan.after.workload.cv < 0.5 * plan.before.workload.cv  # it still rebalances, with others
