@@ -44,7 +44,7 @@ from fastapi import FastAPI
 from sqlmodel import Session, func, select
 from starlette.types import Receive, Scope, Send
 
-from connectors.base import AssignmentChange, CRMConnector, PushResult, VisitRecord
+from connectors.base import AssignmentChange, CRMConnector, PushResult, Stream, VisitRecord
 from emulators.faults import CONTROL_PREFIX, BudgetState, CRMFaultStyle
 from emulators.seed import SeedOrg, generate_org
 from emulators.server import serve
@@ -228,13 +228,13 @@ def run_crm(
     rows: list[Row] = []
     with serve(wrapped) as running:
         connector = crm.connect(running.url)
-        reps = [r.crm_id for page in connector.pull_reps(None) for r in page.records if r.active]
+        reps = [r.crm_id for page in connector.pull(Stream.REPS, None) for r in page.records if r.active]
 
         wrapped.calls = 0
         started = time.perf_counter()
         ids: list[str] = []
         cursor = ""
-        for page in connector.pull_accounts(None):
+        for page in connector.pull(Stream.ACCOUNTS, None):
             ids += [r.crm_id for r in page.records]
             cursor = page.cursor
         seconds = time.perf_counter() - started
@@ -290,7 +290,7 @@ def run_crm(
         # The assignments touched `changes` accounts: an incremental pull returns exactly those.
         wrapped.calls = 0
         started = time.perf_counter()
-        changed = drain_ids(connector.pull_accounts(cursor))
+        changed = drain_ids(connector.pull(Stream.ACCOUNTS, cursor))
         seconds = time.perf_counter() - started
         rows.append(
             Row(

@@ -614,7 +614,7 @@ def resync(
             summary = pipeline.run_all(org_id, full=True, trigger="resync")
             console.print(f"{org_id}: run {summary.run_id} finished")
         else:
-            pulled = pipeline.pull(org_id, streams=(scope,), trigger="resync")  # type: ignore[arg-type]
+            pulled = pipeline.pull(org_id, streams=(scope,), trigger="resync")
             console.print(f"{org_id}: pull run {pulled.run_id} finished")
 
 

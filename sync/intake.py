@@ -16,6 +16,14 @@ from connectors.base import AccountRecord, ActivityRecord, DeletedRecord, RepRec
 from sync.geocode import Geocoder
 
 
+@dataclass(frozen=True)
+class IntakeContext:
+    """What turning a page into rows needs besides the records."""
+
+    org_id: str
+    geocoder: Geocoder
+
+
 @dataclass
 class Intake:
     """Rows ready for `upsert_page`, plus the problems found on the way."""
@@ -49,10 +57,11 @@ def _place(
     return None, None, "none", f"{missing} and {where}: kept out of routing"
 
 
-def accounts(org_id: str, records: Sequence[AccountRecord], geocoder: Geocoder) -> Intake:
+def accounts(records: Sequence[AccountRecord], ctx: IntakeContext) -> Intake:
     out = Intake()
+    org_id = ctx.org_id
     for r in records:
-        lat, lon, source, problem = _place(r.lat, r.lon, r.postal_code, r.country, geocoder)
+        lat, lon, source, problem = _place(r.lat, r.lon, r.postal_code, r.country, ctx.geocoder)
         if problem:
             out.issues.append((r.crm_id, problem))
         potential = r.potential
@@ -89,10 +98,11 @@ def accounts(org_id: str, records: Sequence[AccountRecord], geocoder: Geocoder) 
     return out
 
 
-def reps(org_id: str, records: Sequence[RepRecord], geocoder: Geocoder) -> Intake:
+def reps(records: Sequence[RepRecord], ctx: IntakeContext) -> Intake:
     out = Intake()
+    org_id = ctx.org_id
     for r in records:
-        lat, lon, _source, problem = _place(r.home_lat, r.home_lon, r.home_postal_code, None, geocoder)
+        lat, lon, _source, problem = _place(r.home_lat, r.home_lon, r.home_postal_code, None, ctx.geocoder)
         if problem and (r.home_lat is not None or r.home_postal_code):
             out.issues.append((r.crm_id, f"home: {problem}"))
         out.rows.append(
@@ -114,8 +124,9 @@ def reps(org_id: str, records: Sequence[RepRecord], geocoder: Geocoder) -> Intak
     return out
 
 
-def activities(org_id: str, records: Sequence[ActivityRecord]) -> Intake:
+def activities(records: Sequence[ActivityRecord], ctx: IntakeContext) -> Intake:
     out = Intake()
+    org_id = ctx.org_id
     for r in records:
         out.rows.append(
             {

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, update
 from sqlmodel import Session, col, select
 
 import planner
-from connectors.base import CRMConnector, Page
+from connectors.base import CRMConnector, Stream
 from sync import intake
 from sync.crm import OrgConfig, build_connector, configured_orgs
 from sync.diff import PlanDiff, diff_plan
@@ -43,12 +43,9 @@ from sync.runs import (
 from sync.settings import Settings, get_settings
 from sync.snapshot import Snapshot, load_snapshot
 from sync.store import (
-    AccountRow,
-    ActivityRow,
     PlannedAssignment,
     PlannedVisit,
     PlanRun,
-    RepRow,
     RunStatus,
     SyncCursor,
     engine_for,
@@ -56,13 +53,10 @@ from sync.store import (
     upsert_page,
 )
 from sync.store.types import utcnow
+from sync.streams import PULL_ORDER, STORES, PulledTable, StreamStore, parse_streams
 
 log = logging.getLogger("territory_sync.pipeline")
 
-Stream = Literal["reps", "accounts", "activities"]
-STREAMS: tuple[Stream, ...] = ("reps", "accounts", "activities")
-PulledTable = type[AccountRow] | type[RepRow] | type[ActivityRow]
-_TABLES: dict[str, PulledTable] = {"reps": RepRow, "accounts": AccountRow, "activities": ActivityRow}
 Progress = Callable[[str, int], None]  # (what, how many more)
 
 
@@ -165,13 +159,14 @@ def pull(
     *,
     ctx: Context | None = None,
     full: bool = False,
-    streams: tuple[Stream, ...] = STREAMS,
+    streams: Iterable[Stream | str] = PULL_ORDER,
     trigger: str = "manual",
     lock_token: str | None = None,
     progress: Progress | None = None,
 ) -> PullSummary:
     """Pull the org's streams into the store, page by page, checkpointing the cursor with each page."""
     ctx = ctx or default_context()
+    chosen = parse_streams(streams)
     org = _prepare(ctx, org_id)
     with (
         org_locked(ctx, org_id, lock_token) as token,
@@ -179,8 +174,10 @@ def pull(
     ):
         connector = ctx.connector_factory(org, ctx.settings)
         try:
-            for stream in streams:
-                _pull_stream(ctx, org_id, stream, connector, run, full=full, token=token, progress=progress)
+            for stream in chosen:
+                _pull_stream(
+                    ctx, org_id, STORES[stream], connector, run, full=full, token=token, progress=progress
+                )
         finally:
             run.set(api_calls=connector.api_calls, retries=connector.retries)
             connector.close()
@@ -190,7 +187,7 @@ def pull(
 def _pull_stream(
     ctx: Context,
     org_id: str,
-    stream: Stream,
+    store: StreamStore[Any],
     connector: CRMConnector,
     run: RunRecorder,
     *,
@@ -198,19 +195,14 @@ def _pull_stream(
     token: str,
     progress: Progress | None,
 ) -> None:
-    table = _TABLES[stream]
+    stream, table = store.stream, store.table
     with transaction(ctx.engine) as session:
         saved = session.get(SyncCursor, (org_id, stream))
         cursor = None if full or saved is None else saved.cursor
     started = ctx.clock()
-    pages: Iterator[Page[Any]] = getattr(connector, f"pull_{stream}")(cursor, full=full)
-    for page in pages:
-        if stream == "accounts":
-            got = intake.accounts(org_id, page.records, ctx.geocoder)
-        elif stream == "reps":
-            got = intake.reps(org_id, page.records, ctx.geocoder)
-        else:
-            got = intake.activities(org_id, page.records)
+    context = intake.IntakeContext(org_id, ctx.geocoder)
+    for page in connector.pull(stream, cursor, full=full):
+        got = store.intake(store.records(page), context)
         with transaction(ctx.engine) as session:
             report = upsert_page(table, got.rows, session=session)
             for key in report.duplicate_keys:
