@@ -7,20 +7,18 @@ connector constructor arguments; connectors themselves never see `sync/`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from connectors.base import CRMConnector
+from connectors.base import CRMConnector, CRMKind
 from connectors.limits import LocalBudget, RedisBudget, RequestBudget
 from sync.settings import Settings
 
-OrgKind = Literal["salesforce", "hubspot"]
 HUBSPOT_SEARCHES_PER_SECOND = 5.0  # HubSpot's own search limit per token
 
 
 @dataclass(frozen=True)
 class OrgConfig:
     id: str
-    kind: OrgKind
+    kind: CRMKind
     name: str
 
 
@@ -28,15 +26,15 @@ def configured_orgs(settings: Settings) -> list[OrgConfig]:
     """The orgs whose credentials are set; a CRM without settings is simply not synced."""
     orgs = []
     if settings.salesforce_configured:
-        orgs.append(OrgConfig(id="salesforce", kind="salesforce", name="Salesforce"))
+        orgs.append(OrgConfig(id="salesforce", kind=CRMKind.SALESFORCE, name="Salesforce"))
     if settings.hubspot_configured:
-        orgs.append(OrgConfig(id="hubspot", kind="hubspot", name="HubSpot"))
+        orgs.append(OrgConfig(id="hubspot", kind=CRMKind.HUBSPOT, name="HubSpot"))
     return orgs
 
 
 def request_budget(org: OrgConfig, settings: Settings) -> RequestBudget:
     """One budget per org, shared by every worker process when Redis is configured."""
-    if org.kind == "salesforce":
+    if org.kind is CRMKind.SALESFORCE:
         rate, per = settings.salesforce_requests_per_second, 1.0
     else:
         rate, per = float(settings.hubspot_requests_per_10s), 10.0
@@ -47,7 +45,7 @@ def request_budget(org: OrgConfig, settings: Settings) -> RequestBudget:
 
 def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
     budget = request_budget(org, settings)
-    if org.kind == "salesforce":
+    if org.kind is CRMKind.SALESFORCE:
         from connectors.salesforce import SalesforceConnector, SalesforceCredentials
 
         def secret(value: object) -> str | None:

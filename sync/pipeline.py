@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -23,7 +23,7 @@ from sqlalchemy import Engine, insert, update
 from sqlmodel import Session, col, select
 
 import planner
-from connectors.base import CRMConnector, Stream
+from connectors.base import CRMConnector, DeletedRecord, Stream, as_utc
 from sync import intake
 from sync.crm import OrgConfig, build_connector, configured_orgs
 from sync.diff import PlanDiff, diff_plan
@@ -32,6 +32,7 @@ from sync.locks import Heartbeat, LocalOrgLock, LockLost, OrgBusy, OrgLock, Redi
 from sync.outbox import SendReport, enqueue, send
 from sync.reports import jsonable
 from sync.runs import (
+    RecordProblem,
     RunRecorder,
     close_run,
     describe_error,
@@ -43,10 +44,13 @@ from sync.runs import (
 from sync.settings import Settings, get_settings
 from sync.snapshot import Snapshot, load_snapshot
 from sync.store import (
+    PlanMode,
     PlannedAssignment,
     PlannedVisit,
     PlanRun,
+    RunKind,
     RunStatus,
+    RunTrigger,
     SyncCursor,
     engine_for,
     transaction,
@@ -160,7 +164,7 @@ def pull(
     ctx: Context | None = None,
     full: bool = False,
     streams: Iterable[Stream | str] = PULL_ORDER,
-    trigger: str = "manual",
+    trigger: RunTrigger | str = RunTrigger.MANUAL,
     lock_token: str | None = None,
     progress: Progress | None = None,
 ) -> PullSummary:
@@ -170,7 +174,7 @@ def pull(
     org = _prepare(ctx, org_id)
     with (
         org_locked(ctx, org_id, lock_token) as token,
-        recorded_run(ctx.engine, org_id, "pull", trigger=trigger) as run,
+        recorded_run(ctx.engine, org_id, RunKind.PULL, trigger=trigger) as run,
     ):
         connector = ctx.connector_factory(org, ctx.settings)
         try:
@@ -205,17 +209,12 @@ def _pull_stream(
         got = store.intake(store.records(page), context)
         with transaction(ctx.engine) as session:
             report = upsert_page(table, got.rows, session=session)
-            for key in report.duplicate_keys:
-                run.issue(
-                    org_id,
-                    stream,
-                    str(key[1]),
-                    "sent twice in one page: the last copy was kept",
-                    session=session,
-                )
-            for crm_id, problem in got.issues:
-                run.issue(org_id, stream, crm_id, problem, session=session)
-            deleted = _mark_deleted(table, org_id, intake.deletions(page.deleted), session=session)
+            for _org, crm_id in report.duplicate_keys:
+                twice = RecordProblem(stream, crm_id, "sent twice in one page: the last copy was kept")
+                run.issue(org_id, twice, session=session)
+            for problem in got.problems:
+                run.issue(org_id, problem, session=session)
+            deleted = _mark_deleted(table, org_id, page.deleted, session=session)
             _save_cursor(org_id, stream, page.cursor, session=session)
             run.add(**{stream: report.rows, "deleted": deleted, "pages": 1})
             run.save(session=session)
@@ -239,24 +238,20 @@ def _pull_stream(
 
 
 def _mark_deleted(
-    table: PulledTable,
-    org_id: str,
-    deletions: list[dict[str, Any]],
-    *,
-    session: Session,
+    table: PulledTable, org_id: str, deletions: Sequence[DeletedRecord], *, session: Session
 ) -> int:
     marked = 0
     for d in deletions:
         result = session.execute(
             update(table)
-            .where(col(table.org_id) == org_id, col(table.crm_id) == d["crm_id"])
-            .values(deleted_at=d["deleted_at"], merged_into=d["merged_into"])
+            .where(col(table.org_id) == org_id, col(table.crm_id) == d.crm_id)
+            .values(deleted_at=as_utc(d.deleted_at), merged_into=d.merged_into)
         )
         marked += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return marked
 
 
-def _save_cursor(org_id: str, stream: str, cursor: str, *, session: Session) -> None:
+def _save_cursor(org_id: str, stream: Stream, cursor: str, *, session: Session) -> None:
     row = session.get(SyncCursor, (org_id, stream))
     if row is None:
         row = SyncCursor(org_id=org_id, stream=stream, cursor=cursor)
@@ -290,7 +285,7 @@ def plan(
     org_id: str,
     *,
     ctx: Context | None = None,
-    trigger: str = "manual",
+    trigger: RunTrigger | str = RunTrigger.MANUAL,
     lock_token: str | None = None,
     progress: Progress | None = None,
 ) -> PlanSummary:
@@ -302,7 +297,7 @@ def plan(
     travel = ctx.travel(policy)
     with (
         org_locked(ctx, org_id, lock_token),
-        recorded_run(ctx.engine, org_id, "plan", trigger=trigger) as run,
+        recorded_run(ctx.engine, org_id, RunKind.PLAN, trigger=trigger) as run,
     ):
         today = ctx.today()
         zone = ZoneInfo(settings.timezone)
@@ -400,23 +395,19 @@ def _store_plan(
     seed: int,
     session: Session,
 ) -> PlanRun:
-    for stream, crm_id, problem in snap.issues:
-        run.issue(org_id, stream, crm_id, problem, session=session)
+    for problem in snap.issues:
+        run.issue(org_id, problem, session=session)
     for u in territory_plan.unassigned:
-        run.issue(org_id, "accounts", u.account_id, f"not assigned: {u.reason}", session=session)
+        unassigned = RecordProblem(Stream.ACCOUNTS, u.account_id, f"not assigned: {u.reason}")
+        run.issue(org_id, unassigned, session=session)
     for cp in call_plans.values():
         for miss in cp.coverage.unplannable:
-            run.issue(
-                org_id,
-                "accounts",
-                miss.account_id,
-                f"{miss.visits} visit(s) not planned: {miss.reason}",
-                session=session,
-            )
+            unplanned = f"{miss.visits} visit(s) not planned: {miss.reason}"
+            run.issue(org_id, RecordProblem(Stream.ACCOUNTS, miss.account_id, unplanned), session=session)
     plan_run = PlanRun(
         org_id=org_id,
         sync_run_id=run.run_id,
-        mode=mode,
+        mode=PlanMode(mode),
         seed=seed,
         inputs_fingerprint=snap.fingerprint,
         status=RunStatus.SUCCEEDED,
@@ -530,7 +521,7 @@ def push(
     *,
     ctx: Context | None = None,
     plan_run_id: int | None = None,
-    trigger: str = "manual",
+    trigger: RunTrigger | str = RunTrigger.MANUAL,
     lock_token: str | None = None,
     progress: Progress | None = None,
 ) -> PushSummary:
@@ -540,7 +531,7 @@ def push(
     settings = ctx.settings
     with (
         org_locked(ctx, org_id, lock_token) as token,
-        recorded_run(ctx.engine, org_id, "push", trigger=trigger) as run,
+        recorded_run(ctx.engine, org_id, RunKind.PUSH, trigger=trigger) as run,
     ):
         with transaction(ctx.engine) as session:
             plan_run = (
@@ -588,7 +579,9 @@ class RunSummary:
     diff: PlanDiff | None
 
 
-def begin_run(org_id: str, *, ctx: Context | None = None, trigger: str = "manual") -> tuple[str, int]:
+def begin_run(
+    org_id: str, *, ctx: Context | None = None, trigger: RunTrigger | str = RunTrigger.MANUAL
+) -> tuple[str, int]:
     """Take the org's lock for a whole run and open its history row: (lock token, run id).
 
     The stages (`pull`, `plan`, `push`, possibly on different workers) carry the
@@ -600,7 +593,7 @@ def begin_run(org_id: str, *, ctx: Context | None = None, trigger: str = "manual
     if not ctx.lock.acquire(org_id, token):
         raise OrgBusy(f"another run of org {org_id} is in progress")
     mark_interrupted(ctx.engine, org_id)
-    return token, open_run(ctx.engine, org_id, "run", trigger=trigger)
+    return token, open_run(ctx.engine, org_id, RunKind.RUN, trigger=trigger)
 
 
 def end_run(
@@ -632,7 +625,7 @@ def run_all(
     ctx: Context | None = None,
     dry_run: bool = False,
     full: bool = False,
-    trigger: str = "manual",
+    trigger: RunTrigger | str = RunTrigger.MANUAL,
     progress: Progress | None = None,
 ) -> RunSummary:
     """Pull, plan and push one org under one lock; with `dry_run`, stop after the diff."""

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from sync.store import CrmOrg, RecordIssue, RunStatus, SyncRun, transaction
+from connectors.base import CRMKind, Stream
+from sync.store import CrmOrg, RecordIssue, RunKind, RunStatus, RunTrigger, SyncRun, transaction
 from sync.store.types import utcnow
 
 
-def ensure_org(org_id: str, kind: str, name: str, *, session: Session) -> CrmOrg:
+@dataclass(frozen=True)
+class RecordProblem:
+    """A record that could not be used as the CRM sent it, reported by id (never dropped)."""
+
+    stream: Stream
+    crm_id: str
+    problem: str
+
+
+def ensure_org(org_id: str, kind: CRMKind, name: str, *, session: Session) -> CrmOrg:
     org = session.get(CrmOrg, org_id)
     if org is None:
         org = CrmOrg(id=org_id, kind=kind, name=name)
@@ -37,9 +48,15 @@ class RunRecorder:
     def set(self, **values: Any) -> None:
         self.counts.update(values)
 
-    def issue(self, org_id: str, stream: str, crm_id: str, problem: str, *, session: Session) -> None:
+    def issue(self, org_id: str, found: RecordProblem, *, session: Session) -> None:
         session.add(
-            RecordIssue(org_id=org_id, sync_run_id=self.run_id, stream=stream, crm_id=crm_id, problem=problem)
+            RecordIssue(
+                org_id=org_id,
+                sync_run_id=self.run_id,
+                stream=found.stream,
+                crm_id=found.crm_id,
+                problem=found.problem,
+            )
         )
         self.add(issues=1)
 
@@ -50,9 +67,12 @@ class RunRecorder:
             session.add(run)
 
 
-def open_run(engine: Engine, org_id: str, kind: str, *, trigger: str = "manual") -> int:
+def open_run(
+    engine: Engine, org_id: str, kind: RunKind, *, trigger: RunTrigger | str = RunTrigger.MANUAL
+) -> int:
+    """Open a run's history row; `trigger` may come as its value (tasks pass strings)."""
     with transaction(engine) as session:
-        run = SyncRun(org_id=org_id, kind=kind, trigger=trigger, status=RunStatus.RUNNING)
+        run = SyncRun(org_id=org_id, kind=kind, trigger=RunTrigger(trigger), status=RunStatus.RUNNING)
         session.add(run)
         session.flush()
         assert run.id is not None
@@ -79,7 +99,9 @@ def close_run(
 
 
 @contextmanager
-def recorded_run(engine: Engine, org_id: str, kind: str, *, trigger: str = "manual") -> Iterator[RunRecorder]:
+def recorded_run(
+    engine: Engine, org_id: str, kind: RunKind, *, trigger: RunTrigger | str = RunTrigger.MANUAL
+) -> Iterator[RunRecorder]:
     """Open a run row, yield its recorder, close it as succeeded, partial or failed."""
     recorder = RunRecorder(engine, open_run(engine, org_id, kind, trigger=trigger))
     try:

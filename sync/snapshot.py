@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from connectors.base import Stream
 from planner import Account, Policy, Rep, TimeWindow
+from sync.runs import RecordProblem
 from sync.store import AccountRow, ActivityRow, OutboxItem, OutboxStatus, RepRow
 
 VISIT_KEY_PREFIX = "ts-"  # external ids of the visits territory-sync writes
@@ -46,7 +48,7 @@ class Snapshot:
     current_territory: Mapping[str, str | None]
     rep_names: Mapping[str, str]
     human_edits: tuple[HumanEdit, ...]
-    issues: tuple[tuple[str, str, str], ...]  # (stream, crm_id, problem)
+    issues: tuple[RecordProblem, ...]
     fingerprint: str
 
 
@@ -79,7 +81,7 @@ def load_snapshot(
     near-term plan a rep already sees stays put; visits people booked themselves
     count toward frequency like completed ones.
     """
-    issues: list[tuple[str, str, str]] = []
+    issues: list[RecordProblem] = []
     rep_rows = session.exec(
         select(RepRow).where(RepRow.org_id == org_id, col(RepRow.deleted_at).is_(None))
     ).all()
@@ -100,13 +102,13 @@ def load_snapshot(
     for row in account_rows:
         tier = row.tier
         if tier is not None and tier not in policy.tiers:
-            issues.append(
-                ("accounts", row.crm_id, f"unknown tier {tier!r}: planned as {policy.default_tier}")
-            )
+            unknown = f"unknown tier {tier!r}: planned as {policy.default_tier}"
+            issues.append(RecordProblem(Stream.ACCOUNTS, row.crm_id, unknown))
             tier = None
         owner = row.owner_crm_id
         if owner is not None and owner not in active_reps:
-            issues.append(("accounts", row.crm_id, f"owner {owner} is inactive or unknown: to be reassigned"))
+            gone = f"owner {owner} is inactive or unknown: to be reassigned"
+            issues.append(RecordProblem(Stream.ACCOUNTS, row.crm_id, gone))
             owner = None
         locked = row.locked
         edit = _human_edit(row, pushed.get(row.crm_id))
@@ -138,12 +140,14 @@ def load_snapshot(
         if lat is None or lon is None:
             placed = [a for a in books.get(rep_id, []) if a.lat is not None and a.lon is not None]
             if not placed:
-                issues.append(("reps", rep_id, "no home location and no located accounts: not planned"))
+                unplaced = "no home location and no located accounts: not planned"
+                issues.append(RecordProblem(Stream.REPS, rep_id, unplaced))
                 continue
             # Best available guess: the centre of the book the rep works today.
             lat = sum(a.lat for a in placed if a.lat is not None) / len(placed)
             lon = sum(a.lon for a in placed if a.lon is not None) / len(placed)
-            issues.append(("reps", rep_id, "no home location: using the centre of the current book"))
+            guessed = "no home location: using the centre of the current book"
+            issues.append(RecordProblem(Stream.REPS, rep_id, guessed))
         reps.append(Rep(id=rep_id, home_lat=lat, home_lon=lon, name=rep_row.name))
 
     since = today - timedelta(days=history_days)

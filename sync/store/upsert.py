@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
+
+from sync.store.models import PulledRow
+
+RowT = TypeVar("RowT", bound=PulledRow)
 
 # Both back ends cap bound parameters per statement (SQLite 32,766, PostgreSQL 65,535);
 # a page wider than this is split into as few statements as the cap allows.
@@ -22,23 +26,23 @@ class UpsertReport:
 
 
 def upsert_page(
-    model: type[SQLModel],
-    rows: Sequence[Mapping[str, Any]],
+    model: type[RowT],
+    rows: Sequence[RowT],
     *,
     session: Session,
-    key: Sequence[str] = ("org_id", "crm_id"),
     newer_than: str | None = "crm_modified_at",
 ) -> UpsertReport:
-    """Insert or update a page of rows by `key`.
+    """Insert or update a page of pulled rows by their key, `(org_id, crm_id)`.
 
     A key repeated inside the page keeps its last occurrence and is reported.
     With `newer_than`, an existing row is only overwritten by a row at least
     as new, so a late, stale page cannot undo a fresher one.
     """
-    deduped: dict[tuple[Any, ...], Mapping[str, Any]] = {}
-    duplicates: list[tuple[Any, ...]] = []
+    key = ("org_id", "crm_id")
+    deduped: dict[tuple[str, str], RowT] = {}
+    duplicates: list[tuple[str, str]] = []
     for row in rows:
-        k = tuple(row[c] for c in key)
+        k = (row.org_id, row.crm_id)
         if k in deduped:
             duplicates.append(k)
             del deduped[k]  # re-insert so the surviving row keeps its last position
@@ -47,8 +51,9 @@ def upsert_page(
         return UpsertReport(rows=0, duplicate_keys=tuple(duplicates))
 
     table: Table = model.__table__  # type: ignore[attr-defined]
-    values = [_complete(model, row) for row in deduped.values()]
-    columns = list(values[0].keys())
+    names = [column.name for column in table.columns]
+    values = [{name: getattr(row, name) for name in names} for row in deduped.values()]
+    columns = names
     per_statement = max(1, MAX_PARAMETERS // len(columns))
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -62,9 +67,3 @@ def upsert_page(
         session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=update, where=where))
     return UpsertReport(rows=len(values), duplicate_keys=tuple(duplicates))
 
-
-def _complete(model: type[SQLModel], row: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate through the model so defaults (pulled_at, raw={}) are filled in and types checked."""
-    instance = model.model_validate(dict(row))
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return {column.name: getattr(instance, column.name) for column in table.columns}

@@ -200,7 +200,7 @@ def test_a_worker_killed_mid_push_resumes_and_applies_every_change_exactly_once(
     app.state.faults.configure(FaultConfig(latency_ms=60))
     worker = new_worker()
     celery_app.send_task(
-        "tsync.push", kwargs={"org_id": ORG, "trigger": "test"}, queue=settings.celery_queue_prefix + "sync"
+        "tsync.push", kwargs={"org_id": ORG, "trigger": "manual"}, queue=settings.celery_queue_prefix + "sync"
     )
 
     wait_for(
@@ -322,7 +322,7 @@ def test_redis_restarted_mid_run_the_run_still_completes(
         new_worker()
         celery_app.send_task(
             "tsync.run",
-            kwargs={"org_id": ORG, "trigger": "test"},
+            kwargs={"org_id": ORG, "trigger": "manual"},
             queue=settings.celery_queue_prefix + "sync",
         )
         wait_for(lambda: count(settings, AccountRow) >= 500, 120, "the run's pull to be under way")
