@@ -22,7 +22,9 @@ from emulators.salesforce import create_salesforce_app
 from emulators.seed import generate_org
 from emulators.server import RunningServer, serve
 from sync import pipeline
+from sync.console import ProgressSink, print_balance, progress_bars
 from sync.settings import Settings, load_settings
+from sync.store import RunTrigger
 from sync.store.schema import upgrade
 
 
@@ -82,15 +84,6 @@ def demo_settings(out_dir: Path, sf_url: str, hs_url: str, size: DemoSize) -> Se
 
 
 def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | None = None) -> DemoResult:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from sync.views import balance_chart, load_plan_view, territory_map
 
     size = size or DemoSize()
@@ -109,32 +102,17 @@ def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | 
         ctx = pipeline.Context.from_settings(settings)
         runs: dict[str, pipeline.RunSummary] = {}
         for org_id in ("salesforce", "hubspot"):
-            with Progress(
-                SpinnerColumn(),
-                TextColumn(f"{org_id}: " + "{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
-                tasks: dict[str, Any] = {}
-
-                def step(what: str, n: int, progress: Any = progress, tasks: dict[str, Any] = tasks) -> None:
-                    if what not in tasks:
-                        tasks[what] = progress.add_task(what, total=None)
-                    progress.advance(tasks[what], n)
-
-                runs[org_id] = pipeline.run_all(org_id, ctx=ctx, trigger="demo", progress=step)
+            with progress_bars(f"{org_id}: ", console) as progress:
+                runs[org_id] = pipeline.run_all(
+                    org_id, ctx=ctx, trigger=RunTrigger.DEMO, progress=ProgressSink(progress)
+                )
             console.print(_run_line(org_id, runs[org_id]))
         written = {
             "salesforce": _salesforce_written(sf_app),
             "hubspot": _hubspot_written(hs_app),
         }
     view = load_plan_view(ctx.engine, plan_run_id=runs["salesforce"].plan.plan_run_id)
-    from sync.cli import print_balance  # the same tables `tsync report` prints
-
-    print_balance(view, console)
+    print_balance(view, console)  # the same tables `tsync report` prints
     outputs = {"map": out_dir / "territories.html", "chart": out_dir / "balance.png"}
     territory_map(view).save(str(outputs["map"]))
     balance_chart(view, outputs["chart"])

@@ -11,7 +11,17 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from connectors.base import CRMKind, Stream
-from sync.store import CrmOrg, RecordIssue, RunKind, RunStatus, RunTrigger, SyncRun, transaction
+from sync.store import (
+    CrmOrg,
+    OutboxItem,
+    OutboxStatus,
+    RecordIssue,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    SyncRun,
+    transaction,
+)
 from sync.store.types import utcnow
 
 
@@ -141,3 +151,36 @@ def recent_runs(engine: Engine, *, org_id: str | None = None, limit: int = 20) -
         if org_id:
             query = query.where(SyncRun.org_id == org_id)
         return list(session.exec(query).all())
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """One run, the records it reported, and its org's changes parked for a human."""
+
+    run: SyncRun
+    issues: list[RecordIssue]
+    parked: list[OutboxItem]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run.model_dump(mode="json"),
+            "issues": [{"stream": i.stream, "crm_id": i.crm_id, "problem": i.problem} for i in self.issues],
+            "parked": [
+                {"id": p.id, "record": p.record_id, "code": p.last_error_code, "message": p.last_error}
+                for p in self.parked
+            ],
+        }
+
+
+def run_detail(engine: Engine, run_id: int) -> RunDetail | None:
+    with transaction(engine) as session:
+        run = session.get(SyncRun, run_id)
+        if run is None:
+            return None
+        issues = session.exec(select(RecordIssue).where(RecordIssue.sync_run_id == run_id)).all()
+        parked = session.exec(
+            select(OutboxItem).where(
+                OutboxItem.org_id == run.org_id, OutboxItem.status == OutboxStatus.PARKED
+            )
+        ).all()
+        return RunDetail(run, list(issues), list(parked))

@@ -16,7 +16,9 @@ from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from connectors.base import ActivityKind, CRMKind, Stream
-from sync.store.types import JSONDocument, StrEnumColumn, UTCDateTime, utcnow
+from sync.store.outbox_payload import AssignmentPayload, OutboxPayload, VisitPayload
+from sync.store.plan_summary import BalanceMetrics, PlanRunSummary
+from sync.store.types import JSONDocument, StrEnumColumn, TypedJSON, UTCDateTime, utcnow
 
 # Columns are built per table (a SQLAlchemy Column belongs to one table), so the shared ones are
 # declared by type (`sa_type`), never as a `sa_column` in a base class.
@@ -32,6 +34,11 @@ def _created() -> Any:
 
 def _json() -> Any:
     return Field(default_factory=dict, sa_type=JSONDocument, nullable=False)
+
+
+def _document(schema: Any, default: Any = None) -> Any:
+    column: Column[Any] = Column(TypedJSON(schema), nullable=False)
+    return Field(sa_column=column) if default is None else Field(default_factory=default, sa_column=column)
 
 
 def _enum(enum: type[StrEnum], default: StrEnum | None = None, *, length: int = 16) -> Any:
@@ -218,9 +225,9 @@ class PlanRun(SQLModel, table=True):
     seed: int = 0
     inputs_fingerprint: str = Field(default="", max_length=64)
     status: RunStatus = _enum(RunStatus, RunStatus.RUNNING)
-    metrics_before: dict[str, Any] = _json()
-    metrics_after: dict[str, Any] = _json()
-    summary: dict[str, Any] = _json()  # moves, unassigned, locks from human edits, coverage
+    metrics_before: BalanceMetrics = _document(BalanceMetrics, BalanceMetrics)
+    metrics_after: BalanceMetrics = _document(BalanceMetrics, BalanceMetrics)
+    summary: PlanRunSummary = _document(PlanRunSummary, PlanRunSummary)
 
 
 class PlannedAssignment(SQLModel, table=True):
@@ -263,7 +270,7 @@ class OutboxItem(SQLModel, table=True):
     idempotency_key: str = Field(max_length=200, unique=True)
     kind: OutboxKind = _enum(OutboxKind)
     record_id: str = Field(max_length=128)  # account id or visit key
-    payload: dict[str, Any] = _json()
+    payload: AssignmentPayload | VisitPayload = _document(OutboxPayload)
     status: OutboxStatus = _enum(OutboxStatus, OutboxStatus.PENDING)
     attempts: int = 0
     last_error: str | None = None

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, text
 from sqlmodel import select
 
 from connectors.base import CRMKind
-from sync.store import AccountRow, CrmOrg, RunKind, RunStatus, RunTrigger, SyncRun, transaction, upsert_page
+from sync.store import (
+    AccountRow,
+    CrmOrg,
+    OutboxItem,
+    OutboxKind,
+    PlanRun,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    SyncRun,
+    make_engine,
+    transaction,
+    upsert_page,
+)
+from sync.store.outbox_payload import VisitPayload
+from sync.store.plan_summary import HumanEdit
 from sync.store.schema import check, upgrade
 
 T0 = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
@@ -124,3 +140,59 @@ def test_statuses_and_kinds_come_back_as_their_enums_and_an_unknown_one_is_refus
     assert isinstance(run.status, RunStatus) and org is not None and org.kind is CRMKind.SALESFORCE
     with pytest.raises(Exception, match="'sideways' is not a valid RunKind"), transaction(store) as session:
         session.add(SyncRun(org_id="acme", kind="sideways"))
+
+
+def test_a_store_written_before_the_typed_documents_reads_them_back_typed_after_the_upgrade(
+    database_url: str,
+) -> None:
+    upgrade(database_url, "0001")
+    engine = make_engine(database_url)
+    old_visit = {
+        "visit_key": "ts-001-20260601",
+        "account_id": "001",
+        "owner_id": "005",
+        "start": "2026-06-01T09:00:00+00:00",
+        "end": "2026-06-01T09:45:00+00:00",
+        "subject": "Visit: 001",
+        "cancelled": False,
+    }
+    old_summary = {
+        "horizon_start": "2026-05-02T00:00:00+00:00",
+        "moves": 3,
+        "human_edits": [{"account_id": "001", "field": "owner", "pushed": "005", "crm_value": "006"}],
+        "solver": {"status": "lp+repair", "seconds": 1.5, "lower_bound_travel_km": None},
+        "reps": {"005": {"name": "Ada", "home_lat": 40.7, "home_lon": -74.0}},
+    }
+    now = "2026-05-01 09:30:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO crm_org (id, kind, name, created_at) VALUES ('acme', 'salesforce', '', :t)"),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO outbox (org_id, idempotency_key, kind, record_id, payload, status, attempts, "
+                "created_at, updated_at) "
+                "VALUES ('acme', 'k1', 'visit', 'ts-001-20260601', :p, 'done', 1, :t, :t)"
+            ),
+            {"p": json.dumps(old_visit), "t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO plan_run (org_id, created_at, mode, seed, inputs_fingerprint, status, "
+                "metrics_before, metrics_after, summary) VALUES ('acme', :t, 'minimal', 0, '', 'succeeded', "
+                ":m, :m, :s)"
+            ),
+            {"t": now, "m": json.dumps({}), "s": json.dumps(old_summary)},
+        )
+    upgrade(database_url)
+    with transaction(engine) as session:
+        item = session.exec(select(OutboxItem)).one()
+        plan_run = session.exec(select(PlanRun)).one()
+    engine.dispose()
+    assert isinstance(item.payload, VisitPayload) and item.kind is OutboxKind.VISIT
+    assert item.payload.start == datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    summary = plan_run.summary
+    assert summary.moves == 3 and summary.solver.status == "lp+repair"
+    assert summary.human_edits == (HumanEdit(account_id="001", field="owner", pushed="005", crm_value="006"),)
+    assert summary.reps["005"].name == "Ada" and plan_run.metrics_before.reps == ()
