@@ -111,15 +111,18 @@ def emulator(
     ),
 ) -> None:
     """Serve a seeded local Salesforce or HubSpot API emulator in the foreground (Ctrl+C stops it)."""
+    from connectors.base import CRMKind
     from emulators.seed import generate_org
     from emulators.server import serve_forever
     from sync.console import print_hubspot_emulator, print_salesforce_emulator
 
-    if crm not in ("salesforce", "hubspot"):
-        raise fail("CRM must be salesforce or hubspot")
+    try:
+        kind = CRMKind(crm)
+    except ValueError:
+        raise fail("CRM must be salesforce or hubspot") from None
     org = generate_org(accounts, reps, seed=seed, metros=metros)
     url = f"http://{host}:{port}"
-    if crm == "salesforce":
+    if kind is CRMKind.SALESFORCE:
         from emulators.salesforce import SalesforceOrgCredentials, create_salesforce_app
 
         creds = SalesforceOrgCredentials(username, password or "", token or "") if username else None

@@ -1,4 +1,4 @@
-"""`.env.example` and the README's configuration table, generated from the settings class.
+"""`.env.example` and docs/configuration.md's table, generated from the settings class.
 
 Tests keep both in step with `sync/settings.py`: `python -m sync.config_table`
 prints the table, `python -m sync.config_table env` the example file.

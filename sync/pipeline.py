@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 import planner
 from connectors.base import CRMConnector, DeletedRecord, Stream, as_utc
 from sync import intake
-from sync.crm import OrgConfig, build_connector, configured_orgs
+from sync.crm import OrgConfig, build_connector, configured_orgs, redis_prefix
 from sync.diff import PlanDiff, diff_plan
 from sync.geocode import Geocoder, ZipCentroidGeocoder
 from sync.locks import Heartbeat, LocalOrgLock, LockLost, OrgBusy, OrgLock, RedisOrgLock
@@ -81,7 +81,9 @@ class Context:
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
         lock: OrgLock = (
-            RedisOrgLock(settings.redis_url, settings.org_lock_seconds)
+            RedisOrgLock(
+                settings.redis_url, settings.org_lock_seconds, prefix=f"{redis_prefix(settings)}lock:org:"
+            )
             if settings.redis_url
             else LocalOrgLock(settings.org_lock_seconds)
         )

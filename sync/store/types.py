@@ -7,7 +7,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, Generic, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -78,6 +78,8 @@ class TypedJSON(JSONDocument, Generic[T]):
     def process_bind_param(self, value: T | None, dialect: Dialect) -> Any:
         if value is None:
             return None
+        if not isinstance(value, BaseModel):  # a dict here is a caller skipping the contract
+            raise TypeError(f"this column stores {self.schema!r}, not a {type(value).__name__}")
         return self.adapter.dump_python(value, mode="json")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> T | None:

@@ -28,8 +28,8 @@ def test_env_example_is_the_generated_one() -> None:
     assert (ROOT / ".env.example").read_text() == env_example(), "regenerate: python -m sync.config_table env"
 
 
-def test_the_readme_configuration_table_is_generated_from_the_settings() -> None:
+def test_the_configuration_page_is_generated_from_the_settings() -> None:
     from sync.config_table import configuration_table
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "configuration.md").read_text()
     assert configuration_table() in readme, "regenerate it: python -m sync.config_table"

@@ -31,7 +31,16 @@ from sync import pipeline
 from sync.celery_app import app as celery_app
 from sync.celery_app import reconfigure
 from sync.settings import Settings, load_settings
-from sync.store import AccountRow, OutboxItem, OutboxStatus, PlannedAssignment, PlanRun, RunStatus, SyncRun
+from sync.store import (
+    AccountRow,
+    OutboxItem,
+    OutboxStatus,
+    PlanMode,
+    PlannedAssignment,
+    PlanRun,
+    RunStatus,
+    SyncRun,
+)
 from sync.store.schema import upgrade
 
 from .conftest import EmulatedCRM
@@ -164,7 +173,7 @@ def plan_every_account_to_another_rep(settings: Settings) -> int:
     with Session(ctx.engine) as session:
         accounts = session.exec(select(AccountRow).order_by(col(AccountRow.crm_id))).all()
         reps = sorted({a.owner_crm_id for a in accounts if a.owner_crm_id})
-        plan_run = PlanRun(org_id=ORG, mode="full", status=RunStatus.SUCCEEDED, summary={})
+        plan_run = PlanRun(org_id=ORG, mode=PlanMode.FULL, status=RunStatus.SUCCEEDED)
         session.add(plan_run)
         session.flush()
         rows = []
