@@ -10,14 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from functools import cache
+from typing import Any, Generic, TypeVar
+
+from annotated_types import MaxLen
+from pydantic import ValidationError
 
 from connectors.base import AccountRecord, ActivityRecord, RepRecord, Stream, as_utc
 from sync.geocode import Geocoder
 from sync.runs import RecordProblem
-from sync.store import AccountRow, ActivityRow, LocationSource, RepRow
+from sync.store import LocationSource, PulledAccount, PulledActivity, PulledRep, PulledRow
 
-RowT = TypeVar("RowT", AccountRow, RepRow, ActivityRow)
+RowT = TypeVar("RowT", bound=PulledRow)
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,43 @@ class IntakeContext:
 class Intake(Generic[RowT]):
     """Rows ready for `upsert_page`, plus the problems found on the way."""
 
+    stream: Stream
     rows: list[RowT] = field(default_factory=list)
     problems: list[RecordProblem] = field(default_factory=list)
+
+    def problem(self, crm_id: str, problem: str) -> None:
+        self.problems.append(RecordProblem(self.stream, crm_id, problem))
+
+    def add(self, model: type[RowT], values: dict[str, Any]) -> None:
+        """A row from the values: text longer than its column is cut to fit, and said; a record
+        that still cannot be a row (an id longer than its column) is reported and not stored."""
+        crm_id = str(values["crm_id"])
+        for name, limit in _text_limits(model).items():
+            value = values.get(name)
+            if not isinstance(value, str) or len(value) <= limit:
+                continue
+            if name in ("org_id", "crm_id"):
+                self.problem(crm_id[:limit], f"{name} is longer than {limit} characters: not stored")
+                return
+            values[name] = value[:limit]
+            self.problem(crm_id, f"{name} is longer than {limit} characters: cut to fit")
+        try:
+            self.rows.append(model(**values))
+        except ValidationError as exc:
+            first = exc.errors(include_input=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            self.problem(crm_id, f"not stored: {where}: {first['msg']}")
+
+
+@cache
+def _text_limits(model: type[PulledRow]) -> dict[str, int]:
+    """The longest text each column of a row takes (its `max_length`)."""
+    return {
+        name: meta.max_length
+        for name, info in model.model_fields.items()
+        for meta in info.metadata
+        if isinstance(meta, MaxLen)
+    }
 
 
 @dataclass(frozen=True)
@@ -74,91 +113,92 @@ def _amount(value: float | None, *, positive: bool) -> bool:
     return value is None or (math.isfinite(value) and (value > 0 if positive else value >= 0))
 
 
-def accounts(records: Sequence[AccountRecord], ctx: IntakeContext) -> Intake[AccountRow]:
-    out: Intake[AccountRow] = Intake()
+def accounts(records: Sequence[AccountRecord], ctx: IntakeContext) -> Intake[PulledAccount]:
+    out: Intake[PulledAccount] = Intake(Stream.ACCOUNTS)
     for r in records:
         place = _place(r.lat, r.lon, r.postal_code, r.country, ctx.geocoder)
         if place.problem:
-            out.problems.append(RecordProblem(Stream.ACCOUNTS, r.crm_id, place.problem))
+            out.problem(r.crm_id, place.problem)
         potential, effort = r.potential, r.effort
         if not _amount(potential, positive=False):
-            problem = f"potential {potential} is not a non-negative amount: planned as 0"
-            out.problems.append(RecordProblem(Stream.ACCOUNTS, r.crm_id, problem))
+            out.problem(r.crm_id, f"potential {potential} is not a non-negative amount: planned as 0")
             potential = None
         if not _amount(effort, positive=True):
-            problem = f"effort {effort} is not positive: planned as 1"
-            out.problems.append(RecordProblem(Stream.ACCOUNTS, r.crm_id, problem))
+            out.problem(r.crm_id, f"effort {effort} is not positive: planned as 1")
             effort = None
-        out.rows.append(
-            AccountRow(
-                org_id=ctx.org_id,
-                crm_id=r.crm_id,
-                name=r.name[:300],
-                lat=place.lat,
-                lon=place.lon,
-                location_source=place.source,
-                postal_code=r.postal_code,
-                country=r.country,
-                tier=(r.tier or "").strip() or None,
-                potential=potential,
-                effort=effort,
-                industry=r.industry,
-                owner_crm_id=r.owner_id,
-                territory=r.territory,
-                locked=r.locked,
-                crm_modified_at=as_utc(r.modified_at),
-                deleted_at=None,  # present in a pull: alive (an undeleted record comes back)
-                merged_into=None,
-                raw=dict(r.raw),
-            )
+        out.add(
+            PulledAccount,
+            {
+                "org_id": ctx.org_id,
+                "crm_id": r.crm_id,
+                "name": r.name,
+                "lat": place.lat,
+                "lon": place.lon,
+                "location_source": place.source,
+                "postal_code": r.postal_code,
+                "country": r.country,
+                "tier": (r.tier or "").strip() or None,
+                "potential": potential,
+                "effort": effort,
+                "industry": r.industry,
+                "owner_crm_id": r.owner_id,
+                "territory": r.territory,
+                "locked": r.locked,
+                "crm_modified_at": as_utc(r.modified_at),
+                "deleted_at": None,  # present in a pull: alive (an undeleted record comes back)
+                "merged_into": None,
+                "raw": dict(r.raw),
+            },
         )
     return out
 
 
-def reps(records: Sequence[RepRecord], ctx: IntakeContext) -> Intake[RepRow]:
-    out: Intake[RepRow] = Intake()
+def reps(records: Sequence[RepRecord], ctx: IntakeContext) -> Intake[PulledRep]:
+    out: Intake[PulledRep] = Intake(Stream.REPS)
     for r in records:
         place = _place(r.home_lat, r.home_lon, r.home_postal_code, None, ctx.geocoder)
         if place.problem and (r.home_lat is not None or r.home_postal_code):
-            out.problems.append(RecordProblem(Stream.REPS, r.crm_id, f"home: {place.problem}"))
-        out.rows.append(
-            RepRow(
-                org_id=ctx.org_id,
-                crm_id=r.crm_id,
-                name=r.name[:200],
-                email=r.email,
-                active=r.active,
-                home_lat=place.lat,
-                home_lon=place.lon,
-                home_postal_code=r.home_postal_code,
-                crm_modified_at=as_utc(r.modified_at),
-                deleted_at=None,
-                merged_into=None,
-                raw=dict(r.raw),
-            )
+            out.problem(r.crm_id, f"home: {place.problem}")
+        out.add(
+            PulledRep,
+            {
+                "org_id": ctx.org_id,
+                "crm_id": r.crm_id,
+                "name": r.name,
+                "email": r.email,
+                "active": r.active,
+                "home_lat": place.lat,
+                "home_lon": place.lon,
+                "home_postal_code": r.home_postal_code,
+                "crm_modified_at": as_utc(r.modified_at),
+                "deleted_at": None,
+                "merged_into": None,
+                "raw": dict(r.raw),
+            },
         )
     return out
 
 
-def activities(records: Sequence[ActivityRecord], ctx: IntakeContext) -> Intake[ActivityRow]:
-    out: Intake[ActivityRow] = Intake()
+def activities(records: Sequence[ActivityRecord], ctx: IntakeContext) -> Intake[PulledActivity]:
+    out: Intake[PulledActivity] = Intake(Stream.ACTIVITIES)
     for r in records:
-        out.rows.append(
-            ActivityRow(
-                org_id=ctx.org_id,
-                crm_id=r.crm_id,
-                kind=r.kind,
-                account_crm_id=r.account_id,
-                owner_crm_id=r.owner_id,
-                started_at=as_utc(r.started_at) if r.started_at else None,
-                ended_at=as_utc(r.ended_at) if r.ended_at else None,
-                subject=r.subject[:300],
-                completed=r.completed,
-                external_id=r.external_id,
-                crm_modified_at=as_utc(r.modified_at),
-                deleted_at=None,
-                merged_into=None,
-                raw=dict(r.raw),
-            )
+        out.add(
+            PulledActivity,
+            {
+                "org_id": ctx.org_id,
+                "crm_id": r.crm_id,
+                "kind": r.kind,
+                "account_crm_id": r.account_id,
+                "owner_crm_id": r.owner_id,
+                "started_at": as_utc(r.started_at) if r.started_at else None,
+                "ended_at": as_utc(r.ended_at) if r.ended_at else None,
+                "subject": r.subject,
+                "completed": r.completed,
+                "external_id": r.external_id,
+                "crm_modified_at": as_utc(r.modified_at),
+                "deleted_at": None,
+                "merged_into": None,
+                "raw": dict(r.raw),
+            },
         )
     return out

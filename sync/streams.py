@@ -27,7 +27,7 @@ class StreamStore(Generic[R]):
 
     stream: Stream
     table: PulledTable
-    intake: Callable[[Sequence[R], IntakeContext], Intake]
+    intake: Callable[[Sequence[R], IntakeContext], Intake[Any]]
 
     def records(self, page: Page[Any]) -> Sequence[R]:
         """The page's records, checked to be what this stream carries (a connector bug otherwise)."""

@@ -129,13 +129,15 @@ class PulledRow(SQLModel):
     raw: dict[str, Any] = _json()
 
 
-class AccountRow(PulledRow, table=True):
-    __tablename__ = "account"
+# Each pulled table comes in a family (as in the FastAPI full-stack template): `PulledX` is a row as
+# intake builds it (validated, cheap to make), `XRow(PulledX, table=True)` the table it is stored in.
 
+
+class PulledAccount(PulledRow):
     name: str = Field(default="", max_length=300)
     lat: float | None = None
     lon: float | None = None
-    location_source: LocationSource = _enum(LocationSource, LocationSource.CRM)
+    location_source: LocationSource = LocationSource.CRM
     postal_code: str | None = Field(default=None, max_length=32)
     country: str | None = Field(default=None, max_length=64)
     tier: str | None = Field(default=None, max_length=16)
@@ -147,9 +149,13 @@ class AccountRow(PulledRow, table=True):
     locked: bool = False
 
 
-class RepRow(PulledRow, table=True):
-    __tablename__ = "rep"
+class AccountRow(PulledAccount, table=True):
+    __tablename__ = "account"
 
+    location_source: LocationSource = _enum(LocationSource, LocationSource.CRM)
+
+
+class PulledRep(PulledRow):
     name: str = Field(default="", max_length=200)
     email: str | None = Field(default=None, max_length=200)
     active: bool = True
@@ -158,11 +164,12 @@ class RepRow(PulledRow, table=True):
     home_postal_code: str | None = Field(default=None, max_length=32)
 
 
-class ActivityRow(PulledRow, table=True):
-    __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_account", "org_id", "account_crm_id"),)
+class RepRow(PulledRep, table=True):
+    __tablename__ = "rep"
 
-    kind: ActivityKind = _enum(ActivityKind)
+
+class PulledActivity(PulledRow):
+    kind: ActivityKind
     account_crm_id: str | None = Field(default=None, max_length=64)
     owner_crm_id: str | None = Field(default=None, max_length=64)
     started_at: datetime | None = _ts()
@@ -170,6 +177,13 @@ class ActivityRow(PulledRow, table=True):
     subject: str = Field(default="", max_length=300)
     completed: bool = False
     external_id: str | None = Field(default=None, max_length=128)
+
+
+class ActivityRow(PulledActivity, table=True):
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_account", "org_id", "account_crm_id"),)
+
+    kind: ActivityKind = _enum(ActivityKind)
 
 
 class SyncCursor(SQLModel, table=True):
