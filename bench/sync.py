@@ -8,7 +8,9 @@ of the API calls answered with the CRM's rate-limit answer (HubSpot 429
 `TEN_SECONDLY_ROLLING`, Salesforce 403 `REQUEST_LIMIT_EXCEEDED`) or a 503
 (half each, deterministic per seed):
 
-1. pulls every account (a full pull),
+1. pulls every account (a full pull), then pulls them again through the
+   daemon's own pull (`sync.pipeline.pull`) into a fresh store, so the cost of
+   intake and the bulk upsert shows against the bare pull measured in the same run,
 2. pushes `--changes` assignment changes (new owner and territory),
 3. pushes `--visits` planned visits (meetings / Events),
 4. pulls the changes since step 1 (exactly the accounts step 2 touched),
@@ -19,7 +21,9 @@ calls, ceil(N/200) search pages for changes; Salesforce: ceil(N/2000) query
 pages, ceil(N/200) collection calls),
 their ratio, records per second, and whether every record arrived or landed
 exactly once (checked against the emulator's own state). Goal: ratio <= 1.05
-clean, <= 1.3 faulty, every record exactly once.
+clean, <= 1.3 faulty, every record exactly once. A second table sets the pull
+into the store (SQLite by default, `--store-url` for PostgreSQL) against the
+bare pull: records/s of each and their time ratio.
 """
 
 from __future__ import annotations
@@ -27,17 +31,20 @@ from __future__ import annotations
 import argparse
 import math
 import random
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from fastapi import FastAPI
+from sqlmodel import Session, func, select
 from starlette.types import Receive, Scope, Send
 
-from connectors.base import AssignmentChange, CRMConnector, PushResult, VisitRecord
+from connectors.base import AssignmentChange, CRMConnector, PushResult, Stream, VisitRecord
 from emulators.faults import CONTROL_PREFIX, BudgetState, CRMFaultStyle
 from emulators.seed import SeedOrg, generate_org
 from emulators.server import serve
@@ -96,7 +103,7 @@ class CRMUnderTest:
 
 def hubspot() -> CRMUnderTest:
     from connectors.hubspot import HubSpotConnector
-    from emulators.hubspot import HubSpotFaultStyle, create_hubspot_app
+    from emulators.hubspot.app import HubSpotFaultStyle, create_hubspot_app
     from emulators.hubspot.org import HubSpotOrg
 
     def assigned(app: FastAPI, changes: list[AssignmentChange]) -> int:
@@ -137,11 +144,7 @@ def hubspot() -> CRMUnderTest:
 
 def salesforce() -> CRMUnderTest:
     from connectors.salesforce import SalesforceConnector, SalesforceCredentials
-    from emulators.salesforce import (
-        DEFAULT_DAILY_LIMIT,
-        SalesforceFaultStyle,
-        create_salesforce_app,
-    )
+    from emulators.salesforce.app import DEFAULT_DAILY_LIMIT, SalesforceFaultStyle, create_salesforce_app
     from emulators.salesforce.org import SalesforceOrg
 
     login = SalesforceCredentials(username="bench@acme.example", password="pw", security_token="tok")
@@ -210,20 +213,28 @@ def drain_ids(pages: Iterator[Any]) -> list[str]:
 
 
 def run_crm(
-    crm: CRMUnderTest, org: SeedOrg, *, scenario: str, share: float, changes: int, visits: int, seed: int
+    crm: CRMUnderTest,
+    org: SeedOrg,
+    *,
+    scenario: str,
+    share: float,
+    changes: int,
+    visits: int,
+    seed: int,
+    store_url: Callable[[], str] | None = None,
 ) -> list[Row]:
     app = crm.make_app(org)
     wrapped = InjectedFaults(app, crm.style(app), share=share, seed=seed)
     rows: list[Row] = []
     with serve(wrapped) as running:
         connector = crm.connect(running.url)
-        reps = [r.crm_id for page in connector.pull_reps(None) for r in page.records if r.active]
+        reps = [r.crm_id for page in connector.pull(Stream.REPS, None) for r in page.records if r.active]
 
         wrapped.calls = 0
         started = time.perf_counter()
         ids: list[str] = []
         cursor = ""
-        for page in connector.pull_accounts(None):
+        for page in connector.pull(Stream.ACCOUNTS, None):
             ids += [r.crm_id for r in page.records]
             cursor = page.cursor
         seconds = time.perf_counter() - started
@@ -235,6 +246,8 @@ def run_crm(
                 len(ids) == n and len(set(ids)) == n,
             )
         )  # fmt: skip
+        if store_url is not None:
+            rows.append(pull_into_store(crm, scenario, wrapped, running.url, store_url(), n))
 
         targets = ids[:changes]
         assignment_changes = [
@@ -277,7 +290,7 @@ def run_crm(
         # The assignments touched `changes` accounts: an incremental pull returns exactly those.
         wrapped.calls = 0
         started = time.perf_counter()
-        changed = drain_ids(connector.pull_accounts(cursor))
+        changed = drain_ids(connector.pull(Stream.ACCOUNTS, cursor))
         seconds = time.perf_counter() - started
         rows.append(
             Row(
@@ -288,6 +301,56 @@ def run_crm(
         )  # fmt: skip
         connector.close()
     return rows
+
+
+def pull_into_store(
+    crm: CRMUnderTest, scenario: str, wrapped: InjectedFaults, url: str, database_url: str, n: int
+) -> Row:
+    """The daemon's own full pull of the accounts into an empty store: connector, intake and upsert."""
+    from sync import pipeline
+    from sync.settings import load_settings
+    from sync.store import AccountRow
+    from sync.store.schema import upgrade
+
+    settings = load_settings(
+        database_url=database_url,
+        celery_broker_url=None,
+        redis_url=None,
+        hubspot_access_token="pat-na1-bench",
+        salesforce_username="bench@acme.example",
+    )
+    upgrade(database_url)
+    ctx = pipeline.Context.from_settings(settings)
+    ctx.connector_factory = lambda org, _settings: crm.connect(url)
+    wrapped.calls = 0
+    started = time.perf_counter()
+    pipeline.pull(crm.name, ctx=ctx, streams=("accounts",))
+    seconds = time.perf_counter() - started
+    with Session(ctx.engine) as session:
+        stored = session.exec(select(func.count()).select_from(AccountRow)).one()
+    ctx.engine.dispose()
+    return Row(
+        crm.name, scenario, "pull -> store", stored, wrapped.calls,
+        math.ceil(n / crm.page_size), seconds, stored == n,
+    )  # fmt: skip
+
+
+def print_store_table(rows: list[Row]) -> None:
+    """The pull into the store against the bare pull of the same run."""
+    bare = {(r.crm, r.scenario): r for r in rows if r.step == "pull accounts"}
+    stored = [r for r in rows if r.step == "pull -> store"]
+    if not stored:
+        return
+    header = f"{'crm':<11}{'scenario':<10}{'bare records/s':>16}{'store records/s':>17}{'time ratio':>12}"
+    print()
+    print(header)
+    print("-" * len(header))
+    for r in stored:
+        peer = bare[(r.crm, r.scenario)]
+        print(
+            f"{r.crm:<11}{r.scenario:<10}{peer.per_second:>16.0f}{r.per_second:>17.0f}"
+            f"{r.seconds / peer.seconds:>12.2f}"
+        )
 
 
 def timed_push(
@@ -330,7 +393,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fault-share", type=float, default=0.10)
     parser.add_argument("--crm", nargs="+", choices=sorted(CRMS), default=["hubspot", "salesforce"])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--store-url", default=None, help="Store of the pull -> store step (default: a fresh SQLite file)"
+    )
+    parser.add_argument("--no-store", action="store_true", help="Skip the pull -> store step")
     args = parser.parse_args(argv)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    stores = iter(range(1_000_000))
+
+    def store_url() -> str:
+        return args.store_url or f"sqlite:///{scratch / f'store-{next(stores)}.db'}"
 
     started = time.perf_counter()
     org = generate_org(args.accounts, args.reps, seed=args.seed)
@@ -343,9 +415,11 @@ def main(argv: list[str] | None = None) -> None:
             rows += run_crm(
                 crm, org, scenario=scenario, share=share,
                 changes=args.changes, visits=args.visits, seed=args.seed,
+                store_url=None if args.no_store else store_url,
             )  # fmt: skip
     print()
     print_table(rows)
+    print_store_table(rows)
 
 
 if __name__ == "__main__":

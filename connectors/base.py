@@ -1,8 +1,17 @@
-"""The one protocol every CRM implements, and the CRM-neutral records it speaks.
+"""The one protocol every CRM implements, the CRM-neutral records it speaks, and its streams.
 
 Connectors turn each CRM's shapes into these records (timestamps in UTC,
 ids as strings) and hide every quirk behind `CRMConnector`. Nothing here
 imports a CRM SDK: only each CRM's `client` module does.
+
+A `Stream` is a neutral kind of record (reps, accounts, activities). Each CRM
+declares, in its own `streams` module, one `StreamSpec` per CRM object that
+feeds a stream: the object, the fields read, the mapper to the neutral record,
+the cursor field and whether deletions are reported. Activities are fed by two
+objects in both CRMs (Events and Tasks; meetings and calls). `FieldMap` names
+the CRM fields that hold the planner's account attributes; a connector builds
+its specs from the map it is given, so an org with its own fields needs a map,
+not code.
 """
 
 from __future__ import annotations
@@ -11,9 +20,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload, runtime_checkable
 
-CRMKind = Literal["salesforce", "hubspot"]
+
+class CRMKind(StrEnum):
+    """Which CRM an org is: decides the connector, never derived from an org's id."""
+
+    SALESFORCE = "salesforce"
+    HUBSPOT = "hubspot"
 
 
 def as_utc(value: datetime) -> datetime:
@@ -62,7 +76,11 @@ class RepRecord:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
-ActivityKind = Literal["event", "task", "meeting", "call"]
+class ActivityKind(StrEnum):
+    EVENT = "event"  # Salesforce Event
+    TASK = "task"  # Salesforce Task
+    MEETING = "meeting"  # HubSpot meeting
+    CALL = "call"  # HubSpot call
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +109,10 @@ class DeletedRecord:
     merged_into: str | None = None
 
 
+PulledRecord = AccountRecord | RepRecord | ActivityRecord
+
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +126,77 @@ class Page(Generic[R]):
     records: Sequence[R]
     deleted: Sequence[DeletedRecord]
     cursor: str
+
+
+# --------------------------------------------------------------------------- streams
+
+
+class Stream(StrEnum):
+    """A neutral stream of pulled records; each has its own cursor in the store."""
+
+    REPS = "reps"  # RepRecord
+    ACCOUNTS = "accounts"  # AccountRecord
+    ACTIVITIES = "activities"  # ActivityRecord
+
+
+STREAM_RECORDS: Mapping[Stream, type[PulledRecord]] = {
+    Stream.REPS: RepRecord,
+    Stream.ACCOUNTS: AccountRecord,
+    Stream.ACTIVITIES: ActivityRecord,
+}
+
+
+class RecordMapper(Protocol[R_co]):
+    """One raw CRM record to its neutral record; `now` is when the pull began."""
+
+    def __call__(self, raw: Mapping[str, Any], /, *, now: datetime) -> R_co: ...
+
+
+@dataclass(frozen=True)
+class StreamSpec(Generic[R]):
+    """One CRM object feeding a neutral stream, declared once per CRM (see each `streams` module)."""
+
+    stream: Stream
+    crm_object: str  # "Account", "Event"; "companies", "meetings"
+    fields: tuple[str, ...]  # what the pull asks the CRM for
+    mapper: RecordMapper[R]
+    cursor_field: str  # the change timestamp incremental pulls page by (>= the cursor)
+    deletable: bool  # deleted/merged records are reported as `DeletedRecord`s
+    associations: tuple[str, ...] = ()  # objects whose ids the mapper needs (HubSpot associations)
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which CRM field holds each planner attribute of an account, and which one gets the territory.
+
+    Each CRM's `streams` module has its default (today's custom fields); a
+    connector given another map reads and writes those fields instead. None:
+    the org has no such field (the planner's default applies).
+    """
+
+    tier: str | None
+    potential: str | None
+    effort: str | None
+    locked: str | None
+    territory: str  # read, and written back by assignments
+
+    @property
+    def account_fields(self) -> tuple[str, ...]:
+        """The mapped fields, in a stable order, for a pull's field list."""
+        named = (self.tier, self.potential, self.effort, self.territory, self.locked)
+        return tuple(dict.fromkeys(f for f in named if f))
+
+
+def streams_of(specs: Sequence[StreamSpec[Any]]) -> frozenset[Stream]:
+    return frozenset(s.stream for s in specs)
+
+
+def specs_for(specs: Sequence[StreamSpec[Any]], stream: Stream) -> tuple[StreamSpec[Any], ...]:
+    """The specs feeding `stream`, in declaration order; a stream the CRM lacks is a caller's bug."""
+    chosen = tuple(s for s in specs if s.stream is Stream(stream))
+    if not chosen:
+        raise ValueError(f"this connector has no {stream} stream")
+    return chosen
 
 
 # --------------------------------------------------------------------------- pushed records
@@ -190,6 +282,19 @@ class QuotaExhausted(CRMError):
     """The run stopped itself before burning the org's daily API allowance."""
 
 
+class CRMAPIError(CRMError):
+    """An error answer from a CRM's API: HTTP status, the CRM's own error code, its message."""
+
+    crm = "CRM"
+
+    def __init__(self, status: int, code: str | None, message: str) -> None:
+        said = f"{self.crm} answered {status} {code}" if code else f"{self.crm} answered {status}"
+        super().__init__(f"{said}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
 @runtime_checkable
 class CRMConnector(Protocol):
     @property
@@ -197,13 +302,33 @@ class CRMConnector(Protocol):
         """Which CRM this connector speaks to."""
         ...
 
-    def pull_accounts(self, since: str | None, *, full: bool = False) -> Iterator[Page[AccountRecord]]:
-        """Accounts changed at or after the cursor (all of them with `full`), deletions included."""
+    @property
+    def streams(self) -> frozenset[Stream]:
+        """The streams this connector can pull."""
         ...
 
-    def pull_reps(self, since: str | None, *, full: bool = False) -> Iterator[Page[RepRecord]]: ...
+    @overload
+    def pull(
+        self, stream: Literal[Stream.ACCOUNTS], since: str | None, *, full: bool = False
+    ) -> Iterator[Page[AccountRecord]]: ...
 
-    def pull_activities(self, since: str | None, *, full: bool = False) -> Iterator[Page[ActivityRecord]]: ...
+    @overload
+    def pull(
+        self, stream: Literal[Stream.REPS], since: str | None, *, full: bool = False
+    ) -> Iterator[Page[RepRecord]]: ...
+
+    @overload
+    def pull(
+        self, stream: Literal[Stream.ACTIVITIES], since: str | None, *, full: bool = False
+    ) -> Iterator[Page[ActivityRecord]]: ...
+
+    @overload
+    def pull(self, stream: Stream, since: str | None, *, full: bool = False) -> Iterator[Page[Any]]: ...
+
+    def pull(self, stream: Stream, since: str | None, *, full: bool = False) -> Iterator[Page[Any]]:
+        """Records of `stream` changed at or after the cursor (all of them with `full`), deletions
+        included; each page's `cursor` resumes after it. Records are `STREAM_RECORDS[stream]`."""
+        ...
 
     def push_assignments(self, changes: Sequence[AssignmentChange]) -> PushResult: ...
 

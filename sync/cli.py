@@ -1,21 +1,24 @@
-"""`tsync`: the command line of territory-sync (Typer + Rich).
+"""`tsync`: the command line of territory-sync (Typer), a map from commands to `sync` functions.
 
-Commands stay thin: they parse options, call one function of `sync/` (or of
-`connectors/emulators` for `tsync emulator`) and print what it returns.
-Heavy imports happen inside the commands so `tsync --help` stays fast.
+Each command parses its options, calls one function of `sync/` (or of
+`emulators/` for `tsync emulator`) and hands the result to `sync/console.py`,
+which prints it. Heavy imports happen inside the commands so `tsync --help`
+stays fast.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from sync.console import ProgressSink, console, err_console, progress_bars
 from sync.settings import SettingsError, get_settings
 
 app = typer.Typer(
@@ -27,14 +30,39 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+outbox_app = typer.Typer(help="Inspect and recover the push outbox.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
 
-console = Console()
-err_console = Console(stderr=True)
+OrgOption = typer.Option(None, "--org", "--crm", help="An org's id (default: every configured org)")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
+
+
+def _orgs(org: str | None) -> list[str]:
+    from sync.crm import configured_orgs
+
+    configured = [o.id for o in configured_orgs(get_settings())]
+    if org is not None:
+        if org not in configured:
+            raise fail(f"org {org!r} is not configured; configured: {', '.join(configured) or 'none'}")
+        return [org]
+    if not configured:
+        raise fail(
+            "no CRM is configured: set SALESFORCE_* or HUBSPOT_* (see .env.example), or try `tsync demo`"
+        )
+    return configured
+
+
+def _engine() -> Any:
+    from sync.store import engine_for
+
+    return engine_for(get_settings().database_url)
+
+
+# --------------------------------------------------------------------------- set-up and try-out
 
 
 @db_app.command("upgrade")
@@ -76,47 +104,29 @@ def emulator(
     ),
 ) -> None:
     """Serve a seeded local Salesforce or HubSpot API emulator in the foreground (Ctrl+C stops it)."""
+    from connectors.base import CRMKind
     from emulators.seed import generate_org
     from emulators.server import serve_forever
+    from sync.console import print_hubspot_emulator, print_salesforce_emulator
 
-    if crm not in ("salesforce", "hubspot"):
-        raise fail("CRM must be salesforce or hubspot")
+    try:
+        kind = CRMKind(crm)
+    except ValueError:
+        raise fail("CRM must be salesforce or hubspot") from None
     org = generate_org(accounts, reps, seed=seed, metros=metros)
     url = f"http://{host}:{port}"
-    if crm == "salesforce":
+    if kind is CRMKind.SALESFORCE:
         from emulators.salesforce import SalesforceOrgCredentials, create_salesforce_app
 
-        creds = None
-        if username is not None:
-            creds = SalesforceOrgCredentials(username, password or "", token or "")
-        web = create_salesforce_app(org, credentials=creds)
-        console.print(
-            f"Salesforce emulator at {url} ({accounts:,} accounts, {reps} users; "
-            f"{'only ' + username + ' logs in' if username else 'any login works'})\n"
-            f"  curl -H 'Authorization: Bearer x' '{url}/services/data/v59.0/query/"
-            "?q=SELECT+Id,Name,OwnerId+FROM+Account+LIMIT+5'\n"
-            f"  curl {url}/__emulator/stats\n"
-            "  python: Salesforce(username=..., password=..., security_token=..., "
-            f"session=connectors.salesforce.client.RedirectingSession('{url}'))\n"
-            f"  tsync: SALESFORCE_BASE_URL={url} SALESFORCE_USERNAME=... SALESFORCE_PASSWORD=...",
-            highlight=False,
-            soft_wrap=True,
-        )
+        creds = SalesforceOrgCredentials(username, password or "", token or "") if username else None
+        web_app = create_salesforce_app(org, credentials=creds)
+        print_salesforce_emulator(url, accounts, reps, username)
     else:
         from emulators.hubspot import create_hubspot_app
 
-        web = create_hubspot_app(org, access_token=token)
-        console.print(
-            f"HubSpot emulator at {url} ({accounts:,} companies, {reps} owners; "
-            f"{'only the given token' if token else 'any bearer token'} works)\n"
-            f"  curl -H 'Authorization: Bearer pat-x' '{url}/crm/v3/objects/companies?limit=5'\n"
-            f"  curl {url}/__emulator/stats\n"
-            f"  python: HubSpot(access_token='pat-x', host='{url}')\n"
-            f"  tsync: HUBSPOT_BASE_URL={url} HUBSPOT_ACCESS_TOKEN=pat-x",
-            highlight=False,
-            soft_wrap=True,
-        )
-    serve_forever(web, host, port)
+        web_app = create_hubspot_app(org, access_token=token)
+        print_hubspot_emulator(url, accounts, reps, token_required=token is not None)
+    serve_forever(web_app, host, port)
 
 
 @app.command("plan-file")
@@ -140,50 +150,40 @@ def plan_file(
     csv_dir: Path | None = typer.Option(None, "--csv", help="With --call-plans: one CSV per rep in DIR"),
 ) -> None:
     """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out."""
-    from datetime import date
-
-    from sync.planfile import PlanFileError, add_call_plans, plan_document, plan_from_files, write_document
+    from sync.console import print_plan_file
+    from sync.planfile import PlanFileError, plan_spreadsheets, write_document
 
     if mode not in ("minimal", "full"):
         raise fail(f"--mode must be minimal or full, not {mode!r}")
-    first_day = None
-    if call_plans:
-        try:
-            first_day = date.fromisoformat(start or "")
-        except ValueError:
-            raise fail(f"--call-plans needs --start YYYY-MM-DD, not {start!r}") from None
-        if weeks < 1:
-            raise fail("--weeks must be at least 1")
-    elif csv_dir is not None:
+    if csv_dir is not None and not call_plans:
         raise fail("--csv writes the call plans: give --call-plans --start YYYY-MM-DD too")
+    first_day = _call_plans_start(start, weeks) if call_plans else None
     try:
-        plan, account_list, rep_list, policy_used = plan_from_files(
+        plan, document = plan_spreadsheets(
             accounts,
             reps,
             policy_toml=policy,
             mode="full" if mode == "full" else "minimal",
             seconds=seconds,
             seed=seed,
+            call_plans_from=first_day,
+            weeks=weeks,
+            csv_dir=csv_dir,
         )
     except PlanFileError as exc:
         raise fail(str(exc)) from None
-    document = plan_document(plan)
-    if first_day is not None:
-        add_call_plans(document, plan, account_list, rep_list, policy_used, start=first_day, weeks=weeks,
-                       seed=seed, seconds=seconds, csv_dir=csv_dir)
     write_document(document, out)
-    after = plan.after
-    console.print(
-        f"{len(plan.assignments):,} accounts assigned, {len(plan.unassigned):,} unassigned, "
-        f"{len(plan.moves):,} moves ({plan.moved_share:.0%}); potential CV {after.potential.cv:.3f}, "
-        f"workload CV {after.workload.cv:.3f}, max utilisation {after.max_utilisation:.0%}"
-        + (f"; {plan.extra_reps_needed} more rep(s) needed" if plan.extra_reps_needed else "")
-        + (f"; {len(plan.out_of_band)} rep(s) out of band or over capacity (see metrics.out_of_band)"
-           if plan.out_of_band else "")
-        + f" -> {out}",
-        highlight=False,
-        soft_wrap=True,
-    )
+    print_plan_file(plan, str(out))
+
+
+def _call_plans_start(start: str | None, weeks: int) -> date:
+    try:
+        first_day = date.fromisoformat(start or "")
+    except ValueError:
+        raise fail(f"--call-plans needs --start YYYY-MM-DD, not {start!r}") from None
+    if weeks < 1:
+        raise fail("--weeks must be at least 1")
+    return first_day
 
 
 def main() -> None:
@@ -207,57 +207,6 @@ def main() -> None:
 
 # --------------------------------------------------------------------------- the daemon
 
-OrgOption = typer.Option(None, "--org", "--crm", help="salesforce or hubspot (default: every configured org)")
-
-
-def _orgs(org: str | None) -> list[str]:
-    from sync.crm import configured_orgs
-
-    configured = [o.id for o in configured_orgs(get_settings())]
-    if org is not None:
-        if org not in configured:
-            raise fail(f"org {org!r} is not configured; configured: {', '.join(configured) or 'none'}")
-        return [org]
-    if not configured:
-        raise fail(
-            "no CRM is configured: set SALESFORCE_* or HUBSPOT_* (see .env.example), or try `tsync demo`"
-        )
-    return configured
-
-
-def _progress() -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-
-
-class _ProgressSink:
-    """Adapts the pipeline's (what, n) progress callback to Rich tasks, one per stream."""
-
-    def __init__(self, progress: Any) -> None:
-        self.progress = progress
-        self.tasks: dict[str, Any] = {}
-
-    def __call__(self, what: str, n: int) -> None:
-        if what not in self.tasks:
-            self.tasks[what] = self.progress.add_task(what, total=None)
-        self.progress.advance(self.tasks[what], n)
-
 
 @app.command()
 def pull(
@@ -266,24 +215,13 @@ def pull(
     as_json: bool = typer.Option(False, "--json", help="Print counts as JSON"),
 ) -> None:
     """Pull accounts, reps and activities from the CRM into the store (incremental by default)."""
-    import json
-
     from sync import pipeline
 
     out: dict[str, Any] = {}
     for org_id in _orgs(org):
-        with _progress() as progress:
-            summary = pipeline.pull(org_id, full=full, progress=_ProgressSink(progress))
-        c = summary.counts
-        out[org_id] = {
-            "accounts": c.get("accounts", 0),
-            "reps": c.get("reps", 0),
-            "activities": c.get("activities", 0),
-            "deleted": c.get("deleted", 0),
-            "api_calls": c.get("api_calls", 0),
-            "issues": c.get("issues", 0),
-            "run_id": summary.run_id,
-        }
+        with progress_bars() as progress:
+            summary = pipeline.pull(org_id, full=full, progress=ProgressSink(progress))
+        out[org_id] = {**summary.headline(), "run_id": summary.run_id}
     if as_json:
         console.print_json(json.dumps(out))
         return
@@ -297,8 +235,8 @@ def plan(org: str | None = OrgOption) -> None:
     from sync import pipeline
 
     for org_id in _orgs(org):
-        with _progress() as progress:
-            summary = pipeline.plan(org_id, progress=_ProgressSink(progress))
+        with progress_bars() as progress:
+            summary = pipeline.plan(org_id, progress=ProgressSink(progress))
         console.print(
             f"[bold]{org_id}[/]: plan run {summary.plan_run_id}: {summary.moves} moves, "
             f"{summary.visits} visits planned, {summary.unassigned} unassigned, "
@@ -314,9 +252,8 @@ def push(
     plan_run: int | None = typer.Option(None, "--plan-run", help="Push this plan run instead of the latest"),
 ) -> None:
     """Send the latest plan's changes to the CRM through the outbox (or preview them)."""
-    import json
-
     from sync import pipeline
+    from sync.console import print_diff, print_pushed
 
     results: dict[str, Any] = {}
     for org_id in _orgs(org):
@@ -324,61 +261,16 @@ def push(
             diff = pipeline.preview(org_id, plan_run_id=plan_run)
             results[org_id] = diff.as_dict()
             if not as_json:
-                print_diff(org_id, diff.as_dict())
+                print_diff(org_id, diff)
             continue
-        with _progress() as progress:
-            summary = pipeline.push(org_id, plan_run_id=plan_run, progress=_ProgressSink(progress))
-        r = summary.report
-        results[org_id] = {"plan_run_id": summary.plan_run_id, "queued": summary.queued, **r.__dict__}
+        with progress_bars() as progress:
+            summary = pipeline.push(org_id, plan_run_id=plan_run, progress=ProgressSink(progress))
+        report = summary.report.as_dict()
+        results[org_id] = {"plan_run_id": summary.plan_run_id, "queued": summary.queued, **report}
         if not as_json:
-            console.print(
-                f"[bold]{org_id}[/]: {r.done} applied, {r.rejected} rejected, {r.retry} to retry, "
-                f"{r.parked} parked ({r.api_calls} API calls)"
-            )
+            print_pushed(org_id, summary.report)
     if as_json:
         console.print_json(json.dumps(results))
-
-
-def print_diff(org_id: str, diff: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{org_id}: what plan run {diff['plan_run_id']} would change", show_lines=False)
-    for col_name in ("rep", "gained", "lost", "workload h/yr", "drive h/yr", "visits +", "visits −", "moved"):
-        table.add_column(col_name, justify="left" if col_name == "rep" else "right")
-    for rep in diff["reps"]:
-        if not (
-            rep["gained"]
-            or rep["lost"]
-            or rep["visits_added"]
-            or rep["visits_removed"]
-            or rep["visits_moved"]
-        ):
-            continue
-        table.add_row(
-            rep["name"],
-            str(len(rep["gained"])),
-            str(len(rep["lost"])),
-            f"{rep['workload_hours_before']:.0f} → {rep['workload_hours_after']:.0f}",
-            f"{rep['drive_hours_before']:.0f} → {rep['drive_hours_after']:.0f}",
-            str(rep["visits_added"]),
-            str(rep["visits_removed"]),
-            str(rep["visits_moved"]),
-        )
-    console.print(table)
-    console.print(
-        f"{diff['assignment_changes']} account changes and {diff['visit_changes']} visit changes would be "
-        f"written; {len(diff['left_alone'])} records changed by people are left alone."
-    )
-    shown = 0
-    for rep in diff["reps"]:
-        for gained in rep["gained"]:
-            if shown < 10:
-                console.print(
-                    f"  {gained['name'] or gained['account_id']} → {rep['name']}: {gained['reason']}"
-                )
-                shown += 1
-    if diff["assignment_changes"] > shown:
-        console.print(f"  … and {diff['assignment_changes'] - shown} more (use --json for all)")
 
 
 @app.command()
@@ -390,200 +282,38 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
 ) -> None:
     """Run the whole pipeline: once, or nightly at NIGHTLY_AT in this process (embedded mode)."""
-    import json
-
     from sync import pipeline
+    from sync.console import print_diff, print_run
 
     if not once:
-        _run_nightly_embedded()
+        _run_nightly()
         return
     results: dict[str, Any] = {}
     for org_id in _orgs(org):
-        with _progress() as progress:
-            summary = pipeline.run_all(org_id, dry_run=dry_run, full=full, progress=_ProgressSink(progress))
+        with progress_bars() as progress:
+            summary = pipeline.run_all(org_id, dry_run=dry_run, full=full, progress=ProgressSink(progress))
         if summary.diff is not None:
             results[org_id] = summary.diff.as_dict()
             if not as_json:
-                print_diff(org_id, summary.diff.as_dict())
+                print_diff(org_id, summary.diff)
             continue
         assert summary.push is not None
-        r = summary.push.report
-        results[org_id] = {"run_id": summary.run_id, "plan_run_id": summary.plan.plan_run_id, **r.__dict__}
+        report = summary.push.report.as_dict()
+        results[org_id] = {"run_id": summary.run_id, "plan_run_id": summary.plan.plan_run_id, **report}
         if not as_json:
-            console.print(
-                f"[bold]{org_id}[/]: run {summary.run_id}: pulled {summary.pull.counts.get('accounts', 0)} "
-                f"accounts, {summary.plan.moves} moves, {summary.plan.visits} visits; "
-                f"{r.done} changes applied, {r.rejected} rejected, {r.parked} parked"
-            )
+            print_run(org_id, summary)
     if as_json:
         console.print_json(json.dumps(results))
 
 
-def _run_nightly_embedded() -> None:
-    import time
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    from sync import pipeline
+def _run_nightly() -> None:
+    from sync.nightly import run_nightly
 
     settings = get_settings()
     if not settings.embedded:
         raise fail("a broker is configured: run `tsync worker` and `tsync beat` instead")
-    zone = ZoneInfo(settings.timezone)
-    hour, minute = (int(p) for p in settings.nightly_at.split(":"))
-    while True:
-        now = datetime.now(zone)
-        due = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if due <= now:
-            due += timedelta(days=1)
-        console.print(f"next run at {due.isoformat()} ({settings.timezone})")
-        time.sleep((due - now).total_seconds())
-        for org_id in _orgs(None):
-            try:
-                pipeline.run_all(org_id, trigger="nightly")
-            except Exception as exc:  # one org failing must not stop the daemon; the run records why
-                err_console.print(f"[red]{org_id}: run failed: {exc}[/]")
-
-
-@app.command()
-def runs(
-    org: str | None = typer.Option(None, "--org", help="Only this org"),
-    limit: int = typer.Option(20, "--limit", help="How many runs"),
-    run_id: int | None = typer.Option(None, "--id", help="Show one run with its record issues"),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
-) -> None:
-    """Run history: each pull, plan, push and full run with counts, retries and errors."""
-    import json
-
-    from rich.table import Table
-    from sqlmodel import Session, select
-
-    from sync.runs import recent_runs
-    from sync.store import OutboxItem, OutboxStatus, RecordIssue, SyncRun, engine_for
-    from sync.views import counts_summary
-
-    engine = engine_for(get_settings().database_url)
-    if run_id is not None:
-        with Session(engine) as session:
-            run_row = session.get(SyncRun, run_id)
-            if run_row is None:
-                raise fail(f"no run {run_id}")
-            issues = session.exec(select(RecordIssue).where(RecordIssue.sync_run_id == run_id)).all()
-            parked = session.exec(
-                select(OutboxItem).where(
-                    OutboxItem.org_id == run_row.org_id, OutboxItem.status == OutboxStatus.PARKED
-                )
-            ).all()
-        if as_json:
-            console.print_json(
-                json.dumps(
-                    {
-                        "run": run_row.model_dump(mode="json"),
-                        "issues": [
-                            {"stream": i.stream, "crm_id": i.crm_id, "problem": i.problem} for i in issues
-                        ],
-                        "parked": [
-                            {
-                                "id": p.id,
-                                "record": p.record_id,
-                                "code": p.last_error_code,
-                                "message": p.last_error,
-                            }
-                            for p in parked
-                        ],
-                    }
-                )
-            )
-            return
-        console.print(f"run {run_row.id} ({run_row.kind}, {run_row.org_id}): {run_row.status}")
-        console.print(run_row.counts)
-        if run_row.error_summary:
-            console.print(f"[red]{run_row.error_summary}[/]")
-        for issue in issues[:200]:
-            console.print(f"  {issue.stream} {issue.crm_id}: {issue.problem}", highlight=False)
-        if len(issues) > 200:
-            console.print(f"  … {len(issues) - 200} more (use --json)")
-        for p in parked:
-            console.print(
-                f"  [yellow]parked[/] #{p.id} {p.kind} {p.record_id}: {p.last_error_code} {p.last_error}"
-            )
-        return
-    rows = recent_runs(engine, org_id=org, limit=limit)
-    if as_json:
-        console.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
-        return
-    table = Table(title="Run history", expand=False)
-    table.add_column("id", justify="right")
-    table.add_column("org")
-    table.add_column("kind")
-    table.add_column("status")
-    table.add_column("started (UTC)")
-    table.add_column("took", justify="right")
-    table.add_column("what happened", overflow="fold")
-    for r in rows:
-        took = f"{(r.finished_at - r.started_at).total_seconds():.0f}s" if r.finished_at else "…"
-        style = {"failed": "red", "partial": "yellow", "running": "cyan"}.get(r.status, "green")
-        what = counts_summary(r.counts)
-        if r.error_summary:
-            what = f"{what}; [red]{r.error_summary[:160]}[/]" if what else f"[red]{r.error_summary[:160]}[/]"
-        table.add_row(
-            str(r.id),
-            r.org_id,
-            f"{r.kind} ({r.trigger})",
-            f"[{style}]{r.status}[/]",
-            r.started_at.strftime("%m-%d %H:%M"),
-            took,
-            what,
-        )
-    console.print(table)
-
-
-outbox_app = typer.Typer(help="Inspect and recover the push outbox.", no_args_is_help=True)
-app.add_typer(outbox_app, name="outbox")
-
-
-@outbox_app.command("list")
-def outbox_list(
-    status: str = typer.Option("parked", "--status", help="pending, retry, parked, done, superseded"),
-    limit: int = typer.Option(50, "--limit"),
-) -> None:
-    """List outbox rows by status, with the CRM's own error for failed ones."""
-    from rich.table import Table
-    from sqlmodel import Session, col, select
-
-    from sync.store import OutboxItem, engine_for
-
-    with Session(engine_for(get_settings().database_url)) as session:
-        rows = session.exec(
-            select(OutboxItem).where(OutboxItem.status == status).order_by(col(OutboxItem.id)).limit(limit)
-        ).all()
-    table = Table(title=f"outbox: {status}")
-    for name in ("id", "org", "kind", "record", "attempts", "next attempt", "CRM error"):
-        table.add_column(name)
-    for r in rows:
-        table.add_row(
-            str(r.id),
-            r.org_id,
-            r.kind,
-            r.record_id,
-            str(r.attempts),
-            r.next_attempt_at.isoformat() if r.next_attempt_at else "",
-            f"{r.last_error_code or ''} {r.last_error or ''}".strip(),
-        )
-    console.print(table)
-
-
-@outbox_app.command("retry")
-def outbox_retry(
-    ids: list[int] = typer.Argument(None, help="Outbox row ids (default: every parked row)"),
-    org: str | None = typer.Option(None, "--org"),
-) -> None:
-    """Give parked changes a fresh set of attempts (after fixing the record in the CRM)."""
-    from sync.outbox import requeue_parked
-    from sync.store import engine_for
-
-    n = requeue_parked(engine_for(get_settings().database_url), org_id=org, item_ids=ids or ())
-    console.print(f"{n} parked change(s) will be sent by the next push (`tsync push`).")
+    _orgs(None)  # fail now, not at night, when no CRM is configured
+    run_nightly(settings, say=console.print, warn=lambda text: err_console.print(f"[red]{text}[/]"))
 
 
 @app.command()
@@ -593,6 +323,7 @@ def resync(
 ) -> None:
     """Ask for a resync now: queued for the workers, or run here in embedded mode."""
     from sync import pipeline
+    from sync.store import RunTrigger
 
     if scope not in ("full", "accounts", "activities"):
         raise fail("--scope must be full, accounts or activities")
@@ -602,17 +333,17 @@ def resync(
             from sync.dispatch import submit
 
             task = "tsync.run" if scope == "full" else "tsync.pull"
-            kwargs: dict[str, Any] = {"org_id": org_id, "trigger": "resync"}
+            kwargs: dict[str, Any] = {"org_id": org_id, "trigger": RunTrigger.RESYNC.value}
             if scope == "full":
                 kwargs["full"] = True
             else:
                 kwargs["streams"] = [scope]
             console.print(f"{org_id}: queued as task {submit(task, **kwargs)}")
         elif scope == "full":
-            summary = pipeline.run_all(org_id, full=True, trigger="resync")
+            summary = pipeline.run_all(org_id, full=True, trigger=RunTrigger.RESYNC)
             console.print(f"{org_id}: run {summary.run_id} finished")
         else:
-            pulled = pipeline.pull(org_id, streams=(scope,), trigger="resync")  # type: ignore[arg-type]
+            pulled = pipeline.pull(org_id, streams=(scope,), trigger=RunTrigger.RESYNC)
             console.print(f"{org_id}: pull run {pulled.run_id} finished")
 
 
@@ -654,54 +385,66 @@ def web(
     serve_web(get_settings(), host=host, port=port, workers=workers)  # bad settings fail before forking
 
 
+# --------------------------------------------------------------------------- history and the outbox
+
+
+@app.command()
+def runs(
+    org: str | None = typer.Option(None, "--org", help="Only this org"),
+    limit: int = typer.Option(20, "--limit", help="How many runs"),
+    run_id: int | None = typer.Option(None, "--id", help="Show one run with its record issues"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+) -> None:
+    """Run history: each pull, plan, push and full run with counts, retries and errors."""
+    from sync.console import print_run_detail, print_runs
+    from sync.runs import recent_runs, run_detail
+
+    if run_id is None:
+        rows = recent_runs(_engine(), org_id=org, limit=limit)
+        if as_json:
+            console.print_json(json.dumps([r.model_dump(mode="json") for r in rows]))
+        else:
+            print_runs(rows)
+        return
+    detail = run_detail(_engine(), run_id)
+    if detail is None:
+        raise fail(f"no run {run_id}")
+    if as_json:
+        console.print_json(json.dumps(detail.as_dict()))
+    else:
+        print_run_detail(detail)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: str = typer.Option("parked", "--status", help="pending, retry, parked, done, superseded"),
+    limit: int = typer.Option(50, "--limit"),
+) -> None:
+    """List outbox rows by status, with the CRM's own error for failed ones."""
+    from sync.console import print_outbox
+    from sync.outbox import outbox_rows
+    from sync.store import OutboxStatus
+
+    try:
+        wanted = OutboxStatus(status)
+    except ValueError:
+        raise fail(f"--status must be one of {', '.join(s.value for s in OutboxStatus)}") from None
+    print_outbox(status, outbox_rows(_engine(), wanted, limit=limit))
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ids: list[int] = typer.Argument(None, help="Outbox row ids (default: every parked row)"),
+    org: str | None = typer.Option(None, "--org"),
+) -> None:
+    """Give parked changes a fresh set of attempts (after fixing the record in the CRM)."""
+    from sync.outbox import requeue_parked
+
+    n = requeue_parked(_engine(), org_id=org, item_ids=ids or ())
+    console.print(f"{n} parked change(s) will be sent by the next push (`tsync push`).")
+
+
 # --------------------------------------------------------------------------- looking at plans
-
-
-def print_balance(view: Any, out: Console | None = None) -> None:
-    """The before/after table per rep and per dimension, thresholds highlighted."""
-    out = out or console
-    from rich.table import Table
-
-    from sync.views import THRESHOLDS, balance_rows, dimension_rows
-
-    per_rep = Table(title=f"Plan run {view.plan_run.id} ({view.plan_run.org_id}): per rep, before → after")
-    for name in ("rep", "accounts", "potential $M", "workload h/yr", "utilisation", "drive h/yr"):
-        per_rep.add_column(name, justify="left" if name == "rep" else "right")
-    for r in balance_rows(view):
-        util = r["utilisation"][1]
-        style = "red" if util > 1.0 else ""
-        per_rep.add_row(
-            r["name"],
-            f"{r['accounts'][0]} → {r['accounts'][1]}",
-            f"{r['potential'][0] / 1e6:.1f} → {r['potential'][1] / 1e6:.1f}",
-            f"{r['workload_hours'][0]:.0f} → {r['workload_hours'][1]:.0f}",
-            f"{r['utilisation'][0]:.0%} → " + (f"[{style}]{util:.0%}[/]" if style else f"{util:.0%}"),
-            f"{r['drive_hours'][0]:.0f} → {r['drive_hours'][1]:.0f}",
-        )
-    out.print(per_rep)
-    dims = Table(
-        title=(
-            f"Balance (green meets the target: potential CV < {THRESHOLDS['potential_cv']}, "
-            f"workload CV < {THRESHOLDS['workload_cv']}, Gini < {THRESHOLDS['gini']}, "
-            f"min/max ≥ {THRESHOLDS['min_max']})"
-        )
-    )
-    for name in ("dimension", "CV", "Gini", "min/max"):
-        dims.add_column(name, justify="left" if name == "dimension" else "right")
-
-    def fmt(pair: tuple[float | None, float | None], ok: bool) -> str:
-        before = "–" if pair[0] is None else f"{pair[0]:.3f}"
-        after = "–" if pair[1] is None else f"{pair[1]:.3f}"
-        return f"{before} → [{'green' if ok else 'red'}]{after}[/]"
-
-    for d in dimension_rows(view):
-        dims.add_row(
-            d["dimension"],
-            fmt(d["cv"], d["cv_ok"]),
-            fmt(d["gini"], d["gini_ok"]),
-            fmt(d["min_max"], d["min_max_ok"]),
-        )
-    out.print(dims)
 
 
 @app.command()
@@ -711,28 +454,17 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON"),
 ) -> None:
     """The balance report of a stored plan: per rep and per dimension, before and after."""
-    import json
-
-    from sync.store import engine_for
-    from sync.views import balance_rows, dimension_rows, load_plan_view
+    from sync.console import print_balance
+    from sync.views import load_plan_view, report_document
 
     try:
-        view = load_plan_view(engine_for(get_settings().database_url), plan_run_id=plan_run, org_id=org)
+        view = load_plan_view(_engine(), plan_run_id=plan_run, org_id=org)
     except LookupError as exc:
         raise fail(str(exc)) from None
     if as_json:
-        console.print_json(
-            json.dumps(
-                {
-                    "plan_run_id": view.plan_run.id,
-                    "reps": balance_rows(view),
-                    "dimensions": dimension_rows(view),
-                    "summary": {k: v for k, v in view.plan_run.summary.items() if k != "coverage"},
-                }
-            )
-        )
-        return
-    print_balance(view)
+        console.print_json(json.dumps(report_document(view)))
+    else:
+        print_balance(view)
 
 
 @app.command("map")
@@ -743,13 +475,10 @@ def map_command(
     rep: str | None = typer.Option(None, "--rep", help="Draw this rep's first week of routes"),
 ) -> None:
     """Write an interactive map of a stored plan: territories, homes, opportunity and a week of routes."""
-    from sync.store import engine_for
     from sync.views import load_plan_view, territory_map
 
     try:
-        view = load_plan_view(
-            engine_for(get_settings().database_url), plan_run_id=plan_run, org_id=org, route_rep=rep
-        )
+        view = load_plan_view(_engine(), plan_run_id=plan_run, org_id=org, route_rep=rep)
     except LookupError as exc:
         raise fail(str(exc)) from None
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,25 +2,26 @@
 
 The only module that turns settings (with their SecretStr values) into
 connector constructor arguments; connectors themselves never see `sync/`.
+An org's id (SALESFORCE_ORG_KEY, HUBSPOT_ORG_KEY) is only a name: its kind,
+and so its connector, comes from which credentials configured it, and code
+that starts from a CRM kind (a webhook) looks the org up with `org_of_kind`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from connectors.base import CRMConnector
+from connectors.base import CRMConnector, CRMKind
 from connectors.limits import LocalBudget, RedisBudget, RequestBudget
 from sync.settings import Settings
 
-OrgKind = Literal["salesforce", "hubspot"]
 HUBSPOT_SEARCHES_PER_SECOND = 5.0  # HubSpot's own search limit per token
 
 
 @dataclass(frozen=True)
 class OrgConfig:
     id: str
-    kind: OrgKind
+    kind: CRMKind
     name: str
 
 
@@ -28,26 +29,36 @@ def configured_orgs(settings: Settings) -> list[OrgConfig]:
     """The orgs whose credentials are set; a CRM without settings is simply not synced."""
     orgs = []
     if settings.salesforce_configured:
-        orgs.append(OrgConfig(id="salesforce", kind="salesforce", name="Salesforce"))
+        orgs.append(OrgConfig(id=settings.salesforce_org_key, kind=CRMKind.SALESFORCE, name="Salesforce"))
     if settings.hubspot_configured:
-        orgs.append(OrgConfig(id="hubspot", kind="hubspot", name="HubSpot"))
+        orgs.append(OrgConfig(id=settings.hubspot_org_key, kind=CRMKind.HUBSPOT, name="HubSpot"))
     return orgs
+
+
+def org_of_kind(settings: Settings, kind: CRMKind | str) -> OrgConfig | None:
+    """The configured org of a CRM kind (what a webhook from that CRM is about), if any."""
+    return next((o for o in configured_orgs(settings) if o.kind is CRMKind(kind)), None)
+
+
+def redis_prefix(settings: Settings) -> str:
+    """Where this deployment's keys live in a shared Redis (the queue prefix namespaces them)."""
+    return f"tsync:{settings.celery_queue_prefix}"
 
 
 def request_budget(org: OrgConfig, settings: Settings) -> RequestBudget:
     """One budget per org, shared by every worker process when Redis is configured."""
-    if org.kind == "salesforce":
+    if org.kind is CRMKind.SALESFORCE:
         rate, per = settings.salesforce_requests_per_second, 1.0
     else:
         rate, per = float(settings.hubspot_requests_per_10s), 10.0
     if settings.redis_url:
-        return RedisBudget(settings.redis_url, f"tsync:budget:{org.id}", rate, per)
+        return RedisBudget(settings.redis_url, f"{redis_prefix(settings)}budget:{org.id}", rate, per)
     return LocalBudget(rate, per)
 
 
 def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
     budget = request_budget(org, settings)
-    if org.kind == "salesforce":
+    if org.kind is CRMKind.SALESFORCE:
         from connectors.salesforce import SalesforceConnector, SalesforceCredentials
 
         def secret(value: object) -> str | None:
@@ -81,7 +92,12 @@ def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
         )
     # HubSpot limits searches per second per token on top of the burst limit: share that too.
     search_budget = (
-        RedisBudget(settings.redis_url, f"tsync:budget:{org.id}:search", HUBSPOT_SEARCHES_PER_SECOND, 1.0)
+        RedisBudget(
+            settings.redis_url,
+            f"{redis_prefix(settings)}budget:{org.id}:search",
+            HUBSPOT_SEARCHES_PER_SECOND,
+            1.0,
+        )
         if settings.redis_url
         else None
     )

@@ -17,12 +17,16 @@ from typing import Any
 
 from rich.console import Console
 
+from connectors.base import CRMKind
 from emulators.hubspot import create_hubspot_app
 from emulators.salesforce import create_salesforce_app
 from emulators.seed import generate_org
 from emulators.server import RunningServer, serve
 from sync import pipeline
+from sync.console import ProgressSink, print_balance, progress_bars
+from sync.crm import configured_orgs
 from sync.settings import Settings, load_settings
+from sync.store import RunTrigger
 from sync.store.schema import upgrade
 
 
@@ -40,8 +44,8 @@ class DemoSize:
 @dataclass
 class DemoResult:
     settings: Settings
-    runs: dict[str, pipeline.RunSummary]
-    written: dict[str, dict[str, int]]
+    runs: dict[CRMKind, pipeline.RunSummary]
+    written: dict[CRMKind, dict[str, int]]
     outputs: dict[str, Path]
     seconds: float
 
@@ -82,15 +86,6 @@ def demo_settings(out_dir: Path, sf_url: str, hs_url: str, size: DemoSize) -> Se
 
 
 def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | None = None) -> DemoResult:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from sync.views import balance_chart, load_plan_view, territory_map
 
     size = size or DemoSize()
@@ -107,38 +102,25 @@ def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | 
         settings = demo_settings(out_dir, sf.url, hs.url, size)
         upgrade(settings.database_url)
         ctx = pipeline.Context.from_settings(settings)
-        runs: dict[str, pipeline.RunSummary] = {}
-        for org_id in ("salesforce", "hubspot"):
-            with Progress(
-                SpinnerColumn(),
-                TextColumn(f"{org_id}: " + "{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
-                tasks: dict[str, Any] = {}
-
-                def step(what: str, n: int, progress: Any = progress, tasks: dict[str, Any] = tasks) -> None:
-                    if what not in tasks:
-                        tasks[what] = progress.add_task(what, total=None)
-                    progress.advance(tasks[what], n)
-
-                runs[org_id] = pipeline.run_all(org_id, ctx=ctx, trigger="demo", progress=step)
-            console.print(_run_line(org_id, runs[org_id]))
+        runs: dict[CRMKind, pipeline.RunSummary] = {}
+        orgs = {org.kind: org for org in configured_orgs(settings)}
+        for kind in (CRMKind.SALESFORCE, CRMKind.HUBSPOT):
+            org_id = orgs[kind].id
+            with progress_bars(f"{org_id}: ", console) as progress:
+                runs[kind] = pipeline.run_all(
+                    org_id, ctx=ctx, trigger=RunTrigger.DEMO, progress=ProgressSink(progress)
+                )
+            console.print(_run_line(org_id, runs[kind]))
         written = {
-            "salesforce": _salesforce_written(sf_app),
-            "hubspot": _hubspot_written(hs_app),
+            CRMKind.SALESFORCE: _salesforce_written(sf_app),
+            CRMKind.HUBSPOT: _hubspot_written(hs_app),
         }
-    view = load_plan_view(ctx.engine, plan_run_id=runs["salesforce"].plan.plan_run_id)
-    from sync.cli import print_balance  # the same tables `tsync report` prints
-
-    print_balance(view, console)
+    view = load_plan_view(ctx.engine, plan_run_id=runs[CRMKind.SALESFORCE].plan.plan_run_id)
+    print_balance(view, console)  # the same tables `tsync report` prints
     outputs = {"map": out_dir / "territories.html", "chart": out_dir / "balance.png"}
     territory_map(view).save(str(outputs["map"]))
     balance_chart(view, outputs["chart"])
-    hs_view = load_plan_view(ctx.engine, plan_run_id=runs["hubspot"].plan.plan_run_id)
+    hs_view = load_plan_view(ctx.engine, plan_run_id=runs[CRMKind.HUBSPOT].plan.plan_run_id)
     outputs["hubspot_map"] = out_dir / "territories-hubspot.html"
     territory_map(hs_view).save(str(outputs["hubspot_map"]))
     _print_written(console, written)
@@ -182,9 +164,9 @@ def _hubspot_written(app: Any) -> dict[str, int]:
     }
 
 
-def _print_written(console: Console, written: dict[str, dict[str, int]]) -> None:
+def _print_written(console: Console, written: dict[CRMKind, dict[str, int]]) -> None:
     console.print("\n[bold]What reps will see in their CRM[/]")
-    sf, hs = written["salesforce"], written["hubspot"]
+    sf, hs = written[CRMKind.SALESFORCE], written[CRMKind.HUBSPOT]
     console.print(
         f"  Salesforce: Account Owner and the Territory field on {sf['accounts with a territory']:,} "
         f"accounts; {sf['planned visit events']:,} Events (subject 'Visit: …') on reps' calendars "

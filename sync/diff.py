@@ -8,9 +8,11 @@ in the CRM, are never overwritten; accounts a human re-assigned are left alone.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -19,12 +21,17 @@ from sync.store import (
     AccountRow,
     ActivityRow,
     OutboxItem,
+    OutboxKind,
     OutboxStatus,
     PlannedAssignment,
     PlannedVisit,
     PlanRun,
     RepRow,
 )
+from sync.store.outbox_payload import AssignmentPayload, VisitPayload
+from sync.store.plan_summary import BalanceMetrics, PlanRunSummary
+
+P = TypeVar("P", AssignmentPayload, VisitPayload)
 
 
 @dataclass(frozen=True)
@@ -49,16 +56,31 @@ class RepDiff:
     visits_removed: int = 0
     visits_moved: int = 0
 
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.gained or self.lost or self.visits_added or self.visits_removed or self.visits_moved
+        )
+
+    @property
+    def workload_hours(self) -> tuple[float, float]:
+        """Before and after, in hours per year to one decimal."""
+        return round(self.workload_before / 60, 1), round(self.workload_after / 60, 1)
+
+    @property
+    def drive_hours(self) -> tuple[float, float]:
+        return round(self.drive_minutes_before / 60, 1), round(self.drive_minutes_after / 60, 1)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "rep_id": self.rep_id,
             "name": self.name,
-            "gained": [c.__dict__ for c in self.gained],
-            "lost": [c.__dict__ for c in self.lost],
-            "workload_hours_before": round(self.workload_before / 60, 1),
-            "workload_hours_after": round(self.workload_after / 60, 1),
-            "drive_hours_before": round(self.drive_minutes_before / 60, 1),
-            "drive_hours_after": round(self.drive_minutes_after / 60, 1),
+            "gained": [dataclasses.asdict(c) for c in self.gained],
+            "lost": [dataclasses.asdict(c) for c in self.lost],
+            "workload_hours_before": self.workload_hours[0],
+            "workload_hours_after": self.workload_hours[1],
+            "drive_hours_before": self.drive_hours[0],
+            "drive_hours_after": self.drive_hours[1],
             "visits_added": self.visits_added,
             "visits_removed": self.visits_removed,
             "visits_moved": self.visits_moved,
@@ -74,209 +96,249 @@ class PlanDiff:
 
     @property
     def assignment_changes(self) -> int:
-        return sum(1 for c in self.changes if c.kind == "assignment")
+        return sum(1 for c in self.changes if c.kind is OutboxKind.ASSIGNMENT)
 
     @property
     def visit_changes(self) -> int:
-        return sum(1 for c in self.changes if c.kind == "visit")
+        return sum(1 for c in self.changes if c.kind is OutboxKind.VISIT)
+
+    def sorted_reps(self) -> list[RepDiff]:
+        return sorted(self.reps.values(), key=lambda r: r.rep_id)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "plan_run_id": self.plan_run_id,
             "assignment_changes": self.assignment_changes,
             "visit_changes": self.visit_changes,
-            "reps": [r.as_dict() for r in sorted(self.reps.values(), key=lambda r: r.rep_id)],
+            "reps": [r.as_dict() for r in self.sorted_reps()],
             "left_alone": self.left_alone,
         }
 
 
-def _latest_done(org_id: str, kind: str, *, session: Session) -> dict[str, dict[str, Any]]:
+@dataclass
+class Ledger:
+    """The per-rep account of a diff as it is worked out, and what it leaves to people."""
+
+    rep_names: Mapping[str, str]
+    reps: dict[str, RepDiff] = field(default_factory=dict)
+    left_alone: list[str] = field(default_factory=list)
+
+    def rep(self, rep_id: str) -> RepDiff:
+        if rep_id not in self.reps:
+            self.reps[rep_id] = RepDiff(rep_id=rep_id, name=self.rep_names.get(rep_id, rep_id))
+        return self.reps[rep_id]
+
+    def workloads(self, before: BalanceMetrics, after: BalanceMetrics) -> None:
+        for load in before.reps:
+            r = self.rep(load.rep_id)
+            r.workload_before, r.drive_minutes_before = load.workload_minutes, load.drive_minutes
+        for load in after.reps:
+            r = self.rep(load.rep_id)
+            r.workload_after, r.drive_minutes_after = load.workload_minutes, load.drive_minutes
+
+
+def _latest_done(org_id: str, payload_type: type[P], *, session: Session) -> dict[str, P]:
+    """Per record, the payload we last pushed successfully."""
+    kind = OutboxKind.ASSIGNMENT if payload_type is AssignmentPayload else OutboxKind.VISIT
     rows = session.exec(
         select(OutboxItem)
         .where(OutboxItem.org_id == org_id, OutboxItem.kind == kind, OutboxItem.status == OutboxStatus.DONE)
         .order_by(col(OutboxItem.updated_at), col(OutboxItem.id))
     ).all()
-    return {r.record_id: r.payload for r in rows}
+    return {r.record_id: r.payload for r in rows if isinstance(r.payload, payload_type)}
 
 
 def diff_plan(org_id: str, plan_run: PlanRun, *, session: Session) -> PlanDiff:
     assert plan_run.id is not None
+    rep_rows = session.exec(select(RepRow).where(RepRow.org_id == org_id)).all()
+    ledger = Ledger(rep_names={r.crm_id: r.name for r in rep_rows})
+    ledger.workloads(plan_run.metrics_before, plan_run.metrics_after)
+    changes = _assignment_changes(org_id, plan_run, ledger, session=session)
+    changes.extend(_visit_changes(org_id, plan_run.id, plan_run.summary, ledger, session=session))
+    return PlanDiff(plan_run_id=plan_run.id, changes=changes, reps=ledger.reps, left_alone=ledger.left_alone)
+
+
+# --------------------------------------------------------------------------- assignments
+
+
+def _assignment_changes(org_id: str, plan_run: PlanRun, ledger: Ledger, *, session: Session) -> list[Change]:
+    """Owner and territory changes the CRM does not hold yet (and that we have not pushed)."""
     run_id = plan_run.id
     accounts = {
         a.crm_id: a for a in session.exec(select(AccountRow).where(AccountRow.org_id == org_id)).all()
     }
-    rep_names = {r.crm_id: r.name for r in session.exec(select(RepRow).where(RepRow.org_id == org_id)).all()}
-    human_locked = {e["account_id"] for e in plan_run.summary.get("human_edits", [])}
-    reps: dict[str, RepDiff] = {}
-
-    def rep(rep_id: str) -> RepDiff:
-        if rep_id not in reps:
-            reps[rep_id] = RepDiff(rep_id=rep_id, name=rep_names.get(rep_id, rep_id))
-        return reps[rep_id]
-
-    for load in plan_run.metrics_before.get("reps", []):
-        r = rep(load["rep_id"])
-        r.workload_before, r.drive_minutes_before = load["workload_minutes"], load["drive_minutes"]
-    for load in plan_run.metrics_after.get("reps", []):
-        r = rep(load["rep_id"])
-        r.workload_after, r.drive_minutes_after = load["workload_minutes"], load["drive_minutes"]
-
+    human_locked = {e.account_id for e in plan_run.summary.human_edits}
+    pushed = _latest_done(org_id, AssignmentPayload, session=session)
     changes: list[Change] = []
-    left_alone: list[str] = []
-    pushed_assignments = _latest_done(org_id, "assignment", session=session)
     for pa in session.exec(select(PlannedAssignment).where(PlannedAssignment.plan_run_id == run_id)).all():
         account = accounts.get(pa.account_crm_id)
         if account is None or account.deleted_at is not None or pa.rep_crm_id is None:
             continue
         if pa.account_crm_id in human_locked:
-            left_alone.append(f"account {pa.account_crm_id}: changed by a person in the CRM")
+            ledger.left_alone.append(f"account {pa.account_crm_id}: changed by a person in the CRM")
             continue
-        target = {"owner_id": pa.rep_crm_id, "territory": pa.territory}
         if (account.owner_crm_id, account.territory) == (pa.rep_crm_id, pa.territory):
             continue
-        last = pushed_assignments.get(pa.account_crm_id)
-        if last is not None and {k: last.get(k) for k in target} == target:
+        last = pushed.get(pa.account_crm_id)
+        if last is not None and (last.owner_id, last.territory) == (pa.rep_crm_id, pa.territory):
             continue  # already pushed; the next pull will show it
-        changes.append(
-            Change(
-                kind="assignment",
-                record_id=pa.account_crm_id,
-                key=f"{run_id}:assignment:{pa.account_crm_id}",
-                payload={
-                    "account_id": pa.account_crm_id,
-                    **target,
-                    "previous_owner_id": account.owner_crm_id,
-                    "previous_territory": account.territory,
-                },
-            )
+        payload = AssignmentPayload(
+            account_id=pa.account_crm_id,
+            owner_id=pa.rep_crm_id,
+            territory=pa.territory,
+            previous_owner_id=account.owner_crm_id,
+            previous_territory=account.territory,
         )
+        changes.append(Change(pa.account_crm_id, f"{run_id}:assignment:{pa.account_crm_id}", payload))
         if pa.rep_crm_id != account.owner_crm_id:
-            reason = pa.reason or "rebalanced"
-            rep(pa.rep_crm_id).gained.append(
-                AccountChange(pa.account_crm_id, account.name, account.owner_crm_id, reason)
-            )
-            if account.owner_crm_id:
-                rep(account.owner_crm_id).lost.append(
-                    AccountChange(pa.account_crm_id, account.name, pa.rep_crm_id, reason)
-                )
+            _record_move(ledger, pa, account)
+    return changes
 
-    changes.extend(_visit_changes(org_id, run_id, plan_run, rep, left_alone, session=session))
-    return PlanDiff(plan_run_id=run_id, changes=changes, reps=reps, left_alone=left_alone)
+
+def _record_move(ledger: Ledger, pa: PlannedAssignment, account: AccountRow) -> None:
+    assert pa.rep_crm_id is not None
+    reason = pa.reason or "rebalanced"
+    ledger.rep(pa.rep_crm_id).gained.append(
+        AccountChange(pa.account_crm_id, account.name, account.owner_crm_id, reason)
+    )
+    if account.owner_crm_id:
+        ledger.rep(account.owner_crm_id).lost.append(
+            AccountChange(pa.account_crm_id, account.name, pa.rep_crm_id, reason)
+        )
+
+
+# --------------------------------------------------------------------------- visits
+
+
+@dataclass(frozen=True)
+class VisitsKnown:
+    """Our visits as the CRM showed them at the last pull, and as we last pushed them."""
+
+    in_crm: Mapping[str, ActivityRow]  # by external id
+    pushed: Mapping[str, VisitPayload]  # by visit key
+
+    @classmethod
+    def load(cls, org_id: str, *, session: Session) -> VisitsKnown:
+        in_crm: dict[str, ActivityRow] = {}
+        for a in session.exec(
+            select(ActivityRow).where(
+                ActivityRow.org_id == org_id,
+                col(ActivityRow.external_id).is_not(None),
+                col(ActivityRow.deleted_at).is_(None),
+            )
+        ).all():
+            assert a.external_id is not None
+            in_crm[a.external_id] = a
+        return cls(in_crm, _latest_done(org_id, VisitPayload, session=session))
+
+    def moved_by_a_person(self, key: str) -> bool:
+        crm, last = self.in_crm.get(key), self.pushed.get(key)
+        if crm is None or last is None or crm.started_at is None:
+            return False
+        return crm.started_at != last.start or crm.owner_crm_id != last.owner_id
+
+    def still_open(self) -> set[str]:
+        """Keys of our visits that are neither done nor withdrawn."""
+        return {k for k, a in self.in_crm.items() if not a.completed} | {
+            k for k, p in self.pushed.items() if not p.cancelled and k not in self.in_crm
+        }
 
 
 def _visit_changes(
-    org_id: str,
-    run_id: int,
-    plan_run: PlanRun,
-    rep: Any,
-    left_alone: list[str],
-    *,
-    session: Session,
+    org_id: str, run_id: int, summary: PlanRunSummary, ledger: Ledger, *, session: Session
 ) -> list[Change]:
-    horizon_start = (
-        datetime.fromisoformat(plan_run.summary["horizon_start"])
-        if plan_run.summary.get("horizon_start")
-        else None
-    )
-    push_until = (
-        datetime.fromisoformat(plan_run.summary["push_until"]) if plan_run.summary.get("push_until") else None
-    )
     # The plan looks a quarter ahead; only its first weeks go to the CRM (PLAN_WEEKS).
+    push_until = summary.push_until
     planned = {
         v.visit_key: v
         for v in session.exec(select(PlannedVisit).where(PlannedVisit.plan_run_id == run_id)).all()
         if push_until is None or v.starts_at < push_until
     }
-    pushed = _latest_done(org_id, "visit", session=session)
-    in_crm: dict[str, ActivityRow] = {}
-    for a in session.exec(
-        select(ActivityRow).where(
-            ActivityRow.org_id == org_id,
-            col(ActivityRow.external_id).is_not(None),
-            col(ActivityRow.deleted_at).is_(None),
-        )
-    ).all():
-        assert a.external_id is not None
-        in_crm[a.external_id] = a
+    known = VisitsKnown.load(org_id, session=session)
+    return [
+        *_planned_visit_changes(run_id, planned, known, ledger),
+        *_withdrawals(run_id, summary, planned, known, ledger),
+    ]
 
-    def moved_by_a_person(key: str) -> bool:
-        crm, last = in_crm.get(key), pushed.get(key)
-        if crm is None or last is None or crm.started_at is None:
-            return False
-        return crm.started_at != datetime.fromisoformat(last["start"]) or crm.owner_crm_id != last["owner_id"]
 
+def _planned_visit_changes(
+    run_id: int, planned: Mapping[str, PlannedVisit], known: VisitsKnown, ledger: Ledger
+) -> list[Change]:
+    """Planned visits the CRM does not show as planned yet: new ones, and ones the plan moved."""
     changes: list[Change] = []
     for key, v in sorted(planned.items()):
-        payload = {
-            "visit_key": key,
-            "account_id": v.account_crm_id,
-            "owner_id": v.rep_crm_id,
-            "start": v.starts_at.isoformat(),
-            "end": v.ends_at.isoformat(),
-            "subject": f"Visit: {v.account_crm_id}",
-            "description": f"Planned by territory-sync (plan run {run_id}), stop {v.sequence} of the day",
-            "cancelled": False,
-        }
-        crm = in_crm.get(key)
+        payload = VisitPayload(
+            visit_key=key,
+            account_id=v.account_crm_id,
+            owner_id=v.rep_crm_id,
+            start=v.starts_at,
+            end=v.ends_at,
+            subject=f"Visit: {v.account_crm_id}",
+            description=f"Planned by territory-sync (plan run {run_id}), stop {v.sequence} of the day",
+        )
+        crm = known.in_crm.get(key)
         if crm is not None and crm.completed:
             continue
-        if moved_by_a_person(key):
-            left_alone.append(f"visit {key}: moved in the CRM by a person")
+        if known.moved_by_a_person(key):
+            ledger.left_alone.append(f"visit {key}: moved in the CRM by a person")
             continue
         if crm is not None and crm.started_at == v.starts_at and crm.owner_crm_id == v.rep_crm_id:
             continue
-        last = pushed.get(key)
-        if last is not None and _same_visit(last, payload):
+        last = known.pushed.get(key)
+        if last is not None and last.same_visit(payload):
             continue
-        changes.append(Change("visit", key, f"{run_id}:visit:{key}", payload))
+        changes.append(Change(key, f"{run_id}:visit:{key}", payload))
         if crm is None and last is None:
-            rep(v.rep_crm_id).visits_added += 1
+            ledger.rep(v.rep_crm_id).visits_added += 1
         else:
-            rep(v.rep_crm_id).visits_moved += 1
-
-    # Our open visits the new plan no longer has: withdraw them, unless done or moved by a person.
-    open_keys = {k for k, a in in_crm.items() if not a.completed} | {
-        k for k, p in pushed.items() if not p.get("cancelled") and k not in in_crm
-    }
-    for key in sorted(open_keys - planned.keys()):
-        crm = in_crm.get(key)
-        last = pushed.get(key)
-        start = (
-            crm.started_at if crm is not None else (datetime.fromisoformat(last["start"]) if last else None)
-        )
-        if start is None or (horizon_start is not None and start < horizon_start):
-            continue  # in the past or before this plan's horizon: history, not ours to change
-        if push_until is not None and start >= push_until:
-            continue  # beyond the pushed weeks: left for a later night
-        if last is not None and last.get("cancelled"):
-            continue
-        if moved_by_a_person(key):
-            left_alone.append(f"visit {key}: moved in the CRM by a person")
-            continue
-        owner = crm.owner_crm_id if crm is not None else (last or {}).get("owner_id")
-        account = crm.account_crm_id if crm is not None else (last or {}).get("account_id")
-        if owner is None or account is None:
-            continue
-        end = crm.ended_at if crm is not None and crm.ended_at else start
-        changes.append(
-            Change(
-                "visit",
-                key,
-                f"{run_id}:cancel:{key}",
-                {
-                    "visit_key": key,
-                    "account_id": account,
-                    "owner_id": owner,
-                    "start": start.isoformat(),
-                    "end": end.isoformat(),
-                    "subject": crm.subject if crm is not None else f"Visit: {account}",
-                    "cancelled": True,
-                },
-            )
-        )
-        rep(owner).visits_removed += 1
+            ledger.rep(v.rep_crm_id).visits_moved += 1
     return changes
 
 
-def _same_visit(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return all(a.get(k) == b.get(k) for k in ("owner_id", "start", "end", "cancelled"))
+def _withdrawals(
+    run_id: int,
+    summary: PlanRunSummary,
+    planned: Mapping[str, PlannedVisit],
+    known: VisitsKnown,
+    ledger: Ledger,
+) -> list[Change]:
+    """Our open visits the new plan no longer has: withdraw them, unless done or moved by a person."""
+    changes: list[Change] = []
+    for key in sorted(known.still_open() - planned.keys()):
+        crm, last = known.in_crm.get(key), known.pushed.get(key)
+        start: datetime | None = crm.started_at if crm is not None else (last.start if last else None)
+        if start is None or (summary.horizon_start is not None and start < summary.horizon_start):
+            continue  # in the past or before this plan's horizon: history, not ours to change
+        if summary.push_until is not None and start >= summary.push_until:
+            continue  # beyond the pushed weeks: left for a later night
+        if last is not None and last.cancelled:
+            continue
+        if known.moved_by_a_person(key):
+            ledger.left_alone.append(f"visit {key}: moved in the CRM by a person")
+            continue
+        withdrawal = _withdrawal(key, start, crm, last)
+        if withdrawal is None:
+            continue
+        changes.append(Change(key, f"{run_id}:cancel:{key}", withdrawal))
+        ledger.rep(withdrawal.owner_id).visits_removed += 1
+    return changes
+
+
+def _withdrawal(
+    key: str, start: datetime, crm: ActivityRow | None, last: VisitPayload | None
+) -> VisitPayload | None:
+    """The cancelled copy of a visit, from what the CRM showed or else what we pushed."""
+    owner = crm.owner_crm_id if crm is not None else (last.owner_id if last else None)
+    account = crm.account_crm_id if crm is not None else (last.account_id if last else None)
+    if owner is None or account is None:
+        return None
+    end = crm.ended_at if crm is not None and crm.ended_at else start
+    return VisitPayload(
+        visit_key=key,
+        account_id=account,
+        owner_id=owner,
+        start=start,
+        end=end,
+        subject=crm.subject if crm is not None else f"Visit: {account}",
+        cancelled=True,
+    )

@@ -10,18 +10,77 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, Generic, TypeVar
 
-from connectors.base import AccountRecord, ActivityRecord, DeletedRecord, RepRecord, as_utc
+from annotated_types import MaxLen
+from pydantic import ValidationError
+
+from connectors.base import AccountRecord, ActivityRecord, RepRecord, Stream, as_utc
 from sync.geocode import Geocoder
+from sync.runs import RecordProblem
+from sync.store import LocationSource, PulledAccount, PulledActivity, PulledRep, PulledRow
+
+RowT = TypeVar("RowT", bound=PulledRow)
+
+
+@dataclass(frozen=True)
+class IntakeContext:
+    """What turning a page into rows needs besides the records."""
+
+    org_id: str
+    geocoder: Geocoder
 
 
 @dataclass
-class Intake:
+class Intake(Generic[RowT]):
     """Rows ready for `upsert_page`, plus the problems found on the way."""
 
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    issues: list[tuple[str, str]] = field(default_factory=list)  # (crm_id, problem)
+    stream: Stream
+    rows: list[RowT] = field(default_factory=list)
+    problems: list[RecordProblem] = field(default_factory=list)
+
+    def problem(self, crm_id: str, problem: str) -> None:
+        self.problems.append(RecordProblem(self.stream, crm_id, problem))
+
+    def add(self, model: type[RowT], values: dict[str, Any]) -> None:
+        """A row from the values: text longer than its column is cut to fit, and said; a record
+        that still cannot be a row (an id longer than its column) is reported and not stored."""
+        crm_id = str(values["crm_id"])
+        for name, limit in _text_limits(model).items():
+            value = values.get(name)
+            if not isinstance(value, str) or len(value) <= limit:
+                continue
+            if name in ("org_id", "crm_id"):
+                self.problem(crm_id[:limit], f"{name} is longer than {limit} characters: not stored")
+                return
+            values[name] = value[:limit]
+            self.problem(crm_id, f"{name} is longer than {limit} characters: cut to fit")
+        try:
+            self.rows.append(model(**values))
+        except ValidationError as exc:
+            first = exc.errors(include_input=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            self.problem(crm_id, f"not stored: {where}: {first['msg']}")
+
+
+@cache
+def _text_limits(model: type[PulledRow]) -> dict[str, int]:
+    """The longest text each column of a row takes (its `max_length`)."""
+    return {
+        name: meta.max_length
+        for name, info in model.model_fields.items()
+        for meta in info.metadata
+        if isinstance(meta, MaxLen)
+    }
+
+
+@dataclass(frozen=True)
+class Placement:
+    lat: float | None
+    lon: float | None
+    source: LocationSource
+    problem: str | None
 
 
 def _valid_point(lat: float | None, lon: float | None) -> bool:
@@ -35,42 +94,47 @@ def _valid_point(lat: float | None, lon: float | None) -> bool:
 
 def _place(
     lat: float | None, lon: float | None, postal_code: str | None, country: str | None, geocoder: Geocoder
-) -> tuple[float | None, float | None, str, str | None]:
-    """(lat, lon, source, problem): CRM coordinates, else the postal code's centroid, else none."""
+) -> Placement:
+    """CRM coordinates, else the postal code's centroid, else none (with the problem, if any)."""
     if _valid_point(lat, lon):
-        return lat, lon, "crm", None
+        return Placement(lat, lon, LocationSource.CRM, None)
     problem = None if lat is None and lon is None else f"invalid coordinates ({lat}, {lon}) ignored"
     point = geocoder.locate(postal_code, country)
     if point is not None:
         note = "placed at its postal code's centre (approximate)"
-        return point[0], point[1], "postal", f"{problem}; {note}" if problem else None
+        return Placement(point[0], point[1], LocationSource.POSTAL, f"{problem}; {note}" if problem else None)
     missing = "no coordinates" if problem is None else problem
     where = f"postal code {postal_code!r} not found" if postal_code else "no postal code"
-    return None, None, "none", f"{missing} and {where}: kept out of routing"
+    return Placement(None, None, LocationSource.NONE, f"{missing} and {where}: kept out of routing")
 
 
-def accounts(org_id: str, records: Sequence[AccountRecord], geocoder: Geocoder) -> Intake:
-    out = Intake()
+def _amount(value: float | None, *, positive: bool) -> bool:
+    """Is a potential (>= 0) or an effort (> 0) usable as the CRM sent it?"""
+    return value is None or (math.isfinite(value) and (value > 0 if positive else value >= 0))
+
+
+def accounts(records: Sequence[AccountRecord], ctx: IntakeContext) -> Intake[PulledAccount]:
+    out: Intake[PulledAccount] = Intake(Stream.ACCOUNTS)
     for r in records:
-        lat, lon, source, problem = _place(r.lat, r.lon, r.postal_code, r.country, geocoder)
-        if problem:
-            out.issues.append((r.crm_id, problem))
-        potential = r.potential
-        if potential is not None and (not math.isfinite(potential) or potential < 0):
-            out.issues.append((r.crm_id, f"potential {potential} is not a non-negative amount: planned as 0"))
+        place = _place(r.lat, r.lon, r.postal_code, r.country, ctx.geocoder)
+        if place.problem:
+            out.problem(r.crm_id, place.problem)
+        potential, effort = r.potential, r.effort
+        if not _amount(potential, positive=False):
+            out.problem(r.crm_id, f"potential {potential} is not a non-negative amount: planned as 0")
             potential = None
-        effort = r.effort
-        if effort is not None and (not math.isfinite(effort) or effort <= 0):
-            out.issues.append((r.crm_id, f"effort {effort} is not positive: planned as 1"))
+        if not _amount(effort, positive=True):
+            out.problem(r.crm_id, f"effort {effort} is not positive: planned as 1")
             effort = None
-        out.rows.append(
+        out.add(
+            PulledAccount,
             {
-                "org_id": org_id,
+                "org_id": ctx.org_id,
                 "crm_id": r.crm_id,
-                "name": r.name[:300],
-                "lat": lat,
-                "lon": lon,
-                "location_source": source,
+                "name": r.name,
+                "lat": place.lat,
+                "lon": place.lon,
+                "location_source": place.source,
                 "postal_code": r.postal_code,
                 "country": r.country,
                 "tier": (r.tier or "").strip() or None,
@@ -84,62 +148,57 @@ def accounts(org_id: str, records: Sequence[AccountRecord], geocoder: Geocoder) 
                 "deleted_at": None,  # present in a pull: alive (an undeleted record comes back)
                 "merged_into": None,
                 "raw": dict(r.raw),
-            }
+            },
         )
     return out
 
 
-def reps(org_id: str, records: Sequence[RepRecord], geocoder: Geocoder) -> Intake:
-    out = Intake()
+def reps(records: Sequence[RepRecord], ctx: IntakeContext) -> Intake[PulledRep]:
+    out: Intake[PulledRep] = Intake(Stream.REPS)
     for r in records:
-        lat, lon, _source, problem = _place(r.home_lat, r.home_lon, r.home_postal_code, None, geocoder)
-        if problem and (r.home_lat is not None or r.home_postal_code):
-            out.issues.append((r.crm_id, f"home: {problem}"))
-        out.rows.append(
+        place = _place(r.home_lat, r.home_lon, r.home_postal_code, None, ctx.geocoder)
+        if place.problem and (r.home_lat is not None or r.home_postal_code):
+            out.problem(r.crm_id, f"home: {place.problem}")
+        out.add(
+            PulledRep,
             {
-                "org_id": org_id,
+                "org_id": ctx.org_id,
                 "crm_id": r.crm_id,
-                "name": r.name[:200],
+                "name": r.name,
                 "email": r.email,
                 "active": r.active,
-                "home_lat": lat,
-                "home_lon": lon,
+                "home_lat": place.lat,
+                "home_lon": place.lon,
                 "home_postal_code": r.home_postal_code,
                 "crm_modified_at": as_utc(r.modified_at),
                 "deleted_at": None,
                 "merged_into": None,
                 "raw": dict(r.raw),
-            }
+            },
         )
     return out
 
 
-def activities(org_id: str, records: Sequence[ActivityRecord]) -> Intake:
-    out = Intake()
+def activities(records: Sequence[ActivityRecord], ctx: IntakeContext) -> Intake[PulledActivity]:
+    out: Intake[PulledActivity] = Intake(Stream.ACTIVITIES)
     for r in records:
-        out.rows.append(
+        out.add(
+            PulledActivity,
             {
-                "org_id": org_id,
+                "org_id": ctx.org_id,
                 "crm_id": r.crm_id,
                 "kind": r.kind,
                 "account_crm_id": r.account_id,
                 "owner_crm_id": r.owner_id,
                 "started_at": as_utc(r.started_at) if r.started_at else None,
                 "ended_at": as_utc(r.ended_at) if r.ended_at else None,
-                "subject": r.subject[:300],
+                "subject": r.subject,
                 "completed": r.completed,
                 "external_id": r.external_id,
                 "crm_modified_at": as_utc(r.modified_at),
                 "deleted_at": None,
                 "merged_into": None,
                 "raw": dict(r.raw),
-            }
+            },
         )
     return out
-
-
-def deletions(records: Sequence[DeletedRecord]) -> list[dict[str, Any]]:
-    return [
-        {"crm_id": d.crm_id, "deleted_at": as_utc(d.deleted_at), "merged_into": d.merged_into}
-        for d in records
-    ]

@@ -12,17 +12,18 @@ delays, then parked for a human with the CRM's own message.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from connectors.base import AssignmentChange, CRMConnector, Outcome, PushResult, VisitRecord
-from sync.store import OutboxItem, OutboxStatus, transaction
+from connectors.base import CRMConnector, Outcome, PushResult
+from sync.store import OutboxItem, OutboxKind, OutboxStatus, transaction
+from sync.store.outbox_payload import AssignmentPayload, VisitPayload
 from sync.store.types import utcnow
 
 CHUNK = 200  # rows claimed per connector call: one Salesforce collection, two HubSpot batches
@@ -30,10 +31,15 @@ CHUNK = 200  # rows claimed per connector call: one Salesforce collection, two H
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # assignment | visit
-    record_id: str
-    key: str
-    payload: dict[str, Any]
+    """One change a plan makes in the CRM, before it is queued."""
+
+    record_id: str  # the account id, or the visit key
+    key: str  # idempotency key: the same change queued twice is one outbox row
+    payload: AssignmentPayload | VisitPayload
+
+    @property
+    def kind(self) -> OutboxKind:
+        return OutboxKind(self.payload.kind)
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,9 @@ class SendReport:
     retry: int
     parked: int
     api_calls: int
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
 
 
 def enqueue(org_id: str, plan_run_id: int | None, changes: Sequence[Change], *, session: Session) -> int:
@@ -119,7 +128,7 @@ def send(
             .values(status=OutboxStatus.PENDING)
         )
     totals = dict(sent=0, done=0, rejected=0, retry=0, parked=0, api_calls=0)
-    for kind in ("assignment", "visit"):
+    for kind in (OutboxKind.ASSIGNMENT, OutboxKind.VISIT):
         after_id = 0
         while True:
             with transaction(engine) as session:
@@ -127,7 +136,7 @@ def send(
             if not items:
                 break
             after_id = max(i.id or 0 for i in items)
-            result = _push(connector, kind, items)
+            result = _push(connector, items)
             counts = _record(
                 engine, items, result, max_attempts=max_attempts, retry_after=retry_after, now=now()
             )
@@ -140,7 +149,9 @@ def send(
     return SendReport(**totals)
 
 
-def _claim(org_id: str, kind: str, after_id: int, now: datetime, *, session: Session) -> list[OutboxItem]:
+def _claim(
+    org_id: str, kind: OutboxKind, after_id: int, now: datetime, *, session: Session
+) -> list[OutboxItem]:
     query = (
         select(OutboxItem)
         .where(
@@ -166,12 +177,19 @@ def _claim(org_id: str, kind: str, after_id: int, now: datetime, *, session: Ses
     return items
 
 
-def _push(connector: CRMConnector, kind: str, items: Sequence[OutboxItem]) -> PushResult:
-    if kind == "assignment":
-        return connector.push_assignments(
-            [assignment_from_payload(i.idempotency_key, i.payload) for i in items]
-        )
-    return connector.push_visits([visit_from_payload(i.idempotency_key, i.payload) for i in items])
+def _push(connector: CRMConnector, items: Sequence[OutboxItem]) -> PushResult:
+    """Send claimed rows (all of one kind) through the connector's call for that kind."""
+    changes = [
+        r.payload.to_change(r.idempotency_key) for r in items if isinstance(r.payload, AssignmentPayload)
+    ]
+    visits = [i.payload.to_visit() for i in items if isinstance(i.payload, VisitPayload)]
+    results = [
+        *([connector.push_assignments(changes)] if changes else []),
+        *([connector.push_visits(visits)] if visits else []),
+    ]
+    return PushResult(
+        outcomes=[o for r in results for o in r.outcomes], api_calls=sum(r.api_calls for r in results)
+    )
 
 
 def _record(
@@ -190,7 +208,7 @@ def _record(
             row = session.get(OutboxItem, item.id)
             if row is None:
                 continue
-            outcome = by_key.get(record_key(item))
+            outcome = by_key.get(item.payload.record_key(item.idempotency_key))
             row.updated_at = now
             if outcome is None:
                 # The connector must answer for every record; a silent gap is retried, not lost.
@@ -224,35 +242,6 @@ def _record(
     return counts
 
 
-def record_key(item: OutboxItem) -> str:
-    """The key the connector answers with: the change's key, or the visit's external id."""
-    return item.idempotency_key if item.kind == "assignment" else str(item.payload["visit_key"])
-
-
-def assignment_from_payload(key: str, payload: dict[str, Any]) -> AssignmentChange:
-    return AssignmentChange(
-        key=key,
-        account_id=str(payload["account_id"]),
-        owner_id=payload.get("owner_id"),
-        territory=payload.get("territory"),
-        previous_owner_id=payload.get("previous_owner_id"),
-        previous_territory=payload.get("previous_territory"),
-    )
-
-
-def visit_from_payload(key: str, payload: dict[str, Any]) -> VisitRecord:
-    return VisitRecord(
-        key=str(payload["visit_key"]),
-        account_id=str(payload["account_id"]),
-        owner_id=str(payload["owner_id"]),
-        start=datetime.fromisoformat(payload["start"]),
-        end=datetime.fromisoformat(payload["end"]),
-        subject=str(payload.get("subject", "")),
-        description=str(payload.get("description", "")),
-        cancelled=bool(payload.get("cancelled", False)),
-    )
-
-
 def requeue_parked(engine: Engine, *, org_id: str | None = None, item_ids: Sequence[int] = ()) -> int:
     """Give parked rows a fresh set of attempts (after a human fixed the record in the CRM)."""
     with transaction(engine) as session:
@@ -265,3 +254,10 @@ def requeue_parked(engine: Engine, *, org_id: str | None = None, item_ids: Seque
             stmt.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=None, updated_at=utcnow())
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def outbox_rows(engine: Engine, status: OutboxStatus, *, limit: int = 50) -> list[OutboxItem]:
+    """Outbox rows in one status, oldest first (what `tsync outbox list` shows)."""
+    with transaction(engine) as session:
+        query = select(OutboxItem).where(OutboxItem.status == status)
+        return list(session.exec(query.order_by(col(OutboxItem.id)).limit(limit)).all())

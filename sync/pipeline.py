@@ -10,28 +10,29 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 import planner
-from connectors.base import CRMConnector, Page
+from connectors.base import CRMConnector, DeletedRecord, Stream, as_utc
 from sync import intake
-from sync.crm import OrgConfig, build_connector, configured_orgs
+from sync.crm import OrgConfig, build_connector, configured_orgs, redis_prefix
 from sync.diff import PlanDiff, diff_plan
 from sync.geocode import Geocoder, ZipCentroidGeocoder
 from sync.locks import Heartbeat, LocalOrgLock, LockLost, OrgBusy, OrgLock, RedisOrgLock
 from sync.outbox import SendReport, enqueue, send
-from sync.reports import jsonable
+from sync.plan_window import PlanWindow
 from sync.runs import (
+    RecordProblem,
     RunRecorder,
     close_run,
     describe_error,
@@ -43,26 +44,22 @@ from sync.runs import (
 from sync.settings import Settings, get_settings
 from sync.snapshot import Snapshot, load_snapshot
 from sync.store import (
-    AccountRow,
-    ActivityRow,
-    PlannedAssignment,
-    PlannedVisit,
     PlanRun,
-    RepRow,
+    RunKind,
     RunStatus,
+    RunTrigger,
     SyncCursor,
     engine_for,
     transaction,
     upsert_page,
 )
+from sync.store.plan_summary import BalanceMetrics
 from sync.store.types import utcnow
+from sync.stored_plan import SolvedPlan, store_plan
+from sync.streams import PULL_ORDER, STORES, PulledTable, StreamStore, parse_streams
 
 log = logging.getLogger("territory_sync.pipeline")
 
-Stream = Literal["reps", "accounts", "activities"]
-STREAMS: tuple[Stream, ...] = ("reps", "accounts", "activities")
-PulledTable = type[AccountRow] | type[RepRow] | type[ActivityRow]
-_TABLES: dict[str, PulledTable] = {"reps": RepRow, "accounts": AccountRow, "activities": ActivityRow}
 Progress = Callable[[str, int], None]  # (what, how many more)
 
 
@@ -84,7 +81,9 @@ class Context:
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
         lock: OrgLock = (
-            RedisOrgLock(settings.redis_url, settings.org_lock_seconds)
+            RedisOrgLock(
+                settings.redis_url, settings.org_lock_seconds, prefix=f"{redis_prefix(settings)}lock:org:"
+            )
             if settings.redis_url
             else LocalOrgLock(settings.org_lock_seconds)
         )
@@ -110,6 +109,16 @@ class Context:
 
     def today(self) -> date:
         return self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
+
+    def plan_window(self) -> PlanWindow:
+        """Tomorrow on, for the horizon (at least the pushed weeks), in the org's time zone."""
+        s = self.settings
+        return PlanWindow(
+            today=self.today(),
+            zone=ZoneInfo(s.timezone),
+            weeks=max(s.plan_horizon_weeks, s.plan_weeks),
+            push_weeks=s.plan_weeks,
+        )
 
 
 @lru_cache(maxsize=1)
@@ -159,28 +168,36 @@ class PullSummary:
     run_id: int
     counts: dict[str, Any]
 
+    def headline(self) -> dict[str, int]:
+        """The counts an operator looks at first."""
+        shown = ("accounts", "reps", "activities", "deleted", "api_calls", "issues")
+        return {name: int(self.counts.get(name, 0)) for name in shown}
+
 
 def pull(
     org_id: str,
     *,
     ctx: Context | None = None,
     full: bool = False,
-    streams: tuple[Stream, ...] = STREAMS,
-    trigger: str = "manual",
+    streams: Iterable[Stream | str] = PULL_ORDER,
+    trigger: RunTrigger | str = RunTrigger.MANUAL,
     lock_token: str | None = None,
     progress: Progress | None = None,
 ) -> PullSummary:
     """Pull the org's streams into the store, page by page, checkpointing the cursor with each page."""
     ctx = ctx or default_context()
+    chosen = parse_streams(streams)
     org = _prepare(ctx, org_id)
     with (
         org_locked(ctx, org_id, lock_token) as token,
-        recorded_run(ctx.engine, org_id, "pull", trigger=trigger) as run,
+        recorded_run(ctx.engine, org_id, RunKind.PULL, trigger=trigger) as run,
     ):
         connector = ctx.connector_factory(org, ctx.settings)
         try:
-            for stream in streams:
-                _pull_stream(ctx, org_id, stream, connector, run, full=full, token=token, progress=progress)
+            for stream in chosen:
+                _pull_stream(
+                    ctx, org_id, STORES[stream], connector, run, full=full, token=token, progress=progress
+                )
         finally:
             run.set(api_calls=connector.api_calls, retries=connector.retries)
             connector.close()
@@ -190,7 +207,7 @@ def pull(
 def _pull_stream(
     ctx: Context,
     org_id: str,
-    stream: Stream,
+    store: StreamStore[Any],
     connector: CRMConnector,
     run: RunRecorder,
     *,
@@ -198,32 +215,22 @@ def _pull_stream(
     token: str,
     progress: Progress | None,
 ) -> None:
-    table = _TABLES[stream]
+    stream, table = store.stream, store.table
     with transaction(ctx.engine) as session:
         saved = session.get(SyncCursor, (org_id, stream))
         cursor = None if full or saved is None else saved.cursor
     started = ctx.clock()
-    pages: Iterator[Page[Any]] = getattr(connector, f"pull_{stream}")(cursor, full=full)
-    for page in pages:
-        if stream == "accounts":
-            got = intake.accounts(org_id, page.records, ctx.geocoder)
-        elif stream == "reps":
-            got = intake.reps(org_id, page.records, ctx.geocoder)
-        else:
-            got = intake.activities(org_id, page.records)
+    context = intake.IntakeContext(org_id, ctx.geocoder)
+    for page in connector.pull(stream, cursor, full=full):
+        got = store.intake(store.records(page), context)
         with transaction(ctx.engine) as session:
             report = upsert_page(table, got.rows, session=session)
-            for key in report.duplicate_keys:
-                run.issue(
-                    org_id,
-                    stream,
-                    str(key[1]),
-                    "sent twice in one page: the last copy was kept",
-                    session=session,
-                )
-            for crm_id, problem in got.issues:
-                run.issue(org_id, stream, crm_id, problem, session=session)
-            deleted = _mark_deleted(table, org_id, intake.deletions(page.deleted), session=session)
+            for _org, crm_id in report.duplicate_keys:
+                twice = RecordProblem(stream, crm_id, "sent twice in one page: the last copy was kept")
+                run.issue(org_id, twice, session=session)
+            for problem in got.problems:
+                run.issue(org_id, problem, session=session)
+            deleted = _mark_deleted(table, org_id, page.deleted, session=session)
             _save_cursor(org_id, stream, page.cursor, session=session)
             run.add(**{stream: report.rows, "deleted": deleted, "pages": 1})
             run.save(session=session)
@@ -247,24 +254,20 @@ def _pull_stream(
 
 
 def _mark_deleted(
-    table: PulledTable,
-    org_id: str,
-    deletions: list[dict[str, Any]],
-    *,
-    session: Session,
+    table: PulledTable, org_id: str, deletions: Sequence[DeletedRecord], *, session: Session
 ) -> int:
     marked = 0
     for d in deletions:
         result = session.execute(
             update(table)
-            .where(col(table.org_id) == org_id, col(table.crm_id) == d["crm_id"])
-            .values(deleted_at=d["deleted_at"], merged_into=d["merged_into"])
+            .where(col(table.org_id) == org_id, col(table.crm_id) == d.crm_id)
+            .values(deleted_at=as_utc(d.deleted_at), merged_into=d.merged_into)
         )
         marked += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return marked
 
 
-def _save_cursor(org_id: str, stream: str, cursor: str, *, session: Session) -> None:
+def _save_cursor(org_id: str, stream: Stream, cursor: str, *, session: Session) -> None:
     row = session.get(SyncCursor, (org_id, stream))
     if row is None:
         row = SyncCursor(org_id=org_id, stream=stream, cursor=cursor)
@@ -286,219 +289,111 @@ class PlanSummary:
     visits_to_push: int  # of those, in the weeks written to the CRM
     human_edits: int
     extra_reps_needed: int
-    before: dict[str, Any]
-    after: dict[str, Any]
-
-
-def territory_name(rep_name: str, rep_id: str) -> str:
-    return f"{rep_name or rep_id}"
+    before: BalanceMetrics
+    after: BalanceMetrics
 
 
 def plan(
     org_id: str,
     *,
     ctx: Context | None = None,
-    trigger: str = "manual",
+    trigger: RunTrigger | str = RunTrigger.MANUAL,
     lock_token: str | None = None,
     progress: Progress | None = None,
 ) -> PlanSummary:
     """Rebalance the org's territories and build call plans from one consistent snapshot."""
     ctx = ctx or default_context()
     _prepare(ctx, org_id)
-    settings = ctx.settings
     policy = ctx.policy()
-    travel = ctx.travel(policy)
     with (
         org_locked(ctx, org_id, lock_token),
-        recorded_run(ctx.engine, org_id, "plan", trigger=trigger) as run,
+        recorded_run(ctx.engine, org_id, RunKind.PLAN, trigger=trigger) as run,
     ):
-        today = ctx.today()
-        zone = ZoneInfo(settings.timezone)
-        horizon_weeks = max(settings.plan_horizon_weeks, settings.plan_weeks)
+        window = ctx.plan_window()
         with transaction(ctx.engine) as session:
-            snap = load_snapshot(
-                org_id, policy, session=session, today=today, zone=zone, horizon_days=7 * horizon_weeks
-            )
-        if progress:
-            progress("snapshot", len(snap.accounts))
-        territory_plan = planner.rebalance(
-            snap.accounts,
-            snap.reps,
-            policy,
-            mode=settings.plan_mode,
-            seed=settings.plan_seed,
-            time_limit=settings.plan_seconds,
-            travel=travel,
-        )
-        if progress:
-            progress("territories", len(territory_plan.assignments))
-        start = today + timedelta(days=1)
-        call_plans = planner.build_call_plans(
-            territory_plan,
-            snap.accounts,
-            snap.reps,
-            policy,
-            start=start,
-            weeks=horizon_weeks,
-            travel=travel,
-            completed=[planner.CompletedVisit(c.account_id, c.on) for c in snap.completed],
-            seed=settings.plan_seed,
-            time_limit=settings.plan_seconds,
-        )
-        if progress:
-            progress("call plans", len(call_plans))
-        horizon_start = datetime.combine(start, datetime.min.time(), zone).astimezone(UTC)
-        push_until = datetime.combine(start + timedelta(weeks=settings.plan_weeks), datetime.min.time(), zone)
+            snap = load_snapshot(org_id, policy, window, session=session)
+        _step(progress, "snapshot", len(snap.accounts))
+        solved = _solve(ctx, snap, policy, window, progress)
         with transaction(ctx.engine) as session:
-            plan_run = _store_plan(
+            plan_run = store_plan(
                 org_id,
                 snap,
-                territory_plan,
-                call_plans,
+                solved,
                 run,
-                zone=zone,
-                horizon_start=horizon_start,
-                push_until=push_until.astimezone(UTC),
-                mode=settings.plan_mode,
-                seed=settings.plan_seed,
+                window,
+                mode=ctx.settings.plan_mode,
+                seed=ctx.settings.plan_seed,
                 session=session,
             )
-            assert plan_run.id is not None
-            visits = sum(len(v.visits) for p in call_plans.values() for v in p.days)
-            last_pushed_day = start + timedelta(weeks=settings.plan_weeks)
-            visits_to_push = sum(
-                len(v.visits) for p in call_plans.values() for v in p.days if v.date < last_pushed_day
-            )
+            summary = _plan_summary(run.run_id, plan_run, snap, solved, window)
             run.set(
-                plan_run_id=plan_run.id,
+                plan_run_id=summary.plan_run_id,
                 accounts=len(snap.accounts),
                 reps=len(snap.reps),
-                moves=len(territory_plan.moves),
-                unassigned=len(territory_plan.unassigned),
-                visits=visits,
-                visits_to_push=visits_to_push,
-                human_edits=len(snap.human_edits),
+                moves=summary.moves,
+                unassigned=summary.unassigned,
+                visits=summary.visits,
+                visits_to_push=summary.visits_to_push,
+                human_edits=summary.human_edits,
             )
             run.save(session=session)
-        return PlanSummary(
-            run_id=run.run_id,
-            plan_run_id=plan_run.id,
-            moves=len(territory_plan.moves),
-            unassigned=len(territory_plan.unassigned),
-            visits=visits,
-            visits_to_push=visits_to_push,
-            human_edits=len(snap.human_edits),
-            extra_reps_needed=territory_plan.extra_reps_needed,
-            before=plan_run.metrics_before,
-            after=plan_run.metrics_after,
-        )
+        return summary
 
 
-def _store_plan(
-    org_id: str,
-    snap: Snapshot,
-    territory_plan: planner.TerritoryPlan,
-    call_plans: dict[str, planner.CallPlan],
-    run: RunRecorder,
-    *,
-    zone: ZoneInfo,
-    horizon_start: datetime,
-    push_until: datetime,
-    mode: str,
-    seed: int,
-    session: Session,
-) -> PlanRun:
-    for stream, crm_id, problem in snap.issues:
-        run.issue(org_id, stream, crm_id, problem, session=session)
-    for u in territory_plan.unassigned:
-        run.issue(org_id, "accounts", u.account_id, f"not assigned: {u.reason}", session=session)
-    for cp in call_plans.values():
-        for miss in cp.coverage.unplannable:
-            run.issue(
-                org_id,
-                "accounts",
-                miss.account_id,
-                f"{miss.visits} visit(s) not planned: {miss.reason}",
-                session=session,
-            )
-    plan_run = PlanRun(
-        org_id=org_id,
-        sync_run_id=run.run_id,
-        mode=mode,
-        seed=seed,
-        inputs_fingerprint=snap.fingerprint,
-        status=RunStatus.SUCCEEDED,
-        metrics_before=jsonable(territory_plan.before),
-        metrics_after=jsonable(territory_plan.after),
-        summary={
-            "horizon_start": horizon_start.isoformat(),
-            "push_until": push_until.isoformat(),  # visits before this are written to the CRM
-            "moves": len(territory_plan.moves),
-            "moved_share": territory_plan.moved_share,
-            "moved_potential_share": territory_plan.moved_potential_share,
-            "unassigned": [jsonable(u) for u in territory_plan.unassigned],
-            "extra_reps_needed": territory_plan.extra_reps_needed,
-            "over_capacity": list(territory_plan.over_capacity),
-            "out_of_band": [jsonable(o) for o in territory_plan.out_of_band],
-            "human_edits": [jsonable(e) for e in snap.human_edits],
-            "solver": {
-                "status": territory_plan.status,
-                "seconds": territory_plan.seconds,
-                "lower_bound_travel_km": territory_plan.lower_bound_travel_km,
-            },
-            "coverage": {rep_id: jsonable(cp.coverage) for rep_id, cp in call_plans.items()},
-            # The planner's view of each rep (homes may be estimates), for maps and reports.
-            "reps": {
-                r.id: {"name": r.name, "home_lat": r.home_lat, "home_lon": r.home_lon} for r in snap.reps
-            },
-        },
+def _step(progress: Progress | None, what: str, n: int) -> None:
+    if progress:
+        progress(what, n)
+
+
+def _solve(
+    ctx: Context, snap: Snapshot, policy: planner.Policy, window: PlanWindow, progress: Progress | None
+) -> SolvedPlan:
+    """Territories first, then each rep's dated visits over the window, from the same snapshot."""
+    settings = ctx.settings
+    travel = ctx.travel(policy)
+    territories = planner.rebalance(
+        snap.accounts,
+        snap.reps,
+        policy,
+        mode=settings.plan_mode,
+        seed=settings.plan_seed,
+        time_limit=settings.plan_seconds,
+        travel=travel,
     )
-    session.add(plan_run)
-    session.flush()
+    _step(progress, "territories", len(territories.assignments))
+    call_plans = planner.build_call_plans(
+        territories,
+        snap.accounts,
+        snap.reps,
+        policy,
+        start=window.start,
+        weeks=window.weeks,
+        travel=travel,
+        completed=[planner.CompletedVisit(c.account_id, c.on) for c in snap.completed],
+        seed=settings.plan_seed,
+        time_limit=settings.plan_seconds,
+    )
+    _step(progress, "call plans", len(call_plans))
+    return SolvedPlan(territories, call_plans)
+
+
+def _plan_summary(
+    run_id: int, plan_run: PlanRun, snap: Snapshot, solved: SolvedPlan, window: PlanWindow
+) -> PlanSummary:
     assert plan_run.id is not None
-    reasons = {m.account_id: m.reason for m in territory_plan.moves}
-    rows = []
-    for account in snap.accounts:
-        rep_id = territory_plan.assignments.get(account.id)
-        rows.append(
-            {
-                "plan_run_id": plan_run.id,
-                "account_crm_id": account.id,
-                "rep_crm_id": rep_id,
-                "territory": territory_name(snap.rep_names.get(rep_id, ""), rep_id) if rep_id else None,
-                "previous_rep_crm_id": snap.current_owner.get(account.id),
-                "moved": account.id in reasons,
-                "reason": reasons.get(account.id),
-            }
-        )
-    if rows:
-        session.execute(insert(PlannedAssignment), rows)
-    visit_rows = []
-    for rep_id, cp in call_plans.items():
-        for day in cp.days:
-            previous = day.leave
-            for seq, visit in enumerate(day.visits, start=1):
-                starts = datetime.combine(day.date, datetime.min.time(), zone) + timedelta(
-                    minutes=visit.arrive
-                )
-                ends = datetime.combine(day.date, datetime.min.time(), zone) + timedelta(minutes=visit.depart)
-                visit_rows.append(
-                    {
-                        "plan_run_id": plan_run.id,
-                        "visit_key": f"ts-{visit.account_id}-{day.date:%Y%m%d}",
-                        "rep_crm_id": rep_id,
-                        "account_crm_id": visit.account_id,
-                        "visit_date": day.date,
-                        "sequence": seq,
-                        "starts_at": starts.astimezone(UTC),
-                        "ends_at": ends.astimezone(UTC),
-                        "drive_minutes_before": float(max(0, visit.arrive - previous)),
-                    }
-                )
-                previous = visit.depart
-    if visit_rows:
-        session.execute(insert(PlannedVisit), visit_rows)
-    return plan_run
+    territories = solved.territories
+    return PlanSummary(
+        run_id=run_id,
+        plan_run_id=plan_run.id,
+        moves=len(territories.moves),
+        unassigned=len(territories.unassigned),
+        visits=solved.visits,
+        visits_to_push=solved.visits_before(window.last_pushed_day),
+        human_edits=len(snap.human_edits),
+        extra_reps_needed=territories.extra_reps_needed,
+        before=plan_run.metrics_before,
+        after=plan_run.metrics_after,
+    )
 
 
 # --------------------------------------------------------------------------- push
@@ -538,7 +433,7 @@ def push(
     *,
     ctx: Context | None = None,
     plan_run_id: int | None = None,
-    trigger: str = "manual",
+    trigger: RunTrigger | str = RunTrigger.MANUAL,
     lock_token: str | None = None,
     progress: Progress | None = None,
 ) -> PushSummary:
@@ -548,7 +443,7 @@ def push(
     settings = ctx.settings
     with (
         org_locked(ctx, org_id, lock_token) as token,
-        recorded_run(ctx.engine, org_id, "push", trigger=trigger) as run,
+        recorded_run(ctx.engine, org_id, RunKind.PUSH, trigger=trigger) as run,
     ):
         with transaction(ctx.engine) as session:
             plan_run = (
@@ -596,7 +491,9 @@ class RunSummary:
     diff: PlanDiff | None
 
 
-def begin_run(org_id: str, *, ctx: Context | None = None, trigger: str = "manual") -> tuple[str, int]:
+def begin_run(
+    org_id: str, *, ctx: Context | None = None, trigger: RunTrigger | str = RunTrigger.MANUAL
+) -> tuple[str, int]:
     """Take the org's lock for a whole run and open its history row: (lock token, run id).
 
     The stages (`pull`, `plan`, `push`, possibly on different workers) carry the
@@ -608,7 +505,7 @@ def begin_run(org_id: str, *, ctx: Context | None = None, trigger: str = "manual
     if not ctx.lock.acquire(org_id, token):
         raise OrgBusy(f"another run of org {org_id} is in progress")
     mark_interrupted(ctx.engine, org_id)
-    return token, open_run(ctx.engine, org_id, "run", trigger=trigger)
+    return token, open_run(ctx.engine, org_id, RunKind.RUN, trigger=trigger)
 
 
 def end_run(
@@ -640,7 +537,7 @@ def run_all(
     ctx: Context | None = None,
     dry_run: bool = False,
     full: bool = False,
-    trigger: str = "manual",
+    trigger: RunTrigger | str = RunTrigger.MANUAL,
     progress: Progress | None = None,
 ) -> RunSummary:
     """Pull, plan and push one org under one lock; with `dry_run`, stop after the diff."""

@@ -1,6 +1,6 @@
 """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out.
 
-`tsync plan-file` calls `plan_from_files`. Reading is strict and specific: a
+`tsync plan-file` calls `plan_spreadsheets`. Reading is strict and specific: a
 malformed cell raises `PlanFileError` naming the file, the line and the
 column, because the person fixing it has the spreadsheet open, not the code.
 Empty cells take the planner's defaults. `plan_document` builds the JSON
@@ -499,3 +499,26 @@ def plan_from_files(
     reps = load_reps(reps_csv)
     plan = rebalance(accounts, reps, policy, mode=mode, seed=seed, time_limit=seconds)
     return plan, accounts, reps, policy
+
+
+def plan_spreadsheets(
+    accounts_csv: Path,
+    reps_csv: Path,
+    *,
+    policy_toml: Path | None = None,
+    mode: Literal["minimal", "full"] = "minimal",
+    seconds: float = 30.0,
+    seed: int = 0,
+    call_plans_from: date | None = None,
+    weeks: int = 13,
+    csv_dir: Path | None = None,
+) -> tuple[TerritoryPlan, dict[str, Any]]:
+    """`tsync plan-file`: the plan and its plan.json document, call plans (and their CSVs) when asked."""
+    plan, accounts, reps, policy = plan_from_files(
+        accounts_csv, reps_csv, policy_toml=policy_toml, mode=mode, seconds=seconds, seed=seed
+    )
+    document = plan_document(plan)
+    if call_plans_from is not None:
+        add_call_plans(document, plan, accounts, reps, policy, start=call_plans_from, weeks=weeks,
+                       seed=seed, seconds=seconds, csv_dir=csv_dir)
+    return plan, document

@@ -4,16 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from sync.store import CrmOrg, RecordIssue, RunStatus, SyncRun, transaction
+from connectors.base import CRMKind, Stream
+from sync.store import (
+    CrmOrg,
+    OutboxItem,
+    OutboxStatus,
+    RecordIssue,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    SyncRun,
+    transaction,
+)
 from sync.store.types import utcnow
 
 
-def ensure_org(org_id: str, kind: str, name: str, *, session: Session) -> CrmOrg:
+@dataclass(frozen=True)
+class RecordProblem:
+    """A record that could not be used as the CRM sent it, reported by id (never dropped)."""
+
+    stream: Stream
+    crm_id: str
+    problem: str
+
+
+def ensure_org(org_id: str, kind: CRMKind, name: str, *, session: Session) -> CrmOrg:
     org = session.get(CrmOrg, org_id)
     if org is None:
         org = CrmOrg(id=org_id, kind=kind, name=name)
@@ -37,9 +58,15 @@ class RunRecorder:
     def set(self, **values: Any) -> None:
         self.counts.update(values)
 
-    def issue(self, org_id: str, stream: str, crm_id: str, problem: str, *, session: Session) -> None:
+    def issue(self, org_id: str, found: RecordProblem, *, session: Session) -> None:
         session.add(
-            RecordIssue(org_id=org_id, sync_run_id=self.run_id, stream=stream, crm_id=crm_id, problem=problem)
+            RecordIssue(
+                org_id=org_id,
+                sync_run_id=self.run_id,
+                stream=found.stream,
+                crm_id=found.crm_id,
+                problem=found.problem,
+            )
         )
         self.add(issues=1)
 
@@ -50,9 +77,12 @@ class RunRecorder:
             session.add(run)
 
 
-def open_run(engine: Engine, org_id: str, kind: str, *, trigger: str = "manual") -> int:
+def open_run(
+    engine: Engine, org_id: str, kind: RunKind, *, trigger: RunTrigger | str = RunTrigger.MANUAL
+) -> int:
+    """Open a run's history row; `trigger` may come as its value (tasks pass strings)."""
     with transaction(engine) as session:
-        run = SyncRun(org_id=org_id, kind=kind, trigger=trigger, status=RunStatus.RUNNING)
+        run = SyncRun(org_id=org_id, kind=kind, trigger=RunTrigger(trigger), status=RunStatus.RUNNING)
         session.add(run)
         session.flush()
         assert run.id is not None
@@ -79,7 +109,9 @@ def close_run(
 
 
 @contextmanager
-def recorded_run(engine: Engine, org_id: str, kind: str, *, trigger: str = "manual") -> Iterator[RunRecorder]:
+def recorded_run(
+    engine: Engine, org_id: str, kind: RunKind, *, trigger: RunTrigger | str = RunTrigger.MANUAL
+) -> Iterator[RunRecorder]:
     """Open a run row, yield its recorder, close it as succeeded, partial or failed."""
     recorder = RunRecorder(engine, open_run(engine, org_id, kind, trigger=trigger))
     try:
@@ -119,3 +151,36 @@ def recent_runs(engine: Engine, *, org_id: str | None = None, limit: int = 20) -
         if org_id:
             query = query.where(SyncRun.org_id == org_id)
         return list(session.exec(query).all())
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """One run, the records it reported, and its org's changes parked for a human."""
+
+    run: SyncRun
+    issues: list[RecordIssue]
+    parked: list[OutboxItem]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run.model_dump(mode="json"),
+            "issues": [{"stream": i.stream, "crm_id": i.crm_id, "problem": i.problem} for i in self.issues],
+            "parked": [
+                {"id": p.id, "record": p.record_id, "code": p.last_error_code, "message": p.last_error}
+                for p in self.parked
+            ],
+        }
+
+
+def run_detail(engine: Engine, run_id: int) -> RunDetail | None:
+    with transaction(engine) as session:
+        run = session.get(SyncRun, run_id)
+        if run is None:
+            return None
+        issues = session.exec(select(RecordIssue).where(RecordIssue.sync_run_id == run_id)).all()
+        parked = session.exec(
+            select(OutboxItem).where(
+                OutboxItem.org_id == run.org_id, OutboxItem.status == OutboxStatus.PARKED
+            )
+        ).all()
+        return RunDetail(run, list(issues), list(parked))

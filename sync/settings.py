@@ -13,13 +13,14 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 SECRET_URL_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]+@")
 SECRET_URL_QUERY_VALUE = re.compile(r"([?&][^=&#]+=)[^&#]+")
+ORG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def mask_url(url: str) -> str:
@@ -108,6 +109,10 @@ class Settings(BaseSettings):
     salesforce_outbound_secret: SecretStr | None = Field(
         None, description="Shared secret expected on Outbound Message requests"
     )
+    salesforce_org_key: str = Field(
+        "salesforce",
+        description="The Salesforce org's id in the store and for --org (a name, not a secret)",
+    )
 
     # --- HubSpot ---------------------------------------------------------------------
     hubspot_access_token: SecretStr | None = Field(None, description="HubSpot private app token")
@@ -122,6 +127,9 @@ class Settings(BaseSettings):
     )
     hubspot_refresh_token: SecretStr | None = Field(
         None, description="HubSpot OAuth refresh token (with HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET)"
+    )
+    hubspot_org_key: str = Field(
+        "hubspot", description="The HubSpot portal's id in the store and for --org (a name, not a secret)"
     )
 
     # --- limits --------------------------------------------------------------------------
@@ -177,6 +185,21 @@ class Settings(BaseSettings):
         if not m:
             raise ValueError("expected a local time as HH:MM, e.g. 02:00")
         return value
+
+    @field_validator("salesforce_org_key", "hubspot_org_key")
+    @classmethod
+    def _valid_org_key(cls, value: str) -> str:
+        if not ORG_KEY.fullmatch(value):
+            raise ValueError(
+                "expected 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_org_keys(self) -> Settings:
+        if self.salesforce_org_key == self.hubspot_org_key:
+            raise ValueError("SALESFORCE_ORG_KEY and HUBSPOT_ORG_KEY must differ: each names one org")
+        return self
 
     @field_validator("hubspot_base_url", "salesforce_base_url")
     @classmethod

@@ -8,14 +8,16 @@ from a local package, so they render with no internet (tiles aside).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import importlib.resources
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import folium
 from sqlalchemy import Engine
@@ -23,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from sync.runs import recent_runs
 from sync.store import AccountRow, PlannedAssignment, PlannedVisit, PlanRun, SyncRun
+from sync.store.plan_summary import BalanceMetrics, PlannedRep, RepLoadMetrics
 
 # Thresholds the reports highlight (the classic balance targets of territory design).
 THRESHOLDS = {"potential_cv": 0.10, "workload_cv": 0.15, "gini": 0.15, "min_max": 0.7}
@@ -86,9 +89,9 @@ class MapVisit:
 class PlanView:
     plan_run: PlanRun
     accounts: list[MapAccount]
-    reps: dict[str, dict[str, Any]]  # id -> name, home_lat, home_lon
-    before: dict[str, Any]
-    after: dict[str, Any]
+    reps: Mapping[str, PlannedRep]
+    before: BalanceMetrics
+    after: BalanceMetrics
     route_rep: str | None = None
     route: list[MapVisit] = field(default_factory=list)
     runs: list[SyncRun] = field(default_factory=list)
@@ -134,7 +137,7 @@ def load_plan_view(
             .where(PlannedVisit.plan_run_id == plan_run.id)
             .order_by(col(PlannedVisit.visit_date), col(PlannedVisit.sequence))
         ).all()
-        reps = dict(plan_run.summary.get("reps", {}))
+        reps = plan_run.summary.reps
         per_rep: dict[str, int] = defaultdict(int)
         for v in visits:
             per_rep[v.rep_crm_id] += 1
@@ -224,7 +227,7 @@ def territory_map(view: PlanView, *, assets: str = "inline", height: str = "100%
     for rep_id in sorted(view.reps):
         rep = view.reps[rep_id]
         color = view.color(rep_id)
-        layer = folium.FeatureGroup(name=f"{rep.get('name') or rep_id}")
+        layer = folium.FeatureGroup(name=f"{rep.name or rep_id}")
         for a in (a for a in view.accounts if a.rep_id == rep_id):
             folium.CircleMarker(
                 [a.lat, a.lon],
@@ -236,15 +239,15 @@ def territory_map(view: PlanView, *, assets: str = "inline", height: str = "100%
                 class_name=f"territory territory-{rep_id}",
                 tooltip=f"{html.escape(a.name)} · tier {a.tier or '?'} · ${a.potential:,.0f}",
             ).add_to(layer)
-        if rep.get("home_lat") is not None:
+        if rep.home_lat is not None and rep.home_lon is not None:
             folium.Marker(
-                [rep["home_lat"], rep["home_lon"]],
+                [rep.home_lat, rep.home_lon],
                 icon=folium.DivIcon(
                     html=f'<div class="rep-home" style="background:{color}">⌂</div>',
                     icon_size=(18, 18),
                     icon_anchor=(9, 9),
                 ),
-                tooltip=f"home of {html.escape(str(rep.get('name') or rep_id))}",
+                tooltip=f"home of {html.escape(rep.name or rep_id)}",
             ).add_to(layer)
         layer.add_to(fmap)
     unassigned = [a for a in view.accounts if a.rep_id is None]
@@ -288,11 +291,11 @@ def _opportunity_grid(accounts: list[MapAccount]) -> dict[tuple[float, float], t
 
 
 def _add_route(fmap: folium.Map, view: PlanView) -> None:
-    rep = view.reps.get(view.route_rep or "", {})
+    rep = view.reps.get(view.route_rep or "", PlannedRep())
     home: list[float] | None = (
-        [float(rep["home_lat"]), float(rep["home_lon"])] if rep.get("home_lat") is not None else None
+        [rep.home_lat, rep.home_lon] if rep.home_lat is not None and rep.home_lon is not None else None
     )
-    layer = folium.FeatureGroup(name=f"Week of routes: {rep.get('name') or view.route_rep}")
+    layer = folium.FeatureGroup(name=f"Week of routes: {rep.name or view.route_rep}")
     by_day: dict[date, list[MapVisit]] = defaultdict(list)
     for v in view.route:
         by_day[v.day].append(v)
@@ -323,47 +326,89 @@ def _add_route(fmap: folium.Map, view: PlanView) -> None:
 # --------------------------------------------------------------------------- balance
 
 
-def balance_rows(view: PlanView) -> list[dict[str, Any]]:
+Pair = tuple[float, float]  # before, after
+Dimension = Literal["potential", "workload", "accounts", "travel"]
+DIMENSIONS: tuple[Dimension, ...] = ("potential", "workload", "accounts", "travel")
+
+
+@dataclass(frozen=True)
+class RepBalance:
+    """One rep's book before and after the plan."""
+
+    rep_id: str
+    name: str
+    accounts: tuple[int, int]
+    potential: Pair
+    workload_hours: Pair
+    utilisation: Pair
+    drive_hours: Pair
+
+
+@dataclass(frozen=True)
+class DimensionBalance:
+    """One balance dimension before and after, each statistic flagged against its threshold."""
+
+    dimension: Dimension
+    cv: tuple[float | None, float | None]
+    gini: tuple[float | None, float | None]
+    min_max: tuple[float | None, float | None]
+    cv_ok: bool
+    gini_ok: bool
+    min_max_ok: bool
+    cv_limit: float
+
+
+def balance_rows(view: PlanView) -> list[RepBalance]:
     """Per rep, before and after: accounts, potential, workload, utilisation, drive time."""
-    before = {r["rep_id"]: r for r in view.before.get("reps", [])}
-    after = {r["rep_id"]: r for r in view.after.get("reps", [])}
+    before, after = view.before.by_rep(), view.after.by_rep()
     rows = []
     for rep_id in sorted(set(before) | set(after)):
-        b, a = before.get(rep_id, {}), after.get(rep_id, {})
+        b = before.get(rep_id) or RepLoadMetrics(rep_id=rep_id)
+        a = after.get(rep_id) or RepLoadMetrics(rep_id=rep_id)
+        rep = view.reps.get(rep_id)
         rows.append(
-            {
-                "rep_id": rep_id,
-                "name": view.reps.get(rep_id, {}).get("name") or rep_id,
-                "accounts": (b.get("accounts", 0), a.get("accounts", 0)),
-                "potential": (b.get("potential", 0.0), a.get("potential", 0.0)),
-                "workload_hours": (b.get("workload_minutes", 0.0) / 60, a.get("workload_minutes", 0.0) / 60),
-                "utilisation": (b.get("utilisation", 0.0), a.get("utilisation", 0.0)),
-                "drive_hours": (b.get("drive_minutes", 0.0) / 60, a.get("drive_minutes", 0.0) / 60),
-            }
+            RepBalance(
+                rep_id=rep_id,
+                name=(rep.name if rep else "") or rep_id,
+                accounts=(b.accounts, a.accounts),
+                potential=(b.potential, a.potential),
+                workload_hours=(b.workload_minutes / 60, a.workload_minutes / 60),
+                utilisation=(b.utilisation, a.utilisation),
+                drive_hours=(b.drive_minutes / 60, a.drive_minutes / 60),
+            )
         )
     return rows
 
 
-def dimension_rows(view: PlanView) -> list[dict[str, Any]]:
+def dimension_rows(view: PlanView) -> list[DimensionBalance]:
     """CV, Gini and min/max per dimension, before and after, each flagged against its threshold."""
     out = []
-    for dim in ("potential", "workload", "accounts", "travel"):
-        b, a = view.before.get(dim) or {}, view.after.get(dim) or {}
+    for dim in DIMENSIONS:
+        b, a = view.before.dimension(dim), view.after.dimension(dim)
         cv_limit = THRESHOLDS["potential_cv"] if dim == "potential" else THRESHOLDS["workload_cv"]
         out.append(
-            {
-                "dimension": dim,
-                "cv": (b.get("cv"), a.get("cv")),
-                "gini": (b.get("gini"), a.get("gini")),
-                "min_max": (b.get("min_max_ratio"), a.get("min_max_ratio")),
-                "cv_ok": a.get("cv") is not None and a["cv"] < cv_limit,
-                "gini_ok": a.get("gini") is not None and a["gini"] < THRESHOLDS["gini"],
-                "min_max_ok": a.get("min_max_ratio") is not None
-                and a["min_max_ratio"] >= THRESHOLDS["min_max"],
-                "cv_limit": cv_limit,
-            }
+            DimensionBalance(
+                dimension=dim,
+                cv=(b.cv, a.cv),
+                gini=(b.gini, a.gini),
+                min_max=(b.min_max_ratio, a.min_max_ratio),
+                cv_ok=a.cv is not None and a.cv < cv_limit,
+                gini_ok=a.gini is not None and a.gini < THRESHOLDS["gini"],
+                min_max_ok=a.min_max_ratio is not None and a.min_max_ratio >= THRESHOLDS["min_max"],
+                cv_limit=cv_limit,
+            )
         )
     return out
+
+
+def report_document(view: PlanView) -> dict[str, Any]:
+    """`tsync report --json`: the balance tables and the plan's summary (coverage aside)."""
+    return {
+        "plan_run_id": view.plan_run.id,
+        "reps": [dataclasses.asdict(r) for r in balance_rows(view)],
+        "dimensions": [dataclasses.asdict(d) for d in dimension_rows(view)],
+        "summary": view.plan_run.summary.model_dump(mode="json", exclude={"coverage"}),
+    }
 
 
 def balance_chart(view: PlanView, path: Path) -> Path:
@@ -374,7 +419,7 @@ def balance_chart(view: PlanView, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     rows = balance_rows(view)
-    names = [r["name"] for r in rows]
+    names = [r.name for r in rows]
     panels = [
         ("potential", "Revenue potential ($M)", 1e-6),
         ("workload_hours", "Workload (h/yr)", 1.0),
@@ -383,16 +428,10 @@ def balance_chart(view: PlanView, path: Path) -> Path:
     fig, axes = plt.subplots(len(panels), 1, figsize=(max(8, 0.45 * len(rows) + 3), 10), sharex=True)
     x = range(len(rows))
     for ax, (key, title, scale) in zip(axes, panels, strict=True):
-        ax.bar(
-            [i - 0.2 for i in x],
-            [r[key][0] * scale for r in rows],
-            width=0.4,
-            label="before",
-            color="#bbbbbb",
-        )
-        ax.bar(
-            [i + 0.2 for i in x], [r[key][1] * scale for r in rows], width=0.4, label="after", color="#2b8cbe"
-        )
+        values = [getattr(r, key) for r in rows]
+        before, after = [v[0] * scale for v in values], [v[1] * scale for v in values]
+        ax.bar([i - 0.2 for i in x], before, width=0.4, label="before", color="#bbbbbb")
+        ax.bar([i + 0.2 for i in x], after, width=0.4, label="after", color="#2b8cbe")
         ax.set_title(title, loc="left", fontsize=11)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(loc="upper right")
@@ -414,12 +453,12 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
         return f"{format(v[0], fmt)} → {format(v[1], fmt)}"
 
     rep_rows = "".join(
-        f'<tr class="rep-row" data-rep="{html.escape(r["rep_id"])}">'
-        f'<td><span class="swatch" style="background:{view.color(r["rep_id"])}"></span>'
-        f"{html.escape(r['name'])}</td><td>{pair(r['accounts'], 'd')}</td>"
-        f"<td>{pair((r['potential'][0] / 1e6, r['potential'][1] / 1e6), '.1f')}</td>"
-        f"<td>{pair(r['workload_hours'], '.0f')}</td><td>{pair(r['utilisation'], '.0%')}</td>"
-        f"<td>{pair(r['drive_hours'], '.0f')}</td></tr>"
+        f'<tr class="rep-row" data-rep="{html.escape(r.rep_id)}">'
+        f'<td><span class="swatch" style="background:{view.color(r.rep_id)}"></span>'
+        f"{html.escape(r.name)}</td><td>{pair(r.accounts, 'd')}</td>"
+        f"<td>{pair((r.potential[0] / 1e6, r.potential[1] / 1e6), '.1f')}</td>"
+        f"<td>{pair(r.workload_hours, '.0f')}</td><td>{pair(r.utilisation, '.0%')}</td>"
+        f"<td>{pair(r.drive_hours, '.0f')}</td></tr>"
         for r in balance_rows(view)
     )
 
@@ -428,9 +467,9 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
         return text if ok is None else f'<span class="{"ok" if ok else "bad"}">{text}</span>'
 
     dim_rows = "".join(
-        f"<tr><td>{d['dimension']}</td><td>{stat(d['cv'][0])} → {stat(d['cv'][1], d['cv_ok'])}</td>"
-        f"<td>{stat(d['gini'][0])} → {stat(d['gini'][1], d['gini_ok'])}</td>"
-        f"<td>{stat(d['min_max'][0])} → {stat(d['min_max'][1], d['min_max_ok'])}</td></tr>"
+        f"<tr><td>{d.dimension}</td><td>{stat(d.cv[0])} → {stat(d.cv[1], d.cv_ok)}</td>"
+        f"<td>{stat(d.gini[0])} → {stat(d.gini[1], d.gini_ok)}</td>"
+        f"<td>{stat(d.min_max[0])} → {stat(d.min_max[1], d.min_max_ok)}</td></tr>"
         for d in dimension_rows(view)
     )
     run_rows = "".join(
@@ -442,9 +481,8 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
     pr = view.plan_run
     summary = pr.summary
     band_rows = "".join(
-        f"<tr><td>{html.escape(str(o.get('rep_id', '')))}</td>"
-        f"<td>{html.escape(str(o.get('reason', '')))}</td></tr>"
-        for o in summary.get("out_of_band", [])
+        f"<tr><td>{html.escape(o.rep_id)}</td><td>{html.escape(o.reason)}</td></tr>"
+        for o in summary.out_of_band
     )
     out_of_band = (
         " <h2>Reps outside the balance band or over capacity, and why</h2>\n"
@@ -454,9 +492,9 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
     body = f"""
 <div class="report">
  <h1>Plan run {pr.id} · {html.escape(pr.org_id)} · {pr.created_at:%Y-%m-%d %H:%M} UTC</h1>
- <p>{summary.get("moves", 0)} accounts move ({summary.get("moved_share", 0):.0%} of the book),
-   {len(summary.get("unassigned", []))} unassigned, {len(summary.get("human_edits", []))} human edits kept,
-   {summary.get("extra_reps_needed", 0)} extra reps needed.</p>
+ <p>{summary.moves} accounts move ({summary.moved_share:.0%} of the book),
+   {len(summary.unassigned)} unassigned, {len(summary.human_edits)} human edits kept,
+   {summary.extra_reps_needed} extra reps needed.</p>
  <h2>Balance per dimension (before → after)</h2>
  <table id="dimensions"><tr><th>dimension</th><th>CV</th><th>Gini</th><th>min/max</th></tr>{dim_rows}</table>
  <h2>Per rep (before → after)</h2>

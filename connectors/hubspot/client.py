@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import urllib3
 from hubspot import HubSpot
 
-from connectors.base import CRMError
+from connectors.base import CRMAPIError, CRMError
 from connectors.limits import RequestBudget, RetryDecision, transient_retry
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,10 @@ class HubSpotOAuthRefresh:
     refresh_token: str = field(repr=False)
 
 
-class HubSpotAPIError(Exception):
-    """A non-2xx answer from HubSpot, with the parts of its error body we act on."""
+class HubSpotAPIError(CRMAPIError):
+    """A non-2xx answer from HubSpot; `code` is its error `category`, plus the parts we act on."""
+
+    crm = "HubSpot"
 
     def __init__(
         self,
@@ -67,17 +69,14 @@ class HubSpotAPIError(Exception):
         retry_after: float | None = None,
         body: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(f"HubSpot answered {status} {category or ''}: {message}".strip())
-        self.status = status
-        self.category = category
-        self.message = message
+        super().__init__(status, category, message)
         self.policy = policy
         self.retry_after = retry_after
         self.body: Mapping[str, Any] = body or {}
 
     @property
     def expired_token(self) -> bool:
-        return self.status == 401 and self.category == "EXPIRED_AUTHENTICATION"
+        return self.status == 401 and self.code == "EXPIRED_AUTHENTICATION"
 
 
 def classify(exc: BaseException) -> RetryDecision:
@@ -221,7 +220,7 @@ class HubSpotClient:
         except HubSpotAPIError as exc:
             if exc.status == 401:
                 raise CRMError(
-                    f"HubSpot refused the renewed access token ({exc.category or 'INVALID_AUTHENTICATION'})"
+                    f"HubSpot refused the renewed access token ({exc.code or 'INVALID_AUTHENTICATION'})"
                 ) from None
             raise
 

@@ -1,6 +1,7 @@
 """`HubSpotConnector`: incremental pulls and batched, per-record pushes against HubSpot CRM v3.
 
-Pulls (companies, owners, meetings + calls), each page yielded as it arrives:
+Pulls (the objects `streams.py` declares: owners; companies; meetings + calls),
+each page yielded as it arrives:
 
 - a first or `full` pull lists every record (`limit=100`, the cheapest way
   through a portal); the cursor then tracks changes from the server's clock
@@ -45,18 +46,20 @@ from typing import Any, TypeVar
 import urllib3
 
 from connectors.base import (
-    AccountRecord,
-    ActivityRecord,
     AssignmentChange,
     CRMError,
     CRMKind,
     DeletedRecord,
+    FieldMap,
     Outcome,
     Page,
     PushResult,
     RecordOutcome,
-    RepRecord,
+    Stream,
+    StreamSpec,
     VisitRecord,
+    specs_for,
+    streams_of,
 )
 from connectors.hubspot.client import (
     BATCH_SIZE,
@@ -67,10 +70,6 @@ from connectors.hubspot.client import (
     classify,
 )
 from connectors.hubspot.records import (
-    CALL_PROPERTIES,
-    COMPANY_PROPERTIES,
-    MEETING_PROPERTIES,
-    TERRITORY_PROPERTY,
     VISIT_KEY,
     VISIT_KEY_PROPERTY,
     StreamCursor,
@@ -78,37 +77,35 @@ from connectors.hubspot.records import (
     archived_ms,
     archived_record,
     assignment_input,
-    call_record,
-    company_record,
     decode_cursor,
     encode_cursor,
-    inline_company,
     meeting_cancel_input,
     meeting_create_input,
-    meeting_record,
     meeting_upsert_input,
     merged_away,
     modified_ms,
-    owner_record,
+    territory_property,
+    with_associations,
 )
+from connectors.hubspot.streams import DEFAULT_FIELD_MAP, OWNERS, hubspot_streams
 from connectors.limits import LocalBudget, RequestBudget
 
-ACTIVITY_TYPES = ("meetings", "calls")
 # Whole-batch rejections worth splitting: one bad record makes HubSpot refuse them all.
 SPLITTABLE = frozenset({400, 404, 409})
 # Most ids a search filter's `values` list is given (HubSpot caps the list; 100 is safe).
 NOT_IN_LIMIT = 100
 X = TypeVar("X")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """Raw objects of one API page, the deletions found with them, and the cursor after them."""
+    """Raw objects of one API page (with their associations), the deletions found with them,
+    and the cursor after them."""
 
     objects: Sequence[Mapping[str, Any]]
     deleted: Sequence[DeletedRecord]
     cursor: StreamCursor
-    companies: Mapping[str, str | None]
 
 
 def _next_after(body: Mapping[str, Any]) -> str | None:
@@ -119,12 +116,13 @@ def _next_after(body: Mapping[str, Any]) -> str | None:
 class HubSpotConnector:
     """One HubSpot portal behind `connectors.base.CRMConnector`."""
 
-    kind: CRMKind = "hubspot"
+    kind = CRMKind.HUBSPOT
 
     def __init__(
         self,
         access_token: str,
         *,
+        field_map: FieldMap = DEFAULT_FIELD_MAP,
         base_url: str | None = None,
         budget: RequestBudget | None = None,
         oauth: HubSpotOAuthRefresh | None = None,
@@ -150,6 +148,8 @@ class HubSpotConnector:
             initial_wait=retry_initial_wait,
         )
         self._clock = clock
+        self.field_map = field_map
+        self.specs = hubspot_streams(field_map)
         self._known_properties: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
@@ -168,35 +168,36 @@ class HubSpotConnector:
 
     # ================================================================== pulls
 
-    def pull_accounts(self, since: str | None, *, full: bool = False) -> Iterator[Page[AccountRecord]]:
-        cursors = {} if full else decode_cursor(since)
-        start = cursors.get("companies", StreamCursor())
-        fresh = full or since is None
-        for chunk in self._stream("companies", COMPANY_PROPERTIES, start, full=fresh):
-            records = [company_record(o) for o in chunk.objects]
-            deleted = [*chunk.deleted, *(d for o in chunk.objects for d in merged_away(o))]
-            yield Page(records, deleted, encode_cursor({"companies": chunk.cursor}))
+    @property
+    def streams(self) -> frozenset[Stream]:
+        return streams_of(self.specs)
 
-    def pull_activities(self, since: str | None, *, full: bool = False) -> Iterator[Page[ActivityRecord]]:
+    def pull(self, stream: Stream, since: str | None, *, full: bool = False) -> Iterator[Page[Any]]:
+        specs = specs_for(self.specs, stream)
+        if specs[0].crm_object == OWNERS:
+            return self._owners(specs[0], since, full=full)
+        return self._objects(specs, since, full=full)
+
+    def _objects(self, specs: Sequence[StreamSpec[R]], since: str | None, *, full: bool) -> Iterator[Page[R]]:
+        """CRM objects feeding one stream, one after the other, under one cursor."""
         cursors = {} if full else decode_cursor(since)
         fresh = full or since is None
-        state = {t: cursors.get(t, StreamCursor()) for t in ACTIVITY_TYPES}
+        state = {s.crm_object: cursors.get(s.crm_object, StreamCursor()) for s in specs}
         now = self._clock()
-        for object_type, properties in (("meetings", MEETING_PROPERTIES), ("calls", CALL_PROPERTIES)):
-            for chunk in self._stream(
-                object_type, properties, state[object_type], full=fresh, associate=True
-            ):
-                state[object_type] = chunk.cursor
-                to_record = meeting_record if object_type == "meetings" else call_record
-                records = [to_record(o, chunk.companies.get(str(o["id"])), now) for o in chunk.objects]
-                yield Page(records, chunk.deleted, encode_cursor(state))
+        for spec in specs:
+            for chunk in self._stream(spec, state[spec.crm_object], full=fresh):
+                state[spec.crm_object] = chunk.cursor
+                records = [spec.mapper(o, now=now) for o in chunk.objects]
+                deleted = [*chunk.deleted, *(d for o in chunk.objects for d in merged_away(o))]
+                yield Page(records, deleted, encode_cursor(state))
 
-    def pull_reps(self, since: str | None, *, full: bool = False) -> Iterator[Page[RepRecord]]:
+    def _owners(self, spec: StreamSpec[R], since: str | None, *, full: bool) -> Iterator[Page[R]]:
         """Owners, active and archived (deactivated users), changed since the cursor."""
         cursors = {} if full else decode_cursor(since)
-        mark = cursors.get("owners", StreamCursor()).changed
+        mark = cursors.get(spec.crm_object, StreamCursor()).changed
         newest = mark
-        pages: list[list[RepRecord]] = []
+        now = self._clock()
+        pages: list[list[R]] = []
         for archived in (False, True):
             after: str | None = None
             while True:
@@ -204,52 +205,39 @@ class HubSpotConnector:
                 owners = (answer.body or {}).get("results") or []
                 page = []
                 for owner in owners:
-                    rep = owner_record(owner)
-                    ms = round(rep.modified_at.timestamp() * 1000)
-                    if full or mark.admits(ms, rep.crm_id):
-                        page.append(rep)
-                        newest = newest.advance(ms, rep.crm_id)
+                    ms = modified_ms(owner, spec.cursor_field)
+                    owner_id = str(owner["id"])
+                    if full or mark.admits(ms, owner_id):
+                        page.append(spec.mapper(owner, now=now))
+                        newest = newest.advance(ms, owner_id)
                 pages.append(page)
                 after = _next_after(answer.body or {})
                 if after is None:
                     break
         # Owners come unordered by change time: the watermark moves only once all are read.
-        final = encode_cursor({"owners": StreamCursor(changed=newest)})
-        interim = encode_cursor({"owners": StreamCursor(changed=mark)})
+        final = encode_cursor({spec.crm_object: StreamCursor(changed=newest)})
+        interim = encode_cursor({spec.crm_object: StreamCursor(changed=mark)})
         for i, page in enumerate(pages):
             yield Page(page, [], final if i == len(pages) - 1 else interim)
 
     # ------------------------------------------------------------------ one object type
 
-    def _stream(
-        self,
-        object_type: str,
-        properties: Sequence[str],
-        cursor: StreamCursor,
-        *,
-        full: bool,
-        associate: bool = False,
-    ) -> Iterator[Chunk]:
+    def _stream(self, spec: StreamSpec[Any], cursor: StreamCursor, *, full: bool) -> Iterator[Chunk]:
         if full and not cursor.listing:
             cursor = StreamCursor(listing_after=None, listing_started_ms=-1)
         if cursor.listing:
-            cursor = yield from self._listing(object_type, properties, cursor, associate)
+            cursor = yield from self._listing(spec, cursor)
         else:
-            cursor = yield from self._changes(object_type, properties, cursor, associate)
-        yield from self._deletions(object_type, cursor)
+            cursor = yield from self._changes(spec, cursor)
+        yield from self._deletions(spec.crm_object, cursor)
 
-    def _listing(
-        self, object_type: str, properties: Sequence[str], cursor: StreamCursor, associate: bool
-    ) -> Generator[Chunk, None, StreamCursor]:
+    def _listing(self, spec: StreamSpec[Any], cursor: StreamCursor) -> Generator[Chunk, None, StreamCursor]:
         """Every live record, by id; resumable from `cursor.listing_after`."""
         after = cursor.listing_after
         started = cursor.listing_started_ms
         while True:
             answer = self._client.list_page(
-                object_type,
-                properties=properties,
-                after=after,
-                associations=("companies",) if associate else (),
+                spec.crm_object, properties=spec.fields, after=after, associations=spec.associations
             )
             if started is None or started < 0:
                 started = answer.server_ms if answer.server_ms is not None else self._now_ms()
@@ -259,90 +247,81 @@ class HubSpotConnector:
             cursor = replace(cursor, listing_after=after, listing_started_ms=started)
             if after is None:
                 cursor = cursor.finish_listing()
-            companies = {str(o["id"]): inline_company(o) for o in objects} if associate else {}
-            yield Chunk(objects, [], cursor, companies)
+            yield Chunk(objects, [], cursor)
             if after is None:
                 return cursor
 
     def _search(
-        self,
-        object_type: str,
-        groups: list[list[dict[str, Any]]],
-        sort: str,
-        properties: Sequence[str],
+        self, spec: StreamSpec[Any], groups: list[list[dict[str, Any]]], sort: str
     ) -> Mapping[str, Any]:
         request = {
             "filterGroups": [{"filters": filters} for filters in groups],
             "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
-            "properties": list(properties),
+            "properties": list(spec.fields),
             "limit": SEARCH_LIMIT,
         }
-        return self._client.search(object_type, request).body or {}
+        return self._client.search(spec.crm_object, request).body or {}
 
     @staticmethod
-    def _after_watermark(mark: Watermark) -> list[list[dict[str, Any]]]:
-        """Filter groups selecting what the watermark has not delivered yet.
+    def _after_watermark(stamp: str, mark: Watermark) -> list[list[dict[str, Any]]]:
+        """Filter groups selecting what the watermark on `stamp` has not delivered yet.
 
         `>= ms` alone would fetch again the records already seen at `ms` (a whole
         batch update shares one millisecond); leaving those out by id keeps every
         page full of new records.
         """
-        since = {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(mark.ms)}
+        since = {"propertyName": stamp, "operator": "GTE", "value": str(mark.ms)}
         if not mark.ids or len(mark.ids) > NOT_IN_LIMIT:
             return [[since]]
         return [
             [
-                {"propertyName": "hs_lastmodifieddate", "operator": "EQ", "value": str(mark.ms)},
+                {"propertyName": stamp, "operator": "EQ", "value": str(mark.ms)},
                 {"propertyName": "hs_object_id", "operator": "NOT_IN", "values": sorted(mark.ids)},
             ],
-            [{"propertyName": "hs_lastmodifieddate", "operator": "GT", "value": str(mark.ms)}],
+            [{"propertyName": stamp, "operator": "GT", "value": str(mark.ms)}],
         ]
 
-    def _changes(
-        self, object_type: str, properties: Sequence[str], cursor: StreamCursor, associate: bool
-    ) -> Generator[Chunk, None, StreamCursor]:
+    def _changes(self, spec: StreamSpec[Any], cursor: StreamCursor) -> Generator[Chunk, None, StreamCursor]:
         """Records modified at or after the watermark, by keyset search (see the module doc)."""
+        stamp = spec.cursor_field
         mark = cursor.changed
         while True:
-            body = self._search(object_type, self._after_watermark(mark), "hs_lastmodifieddate", properties)
+            body = self._search(spec, self._after_watermark(stamp, mark), stamp)
             objects = body.get("results") or []
             more = _next_after(body) is not None
-            fresh = [o for o in objects if mark.admits(modified_ms(o), str(o["id"]))]
+            fresh = [o for o in objects if mark.admits(modified_ms(o, stamp), str(o["id"]))]
             # No way forward by timestamp: a full page of records seen at the watermark's ms.
             stuck = more and not fresh
             for o in fresh:
-                mark = mark.advance(modified_ms(o), str(o["id"]))
+                mark = mark.advance(modified_ms(o, stamp), str(o["id"]))
             cursor = replace(cursor, changed=mark)
             if fresh:
-                yield Chunk(fresh, [], cursor, self._companies_of(object_type, fresh, associate))
+                yield Chunk(self._with_associations(spec, fresh), [], cursor)
             if stuck:
                 # Walk that millisecond by id, then move past it.
-                cursor = yield from self._ties(object_type, properties, cursor, associate)
+                cursor = yield from self._ties(spec, cursor)
                 mark = cursor.changed
                 continue
             if not more:
                 return cursor
 
-    def _ties(
-        self, object_type: str, properties: Sequence[str], cursor: StreamCursor, associate: bool
-    ) -> Generator[Chunk, None, StreamCursor]:
+    def _ties(self, spec: StreamSpec[Any], cursor: StreamCursor) -> Generator[Chunk, None, StreamCursor]:
+        stamp = spec.cursor_field
         mark = cursor.changed
         at = mark.ms
         last_id: str | None = None
         while True:
-            filters: list[dict[str, Any]] = [
-                {"propertyName": "hs_lastmodifieddate", "operator": "EQ", "value": str(at)}
-            ]
+            filters: list[dict[str, Any]] = [{"propertyName": stamp, "operator": "EQ", "value": str(at)}]
             if last_id is not None:
                 filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": last_id})
-            body = self._search(object_type, [filters], "hs_object_id", properties)
+            body = self._search(spec, [filters], "hs_object_id")
             objects = body.get("results") or []
-            fresh = [o for o in objects if mark.admits(modified_ms(o), str(o["id"]))]
+            fresh = [o for o in objects if mark.admits(modified_ms(o, stamp), str(o["id"]))]
             for o in fresh:
-                mark = mark.advance(modified_ms(o), str(o["id"]))
+                mark = mark.advance(modified_ms(o, stamp), str(o["id"]))
             cursor = replace(cursor, changed=mark)
             if fresh:
-                yield Chunk(fresh, [], cursor, self._companies_of(object_type, fresh, associate))
+                yield Chunk(self._with_associations(spec, fresh), [], cursor)
             if _next_after(body) is None or not objects:
                 return replace(cursor, changed=Watermark(at + 1))
             last_id = str(objects[-1]["id"])
@@ -365,24 +344,27 @@ class HubSpotConnector:
             # The watermark may only move once the whole archive has been read.
             at = replace(cursor, archived=newest) if done else cursor
             if gone or done:
-                yield Chunk([], [archived_record(o) for o in gone], at, {})
+                yield Chunk([], [archived_record(o) for o in gone], at)
             if done:
                 return
 
-    def _companies_of(
-        self, object_type: str, objects: Sequence[Mapping[str, Any]], associate: bool
-    ) -> dict[str, str | None]:
-        """The company each engagement belongs to (search results carry no associations)."""
-        if not associate or not objects:
-            return {}
+    def _with_associations(
+        self, spec: StreamSpec[Any], objects: Sequence[Mapping[str, Any]]
+    ) -> Sequence[Mapping[str, Any]]:
+        """Search results carry no associations: read them, and attach them as a listing would."""
+        if not spec.associations or not objects:
+            return objects
         ids = [str(o["id"]) for o in objects]
-        body = self._client.read_associations(object_type, "companies", ids).body or {}
-        found: dict[str, str | None] = dict.fromkeys(ids)
-        for row in body.get("results") or []:
-            targets = row.get("to") or []
-            if targets:
-                found[str(row["from"]["id"])] = str(targets[0]["toObjectId"])
-        return found
+        found: dict[str, dict[str, str | None]] = {i: {} for i in ids}
+        for to_type in spec.associations:
+            for i in ids:
+                found[i][to_type] = None
+            body = self._client.read_associations(spec.crm_object, to_type, ids).body or {}
+            for row in body.get("results") or []:
+                targets = row.get("to") or []
+                if targets:
+                    found[str(row["from"]["id"])][to_type] = str(targets[0]["toObjectId"])
+        return [with_associations(o, found[str(o["id"])]) for o in objects]
 
     def _now_ms(self) -> int:
         return round(self._clock().timestamp() * 1000)
@@ -399,13 +381,15 @@ class HubSpotConnector:
             else:
                 todo.append((i, change))
         if any(c.territory is not None for _, c in todo):
-            self._ensure_property("companies", TERRITORY_PROPERTY)
+            self._ensure_property("companies", territory_property(self.field_map.territory))
         for chunk in _chunks(todo, lambda c: c.account_id):
             outcomes.update(self._isolating(chunk, self._send_assignments, lambda c: c.key))
         return PushResult([outcomes[i] for i in range(len(changes))], self.api_calls - calls_before)
 
     def _send_assignments(self, items: Sequence[tuple[int, AssignmentChange]]) -> dict[int, RecordOutcome]:
-        answer = self._client.batch_update("companies", [assignment_input(c) for _, c in items])
+        answer = self._client.batch_update(
+            "companies", [assignment_input(c, self.field_map) for _, c in items]
+        )
         missing = _failed_ids(answer.body or {})
         out = {}
         for i, change in items:
@@ -485,7 +469,7 @@ class HubSpotConnector:
             if exc.status not in SPLITTABLE:
                 raise
             if len(pairs) == 1:
-                return {pairs[0][0]: (exc.category, exc.message)}
+                return {pairs[0][0]: (exc.code, exc.message)}
             mid = len(pairs) // 2
             return {**self._associate(pairs[:mid]), **self._associate(pairs[mid:])}
 
@@ -519,14 +503,14 @@ class HubSpotConnector:
             if exc.status in SPLITTABLE:
                 return {
                     i: RecordOutcome(
-                        key_of(x), Outcome.REJECTED, error_code=exc.category, message=exc.message
+                        key_of(x), Outcome.REJECTED, error_code=exc.code, message=exc.message
                     )
                     for i, x in items
                 }
             if classify(exc).transient:
                 return _all_retry(items, key_of, f"HubSpot kept answering {exc.status}")
             raise CRMError(
-                f"HubSpot refused the push: {exc.status} {exc.category or ''} {exc.message}"
+                f"HubSpot refused the push: {exc.status} {exc.code or ''} {exc.message}"
             ) from None
         except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
             return _all_retry(items, key_of, f"HubSpot unreachable: {type(exc).__name__}")

@@ -23,9 +23,11 @@ from typing import Any
 
 from connectors.base import (
     AccountRecord,
+    ActivityKind,
     ActivityRecord,
     AssignmentChange,
     DeletedRecord,
+    FieldMap,
     RepRecord,
     VisitRecord,
     as_utc,
@@ -33,34 +35,25 @@ from connectors.base import (
 
 CURSOR_PREFIX = "hubspot:1:"
 VISIT_KEY = "territory_sync_visit_key"
-TERRITORY = "territory"
+MODIFIED = "hs_lastmodifieddate"
 MEETING_TO_COMPANY = 188
 CALL_TO_COMPANY = 182
 
-COMPANY_PROPERTIES = (
-    "name", "zip", "country", "industry", "hubspot_owner_id", "tier", "potential", "effort",
-    TERRITORY, "locked", "latitude", "longitude", "hs_lastmodifieddate", "hs_merged_object_ids",
-)  # fmt: skip
-MEETING_PROPERTIES = (
-    "hs_timestamp", "hs_meeting_title", "hs_meeting_start_time", "hs_meeting_end_time",
-    "hs_meeting_outcome", "hubspot_owner_id", VISIT_KEY, "hs_lastmodifieddate",
-)  # fmt: skip
-CALL_PROPERTIES = (
-    "hs_timestamp", "hs_call_title", "hs_call_status", "hs_call_duration", "hubspot_owner_id",
-    "hs_lastmodifieddate",
-)  # fmt: skip
 
-# The properties territory-sync creates when a portal lacks them.
-TERRITORY_PROPERTY = {
-    "name": TERRITORY,
-    "label": "Territory",
-    "type": "string",
-    "fieldType": "text",
-    "groupName": "companyinformation",
-    "description": "Sales territory, written by territory-sync",
-    "hasUniqueValue": False,
-    "formField": False,
-}
+def territory_property(name: str) -> dict[str, Any]:
+    """The company property territory-sync creates when a portal lacks the mapped one."""
+    return {
+        "name": name,
+        "label": "Territory",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": "companyinformation",
+        "description": "Sales territory, written by territory-sync",
+        "hasUniqueValue": False,
+        "formField": False,
+    }
+
+
 VISIT_KEY_PROPERTY = {
     "name": VISIT_KEY,
     "label": "Territory-sync visit key",
@@ -99,10 +92,10 @@ def iso_z(value: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-def modified_ms(obj: Mapping[str, Any]) -> int:
-    """When a record last changed, in epoch ms (property first, `updatedAt` as fallback)."""
+def modified_ms(obj: Mapping[str, Any], cursor_field: str = MODIFIED) -> int:
+    """When a record last changed, in epoch ms (the property first, `updatedAt` as fallback)."""
     props = obj.get("properties") or {}
-    when = parse_time(props.get("hs_lastmodifieddate")) or parse_time(obj.get("updatedAt"))
+    when = parse_time(props.get(cursor_field)) or parse_time(obj.get("updatedAt"))
     return epoch_ms(when) if when else 0
 
 
@@ -205,9 +198,13 @@ def _text(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
-def company_record(obj: Mapping[str, Any]) -> AccountRecord:
+def _mapped(props: Mapping[str, Any], name: str | None) -> Any:
+    return props.get(name) if name else None
+
+
+def company_record(obj: Mapping[str, Any], fields: FieldMap) -> AccountRecord:
     props: Mapping[str, Any] = obj.get("properties") or {}
-    modified = parse_time(props.get("hs_lastmodifieddate")) or parse_time(obj.get("updatedAt"))
+    modified = parse_time(props.get(MODIFIED)) or parse_time(obj.get("updatedAt"))
     return AccountRecord(
         crm_id=str(obj["id"]),
         name=str(props.get("name") or ""),
@@ -216,13 +213,13 @@ def company_record(obj: Mapping[str, Any]) -> AccountRecord:
         lon=_float(props.get("longitude")),
         postal_code=_text(props.get("zip")),
         country=_text(props.get("country")),
-        tier=_text(props.get("tier")),
-        potential=_float(props.get("potential")),
-        effort=_float(props.get("effort")),
+        tier=_text(_mapped(props, fields.tier)),
+        potential=_float(_mapped(props, fields.potential)),
+        effort=_float(_mapped(props, fields.effort)),
         industry=_text(props.get("industry")),
         owner_id=_text(props.get("hubspot_owner_id")),
-        territory=_text(props.get(TERRITORY)),
-        locked=str(props.get("locked") or "").strip().lower() == "true",
+        territory=_text(props.get(fields.territory)),
+        locked=str(_mapped(props, fields.locked) or "").strip().lower() == "true",
         raw=dict(props),
     )
 
@@ -231,7 +228,7 @@ def merged_away(obj: Mapping[str, Any]) -> list[DeletedRecord]:
     """The records merged into this one: each is gone from HubSpot, merged into `obj`."""
     props: Mapping[str, Any] = obj.get("properties") or {}
     merged = str(props.get("hs_merged_object_ids") or "")
-    when = parse_time(props.get("hs_lastmodifieddate")) or datetime.fromtimestamp(0, tz=UTC)
+    when = parse_time(props.get(MODIFIED)) or datetime.fromtimestamp(0, tz=UTC)
     return [
         DeletedRecord(crm_id=m, deleted_at=when, merged_into=str(obj["id"]))
         for m in merged.split(";")
@@ -249,7 +246,8 @@ def archived_ms(obj: Mapping[str, Any]) -> int:
     return epoch_ms(when) if when else 0
 
 
-def owner_record(owner: Mapping[str, Any]) -> RepRecord:
+def owner_record(owner: Mapping[str, Any], *, now: datetime) -> RepRecord:
+    """An owner; archived owners are deactivated users."""
     name = " ".join(p for p in (owner.get("firstName"), owner.get("lastName")) if p)
     modified = parse_time(owner.get("updatedAt")) or datetime.fromtimestamp(0, tz=UTC)
     return RepRecord(
@@ -262,7 +260,8 @@ def owner_record(owner: Mapping[str, Any]) -> RepRecord:
     )
 
 
-def meeting_record(obj: Mapping[str, Any], company_id: str | None, now: datetime) -> ActivityRecord:
+def meeting_record(obj: Mapping[str, Any], *, now: datetime) -> ActivityRecord:
+    """A meeting is done when its outcome says so, or when it ended and was not called off."""
     props: Mapping[str, Any] = obj.get("properties") or {}
     start = parse_time(props.get("hs_meeting_start_time")) or parse_time(props.get("hs_timestamp"))
     end = parse_time(props.get("hs_meeting_end_time"))
@@ -272,9 +271,9 @@ def meeting_record(obj: Mapping[str, Any], company_id: str | None, now: datetime
     )
     return ActivityRecord(
         crm_id=str(obj["id"]),
-        kind="meeting",
-        modified_at=parse_time(props.get("hs_lastmodifieddate")) or now,
-        account_id=company_id,
+        kind=ActivityKind.MEETING,
+        modified_at=parse_time(props.get(MODIFIED)) or now,
+        account_id=associated_id(obj, "companies"),
         owner_id=_text(props.get("hubspot_owner_id")),
         started_at=start,
         ended_at=end,
@@ -285,16 +284,16 @@ def meeting_record(obj: Mapping[str, Any], company_id: str | None, now: datetime
     )
 
 
-def call_record(obj: Mapping[str, Any], company_id: str | None, now: datetime) -> ActivityRecord:
+def call_record(obj: Mapping[str, Any], *, now: datetime) -> ActivityRecord:
     props: Mapping[str, Any] = obj.get("properties") or {}
     start = parse_time(props.get("hs_timestamp"))
     duration = _float(props.get("hs_call_duration"))
     end = start + timedelta(milliseconds=duration) if start and duration is not None else None
     return ActivityRecord(
         crm_id=str(obj["id"]),
-        kind="call",
-        modified_at=parse_time(props.get("hs_lastmodifieddate")) or now,
-        account_id=company_id,
+        kind=ActivityKind.CALL,
+        modified_at=parse_time(props.get(MODIFIED)) or now,
+        account_id=associated_id(obj, "companies"),
         owner_id=_text(props.get("hubspot_owner_id")),
         started_at=start,
         ended_at=end,
@@ -304,22 +303,31 @@ def call_record(obj: Mapping[str, Any], company_id: str | None, now: datetime) -
     )
 
 
-def inline_company(obj: Mapping[str, Any]) -> str | None:
-    """The first company a listed engagement is associated to (from `associations=companies`)."""
-    block = (obj.get("associations") or {}).get("companies") or {}
+def associated_id(obj: Mapping[str, Any], to_type: str) -> str | None:
+    """The first record of `to_type` an object is associated to, as a listing with
+    `associations=to_type` returns it (the connector gives search results the same shape)."""
+    block = (obj.get("associations") or {}).get(to_type) or {}
     results = block.get("results") or []
     return str(results[0]["id"]) if results else None
+
+
+def with_associations(obj: Mapping[str, Any], found: Mapping[str, str | None]) -> dict[str, Any]:
+    """`obj` with the associations read separately (type -> first id) in the listing shape."""
+    blocks = dict(obj.get("associations") or {})
+    for to_type, target in found.items():
+        blocks[to_type] = {"results": [{"id": target}] if target is not None else []}
+    return {**obj, "associations": blocks}
 
 
 # --------------------------------------------------------------------------- pushed records
 
 
-def assignment_input(change: AssignmentChange) -> dict[str, Any]:
+def assignment_input(change: AssignmentChange, fields: FieldMap) -> dict[str, Any]:
     props: dict[str, str] = {}
     if change.owner_id is not None:
         props["hubspot_owner_id"] = change.owner_id
     if change.territory is not None:
-        props[TERRITORY] = change.territory
+        props[fields.territory] = change.territory
     return {"id": change.account_id, "properties": props}
 
 

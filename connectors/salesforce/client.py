@@ -37,7 +37,7 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-from connectors.base import CRMError, QuotaExhausted
+from connectors.base import CRMAPIError, CRMError, QuotaExhausted
 from connectors.limits import RequestBudget, RetryDecision, transient_retry
 
 log = logging.getLogger(__name__)
@@ -118,14 +118,10 @@ class ApiUsage:
         return self.used / self.limit if self.limit else 1.0
 
 
-class SalesforceApiError(CRMError):
-    """A Salesforce error answer, with its status and the first error's code and message."""
+class SalesforceAPIError(CRMAPIError):
+    """A Salesforce error answer: its status and the first error's `errorCode` and message."""
 
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(f"Salesforce {status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
+    crm = "Salesforce"
 
 
 def _first_error(exc: SalesforceError) -> tuple[str, str]:
@@ -156,7 +152,7 @@ def _as_crm_error(exc: SalesforceError) -> CRMError:
     code, message = _first_error(exc)
     if code == "REQUEST_LIMIT_EXCEEDED" and message.startswith("TotalRequests"):
         return QuotaExhausted("Salesforce refused the call: the org's daily API limit is used up")
-    return SalesforceApiError(exc.status, code or "UNKNOWN", message or type(exc).__name__)
+    return SalesforceAPIError(exc.status, code or "UNKNOWN", message or type(exc).__name__)
 
 
 def soql_datetime(value: datetime) -> str:

@@ -1,7 +1,8 @@
 """`SalesforceConnector`: incremental pulls and batched, per-record pushes for one Salesforce org.
 
-Pulls (accounts, users, events + tasks) run one `queryAll` per sObject,
-ordered by `SystemModstamp, Id` and resumed from a keyset cursor (see
+Pulls run one `queryAll` per sObject of the stream (declared in
+`streams.py`: users; accounts; events + tasks), ordered by the spec's cursor
+field (`SystemModstamp`) and `Id`, and resumed from a keyset cursor (see
 `records.py`), so soft-deleted rows and merge losers (`MasterRecordId`)
 arrive as deletions, and ties at the cursor are neither lost nor doubled.
 Each Salesforce page (2,000 rows) becomes one `Page` the caller stores
@@ -29,47 +30,44 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from connectors.base import (
-    AccountRecord,
-    ActivityRecord,
     AssignmentChange,
     CRMError,
+    CRMKind,
     DeletedRecord,
+    FieldMap,
     Outcome,
     Page,
     PushResult,
     QuotaExhausted,
     RecordOutcome,
-    RepRecord,
+    Stream,
+    StreamSpec,
     VisitRecord,
+    specs_for,
+    streams_of,
 )
 from connectors.limits import RequestBudget
 from connectors.salesforce.client import (
     COLLECTION_SIZE,
-    SalesforceApiError,
+    SalesforceAPIError,
     SalesforceClient,
     SalesforceCredentials,
     soql_datetime,
     soql_string,
 )
 from connectors.salesforce.records import (
-    ACCOUNT_FIELDS,
-    EVENT_FIELDS,
-    TASK_FIELDS,
-    USER_FIELDS,
+    VISIT_KEY_FIELD,
     Position,
     StreamCursor,
-    account_from_salesforce,
     assignment_to_salesforce,
     deleted_from_salesforce,
-    event_from_salesforce,
     parse_datetime,
-    rep_from_salesforce,
-    task_from_salesforce,
     visit_to_salesforce,
 )
+from connectors.salesforce.streams import DEFAULT_FIELD_MAP, salesforce_streams
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +84,13 @@ ID_CHECK_BATCH = 200
 class SalesforceConnector:
     """One Salesforce org behind `connectors.base.CRMConnector`."""
 
-    kind: Literal["salesforce"] = "salesforce"
+    kind = CRMKind.SALESFORCE
 
     def __init__(
         self,
         credentials: SalesforceCredentials,
         *,
+        field_map: FieldMap = DEFAULT_FIELD_MAP,
         base_url: str | None = None,
         api_version: str = "59.0",
         budget: RequestBudget | None = None,
@@ -104,6 +103,8 @@ class SalesforceConnector:
         if not 0.0 < quota_share <= 1.0:
             raise ValueError("quota_share must be within (0, 1]")
         self._credentials = credentials
+        self.field_map = field_map
+        self.specs = salesforce_streams(field_map)
         self._base_url = base_url
         self.api_version = api_version
         self.budget = budget
@@ -161,44 +162,20 @@ class SalesforceConnector:
 
     # ------------------------------------------------------------------ pulls
 
-    def pull_accounts(self, since: str | None, *, full: bool = False) -> Iterator[Page[AccountRecord]]:
-        return self._pull(
-            since,
-            full,
-            [("Account", ACCOUNT_FIELDS, account_from_salesforce, True)],
-        )
+    @property
+    def streams(self) -> frozenset[Stream]:
+        return streams_of(self.specs)
 
-    def pull_reps(self, since: str | None, *, full: bool = False) -> Iterator[Page[RepRecord]]:
-        # Users are deactivated, never deleted: inactive ones arrive with active=False.
-        return self._pull(since, full, [("User", USER_FIELDS, rep_from_salesforce, False)])
+    def pull(self, stream: Stream, since: str | None, *, full: bool = False) -> Iterator[Page[Any]]:
+        return self._pull(since, full, specs_for(self.specs, stream))
 
-    def pull_activities(self, since: str | None, *, full: bool = False) -> Iterator[Page[ActivityRecord]]:
-        now = datetime.now(UTC)
-
-        def event(rec: dict[str, Any]) -> ActivityRecord:
-            return event_from_salesforce(rec, now=now)
-
-        return self._pull(
-            since,
-            full,
-            [
-                ("Event", EVENT_FIELDS, event, True),
-                ("Task", TASK_FIELDS, task_from_salesforce, True),
-            ],
-        )
-
-    def _pull(
-        self,
-        since: str | None,
-        full: bool,
-        streams: Sequence[tuple[str, tuple[str, ...], Callable[[dict[str, Any]], R], bool]],
-    ) -> Iterator[Page[R]]:
+    def _pull(self, since: str | None, full: bool, specs: Sequence[StreamSpec[R]]) -> Iterator[Page[R]]:
         cursor = StreamCursor() if full else StreamCursor.decode(since)
         started = datetime.now(UTC)
         deleted_seen: set[str] = set()
-        for sobject, fields, convert, deletable in streams:
-            soql = self._incremental_soql(sobject, fields, cursor.positions.get(sobject))
-            for rows in self.client.query_pages(soql, include_deleted=deletable):
+        for spec in specs:
+            soql = self._incremental_soql(spec, cursor.positions.get(spec.crm_object))
+            for rows in self.client.query_pages(soql, include_deleted=spec.deletable):
                 records: list[R] = []
                 deleted: list[DeletedRecord] = []
                 for row in rows:
@@ -206,31 +183,28 @@ class SalesforceConnector:
                         deleted.append(deleted_from_salesforce(row))
                         deleted_seen.add(row["Id"])
                     else:
-                        records.append(convert(row))
+                        records.append(spec.mapper(row, now=started))
                 if rows:
                     last = rows[-1]
-                    stamp = parse_datetime(last["SystemModstamp"])
+                    stamp = parse_datetime(last[spec.cursor_field])
                     assert stamp is not None
-                    cursor.positions[sobject] = Position(stamp, last["Id"])
+                    cursor.positions[spec.crm_object] = Position(stamp, last["Id"])
                 yield Page(records=records, deleted=deleted, cursor=cursor.encode())
-        if any(deletable for *_, deletable in streams):
-            hard = self._hard_deletes(
-                [s for s, *_, deletable in streams if deletable], cursor, started, deleted_seen
-            )
+        deletable = [s.crm_object for s in specs if s.deletable]
+        if deletable:
+            hard = self._hard_deletes(deletable, cursor, started, deleted_seen)
             yield Page(records=[], deleted=hard, cursor=cursor.encode())
 
     @staticmethod
-    def _incremental_soql(sobject: str, fields: Sequence[str], position: Position | None) -> str:
-        select = f"SELECT {', '.join(fields)} FROM {sobject}"
-        order = " ORDER BY SystemModstamp, Id"
+    def _incremental_soql(spec: StreamSpec[Any], position: Position | None) -> str:
+        stamp = spec.cursor_field
+        select = f"SELECT {', '.join(spec.fields)} FROM {spec.crm_object}"
+        order = f" ORDER BY {stamp}, Id"
         if position is None:
             return select + order
         ts = soql_datetime(position.modstamp)
         # >= on the timestamp; among records sharing it, only ids after the last one handed over.
-        where = (
-            f" WHERE SystemModstamp >= {ts} AND (SystemModstamp > {ts} "
-            f"OR Id > {soql_string(position.record_id)})"
-        )
+        where = f" WHERE {stamp} >= {ts} AND ({stamp} > {ts} OR Id > {soql_string(position.record_id)})"
         return select + where + order
 
     def _hard_deletes(
@@ -287,7 +261,7 @@ class SalesforceConnector:
         calls_before = self.api_calls
         outcomes: dict[int, RecordOutcome] = {}
         for batch in _batches(list(enumerate(changes)), key=lambda item: item[1].account_id):
-            records = [assignment_to_salesforce(change) for _, change in batch]
+            records = [assignment_to_salesforce(change, self.field_map) for _, change in batch]
             results = self._send(records, self.client.collection_update)
             for (index, change), result in zip(batch, results, strict=True):
                 outcomes[index] = _outcome(change.key, result, change.account_id)
@@ -304,7 +278,7 @@ class SalesforceConnector:
         cancels = [(i, v) for i, v in indexed if v.cancelled]
         for batch in _batches(upserts, key=lambda item: item[1].key):
             records = [visit_to_salesforce(v) for _, v in batch]
-            results = self._send(records, partial(self.client.collection_upsert, "Event", "Visit_Key__c"))
+            results = self._send(records, partial(self.client.collection_upsert, "Event", VISIT_KEY_FIELD))
             for (index, visit), result in zip(batch, results, strict=True):
                 outcomes[index] = _outcome(visit.key, result, None)
         for batch in _batches(cancels, key=lambda item: item[1].key):
@@ -325,7 +299,7 @@ class SalesforceConnector:
             results = call(items)
         except QuotaExhausted:
             raise
-        except SalesforceApiError as exc:
+        except SalesforceAPIError as exc:
             if exc.status >= 500 or exc.status in (401, 403):
                 return [_retry_result(str(exc))] * len(items)
             if len(items) == 1:
@@ -344,12 +318,12 @@ class SalesforceConnector:
     ) -> None:
         keys = [v.key for _, v in batch]
         soql = (
-            "SELECT Id, Visit_Key__c FROM Event WHERE Visit_Key__c IN "
+            f"SELECT Id, {VISIT_KEY_FIELD} FROM Event WHERE {VISIT_KEY_FIELD} IN "
             f"({', '.join(soql_string(k) for k in keys)})"
         )
         event_of: dict[str, str] = {}
         for rows in self.client.query_pages(soql):
-            event_of.update({r["Visit_Key__c"]: r["Id"] for r in rows})
+            event_of.update({r[VISIT_KEY_FIELD]: r["Id"] for r in rows})
         to_delete = [(i, v) for i, v in batch if v.key in event_of]
         for index, visit in batch:
             if visit.key not in event_of:

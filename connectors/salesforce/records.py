@@ -18,31 +18,18 @@ from typing import Any
 
 from connectors.base import (
     AccountRecord,
+    ActivityKind,
     ActivityRecord,
     AssignmentChange,
     DeletedRecord,
+    FieldMap,
     RepRecord,
     VisitRecord,
     as_utc,
 )
 
-ACCOUNT_FIELDS = (
-    "Id", "Name", "BillingLatitude", "BillingLongitude", "BillingPostalCode", "BillingCountry",
-    "Industry", "OwnerId", "Tier__c", "Potential__c", "Effort__c", "Territory__c", "Locked__c",
-    "SystemModstamp", "LastModifiedDate", "IsDeleted", "MasterRecordId",
-)  # fmt: skip
-USER_FIELDS = (
-    "Id", "Name", "Email", "IsActive", "Latitude", "Longitude", "PostalCode", "SystemModstamp",
-)  # fmt: skip
-EVENT_FIELDS = (
-    "Id", "Subject", "WhatId", "OwnerId", "StartDateTime", "EndDateTime", "Description",
-    "Visit_Key__c", "SystemModstamp", "IsDeleted",
-)  # fmt: skip
-TASK_FIELDS = (
-    "Id", "Subject", "WhatId", "OwnerId", "ActivityDate", "Status", "SystemModstamp", "IsDeleted",
-)  # fmt: skip
-
 ACCOUNT_PREFIX = "001"
+VISIT_KEY_FIELD = "Visit_Key__c"  # the Event external id our planned visits are upserted by
 
 
 def parse_datetime(value: str | None) -> datetime | None:
@@ -73,7 +60,11 @@ def _modstamp(rec: Mapping[str, Any]) -> datetime:
     return stamp
 
 
-def account_from_salesforce(rec: Mapping[str, Any]) -> AccountRecord:
+def _mapped(rec: Mapping[str, Any], field_name: str | None) -> Any:
+    return rec.get(field_name) if field_name else None
+
+
+def account_from_salesforce(rec: Mapping[str, Any], fields: FieldMap) -> AccountRecord:
     return AccountRecord(
         crm_id=rec["Id"],
         name=rec.get("Name") or "",
@@ -82,13 +73,13 @@ def account_from_salesforce(rec: Mapping[str, Any]) -> AccountRecord:
         lon=_float(rec.get("BillingLongitude")),
         postal_code=rec.get("BillingPostalCode"),
         country=rec.get("BillingCountry"),
-        tier=rec.get("Tier__c"),
-        potential=_float(rec.get("Potential__c")),
-        effort=_float(rec.get("Effort__c")),
+        tier=_mapped(rec, fields.tier),
+        potential=_float(_mapped(rec, fields.potential)),
+        effort=_float(_mapped(rec, fields.effort)),
         industry=rec.get("Industry"),
         owner_id=rec.get("OwnerId"),
-        territory=rec.get("Territory__c"),
-        locked=bool(rec.get("Locked__c")),
+        territory=rec.get(fields.territory),
+        locked=bool(_mapped(rec, fields.locked)),
         raw=_plain(rec),
     )
 
@@ -116,7 +107,7 @@ def event_from_salesforce(rec: Mapping[str, Any], *, now: datetime) -> ActivityR
     end = parse_datetime(rec.get("EndDateTime"))
     return ActivityRecord(
         crm_id=rec["Id"],
-        kind="event",
+        kind=ActivityKind.EVENT,
         modified_at=_modstamp(rec),
         account_id=_account_of(rec.get("WhatId")),
         owner_id=rec.get("OwnerId"),
@@ -124,7 +115,7 @@ def event_from_salesforce(rec: Mapping[str, Any], *, now: datetime) -> ActivityR
         ended_at=end,
         subject=rec.get("Subject") or "",
         completed=end is not None and end < now,
-        external_id=rec.get("Visit_Key__c"),
+        external_id=rec.get(VISIT_KEY_FIELD),
         raw=_plain(rec),
     )
 
@@ -135,7 +126,7 @@ def task_from_salesforce(rec: Mapping[str, Any]) -> ActivityRecord:
     started = datetime.combine(date.fromisoformat(due), time(), UTC) if due else None
     return ActivityRecord(
         crm_id=rec["Id"],
-        kind="task",
+        kind=ActivityKind.TASK,
         modified_at=_modstamp(rec),
         account_id=_account_of(rec.get("WhatId")),
         owner_id=rec.get("OwnerId"),
@@ -151,21 +142,21 @@ def deleted_from_salesforce(rec: Mapping[str, Any]) -> DeletedRecord:
     return DeletedRecord(crm_id=rec["Id"], deleted_at=_modstamp(rec), merged_into=rec.get("MasterRecordId"))
 
 
-def assignment_to_salesforce(change: AssignmentChange) -> dict[str, Any]:
+def assignment_to_salesforce(change: AssignmentChange, fields: FieldMap) -> dict[str, Any]:
     """The Account fields an assignment writes (an absent owner/territory is left alone)."""
     rec: dict[str, Any] = {"attributes": {"type": "Account"}, "id": change.account_id}
     if change.owner_id is not None:
         rec["OwnerId"] = change.owner_id
     if change.territory is not None:
-        rec["Territory__c"] = change.territory
+        rec[fields.territory] = change.territory
     return rec
 
 
 def visit_to_salesforce(visit: VisitRecord) -> dict[str, Any]:
-    """An Event keyed by `Visit_Key__c`, for an upsert."""
+    """An Event keyed by `VISIT_KEY_FIELD`, for an upsert."""
     return {
         "attributes": {"type": "Event"},
-        "Visit_Key__c": visit.key,
+        VISIT_KEY_FIELD: visit.key,
         "Subject": visit.subject,
         "WhatId": visit.account_id,
         "OwnerId": visit.owner_id,

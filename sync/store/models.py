@@ -15,19 +15,35 @@ from typing import Any
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from sync.store.types import UTCDateTime, json_type, utcnow
+from connectors.base import ActivityKind, CRMKind, Stream
+from sync.store.outbox_payload import AssignmentPayload, OutboxPayload, VisitPayload
+from sync.store.plan_summary import BalanceMetrics, PlanRunSummary
+from sync.store.types import JSONDocument, StrEnumColumn, TypedJSON, UTCDateTime, utcnow
+
+# Columns are built per table (a SQLAlchemy Column belongs to one table), so the shared ones are
+# declared by type (`sa_type`), never as a `sa_column` in a base class.
 
 
-def _ts(*, nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+def _ts() -> Any:
+    return Field(default=None, sa_type=UTCDateTime)
 
 
 def _created() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-def _json(default: Any = dict) -> Any:
-    return Field(default_factory=default, sa_column=Column(json_type(), nullable=False))
+def _json() -> Any:
+    return Field(default_factory=dict, sa_type=JSONDocument, nullable=False)
+
+
+def _document(schema: Any, default: Any = None) -> Any:
+    column: Column[Any] = Column(TypedJSON(schema), nullable=False)
+    return Field(sa_column=column) if default is None else Field(default_factory=default, sa_column=column)
+
+
+def _enum(enum: type[StrEnum], default: StrEnum | None = None, *, length: int = 16) -> Any:
+    column: Column[Any] = Column(StrEnumColumn(enum, length), nullable=False)
+    return Field(sa_column=column) if default is None else Field(default=default, sa_column=column)
 
 
 class RunStatus(StrEnum):
@@ -46,26 +62,82 @@ class OutboxStatus(StrEnum):
     SUPERSEDED = "superseded"  # a newer plan replaced this change before it was sent
 
 
+class RunKind(StrEnum):
+    PULL = "pull"
+    PLAN = "plan"
+    PUSH = "push"
+    RUN = "run"  # a whole pull -> plan -> push, holding the org for all three
+
+
+class RunTrigger(StrEnum):
+    MANUAL = "manual"  # the CLI or a direct call
+    NIGHTLY = "nightly"
+    WEBHOOK = "webhook"  # a CRM said something changed
+    RESYNC = "resync"  # ops asked (`POST /resync`, `tsync resync`)
+    DEMO = "demo"
+
+
+class PlanMode(StrEnum):
+    MINIMAL = "minimal"  # the nightly rebalance: as few moves as balance allows
+    FULL = "full"  # a clean redesign
+
+
+class LocationSource(StrEnum):
+    CRM = "crm"  # the CRM's own coordinates
+    POSTAL = "postal"  # the postal code's centre (approximate)
+    NONE = "none"  # not placed: kept out of routing
+
+
+class OutboxKind(StrEnum):
+    ASSIGNMENT = "assignment"  # an account's owner and territory
+    VISIT = "visit"  # a planned visit (Event / meeting), or its withdrawal
+
+
+class WebhookSource(StrEnum):
+    HUBSPOT = "hubspot"
+    SALESFORCE = "salesforce"
+    OPS = "ops"  # POST /resync
+
+
+class WebhookStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
 class CrmOrg(SQLModel, table=True):
     """One connected CRM org (a Salesforce org or a HubSpot portal)."""
 
     __tablename__ = "crm_org"
 
     id: str = Field(primary_key=True, max_length=64)
-    kind: str = Field(max_length=16)  # "salesforce" | "hubspot"
+    kind: CRMKind = _enum(CRMKind)
     name: str = Field(default="", max_length=200)
     created_at: datetime = _created()
 
 
-class AccountRow(SQLModel, table=True):
-    __tablename__ = "account"
+class PulledRow(SQLModel):
+    """The columns every pulled record's row has: its key, when the CRM last changed it, whether it
+    is gone (deleted, or merged into another), when we pulled it, and the CRM's raw payload."""
 
     org_id: str = Field(primary_key=True, foreign_key="crm_org.id", max_length=64)
     crm_id: str = Field(primary_key=True, max_length=64)
+    crm_modified_at: datetime | None = _ts()
+    deleted_at: datetime | None = _ts()
+    merged_into: str | None = Field(default=None, max_length=64)
+    pulled_at: datetime = _created()
+    raw: dict[str, Any] = _json()
+
+
+# Each pulled table comes in a family (as in the FastAPI full-stack template): `PulledX` is a row as
+# intake builds it (validated, cheap to make), `XRow(PulledX, table=True)` the table it is stored in.
+
+
+class PulledAccount(PulledRow):
     name: str = Field(default="", max_length=300)
     lat: float | None = None
     lon: float | None = None
-    location_source: str = Field(default="crm", max_length=16)  # crm | postal | none
+    location_source: LocationSource = LocationSource.CRM
     postal_code: str | None = Field(default=None, max_length=32)
     country: str | None = Field(default=None, max_length=64)
     tier: str | None = Field(default=None, max_length=16)
@@ -75,38 +147,29 @@ class AccountRow(SQLModel, table=True):
     owner_crm_id: str | None = Field(default=None, max_length=64)
     territory: str | None = Field(default=None, max_length=120)
     locked: bool = False
-    crm_modified_at: datetime | None = _ts()
-    deleted_at: datetime | None = _ts()
-    merged_into: str | None = Field(default=None, max_length=64)
-    pulled_at: datetime = _created()
-    raw: dict[str, Any] = _json()
 
 
-class RepRow(SQLModel, table=True):
-    __tablename__ = "rep"
+class AccountRow(PulledAccount, table=True):
+    __tablename__ = "account"
 
-    org_id: str = Field(primary_key=True, foreign_key="crm_org.id", max_length=64)
-    crm_id: str = Field(primary_key=True, max_length=64)
+    location_source: LocationSource = _enum(LocationSource, LocationSource.CRM)
+
+
+class PulledRep(PulledRow):
     name: str = Field(default="", max_length=200)
     email: str | None = Field(default=None, max_length=200)
     active: bool = True
     home_lat: float | None = None
     home_lon: float | None = None
     home_postal_code: str | None = Field(default=None, max_length=32)
-    crm_modified_at: datetime | None = _ts()
-    deleted_at: datetime | None = _ts()
-    merged_into: str | None = Field(default=None, max_length=64)
-    pulled_at: datetime = _created()
-    raw: dict[str, Any] = _json()
 
 
-class ActivityRow(SQLModel, table=True):
-    __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_account", "org_id", "account_crm_id"),)
+class RepRow(PulledRep, table=True):
+    __tablename__ = "rep"
 
-    org_id: str = Field(primary_key=True, foreign_key="crm_org.id", max_length=64)
-    crm_id: str = Field(primary_key=True, max_length=64)
-    kind: str = Field(max_length=16)
+
+class PulledActivity(PulledRow):
+    kind: ActivityKind
     account_crm_id: str | None = Field(default=None, max_length=64)
     owner_crm_id: str | None = Field(default=None, max_length=64)
     started_at: datetime | None = _ts()
@@ -114,11 +177,13 @@ class ActivityRow(SQLModel, table=True):
     subject: str = Field(default="", max_length=300)
     completed: bool = False
     external_id: str | None = Field(default=None, max_length=128)
-    crm_modified_at: datetime | None = _ts()
-    deleted_at: datetime | None = _ts()
-    merged_into: str | None = Field(default=None, max_length=64)
-    pulled_at: datetime = _created()
-    raw: dict[str, Any] = _json()
+
+
+class ActivityRow(PulledActivity, table=True):
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_account", "org_id", "account_crm_id"),)
+
+    kind: ActivityKind = _enum(ActivityKind)
 
 
 class SyncCursor(SQLModel, table=True):
@@ -127,7 +192,7 @@ class SyncCursor(SQLModel, table=True):
     __tablename__ = "sync_cursor"
 
     org_id: str = Field(primary_key=True, foreign_key="crm_org.id", max_length=64)
-    stream: str = Field(primary_key=True, max_length=32)  # accounts | reps | activities
+    stream: Stream = Field(sa_column=Column(StrEnumColumn(Stream, 32), primary_key=True))
     cursor: str = Field(default="")
     updated_at: datetime = _created()
 
@@ -139,9 +204,9 @@ class SyncRun(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(foreign_key="crm_org.id", max_length=64, index=True)
-    kind: str = Field(max_length=16)  # pull | plan | push | run
-    trigger: str = Field(default="manual", max_length=32)  # nightly | webhook | manual | resync
-    status: str = Field(default=RunStatus.RUNNING, max_length=16)
+    kind: RunKind = _enum(RunKind)
+    trigger: RunTrigger = _enum(RunTrigger, RunTrigger.MANUAL, length=32)
+    status: RunStatus = _enum(RunStatus, RunStatus.RUNNING)
     started_at: datetime = _created()
     finished_at: datetime | None = _ts()
     counts: dict[str, Any] = _json()  # records pulled/pushed/rejected, api calls, retries
@@ -157,7 +222,7 @@ class RecordIssue(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(foreign_key="crm_org.id", max_length=64)
     sync_run_id: int | None = Field(default=None, foreign_key="sync_run.id")
-    stream: str = Field(max_length=32)
+    stream: Stream = _enum(Stream, length=32)
     crm_id: str = Field(max_length=64)
     problem: str
     created_at: datetime = _created()
@@ -170,13 +235,13 @@ class PlanRun(SQLModel, table=True):
     org_id: str = Field(foreign_key="crm_org.id", max_length=64, index=True)
     sync_run_id: int | None = Field(default=None, foreign_key="sync_run.id")
     created_at: datetime = _created()
-    mode: str = Field(default="minimal", max_length=16)
+    mode: PlanMode = _enum(PlanMode, PlanMode.MINIMAL)
     seed: int = 0
     inputs_fingerprint: str = Field(default="", max_length=64)
-    status: str = Field(default=RunStatus.RUNNING, max_length=16)
-    metrics_before: dict[str, Any] = _json()
-    metrics_after: dict[str, Any] = _json()
-    summary: dict[str, Any] = _json()  # moves, unassigned, locks from human edits, coverage
+    status: RunStatus = _enum(RunStatus, RunStatus.RUNNING)
+    metrics_before: BalanceMetrics = _document(BalanceMetrics, BalanceMetrics)
+    metrics_after: BalanceMetrics = _document(BalanceMetrics, BalanceMetrics)
+    summary: PlanRunSummary = _document(PlanRunSummary, PlanRunSummary)
 
 
 class PlannedAssignment(SQLModel, table=True):
@@ -202,8 +267,8 @@ class PlannedVisit(SQLModel, table=True):
     account_crm_id: str = Field(max_length=64)
     visit_date: date
     sequence: int
-    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     drive_minutes_before: float = 0.0
 
 
@@ -217,10 +282,10 @@ class OutboxItem(SQLModel, table=True):
     org_id: str = Field(foreign_key="crm_org.id", max_length=64)
     plan_run_id: int | None = Field(default=None, foreign_key="plan_run.id")
     idempotency_key: str = Field(max_length=200, unique=True)
-    kind: str = Field(max_length=16)  # assignment | visit
+    kind: OutboxKind = _enum(OutboxKind)
     record_id: str = Field(max_length=128)  # account id or visit key
-    payload: dict[str, Any] = _json()
-    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    payload: AssignmentPayload | VisitPayload = _document(OutboxPayload)
+    status: OutboxStatus = _enum(OutboxStatus, OutboxStatus.PENDING)
     attempts: int = 0
     last_error: str | None = None
     last_error_code: str | None = Field(default=None, max_length=80)
@@ -237,10 +302,10 @@ class WebhookEvent(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("source", "event_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=16)  # hubspot | salesforce | ops
+    source: WebhookSource = _enum(WebhookSource)
     event_id: str = Field(max_length=128)
     org_id: str | None = Field(default=None, max_length=64)
     received_at: datetime = _created()
     payload: dict[str, Any] = _json()
-    status: str = Field(default="queued", max_length=16)  # queued | processed | failed
+    status: WebhookStatus = _enum(WebhookStatus, WebhookStatus.QUEUED)
     task_id: str | None = Field(default=None, max_length=64)

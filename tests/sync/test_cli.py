@@ -7,14 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 from typer.testing import CliRunner
 
+from connectors.base import CRMKind
 from emulators.hubspot import create_hubspot_app
 from emulators.seed import generate_org
 from emulators.server import serve
 from sync import pipeline
 from sync.cli import app
 from sync.settings import get_settings
+from sync.store import CrmOrg, engine_for
 
 
 @pytest.fixture
@@ -107,3 +110,18 @@ def test_commands_that_need_a_crm_say_which_settings_are_missing(
     get_settings.cache_clear()
     assert result.exit_code == 2
     assert "no CRM is configured" in result.output
+
+
+def test_an_org_is_known_by_the_id_ops_give_it_and_its_kind_by_its_credentials(
+    tsync: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUBSPOT_ORG_KEY", "acme-portal")
+    get_settings.cache_clear()
+    pipeline.default_context.cache_clear()
+    counts = json.loads(invoke(tsync, "pull", "--org", "acme-portal", "--json"))
+    assert set(counts) == {"acme-portal"} and counts["acme-portal"]["accounts"] == 200
+    with Session(engine_for(get_settings().database_url)) as session:
+        org = session.get(CrmOrg, "acme-portal")
+    assert org is not None and org.kind is CRMKind.HUBSPOT
+    refused = tsync.invoke(app, ["pull", "--org", "hubspot"])
+    assert refused.exit_code == 2 and "configured: acme-portal" in refused.output

@@ -31,6 +31,7 @@ from sync.store import (
     RecordIssue,
     SyncRun,
 )
+from sync.store.plan_summary import HumanEdit
 from sync.store.schema import upgrade
 
 from .conftest import EmulatedCRM
@@ -179,14 +180,12 @@ def test_a_human_edit_in_the_crm_wins_over_the_plan(
     with Session(ctx.engine) as session:
         plan_run = session.get(PlanRun, second.plan.plan_run_id)
         assert plan_run is not None
-        edits = plan_run.summary["human_edits"]
+        edits = plan_run.summary.human_edits
         kept = session.get(PlannedAssignment, (second.plan.plan_run_id, row.account_crm_id))
-    assert {
-        "account_id": row.account_crm_id,
-        "field": "owner",
-        "pushed": row.rep_crm_id,
-        "crm_value": others[0],
-    } in edits
+    assert (
+        HumanEdit(account_id=row.account_crm_id, field="owner", pushed=row.rep_crm_id, crm_value=others[0])
+        in edits
+    )
     assert kept is not None and kept.rep_crm_id == others[0]
 
 

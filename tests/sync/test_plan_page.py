@@ -59,7 +59,7 @@ def test_the_latest_plan_page_shows_every_territory_on_the_map_and_every_rep_in_
     with Session(ctx.engine) as session:
         plan_run = session.get(PlanRun, summary.plan.plan_run_id)
         assert plan_run is not None
-        planned_reps = set(plan_run.summary["reps"])
+        planned_reps = set(plan_run.summary.reps)
         reps = {
             p.rep_crm_id
             for p in session.exec(

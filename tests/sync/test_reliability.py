@@ -31,7 +31,16 @@ from sync import pipeline
 from sync.celery_app import app as celery_app
 from sync.celery_app import reconfigure
 from sync.settings import Settings, load_settings
-from sync.store import AccountRow, OutboxItem, OutboxStatus, PlannedAssignment, PlanRun, RunStatus, SyncRun
+from sync.store import (
+    AccountRow,
+    OutboxItem,
+    OutboxStatus,
+    PlanMode,
+    PlannedAssignment,
+    PlanRun,
+    RunStatus,
+    SyncRun,
+)
 from sync.store.schema import upgrade
 
 from .conftest import EmulatedCRM
@@ -164,7 +173,7 @@ def plan_every_account_to_another_rep(settings: Settings) -> int:
     with Session(ctx.engine) as session:
         accounts = session.exec(select(AccountRow).order_by(col(AccountRow.crm_id))).all()
         reps = sorted({a.owner_crm_id for a in accounts if a.owner_crm_id})
-        plan_run = PlanRun(org_id=ORG, mode="full", status=RunStatus.SUCCEEDED, summary={})
+        plan_run = PlanRun(org_id=ORG, mode=PlanMode.FULL, status=RunStatus.SUCCEEDED)
         session.add(plan_run)
         session.flush()
         rows = []
@@ -200,7 +209,7 @@ def test_a_worker_killed_mid_push_resumes_and_applies_every_change_exactly_once(
     app.state.faults.configure(FaultConfig(latency_ms=60))
     worker = new_worker()
     celery_app.send_task(
-        "tsync.push", kwargs={"org_id": ORG, "trigger": "test"}, queue=settings.celery_queue_prefix + "sync"
+        "tsync.push", kwargs={"org_id": ORG, "trigger": "manual"}, queue=settings.celery_queue_prefix + "sync"
     )
 
     wait_for(
@@ -322,7 +331,7 @@ def test_redis_restarted_mid_run_the_run_still_completes(
         new_worker()
         celery_app.send_task(
             "tsync.run",
-            kwargs={"org_id": ORG, "trigger": "test"},
+            kwargs={"org_id": ORG, "trigger": "manual"},
             queue=settings.celery_queue_prefix + "sync",
         )
         wait_for(lambda: count(settings, AccountRow) >= 500, 120, "the run's pull to be under way")

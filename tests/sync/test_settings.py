@@ -75,3 +75,10 @@ def test_secrets_never_show_in_repr_errors_or_logs(
     with pytest.raises(SettingsError) as exc:
         load_settings()
     assert secret not in str(exc.value)
+
+
+def test_two_orgs_cannot_share_an_id_and_an_id_is_a_plain_name() -> None:
+    with pytest.raises(SettingsError, match="SALESFORCE_ORG_KEY and HUBSPOT_ORG_KEY must differ"):
+        load_settings(salesforce_org_key="acme", hubspot_org_key="acme")
+    with pytest.raises(SettingsError, match="HUBSPOT_ORG_KEY: expected 1-64 letters"):
+        load_settings(hubspot_org_key="../etc")

@@ -18,7 +18,7 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from connectors.base import AssignmentChange, CRMConnector, CRMError, Outcome, Page, VisitRecord
+from connectors.base import AssignmentChange, CRMConnector, CRMError, Outcome, Page, Stream, VisitRecord
 from connectors.hubspot import HubSpotConnector, HubSpotOAuthRefresh
 from emulators.faults import FaultConfig
 from emulators.hubspot import create_hubspot_app
@@ -66,7 +66,7 @@ def test_the_connector_speaks_the_crm_protocol(connector: HubSpotConnector) -> N
 def test_incremental_pull_returns_exactly_the_changed_deleted_and_merged_companies(
     connector: HubSpotConnector, portal: HubSpotOrg
 ) -> None:
-    everything, _, cursor = drain(connector.pull_accounts(None))
+    everything, _, cursor = drain(connector.pull(Stream.ACCOUNTS, None))
     assert len(everything) == len({r.crm_id for r in everything}) == portal.count("companies")
 
     ids = portal.ids("companies")
@@ -77,7 +77,7 @@ def test_incremental_pull_returns_exactly_the_changed_deleted_and_merged_compani
         portal.archive("companies", company_id, at=FUTURE)
     portal.merge("companies", primary, merged, at=FUTURE)
 
-    changed, deleted, cursor = drain(connector.pull_accounts(cursor))
+    changed, deleted, cursor = drain(connector.pull(Stream.ACCOUNTS, cursor))
 
     assert sorted(r.crm_id for r in changed) == sorted([*edited, primary])
     assert all(r.tier == "A" for r in changed if r.crm_id in edited)
@@ -88,7 +88,7 @@ def test_incremental_pull_returns_exactly_the_changed_deleted_and_merged_compani
     }
     assert all(d.deleted_at.tzinfo is UTC for d in deleted)
 
-    again, gone, _ = drain(connector.pull_accounts(cursor))
+    again, gone, _ = drain(connector.pull(Stream.ACCOUNTS, cursor))
     assert again == [] and gone == []
 
 
@@ -96,33 +96,33 @@ def test_500_companies_sharing_one_timestamp_at_the_page_boundary_arrive_once(
     connector: HubSpotConnector, portal: HubSpotOrg
 ) -> None:
     extra = add_companies(portal, 700)
-    _, _, cursor = drain(connector.pull_accounts(None))
+    _, _, cursor = drain(connector.pull(Stream.ACCOUNTS, None))
     before, tied = extra[:150], extra[150:650]
     for i, company_id in enumerate(before):
         portal.touch("companies", [company_id], at=FUTURE - timedelta(milliseconds=150 - i))
     portal.touch("companies", tied, at=FUTURE)
     # The first search page holds the 150 earlier records and 50 of the 500 ties.
 
-    changed, _, cursor = drain(connector.pull_accounts(cursor))
+    changed, _, cursor = drain(connector.pull(Stream.ACCOUNTS, cursor))
 
     counts = Counter(r.crm_id for r in changed)
     assert set(counts) == set(before) | set(tied)
     assert max(counts.values()) == 1
-    later, _, _ = drain(connector.pull_accounts(cursor))
+    later, _, _ = drain(connector.pull(Stream.ACCOUNTS, cursor))
     assert later == []
 
 
 def test_a_change_window_of_12000_companies_is_pulled_completely(
     connector: HubSpotConnector, portal: HubSpotOrg, hubspot_server: RunningServer
 ) -> None:
-    _, _, cursor = drain(connector.pull_accounts(None))
+    _, _, cursor = drain(connector.pull(Stream.ACCOUNTS, None))
     base = round(FUTURE.timestamp() * 1000)
     window = portal.bulk_insert(
         "companies", [({"name": f"Changed {i}"}, base, base + i // 3) for i in range(12_000)]
     )
     httpx.post(f"{hubspot_server.url}/__emulator/reset")
 
-    changed, _, _ = drain(connector.pull_accounts(cursor))
+    changed, _, _ = drain(connector.pull(Stream.ACCOUNTS, cursor))
 
     counts = Counter(r.crm_id for r in changed)
     assert set(counts) == set(window)
@@ -199,7 +199,7 @@ def test_re_pushing_visits_creates_no_duplicate_meetings(
 def test_pulled_activities_carry_their_company_and_our_visit_key(
     connector: HubSpotConnector, portal: HubSpotOrg
 ) -> None:
-    _, _, cursor = drain(connector.pull_activities(None))
+    _, _, cursor = drain(connector.pull(Stream.ACTIVITIES, None))
     company = portal.ids("companies")[0]
     visit = VisitRecord(
         key="plan-9:visit",
@@ -211,7 +211,7 @@ def test_pulled_activities_carry_their_company_and_our_visit_key(
     )
     connector.push_visits([visit])
 
-    changed, _, _ = drain(connector.pull_activities(cursor))
+    changed, _, _ = drain(connector.pull(Stream.ACTIVITIES, cursor))
 
     assert [(a.kind, a.account_id, a.external_id, a.completed) for a in changed] == [
         ("meeting", company, "plan-9:visit", False)
@@ -222,7 +222,7 @@ def test_pulled_activities_carry_their_company_and_our_visit_key(
 def test_a_full_activity_pull_links_meetings_and_calls_to_companies(
     connector: HubSpotConnector, portal: HubSpotOrg
 ) -> None:
-    activities, _, _ = drain(connector.pull_activities(None))
+    activities, _, _ = drain(connector.pull(Stream.ACTIVITIES, None))
     kinds = Counter(a.kind for a in activities)
     assert kinds["meeting"] == portal.count("meetings")
     assert kinds["call"] == portal.count("calls")
@@ -234,7 +234,7 @@ def test_a_full_activity_pull_links_meetings_and_calls_to_companies(
 def test_reps_are_owners_with_deactivated_users_inactive(
     connector: HubSpotConnector, seed_org: SeedOrg
 ) -> None:
-    reps, _, _ = drain(connector.pull_reps(None))
+    reps, _, _ = drain(connector.pull(Stream.REPS, None))
     assert {r.email: r.active for r in reps} == {r.email: r.active for r in seed_org.reps}
     assert all(r.home_lat is None for r in reps)
 
@@ -262,7 +262,7 @@ def test_pull_and_push_finish_exactly_once_under_429_503_latency_and_token_expir
             retry_attempts=12,  # enough backoff to outlast a spent 1 s window on a busy machine
             oauth=HubSpotOAuthRefresh("client-1", "client-secret", "refresh-1"),
         )
-        pulled, _, _ = drain(connector.pull_accounts(None))
+        pulled, _, _ = drain(connector.pull(Stream.ACCOUNTS, None))
         owner = portal.owner_ids()[1]
         changes = [
             AssignmentChange(key=f"k{i}", account_id=r.crm_id, owner_id=owner, territory=None)
@@ -289,7 +289,7 @@ def test_an_expired_token_without_refresh_credentials_stops_with_a_clear_error(
     with serve(app) as running:
         connector = HubSpotConnector("pat-na1-secret-value", base_url=running.url)
         with pytest.raises(CRMError) as caught:
-            drain(connector.pull_accounts(None))
+            drain(connector.pull(Stream.ACCOUNTS, None))
     assert "EXPIRED_AUTHENTICATION" in str(caught.value)
     assert "secret-value" not in str(caught.value)
     assert "secret-value" not in repr(connector)
@@ -297,12 +297,13 @@ def test_an_expired_token_without_refresh_credentials_stops_with_a_clear_error(
 
 WORKER = """
 import json, sys
+from connectors.base import Stream
 from connectors.hubspot import HubSpotConnector
 from connectors.limits import RedisBudget
 url, redis_url, key = sys.argv[1:4]
 budget = RedisBudget(redis_url, key, rate=20, per_seconds=1.0)
 connector = HubSpotConnector("pat-na1-test", base_url=url, budget=budget, retry_attempts=1)
-ids = [r.crm_id for page in connector.pull_accounts(None) for r in page.records]
+ids = [r.crm_id for page in connector.pull(Stream.ACCOUNTS, None) for r in page.records]
 print(json.dumps({"records": len(ids), "unique": len(set(ids)), "calls": connector.api_calls}))
 """
 
@@ -352,12 +353,12 @@ def test_searches_are_paced_under_hubspots_search_limit(seed_org: SeedOrg) -> No
     portal: HubSpotOrg = app.state.org
     with serve(app) as running:
         connector = HubSpotConnector("pat-na1-test", base_url=running.url, retry_attempts=1)
-        _, _, cursor = drain(connector.pull_accounts(None))
+        _, _, cursor = drain(connector.pull(Stream.ACCOUNTS, None))
         base = round(FUTURE.timestamp() * 1000)
         window = portal.bulk_insert(
             "companies", [({"name": f"Changed {i}"}, base, base + i) for i in range(1_500)]
         )
-        changed, _, _ = drain(connector.pull_accounts(cursor))
+        changed, _, _ = drain(connector.pull(Stream.ACCOUNTS, cursor))
     assert sorted(r.crm_id for r in changed) == sorted(window)
 
 
@@ -388,7 +389,7 @@ def test_a_visit_to_a_missing_company_is_rejected_and_leaves_no_meeting(
 def test_a_pull_after_our_own_push_returns_exactly_the_pushed_companies_in_full_pages(
     connector: HubSpotConnector, portal: HubSpotOrg, hubspot_server: RunningServer
 ) -> None:
-    _, _, cursor = drain(connector.pull_accounts(None))
+    _, _, cursor = drain(connector.pull(Stream.ACCOUNTS, None))
     targets = portal.ids("companies")[:300]
     owner = portal.owner_ids()[0]
     # Three batch updates: three groups of 100 companies, each sharing one millisecond.
@@ -398,7 +399,7 @@ def test_a_pull_after_our_own_push_returns_exactly_the_pushed_companies_in_full_
     assert len(pushed.done) == 300
     httpx.post(f"{hubspot_server.url}/__emulator/reset")
 
-    changed, _, _ = drain(connector.pull_accounts(cursor))
+    changed, _, _ = drain(connector.pull(Stream.ACCOUNTS, cursor))
 
     assert sorted(r.crm_id for r in changed) == sorted(targets)
     stats = httpx.get(f"{hubspot_server.url}/__emulator/stats").json()

@@ -17,6 +17,7 @@ from connectors.base import (
     Outcome,
     Page,
     QuotaExhausted,
+    Stream,
     VisitRecord,
 )
 from connectors.salesforce import SalesforceConnector, SalesforceCredentials
@@ -66,7 +67,7 @@ def test_full_pull_returns_every_account_once_in_pages_with_crm_values(
 ) -> None:
     with salesforce_emulator(org_5k) as emu:
         sf = connector(emu)
-        pages = list(sf.pull_accounts(None))
+        pages = list(sf.pull(Stream.ACCOUNTS, None))
         assert [len(p.records) for p in pages] == [2000, 2000, 1000, 0]
         ids = [r.crm_id for p in pages for r in p.records]
         assert len(ids) == len(set(ids)) == 5000
@@ -80,10 +81,10 @@ def test_full_pull_returns_every_account_once_in_pages_with_crm_values(
         # One login + 3 query pages + 1 getDeleted-free final page.
         assert sf.api_calls == 4
 
-        reps = [r for p in sf.pull_reps(None) for r in p.records]
+        reps = [r for p in sf.pull(Stream.REPS, None) for r in p.records]
         assert len(reps) == 25 and any(not r.active for r in reps)
         assert all(r.home_lat is not None for r in reps)
-        activities = [a for p in sf.pull_activities(None) for a in p.records]
+        activities = [a for p in sf.pull(Stream.ACTIVITIES, None) for a in p.records]
         assert Counter(a.kind for a in activities).keys() == {"event", "task"}
         assert len(activities) == len(org_5k.activities)
         assert all(a.account_id and a.account_id.startswith("001") for a in activities)
@@ -95,7 +96,7 @@ def test_incremental_pull_returns_exactly_the_changed_deleted_and_merged_account
 ) -> None:
     with salesforce_emulator(org_5k) as emu:
         sf = connector(emu)
-        _, _, cursor = drain(sf.pull_accounts(None))
+        _, _, cursor = drain(sf.pull(Stream.ACCOUNTS, None))
         now = datetime.now(UTC)
         ids = emu.org.ids("Account")
         emu.org.update("Account", ids[10], {"OwnerId": emu.org.get("Account", ids[11])["OwnerId"]})
@@ -105,7 +106,7 @@ def test_incremental_pull_returns_exactly_the_changed_deleted_and_merged_account
         # Purged 90 s ago: only getDeleted still knows about it.
         emu.org.hard_delete("Account", [ids[17]], at=now - timedelta(seconds=90))
 
-        records, deleted, cursor = drain(sf.pull_accounts(cursor))
+        records, deleted, cursor = drain(sf.pull(Stream.ACCOUNTS, cursor))
         assert sorted(r.crm_id for r in records) == sorted([ids[10], ids[12], ids[14]])
         assert {(d.crm_id, d.merged_into) for d in deleted} == {
             (ids[13], None),
@@ -113,7 +114,7 @@ def test_incremental_pull_returns_exactly_the_changed_deleted_and_merged_account
             (ids[16], ids[14]),
             (ids[17], None),
         }
-        again, deleted_again, _ = drain(sf.pull_accounts(cursor))
+        again, deleted_again, _ = drain(sf.pull(Stream.ACCOUNTS, cursor))
         assert again == [] and deleted_again == []
 
 
@@ -122,7 +123,7 @@ def test_five_hundred_records_sharing_a_timestamp_at_a_page_boundary_are_pulled_
 ) -> None:
     with salesforce_emulator(org_5k) as emu:
         sf = connector(emu)
-        _, _, cursor = drain(sf.pull_accounts(None))
+        _, _, cursor = drain(sf.pull(Stream.ACCOUNTS, None))
         ids = emu.org.ids("Account")
         base = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
         # 1,800 changes before T, then 500 at exactly T straddling the 2,000-row page end, then 200.
@@ -132,13 +133,13 @@ def test_five_hundred_records_sharing_a_timestamp_at_a_page_boundary_are_pulled_
         emu.org.touch("Account", ids[1800:2300], at=tie)
         emu.org.touch("Account", ids[2300:2500], at=tie + timedelta(seconds=1))
 
-        pages = sf.pull_accounts(cursor)
+        pages = sf.pull(Stream.ACCOUNTS, cursor)
         first = next(pages)
         assert len(first.records) == 2000
         assert first.records[-1].modified_at == tie  # the page ends inside the tie
         del pages  # the worker stops here, having stored page one and its cursor
 
-        rest, _, _ = drain(sf.pull_accounts(first.cursor))
+        rest, _, _ = drain(sf.pull(Stream.ACCOUNTS, first.cursor))
         seen = [r.crm_id for r in first.records] + [r.crm_id for r in rest]
         assert Counter(seen) == Counter(ids[:2500])
 
@@ -215,7 +216,7 @@ def test_quota_guard_stops_the_run_with_a_clear_message(
         sf = connector(emu, quota_share=0.5)
         stored: list[Page[AccountRecord]] = []
         with pytest.raises(QuotaExhausted, match=r"2/4 \(50%\).*50% share"):
-            for page in sf.pull_accounts(None):
+            for page in sf.pull(Stream.ACCOUNTS, None):
                 stored.append(page)  # each page is kept, with its cursor, before the guard trips
         assert [len(p.records) for p in stored] == [2000, 2000]
         assert httpx.get(f"{emu.url}/__emulator/stats").json()["total"] == 1 + 2
@@ -235,7 +236,7 @@ def test_pull_and_push_survive_429_equivalents_server_errors_latency_and_session
     credentials = SalesforceOrgCredentials("ops@acme.example", "s3cret", "TOK")
     with salesforce_emulator(org_5k, faults=faults, credentials=credentials) as emu:
         sf = connector(emu)
-        records, _, _ = drain(sf.pull_accounts(None))
+        records, _, _ = drain(sf.pull(Stream.ACCOUNTS, None))
         assert Counter(r.crm_id for r in records) == Counter(emu.org.ids("Account"))
 
         owner = emu.org.find("User", IsActive=True)[0]["Id"]

@@ -1,0 +1,81 @@
+"""What an outbox row asks the CRM to do: an assignment or a visit, as one typed payload.
+
+The one place these payloads are defined: `diff` builds them, the `outbox.payload`
+column stores them as JSON (the `kind` key tells them apart) and gives them back
+typed, and `outbox` turns them into the connector's records.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator
+
+from connectors.base import AssignmentChange, VisitRecord
+
+
+class AssignmentPayload(BaseModel):
+    """Give an account this owner and territory (None: leave that field alone)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["assignment"] = "assignment"
+    account_id: str
+    owner_id: str | None
+    territory: str | None
+    previous_owner_id: str | None = None
+    previous_territory: str | None = None
+
+    def record_key(self, idempotency_key: str) -> str:
+        """The key the connector answers with: an assignment's own idempotency key."""
+        return idempotency_key
+
+    def to_change(self, idempotency_key: str) -> AssignmentChange:
+        return AssignmentChange(
+            key=idempotency_key,
+            account_id=self.account_id,
+            owner_id=self.owner_id,
+            territory=self.territory,
+            previous_owner_id=self.previous_owner_id,
+            previous_territory=self.previous_territory,
+        )
+
+
+class VisitPayload(BaseModel):
+    """Put this visit on the rep's calendar (or withdraw it: `cancelled`), keyed by `visit_key`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["visit"] = "visit"
+    visit_key: str  # the CRM external id: pushing the same key again updates, never duplicates
+    account_id: str
+    owner_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    subject: str = ""
+    description: str = ""
+    cancelled: bool = False
+
+    def record_key(self, idempotency_key: str) -> str:
+        """The key the connector answers with: the visit's external id."""
+        return self.visit_key
+
+    def to_visit(self) -> VisitRecord:
+        return VisitRecord(
+            key=self.visit_key,
+            account_id=self.account_id,
+            owner_id=self.owner_id,
+            start=self.start,
+            end=self.end,
+            subject=self.subject,
+            description=self.description,
+            cancelled=self.cancelled,
+        )
+
+    def same_visit(self, other: VisitPayload) -> bool:
+        """Would pushing `other` after this one change nothing a rep sees?"""
+        fields = ("owner_id", "start", "end", "cancelled")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+
+OutboxPayload = Annotated[AssignmentPayload | VisitPayload, Discriminator("kind")]

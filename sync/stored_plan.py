@@ -1,0 +1,174 @@
+"""A plan's results into the store: the plan run with its summary, its assignments and its visits.
+
+`pipeline.plan` solves; this module records, in the caller's transaction, what
+the solve decided: the problems it found (by record id), one `PlanRun` whose
+summary and balance documents are typed (`sync/store/plan_summary.py`), one
+`PlannedAssignment` per account and one `PlannedVisit` per dated stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+import planner
+from connectors.base import Stream
+from sync.plan_window import PlanWindow
+from sync.runs import RecordProblem, RunRecorder
+from sync.snapshot import VISIT_KEY_PREFIX, Snapshot
+from sync.store import PlanMode, PlannedAssignment, PlannedVisit, PlanRun, RunStatus
+from sync.store.plan_summary import (
+    BalanceMetrics,
+    OutOfBandRep,
+    PlannedRep,
+    PlanRunSummary,
+    RepCoverage,
+    SolverOutcome,
+    UnassignedAccount,
+)
+
+
+@dataclass(frozen=True)
+class SolvedPlan:
+    """What the planner returned for one snapshot."""
+
+    territories: planner.TerritoryPlan
+    call_plans: Mapping[str, planner.CallPlan]
+
+    @property
+    def visits(self) -> int:
+        return sum(len(day.visits) for plan in self.call_plans.values() for day in plan.days)
+
+    def visits_before(self, day: date) -> int:
+        return sum(len(d.visits) for plan in self.call_plans.values() for d in plan.days if d.date < day)
+
+
+def territory_for_rep(rep_name: str, rep_id: str) -> str:
+    """The territory value written to the CRM: a territory carries its rep's name (or id)."""
+    return rep_name or rep_id
+
+
+def store_plan(
+    org_id: str,
+    snap: Snapshot,
+    solved: SolvedPlan,
+    run: RunRecorder,
+    window: PlanWindow,
+    *,
+    mode: str,
+    seed: int,
+    session: Session,
+) -> PlanRun:
+    """Record the plan in the caller's transaction; returns the flushed plan run (with its id)."""
+    _report_problems(org_id, snap, solved, run, session=session)
+    plan_run = PlanRun(
+        org_id=org_id,
+        sync_run_id=run.run_id,
+        mode=PlanMode(mode),
+        seed=seed,
+        inputs_fingerprint=snap.fingerprint,
+        status=RunStatus.SUCCEEDED,
+        metrics_before=BalanceMetrics.model_validate(solved.territories.before),
+        metrics_after=BalanceMetrics.model_validate(solved.territories.after),
+        summary=plan_summary(snap, solved, window),
+    )
+    session.add(plan_run)
+    session.flush()
+    assert plan_run.id is not None
+    assignments = _assignment_rows(plan_run.id, snap, solved.territories)
+    if assignments:
+        session.execute(insert(PlannedAssignment), assignments)
+    visits = _visit_rows(plan_run.id, solved.call_plans, window)
+    if visits:
+        session.execute(insert(PlannedVisit), visits)
+    return plan_run
+
+
+def plan_summary(snap: Snapshot, solved: SolvedPlan, window: PlanWindow) -> PlanRunSummary:
+    plan = solved.territories
+    return PlanRunSummary(
+        horizon_start=window.at(window.start),
+        push_until=window.at(window.last_pushed_day),
+        moves=len(plan.moves),
+        moved_share=plan.moved_share,
+        moved_potential_share=plan.moved_potential_share,
+        unassigned=tuple(UnassignedAccount.model_validate(u) for u in plan.unassigned),
+        extra_reps_needed=plan.extra_reps_needed,
+        over_capacity=tuple(plan.over_capacity),
+        out_of_band=tuple(OutOfBandRep.model_validate(o) for o in plan.out_of_band),
+        human_edits=snap.human_edits,
+        solver=SolverOutcome(
+            status=plan.status, seconds=plan.seconds, lower_bound_travel_km=plan.lower_bound_travel_km
+        ),
+        coverage={rep: RepCoverage.model_validate(cp.coverage) for rep, cp in solved.call_plans.items()},
+        reps={r.id: PlannedRep(name=r.name, home_lat=r.home_lat, home_lon=r.home_lon) for r in snap.reps},
+    )
+
+
+def _report_problems(
+    org_id: str, snap: Snapshot, solved: SolvedPlan, run: RunRecorder, *, session: Session
+) -> None:
+    """What the snapshot could not use, and what the plan could not place, by record id."""
+    for problem in snap.issues:
+        run.issue(org_id, problem, session=session)
+    for u in solved.territories.unassigned:
+        unassigned = RecordProblem(Stream.ACCOUNTS, u.account_id, f"not assigned: {u.reason}")
+        run.issue(org_id, unassigned, session=session)
+    for cp in solved.call_plans.values():
+        for miss in cp.coverage.unplannable:
+            unplanned = f"{miss.visits} visit(s) not planned: {miss.reason}"
+            run.issue(org_id, RecordProblem(Stream.ACCOUNTS, miss.account_id, unplanned), session=session)
+
+
+def _assignment_rows(
+    plan_run_id: int, snap: Snapshot, territories: planner.TerritoryPlan
+) -> list[dict[str, Any]]:
+    """One row per account of the snapshot (bulk insert values: the table's own column names)."""
+    reasons = {m.account_id: m.reason for m in territories.moves}
+    rows = []
+    for account in snap.accounts:
+        rep_id = territories.assignments.get(account.id)
+        territory = territory_for_rep(snap.rep_names.get(rep_id, ""), rep_id) if rep_id else None
+        rows.append(
+            {
+                "plan_run_id": plan_run_id,
+                "account_crm_id": account.id,
+                "rep_crm_id": rep_id,
+                "territory": territory,
+                "previous_rep_crm_id": snap.current_owner.get(account.id),
+                "moved": account.id in reasons,
+                "reason": reasons.get(account.id),
+            }
+        )
+    return rows
+
+
+def _visit_rows(
+    plan_run_id: int, call_plans: Mapping[str, planner.CallPlan], window: PlanWindow
+) -> list[dict[str, Any]]:
+    """One row per dated stop, in route order, with the drive that leads to it."""
+    rows = []
+    for rep_id, cp in call_plans.items():
+        for day in cp.days:
+            previous = day.leave
+            for seq, visit in enumerate(day.visits, start=1):
+                rows.append(
+                    {
+                        "plan_run_id": plan_run_id,
+                        "visit_key": f"{VISIT_KEY_PREFIX}{visit.account_id}-{day.date:%Y%m%d}",
+                        "rep_crm_id": rep_id,
+                        "account_crm_id": visit.account_id,
+                        "visit_date": day.date,
+                        "sequence": seq,
+                        "starts_at": window.at(day.date, visit.arrive),
+                        "ends_at": window.at(day.date, visit.depart),
+                        "drive_minutes_before": float(max(0, visit.arrive - previous)),
+                    }
+                )
+                previous = visit.depart
+    return rows
