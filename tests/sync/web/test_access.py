@@ -92,6 +92,7 @@ def test_signing_in_sets_an_httponly_secure_samesite_session_and_a_wrong_passwor
 def park(settings: Settings, n: int, *, error: str = "INVALID_FIELD: owner is inactive") -> None:
     """Outbox rows the CRM refused until their attempts ran out, as a push leaves them."""
     from sync.store import CrmOrg, engine_for
+    from sync.store.outbox_payload import AssignmentPayload
 
     with Session(engine_for(settings.database_url)) as session:
         if session.get(CrmOrg, "hubspot") is None:
@@ -102,7 +103,7 @@ def park(settings: Settings, n: int, *, error: str = "INVALID_FIELD: owner is in
                     org_id="hubspot",
                     kind="assignment",
                     record_id=f"c{i}",
-                    payload={},
+                    payload=AssignmentPayload(account_id=f"c{i}", owner_id="o1", territory=None),
                     idempotency_key=f"parked-{i}",
                     status=OutboxStatus.PARKED,
                     attempts=5,
