@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The suite's tests are independent (own schema, own queues, own ports): one worker per core.
+TEST_WORKERS ?= 2
 # OSRM's own server and tools for the OSRM client's tests: the osrm-bindings wheel ships them as
 # executables (its Python module needs 3.12, the programs do not), unpacked beside the venv.
 OSRM_DIR := $(VENV)/osrm
@@ -27,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/tsync demo
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
