@@ -66,13 +66,16 @@ def create_salesforce_app(
     daily_api_limit: int = DEFAULT_DAILY_LIMIT,
     schema: SchemaKind = "custom",
     field_access: Mapping[str, FieldAccess] | None = None,
+    echo_instance_url: bool = True,
 ) -> FastAPI:
     """A Salesforce emulator seeded from `org` (empty but for ETM models if None).
 
     `schema="standard"` serves an org without territory-sync's custom fields
     (standard `Rating`, `AnnualRevenue` and the like only); `field_access`
     makes fields read-only (`"read"`) or invisible (`"hidden"`) to the API
-    user, by `"Object.Field"` (see `schema.build_objects`).
+    user, by `"Object.Field"` (see `schema.build_objects`). Logins name the
+    emulator's own address as the instance (`echo_instance_url`), or with False
+    `https://territory-sync-emulator.my.salesforce.com`.
     """
     app = FastAPI(title="territory-sync Salesforce emulator", docs_url=None, redoc_url=None)
     state = SalesforceOrg(objects=build_objects(schema, field_access))
@@ -84,7 +87,9 @@ def create_salesforce_app(
     injector = install_faults(app, style, faults)
     state.rejection_for = injector.rejection_for
     app.state.org = state
-    app.state.emulator = SalesforceEmulator(state, injector, style, credentials)
+    app.state.emulator = SalesforceEmulator(
+        state, injector, style, credentials, echo_instance_url=echo_instance_url
+    )
     mount_routers(app, *ROUTERS)
     install_error_handlers(app)
     return app
