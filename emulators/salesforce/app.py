@@ -48,14 +48,24 @@ from emulators.salesforce.context import SalesforceEmulator, SalesforceOrgCreden
 from emulators.salesforce.fault_style import DEFAULT_DAILY_LIMIT, SalesforceFaultStyle
 from emulators.salesforce.org import SalesforceOrg
 from emulators.salesforce.responses import install_error_handlers
-from emulators.salesforce.routes import auth, collections, limits, query, sobjects
+from emulators.salesforce.routes import auth, bulk1, bulk2, collections, limits, query, sobjects, versions
 from emulators.salesforce.schema import FieldAccess, SchemaKind, build_objects
 from emulators.salesforce.seed import seed_salesforce, seed_territory_management
 from emulators.seed import SeedOrg
 
 __all__ = ["DEFAULT_DAILY_LIMIT", "SalesforceOrgCredentials", "create_salesforce_app"]
 
-ROUTERS = (auth.router, query.router, limits.router, sobjects.router, collections.router)
+ROUTERS = (
+    auth.router,
+    versions.versions_router,
+    versions.router,
+    query.router,
+    limits.router,
+    sobjects.router,
+    collections.router,
+    bulk2.router,
+    bulk1.router,
+)
 
 
 def create_salesforce_app(

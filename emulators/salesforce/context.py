@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Request
 
 from emulators.faults import FaultInjector
+from emulators.salesforce.bulk import BulkJobs
 from emulators.salesforce.fault_style import SalesforceFaultStyle
 from emulators.salesforce.org import SalesforceOrg
 from emulators.salesforce.responses import InvalidSession
@@ -67,6 +68,7 @@ class SalesforceEmulator:
     credentials: SalesforceOrgCredentials | None = None
     sessions: Sessions = field(default_factory=Sessions)
     echo_instance_url: bool = True  # False: logins name a *.my.salesforce.com host instead
+    bulk: BulkJobs = field(default_factory=BulkJobs)
 
     @property
     def api_user_id(self) -> str:
