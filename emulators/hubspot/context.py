@@ -7,8 +7,9 @@ come from `crm_router()`, whose every route requires a bearer token (with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 
@@ -67,3 +68,48 @@ Token = Annotated[str, Depends(bearer)]
 def crm_router() -> APIRouter:
     """A router whose routes all require a bearer token."""
     return APIRouter(dependencies=[Depends(bearer)])
+
+
+# HubSpot's date-versioned paths (`/crm/objects/2026-09/companies`) beside the numeric ones.
+DATE_VERSIONS = ("2026-03", "2026-09")
+_DATED_PREFIXES = {
+    "/crm/v3/objects": "/crm/objects/{api_version}",
+    "/crm/v4/objects": "/crm/objects/{api_version}",
+    "/crm/v3/properties": "/crm/properties/{api_version}",
+    "/crm/v3/owners": "/crm/owners/{api_version}",
+    "/crm/v4/associations": "/crm/associations/{api_version}",
+    "/crm/v3/schemas": "/crm/schemas/{api_version}",
+}
+
+
+def date_version(api_version: str) -> None:
+    """A date-versioned path names a version HubSpot has released (else: no such route)."""
+    if api_version not in DATE_VERSIONS:
+        raise HubSpotError(
+            404, "OBJECT_NOT_FOUND", f"Unknown API version {api_version}; use one of {DATE_VERSIONS}"
+        )
+
+
+def dated_path(path: str) -> str | None:
+    """The date-versioned twin of a `/crm/v3` or `/crm/v4` path, if HubSpot has one."""
+    for numeric, dated in _DATED_PREFIXES.items():
+        if path == numeric or path.startswith(numeric + "/"):
+            return dated + path[len(numeric) :]
+    return None
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def crm_route(router: APIRouter, path: str, method: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    """Register an endpoint at its numeric path and at its date-versioned twin."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        router.add_api_route(path, endpoint, methods=[method], **options)
+        dated = dated_path(path)
+        if dated is not None:
+            versioned = [Depends(date_version)]
+            router.add_api_route(dated, endpoint, methods=[method], dependencies=versioned, **options)
+        return endpoint
+
+    return register

@@ -766,8 +766,32 @@ def derive_properties(obj: StoredObject) -> None:
         obj.properties["hs_is_closed_won"] = "true" if won else "false"
 
 
+# Object types HubSpot has that this portal's private app holds no scope for (403, as HubSpot answers).
+UNSCOPED_TYPES = frozenset(
+    {
+        "tickets", "ticket", "0-5", "products", "product", "0-7", "line_items", "line_item", "0-8",
+        "quotes", "quote", "0-14", "tasks", "task", "0-27", "notes", "note", "0-46", "emails", "email",
+        "0-49", "communications", "communication", "0-18", "postal_mail", "0-116", "goal_targets",
+        "goals", "0-74", "leads", "lead", "0-136", "feedback_submissions", "0-19", "invoices", "0-53",
+    }
+)  # fmt: skip
+
+
 def canonical_type(object_type: str) -> str:
     found = OBJECT_TYPES.get(object_type.lower())
     if found is None:
+        if object_type.lower() in UNSCOPED_TYPES:
+            raise HubSpotError(
+                403,
+                "MISSING_SCOPES",
+                "This app hasn't been granted all required scopes to make this call. Read more about "
+                "required scopes here: https://developers.hubspot.com/scopes.",
+                errors=[
+                    {
+                        "message": "One or more of the following scopes are required.",
+                        "context": {"requiredGranularScopes": [f"crm.objects.{object_type.lower()}.read"]},
+                    }
+                ],
+            )
         raise HubSpotError(400, "VALIDATION_ERROR", f"Unable to infer object type from: {object_type}")
     return found

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from emulators.hubspot.org import (
+    COMPUTED,
     DEFAULT_LIST_PROPERTIES,
     PRIMARY_PROPERTY,
     HubSpotError,
@@ -41,6 +42,22 @@ def validation_error(message: str) -> HubSpotError:
     return HubSpotError(400, "VALIDATION_ERROR", message)
 
 
+def unknown_property(name: str) -> HubSpotError:
+    """A filter or sort on a property the object type lacks: HubSpot refuses it (never 0 results)."""
+    return HubSpotError(
+        400,
+        "VALIDATION_ERROR",
+        f'There was a problem with the request. Property "{name}" does not exist',
+        errors=[
+            {
+                "message": f'Property "{name}" does not exist',
+                "code": "PROPERTY_DOESNT_EXIST",
+                "context": {"propertyName": [name]},
+            }
+        ],
+    )
+
+
 def _typed(prop: PropertyDef | None, raw: Any) -> Any:
     """A filter or property value in the property's own order (numbers, ms, folded text)."""
     if raw is None:
@@ -63,6 +80,8 @@ def compile_filter(spec: Mapping[str, Any], props: Mapping[str, PropertyDef]) ->
     if not isinstance(name, str) or op not in OPERATORS:
         raise validation_error(f"Invalid filter: {dict(spec)}")
     prop = props.get(name)
+    if prop is None and name not in COMPUTED:
+        raise unknown_property(name)
     if op == "HAS_PROPERTY":
         return lambda o: o.value(name) not in (None, "")
     if op == "NOT_HAS_PROPERTY":
@@ -201,6 +220,8 @@ def run_search(org: HubSpotOrg, object_type: str, body: Mapping[str, Any]) -> di
         )
     names = body.get("properties") or DEFAULT_LIST_PROPERTIES[object_type]
     sort_name, descending = _sort_spec(body)
+    if sort_name not in org.properties[object_type] and sort_name not in COMPUTED:
+        raise unknown_property(sort_name)
     query = str(body.get("query") or "").lower()
 
     with org.lock:

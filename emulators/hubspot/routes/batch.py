@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
-from emulators.hubspot.context import Emulator, crm_router
+from emulators.hubspot.context import Emulator, crm_route, crm_router
 from emulators.hubspot.org import (
     DEFAULT_LIST_PROPERTIES,
     HubSpotError,
@@ -41,7 +41,7 @@ def not_found_error(verb: str, object_type: str, ids: list[str]) -> list[dict[st
     ]
 
 
-@router.post("/crm/v3/objects/{object_type}/batch/read")
+@crm_route(router, "/crm/v3/objects/{object_type}/batch/read", "POST")
 async def batch_read(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     body = await json_body(request)
@@ -84,7 +84,7 @@ def check_batch_unique(state: HubSpotOrg, object_type: str, cleaned: list[dict[s
         state._check_unique(object_type, props, None)
 
 
-@router.post("/crm/v3/objects/{object_type}/batch/create")
+@crm_route(router, "/crm/v3/objects/{object_type}/batch/create", "POST")
 async def batch_create(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     inputs = batch_inputs(await json_body(request))
@@ -130,7 +130,7 @@ def plan_updates(
     return plan, missing
 
 
-@router.post("/crm/v3/objects/{object_type}/batch/update")
+@crm_route(router, "/crm/v3/objects/{object_type}/batch/update", "POST")
 async def batch_update(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     inputs = batch_inputs(await json_body(request))
@@ -178,7 +178,7 @@ def plan_upserts(portal: Portal, object_type: str, inputs: list[dict[str, Any]])
     return plan
 
 
-@router.post("/crm/v3/objects/{object_type}/batch/upsert")
+@crm_route(router, "/crm/v3/objects/{object_type}/batch/upsert", "POST")
 async def batch_upsert(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     inputs = batch_inputs(await json_body(request))
@@ -198,7 +198,7 @@ async def batch_upsert(object_type: str, request: Request, emulator: Emulator) -
     return batch_answer(results, started, [], 200)
 
 
-@router.post("/crm/v3/objects/{object_type}/batch/archive")
+@crm_route(router, "/crm/v3/objects/{object_type}/batch/archive", "POST")
 async def batch_archive(object_type: str, request: Request, emulator: Emulator) -> Response:
     t = canonical_type(object_type)
     inputs = batch_inputs(await json_body(request))

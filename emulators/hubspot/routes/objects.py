@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
-from emulators.hubspot.context import Emulator, crm_router
+from emulators.hubspot.context import Emulator, crm_route, crm_router
 from emulators.hubspot.org import (
     DEFAULT_LIST_PROPERTIES,
     HubSpotError,
@@ -62,7 +62,7 @@ def list_page(table: ObjectTable, archived: bool, start: int, limit: int) -> tup
     return page, False
 
 
-@router.get("/crm/v3/objects/{object_type}")
+@crm_route(router, "/crm/v3/objects/{object_type}", "GET")
 async def list_objects(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     limit = list_limit(request)
@@ -80,7 +80,7 @@ async def list_objects(object_type: str, request: Request, emulator: Emulator) -
     return JSONResponse(body)
 
 
-@router.get("/crm/v3/objects/{object_type}/{object_id}")
+@crm_route(router, "/crm/v3/objects/{object_type}/{object_id}", "GET")
 async def get_object(object_type: str, object_id: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     names = query_list(request, "properties") or list(DEFAULT_LIST_PROPERTIES[t])
@@ -101,7 +101,7 @@ async def get_object(object_type: str, object_id: str, request: Request, emulato
         return JSONResponse(portal.with_associations(obj, names, query_list(request, "associations")))
 
 
-@router.post("/crm/v3/objects/{object_type}")
+@crm_route(router, "/crm/v3/objects/{object_type}", "POST")
 async def create_object(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     body = await json_body(request)
@@ -113,7 +113,7 @@ async def create_object(object_type: str, request: Request, emulator: Emulator) 
         return JSONResponse(obj.as_json(list(state.properties[t])), status_code=201)
 
 
-@router.patch("/crm/v3/objects/{object_type}/{object_id}")
+@crm_route(router, "/crm/v3/objects/{object_type}/{object_id}", "PATCH")
 async def update_object(
     object_type: str, object_id: str, request: Request, emulator: Emulator
 ) -> JSONResponse:
@@ -129,7 +129,7 @@ async def update_object(
         return JSONResponse(obj.as_json([*props, *DEFAULT_LIST_PROPERTIES[t]]))
 
 
-@router.delete("/crm/v3/objects/{object_type}/{object_id}")
+@crm_route(router, "/crm/v3/objects/{object_type}/{object_id}", "DELETE")
 async def archive_object(object_type: str, object_id: str, emulator: Emulator) -> Response:
     t = canonical_type(object_type)
     state = emulator.org
