@@ -8,7 +8,8 @@ come from `crm_router()`, whose every route requires a bearer token (with
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
@@ -24,6 +25,16 @@ MISSING_AUTH = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """An access token the OAuth endpoints handed out, and the refresh token it came from."""
+
+    access_token: str
+    refresh_token: str
+    client_id: str
+    issued_at: int  # epoch seconds
+
+
 @dataclass
 class HubSpotEmulator:
     """One emulated portal and everything its routes need besides it."""
@@ -33,10 +44,35 @@ class HubSpotEmulator:
     injector: FaultInjector
     searches: SearchRateLimiter
     valid_tokens: set[str] | None = None  # None: any bearer token is accepted
+    today: date = field(
+        default_factory=date.today
+    )  # the portal's date (OAuth v1 is retired after 2027-02-16)
+    oauth_client: tuple[str, str] | None = None  # (client id, secret); None: any client
+    refresh_tokens: set[str] | None = None  # None: any non-empty refresh token
+    tokens: dict[str, IssuedToken] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+    hub_id: int = 62_515
 
-    def issue_token(self, token: str) -> None:
+    def issue(self, issued: IssuedToken) -> None:
+        self.tokens[issued.access_token] = issued
         if self.valid_tokens is not None:
-            self.valid_tokens.add(token)
+            self.valid_tokens.add(issued.access_token)
+
+    def refresh_token_ok(self, token: str) -> bool:
+        if not token or token in self.revoked:
+            return False
+        return self.refresh_tokens is None or token in self.refresh_tokens
+
+    def accept_refresh_token(self, token: str) -> None:
+        if self.refresh_tokens is not None:
+            self.refresh_tokens.add(token)
+
+    def revoke(self, token: str) -> None:
+        """Revoke a refresh token (and the access tokens issued from it) or one access token."""
+        self.revoked.add(token)
+        for issued in self.tokens.values():
+            if issued.refresh_token == token:
+                self.revoked.add(issued.access_token)
 
 
 def emulator_of(request: Request) -> HubSpotEmulator:
@@ -53,7 +89,9 @@ def bearer(request: Request, emulator: Emulator) -> str:
     if not auth.lower().startswith("bearer ") or not auth[7:].strip():
         raise HubSpotError(401, "INVALID_AUTHENTICATION", MISSING_AUTH)
     token = auth[7:].strip()
-    if emulator.valid_tokens is not None and token not in emulator.valid_tokens:
+    if token in emulator.revoked or (
+        emulator.valid_tokens is not None and token not in emulator.valid_tokens
+    ):
         raise HubSpotError(
             401,
             "INVALID_AUTHENTICATION",

@@ -17,6 +17,7 @@ from typing import Any
 from emulators.hubspot.org import (
     COMPUTED,
     DEFAULT_LIST_PROPERTIES,
+    MODIFIED_PROPERTIES,
     PRIMARY_PROPERTY,
     HubSpotError,
     HubSpotOrg,
@@ -135,7 +136,7 @@ def modified_range(filters: Sequence[Mapping[str, Any]]) -> tuple[int, int] | No
     low, high = -(2**62), 2**62
     found = False
     for f in filters:
-        if f.get("propertyName") != "hs_lastmodifieddate":
+        if f.get("propertyName") not in MODIFIED_PROPERTIES:
             continue
         op = str(f.get("operator", "EQ")).upper()
         v = parse_time_ms(str(f.get("value", "")))
@@ -179,7 +180,7 @@ def _group_matches(
         lo = bisect.bisect_left(table.by_modified, (span[0], -1))
         hi = bisect.bisect_right(table.by_modified, (span[1], 2**62))
         candidates = [table.live[str(i)] for _, i in table.by_modified[lo:hi]]
-        rest = [f for f in filters if f.get("propertyName") != "hs_lastmodifieddate"]
+        rest = [f for f in filters if f.get("propertyName") not in MODIFIED_PROPERTIES]
         ordered = True
     else:
         candidates = list(table.live.values())
@@ -240,11 +241,11 @@ def run_search(org: HubSpotOrg, object_type: str, body: Mapping[str, Any]) -> di
         if query:
             shown = PRIMARY_PROPERTY.get(object_type, "name")
             matches = [o for o in matches if query in (o.value(shown) or "").lower()]
-        if not (ordered and sort_name == "hs_lastmodifieddate"):
+        if not (ordered and sort_name in MODIFIED_PROPERTIES):
             prop = props.get(sort_name)
             if sort_name == "hs_object_id":
                 matches.sort(key=lambda o: int(o.id))
-            elif sort_name == "hs_lastmodifieddate":
+            elif sort_name in MODIFIED_PROPERTIES:
                 matches.sort(key=lambda o: (o.modified_ms, int(o.id)))
             else:
                 # Records without the value sort last; ties by id, as HubSpot's are stable enough.

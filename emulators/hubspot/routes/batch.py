@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from emulators.hubspot.context import Emulator, crm_route, crm_router
 from emulators.hubspot.org import (
     DEFAULT_LIST_PROPERTIES,
+    MAX_HISTORY_PAGE,
     HubSpotError,
     HubSpotOrg,
     StoredObject,
@@ -47,6 +48,14 @@ async def batch_read(object_type: str, request: Request, emulator: Emulator) -> 
     body = await json_body(request)
     inputs = batch_inputs(body)
     names = body.get("properties") or list(DEFAULT_LIST_PROPERTIES[t])
+    with_history = list(body.get("propertiesWithHistory") or [])
+    if with_history and len(inputs) > MAX_HISTORY_PAGE:
+        raise HubSpotError(
+            400,
+            "VALIDATION_ERROR",
+            f"Batch reads with propertiesWithHistory take at most {MAX_HISTORY_PAGE} inputs; "
+            f"got {len(inputs)}.",
+        )
     id_property = body.get("idProperty")
     archived = query_bool(request, "archived")
     state = emulator.org
@@ -65,7 +74,10 @@ async def batch_read(object_type: str, request: Request, emulator: Emulator) -> 
             if obj is None:
                 missing.append(raw)
             else:
-                results.append(obj.as_json(names))
+                shown = obj.as_json(names)
+                if with_history:
+                    shown["propertiesWithHistory"] = obj.history_json(with_history)
+                results.append(shown)
     return batch_answer(results, started, not_found_error("get", t, missing), 200)
 
 

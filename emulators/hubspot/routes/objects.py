@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from emulators.hubspot.context import Emulator, crm_route, crm_router
 from emulators.hubspot.org import (
     DEFAULT_LIST_PROPERTIES,
+    MAX_HISTORY_PAGE,
     HubSpotError,
     ObjectTable,
     StoredObject,
@@ -62,6 +63,12 @@ def list_page(table: ObjectTable, archived: bool, start: int, limit: int) -> tup
     return page, False
 
 
+def with_property_history(shown: dict[str, Any], obj: StoredObject, names: list[str]) -> dict[str, Any]:
+    if names:
+        shown["propertiesWithHistory"] = obj.history_json(names)
+    return shown
+
+
 @crm_route(router, "/crm/v3/objects/{object_type}", "GET")
 async def list_objects(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
@@ -70,9 +77,15 @@ async def list_objects(object_type: str, request: Request, emulator: Emulator) -
     start = int(after) if after and after.isdigit() else 0
     names = query_list(request, "properties") or list(DEFAULT_LIST_PROPERTIES[t])
     assoc = query_list(request, "associations")
+    with_history = query_list(request, "propertiesWithHistory")
+    if with_history:
+        limit = min(limit, MAX_HISTORY_PAGE)  # HubSpot's cap on pages that carry history
     with emulator.org.lock:
         page, more = list_page(emulator.org.tables[t], query_bool(request, "archived"), start, limit)
-        results = [emulator.portal.with_associations(o, names, assoc) for o in page]
+        results = [
+            with_property_history(emulator.portal.with_associations(o, names, assoc), o, with_history)
+            for o in page
+        ]
     body: dict[str, Any] = {"results": results}
     if more and page:
         nxt = page[-1].id
@@ -98,7 +111,8 @@ async def get_object(object_type: str, object_id: str, request: Request, emulato
                 "Object not found.  objectId are usually numeric.",
                 context={"id": [object_id]},
             )
-        return JSONResponse(portal.with_associations(obj, names, query_list(request, "associations")))
+        shown = portal.with_associations(obj, names, query_list(request, "associations"))
+        return JSONResponse(with_property_history(shown, obj, query_list(request, "propertiesWithHistory")))
 
 
 @crm_route(router, "/crm/v3/objects/{object_type}", "POST")
