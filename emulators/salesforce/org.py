@@ -242,6 +242,27 @@ class SalesforceOrg:
         """The object's spec in this org's schema, None if the org has no such object."""
         return self.objects.get(sobject.lower())
 
+    def child_relationships(self, sobject: str) -> list[dict[str, object]]:
+        """describe's `childRelationships`: every lookup pointing at this object, named as its parent says."""
+        name = self.spec(sobject).name
+        out: list[dict[str, object]] = []
+        for child in self.objects.values():
+            for f in child.fields_list:
+                if f.type != "reference" or name not in f.reference_to:
+                    continue
+                rel = f.child_name or (f"{child.name}s" if f.name == "WhatId" else None)
+                out.append(
+                    {
+                        "cascadeDelete": False,
+                        "childSObject": child.name,
+                        "deprecatedAndHidden": False,
+                        "field": f.name,
+                        "relationshipName": rel,
+                        "restrictedDelete": False,
+                    }
+                )
+        return out
+
     def sobject_or_404(self, sobject: str) -> ObjectSpec:
         """The object a REST path names, or Salesforce's 404 `NOT_FOUND`."""
         spec = self.objects.get(sobject.lower())
@@ -591,9 +612,10 @@ class SalesforceOrg:
             rec["Status"] = rec.get("Status") or "Not Started"
             rec["Priority"] = rec.get("Priority") or "Normal"
             rec["IsClosed"] = rec["Status"] == "Completed"
-        elif name == "User":
+        elif name in ("User", "Contact"):
             rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec.get("LastName")) if p)
-            _default(rec, "IsActive", True)
+            if name == "User":
+                _default(rec, "IsActive", True)
         elif name == "Account":
             _default(rec, "Locked__c", False)
             if rec.get("OwnerId") is None and self.api_user_id:
