@@ -129,8 +129,10 @@ class BulkJobs:
             query = parse_soql(soql)
         except SoqlError as exc:
             raise ApiError(400, "MALFORMED_QUERY", str(exc)) from None
-        if query.count_only:
+        if query.count_only or query.is_aggregate:
             raise ApiError(400, "INVALIDENTITY", "Aggregate queries are not supported by Bulk API")
+        if query.subqueries:
+            raise ApiError(400, "INVALIDENTITY", "Related subqueries are not supported by Bulk API")
         spec, ids = org.run_query(query, include_deleted=operation == "queryAll")
         job = QueryJob(
             id=self.new_id("750"),
