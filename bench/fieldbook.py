@@ -128,9 +128,7 @@ def main() -> None:
     ours = results["ours"][0]
     for u in ours.coverage.unplannable:
         print(f"unplannable: {u.account_id} ({u.visits} visits): {u.reason}")
-    appointments = [
-        (d.date, v.account_id, v.arrive) for d in ours.days for v in d.visits if v.appointment
-    ]
+    appointments = [(d.date, v.account_id, v.arrive) for d in ours.days for v in d.visits if v.appointment]
     print(f"appointments kept: {len(appointments)} of 5")
 
 

@@ -160,9 +160,7 @@ def salesforce() -> CRMUnderTest:
         found: Counter[str] = Counter()
         for rec in org.find("Event"):
             key = rec.get("Visit_Key__c")
-            if key in wanted and org.normalise_id(str(rec.get("WhatId"))) == org.normalise_id(
-                wanted[key]
-            ):
+            if key in wanted and org.normalise_id(str(rec.get("WhatId"))) == org.normalise_id(wanted[key]):
                 found[key] += 1
         return sum(1 for k in wanted if found[k] == 1)
 

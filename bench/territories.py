@@ -75,31 +75,53 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=None, help="time limit (default by size)")
     parser.add_argument("--methods", default="frontier,ours,minimal,kmeans,mip")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rural-reps", type=float, default=0.0,
-                        help="share of reps living among the rural accounts (default 0: all in metros)")
-    parser.add_argument("--no-bound", action="store_true",
-                        help="skip the LP bound (at 50,000 x 200 it is not reached in 3 x the time limit)")
+    parser.add_argument(
+        "--rural-reps",
+        type=float,
+        default=0.0,
+        help="share of reps living among the rural accounts (default 0: all in metros)",
+    )
+    parser.add_argument(
+        "--no-bound",
+        action="store_true",
+        help="skip the LP bound (at 50,000 x 200 it is not reached in 3 x the time limit)",
+    )
     args = parser.parse_args(argv)
     methods = args.methods.split(",")
     for size in args.sizes:
         n, m = (int(x) for x in size.lower().split("x"))
         seconds = args.seconds or DEFAULT_SECONDS.get(n, 60.0)
-        run_size(generate(n, m, args.seed, rural_rep_share=args.rural_reps), methods, seconds,
-                 bound=not args.no_bound)
+        run_size(
+            generate(n, m, args.seed, rural_rep_share=args.rural_reps),
+            methods,
+            seconds,
+            bound=not args.no_bound,
+        )
 
 
 def run_size(inst: FieldBookInstance, methods: Sequence[str], seconds: float, *, bound: bool = True) -> None:
-    print(f"\n## {inst.name}: {len(inst.accounts):,} accounts x {len(inst.reps)} reps, "
-          f"time limit {seconds:.0f} s", flush=True)
+    print(
+        f"\n## {inst.name}: {len(inst.accounts):,} accounts x {len(inst.reps)} reps, "
+        f"time limit {seconds:.0f} s",
+        flush=True,
+    )
     started = time.perf_counter()
     travel_bound = lp_bound(inst, seconds * 3) if bound else None
-    print(f"LP bound (policy band ±{inst.policy.balance.potential_band:.0%}): "
-          f"{travel_bound:,.0f} visit-km/year ({time.perf_counter() - started:.0f} s)" if travel_bound
-          else "LP bound: " + ("not reached" if bound else "skipped"), flush=True)
+    print(
+        f"LP bound (policy band ±{inst.policy.balance.potential_band:.0%}): "
+        f"{travel_bound:,.0f} visit-km/year ({time.perf_counter() - started:.0f} s)"
+        if travel_bound
+        else "LP bound: " + ("not reached" if bound else "skipped"),
+        flush=True,
+    )
     print(f"Least max utilisation the reach rule allows: {least_max_utilisation(inst):.1%}", flush=True)
     runners: Mapping[str, Callable[[FieldBookInstance, float], Row | list[Row]]] = {
-        "ours": run_ours, "minimal": run_minimal, "kmeans": run_kmeans, "mip": run_mip,
-        "floor": run_floor, "frontier": run_frontier,
+        "ours": run_ours,
+        "minimal": run_minimal,
+        "kmeans": run_kmeans,
+        "mip": run_mip,
+        "floor": run_floor,
+        "frontier": run_frontier,
     }
     rows: list[Row] = []
     for name in methods:
@@ -154,8 +176,17 @@ def least_max_utilisation(inst: FieldBookInstance) -> float:
     workload = table.workload[:, :n]
     fixed = np.bincount(book.pin_rep, weights=table.workload[book.pin_rep, book.pin_cols], minlength=m)
     ones = np.ones(m)
-    limits = reach_limits(ReachMap.of(servable, workload), workload, book.potential[:n], np.zeros(m),
-                          fixed.astype(float), ones, ones, table.capacity, 0.0)
+    limits = reach_limits(
+        ReachMap.of(servable, workload),
+        workload,
+        book.potential[:n],
+        np.zeros(m),
+        fixed.astype(float),
+        ones,
+        ones,
+        table.capacity,
+        0.0,
+    )
     return max(max(r.sole_capacity_ratio, r.enclosed_capacity_ratio) for r in limits)
 
 
@@ -191,11 +222,17 @@ def run_frontier(inst: FieldBookInstance, seconds: float) -> list[Row]:
     """
     rows = []
     for factor in FRONTIER_FACTORS:
-        band = replace(inst.policy.balance, potential_band=inst.policy.balance.potential_band * factor,
-                       workload_band=inst.policy.balance.workload_band * factor)
+        band = replace(
+            inst.policy.balance,
+            potential_band=inst.policy.balance.potential_band * factor,
+            workload_band=inst.policy.balance.workload_band * factor,
+        )
         policy = replace(inst.policy, balance=band)
-        rows.append(_servable_lp(inst, seconds, f"LP: all within ±{band.potential_band * 100:g}%", policy,
-                                 elastic=False))
+        rows.append(
+            _servable_lp(
+                inst, seconds, f"LP: all within ±{band.potential_band * 100:g}%", policy, elastic=False
+            )
+        )
     return rows
 
 
@@ -208,10 +245,16 @@ def _servable_lp(
     servable = book.servable(policy)
     rep, acc = np.nonzero(servable)
     if len(rep) > FLOOR_MAX_PAIRS:
-        return Row(label, None, None, time.perf_counter() - started,
-                   f"{len(rep):,} servable pairs: too many for one LP")
-    model, solution = book.lp(policy, rep, acc, elastic=elastic, solver="highs",
-                              seconds=seconds * FLOOR_TIME_FACTOR)
+        return Row(
+            label,
+            None,
+            None,
+            time.perf_counter() - started,
+            f"{len(rep):,} servable pairs: too many for one LP",
+        )
+    model, solution = book.lp(
+        policy, rep, acc, elastic=elastic, solver="highs", seconds=seconds * FLOOR_TIME_FACTOR
+    )
     elapsed = time.perf_counter() - started
     if not solution.has_solution or solution.status != "optimal":
         verdict = "no plan is that balanced under the reach rule" if "infeasible" in solution.status else ""
@@ -268,8 +311,11 @@ def kmeans_with_repair(
         mine = np.flatnonzero((owner == r) & ~locked)
         room = table.capacity - load
         # cheapest: the account whose extra travel to a rep with room is smallest
-        extra = np.where(suitable[:, mine] & (room[:, None] >= work[:, mine]),
-                         table.travel_km[:, mine] - table.travel_km[r, mine][None, :], np.inf)
+        extra = np.where(
+            suitable[:, mine] & (room[:, None] >= work[:, mine]),
+            table.travel_km[:, mine] - table.travel_km[r, mine][None, :],
+            np.inf,
+        )
         extra[r] = np.inf
         if not np.isfinite(extra).any():
             break
@@ -287,8 +333,15 @@ def plain_mip(
     """The same assignment model over all pairs, integral and with hard bands, given to SCIP."""
     book = _Book.of(accounts, reps, policy)
     rep, acc = np.nonzero(book.suitable)
-    model = book.model(policy, rep, acc, book.table.travel_km[rep, acc],
-                       band_penalty=0.0, capacity_penalty=0.0, elastic=False)
+    model = book.model(
+        policy,
+        rep,
+        acc,
+        book.table.travel_km[rep, acc],
+        band_penalty=0.0,
+        capacity_penalty=0.0,
+        elastic=False,
+    )
     solution = solve_lp(model, time_limit=seconds, integral=True, solver="scip")
     if not solution.has_solution:
         return None
@@ -324,7 +377,8 @@ class _Book:
         pinned = [a for a in accounts if a.locked and a.current_rep in rep_pos]
         free = [a for a in accounts if not (a.locked and a.current_rep in rep_pos)]
         return cls(
-            free=free, pinned=pinned,
+            free=free,
+            pinned=pinned,
             table=workload_table([*free, *pinned], reps, policy),
             suitable=np.array([[a.skills <= r.skills for a in free] for r in reps]),
             potential=np.array([a.potential for a in [*free, *pinned]], dtype=float),
@@ -334,17 +388,31 @@ class _Book:
 
     def servable(self, policy: Policy) -> np.ndarray:
         """(m, n free): the pairs the planner's reach rule allows."""
-        return servable_pairs(self.table.within_a_day(policy)[:, :self.n], self.table.km[:, :self.n],
-                              self.suitable)
+        return servable_pairs(
+            self.table.within_a_day(policy)[:, : self.n], self.table.km[:, : self.n], self.suitable
+        )
 
     def lp(
-        self, policy: Policy, rep: np.ndarray, acc: np.ndarray, *, elastic: bool, solver: str,
+        self,
+        policy: Policy,
+        rep: np.ndarray,
+        acc: np.ndarray,
+        *,
+        elastic: bool,
+        solver: str,
         seconds: float,
     ) -> tuple[AssignmentModel, LPSolution]:
         """The LP over the given pairs at the planner's prices, travel in units of a rep's share."""
-        rep_travel = float(self.table.travel_km[:, :self.n].min(axis=0).sum()) / self.m
-        model = self.model(policy, rep, acc, self.table.travel_km[rep, acc] / rep_travel,
-                           band_penalty=BAND_PENALTY, capacity_penalty=CAPACITY_PENALTY, elastic=elastic)
+        rep_travel = float(self.table.travel_km[:, : self.n].min(axis=0).sum()) / self.m
+        model = self.model(
+            policy,
+            rep,
+            acc,
+            self.table.travel_km[rep, acc] / rep_travel,
+            band_penalty=BAND_PENALTY,
+            capacity_penalty=CAPACITY_PENALTY,
+            elastic=elastic,
+        )
         return model, solve_lp(model, time_limit=seconds, solver=solver)
 
     def travel(self, x: np.ndarray, rep: np.ndarray, acc: np.ndarray) -> float:
@@ -353,8 +421,15 @@ class _Book:
         return float(x @ self.table.travel_km[rep, acc]) + pinned
 
     def model(
-        self, policy: Policy, rep: np.ndarray, acc: np.ndarray, cost: np.ndarray, *,
-        band_penalty: float, capacity_penalty: float, elastic: bool = True,
+        self,
+        policy: Policy,
+        rep: np.ndarray,
+        acc: np.ndarray,
+        cost: np.ndarray,
+        *,
+        band_penalty: float,
+        capacity_penalty: float,
+        elastic: bool = True,
     ) -> AssignmentModel:
         """The assignment model over the given pairs, equal shares, the policy's bands."""
         n, m, table = self.n, self.m, self.table
@@ -362,37 +437,58 @@ class _Book:
         band: BalancePolicy = policy.balance
         pin_rep, pin_cols = self.pin_rep, self.pin_cols
         return AssignmentModel(
-            n_accounts=n, n_reps=m, pair_account=acc, pair_rep=rep,
-            pair_cost=cost, pair_workload=table.workload[rep, acc],
-            pair_is_move=np.zeros(len(acc), dtype=bool), potential=self.potential[:n],
-            potential_target=share * self.potential.sum(), share=share,
+            n_accounts=n,
+            n_reps=m,
+            pair_account=acc,
+            pair_rep=rep,
+            pair_cost=cost,
+            pair_workload=table.workload[rep, acc],
+            pair_is_move=np.zeros(len(acc), dtype=bool),
+            potential=self.potential[:n],
+            potential_target=share * self.potential.sum(),
+            share=share,
             fixed_potential=np.bincount(pin_rep, weights=self.potential[pin_cols], minlength=m).astype(float),
-            fixed_workload=np.bincount(pin_rep, weights=table.workload[pin_rep, pin_cols],
-                                       minlength=m).astype(float),
-            capacity=table.capacity, workload_estimate=float(table.workload.min(axis=0).sum()),
-            potential_band=band.potential_band, workload_band=band.workload_band, move_budget=None,
-            band_penalty=band_penalty, capacity_penalty=capacity_penalty, elastic=elastic,
+            fixed_workload=np.bincount(
+                pin_rep, weights=table.workload[pin_rep, pin_cols], minlength=m
+            ).astype(float),
+            capacity=table.capacity,
+            workload_estimate=float(table.workload.min(axis=0).sum()),
+            potential_band=band.potential_band,
+            workload_band=band.workload_band,
+            move_budget=None,
+            band_penalty=band_penalty,
+            capacity_penalty=capacity_penalty,
+            elastic=elastic,
         )
 
 
 def print_table(rows: Sequence[Row], bound: float | None, policy: Policy) -> None:
     band = policy.balance
-    print(f"{'method':<20} {'pot CV':>7} {'work CV':>7} {'worst P':>8} {'worst W':>8} "
-          f"{'max util':>8} {'travel km':>12} {'vs bound':>8} {'moved':>6} {'seconds':>8}  note")
+    print(
+        f"{'method':<20} {'pot CV':>7} {'work CV':>7} {'worst P':>8} {'worst W':>8} "
+        f"{'max util':>8} {'travel km':>12} {'vs bound':>8} {'moved':>6} {'seconds':>8}  note"
+    )
     for row in rows:
         if row.report is None:
-            print(f"{row.method:<20} {'—':>7} {'—':>7} {'—':>8} {'—':>8} {'—':>8} {'—':>12} {'—':>8} "
-                  f"{'—':>6} {row.seconds:>8.1f}  {row.note}")
+            print(
+                f"{row.method:<20} {'—':>7} {'—':>7} {'—':>8} {'—':>8} {'—':>8} {'—':>12} {'—':>8} "
+                f"{'—':>6} {row.seconds:>8.1f}  {row.note}"
+            )
             continue
         r = row.report
         ratio = f"{r.total_travel_km / bound:.3f}" if bound else "—"
         moved = f"{row.moved:.0%}" if row.moved is not None else "—"
-        ok = (r.potential.worst_deviation <= band.potential_band + 1e-9
-              and r.workload.worst_deviation <= band.workload_band + 1e-9 and r.max_utilisation <= 1.0)
-        print(f"{row.method:<20} {r.potential.cv:>7.3f} {r.workload.cv:>7.3f} "
-              f"{r.potential.worst_deviation:>8.1%} {r.workload.worst_deviation:>8.1%} "
-              f"{r.max_utilisation:>8.1%} {r.total_travel_km:>12,.0f} {ratio:>8} {moved:>6} "
-              f"{row.seconds:>8.1f}  {'all reps in band' if ok else ''} {row.note}".rstrip())
+        ok = (
+            r.potential.worst_deviation <= band.potential_band + 1e-9
+            and r.workload.worst_deviation <= band.workload_band + 1e-9
+            and r.max_utilisation <= 1.0
+        )
+        print(
+            f"{row.method:<20} {r.potential.cv:>7.3f} {r.workload.cv:>7.3f} "
+            f"{r.potential.worst_deviation:>8.1%} {r.workload.worst_deviation:>8.1%} "
+            f"{r.max_utilisation:>8.1%} {r.total_travel_km:>12,.0f} {ratio:>8} {moved:>6} "
+            f"{row.seconds:>8.1f}  {'all reps in band' if ok else ''} {row.note}".rstrip()
+        )
     print(flush=True)
 
 

@@ -97,7 +97,12 @@ def solve_ours(inst: Solomon, seconds: float, seed: int) -> tuple[float, int, bo
         closes=int(scaled(inst.due[:1])[0]),
     )
     day = route_day(
-        travel, stops, fleet, seed=seed, max_iterations=None, time_limit=seconds,
+        travel,
+        stops,
+        fleet,
+        seed=seed,
+        max_iterations=None,
+        time_limit=seconds,
         coordinates=inst.xy,
     )
     routes = [[stops[s].location for s in r] for r in day.sequences()]

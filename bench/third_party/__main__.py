@@ -30,6 +30,7 @@ from fastapi import FastAPI
 
 from bench.third_party.clients import (
     HERE,
+    PYTHON_CLIENTS,
     ClientRun,
     install,
     last_error,
@@ -37,6 +38,7 @@ from bench.third_party.clients import (
     run,
     select_streams,
     singer_records,
+    trust_ca,
 )
 from bench.third_party.network import Certificates, connect_proxy, make_certificates
 from emulators.hubspot import create_hubspot_app
@@ -299,6 +301,8 @@ def main() -> int:
         org, oauth_client=(CLIENT_ID, CLIENT_SECRET), refresh_token=REFRESH, search_per_second=None
     )
     certs = make_certificates(root / "tls")
+    for name in PYTHON_CLIENTS:
+        trust_ca(root / name, certs.ca)
     tls = (str(certs.cert), str(certs.key))
     with ExitStack() as stack:
         sf_tls = stack.enter_context(serve(sf_app, tls=tls))

@@ -61,7 +61,10 @@ def install(root: Path) -> dict[str, str]:
         if (node / ".installed").exists():
             return "jsforce", ""
         node.mkdir(exist_ok=True)
-        (node / "package.json").write_text('{"name": "bench-third-party", "private": true}\n')
+        # jsforce 3.10 asks for undici 8, which needs Node 22 (zstd); this machine has Node 20, where
+        # undici 7 (same API) runs: an install-time override, jsforce itself is as published.
+        package = {"name": "bench-third-party", "private": True, "overrides": {"undici": "^7"}}
+        (node / "package.json").write_text(json.dumps(package) + "\n")
         done = subprocess.run(
             ["npm", "install", "--silent", JSFORCE], cwd=node, capture_output=True, text=True
         )
@@ -96,7 +99,22 @@ def proxied_env(proxy_port: int, ca: Path) -> dict[str, str]:
 def run(
     cmd: list[str], env: Mapping[str, str], cwd: Path, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    """Run one client command; its output is also kept in `cwd` (`<command>.out` / `.err`) to read later."""
+    done = subprocess.run(cmd, env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    stem = "-".join([Path(cmd[0]).name, *[a for a in cmd[1:2] if not a.startswith("/")]])
+    (cwd / f"{stem}.out").write_text(done.stdout)
+    (cwd / f"{stem}.err").write_text(done.stderr)
+    return done
+
+
+def trust_ca(venv: Path, ca: Path) -> None:
+    """Add the bench CA to the venv's certifi bundle: clients that call `Session.send` directly
+    (the Singer SDK does) use that bundle whatever `REQUESTS_CA_BUNDLE` says."""
+    pem = ca.read_text()
+    for bundle in venv.glob("lib/python*/site-packages/certifi/cacert.pem"):
+        text = bundle.read_text()
+        if pem not in text:
+            bundle.write_text(text.rstrip("\n") + "\n" + pem)
 
 
 def singer_records(stdout: str, stream: str) -> int:

@@ -44,14 +44,22 @@ def _name(common: str) -> x509.Name:
 
 
 def make_certificates(folder: Path) -> Certificates:
-    """A throwaway CA and a leaf certificate it signs for the CRM hosts, as PEM files in `folder`."""
+    """A throwaway CA and a leaf certificate it signs for the CRM hosts, as PEM files in `folder`
+    (kept, and reused by later runs while it is valid)."""
     folder.mkdir(parents=True, exist_ok=True)
+    kept = Certificates(folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+    if all(p.exists() for p in (kept.ca, kept.cert, kept.key)):
+        leaf_cert = x509.load_pem_x509_certificate(kept.cert.read_bytes())
+        if leaf_cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=1):
+            return kept  # the clients' trust stores already hold this CA
     now = datetime.now(UTC)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    # A name of its own: a trust store holding an older bench CA must not take that one for the issuer.
+    ca_name = _name(f"territory-sync bench CA {now:%Y%m%d%H%M%S}")
     ca = (
         x509.CertificateBuilder()
-        .subject_name(_name("territory-sync bench CA"))
-        .issuer_name(_name("territory-sync bench CA"))
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))

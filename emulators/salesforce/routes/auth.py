@@ -164,3 +164,30 @@ async def identity(request: Request, org_id: str, user_id: str, emulator: Emulat
             },
         }
     )
+
+
+@router.get("/services/oauth2/userinfo", include_in_schema=False)
+async def userinfo(request: Request, emulator: Emulator) -> Response:
+    """OpenID Connect user info of the session's user (the API user)."""
+    require_session(request, emulator)
+    user = emulator.org.get("User", emulator.api_user_id) or {}
+    org_id = emulator.org.org_id
+    base = instance_url(request, emulator)
+    return JSONResponse(
+        {
+            "sub": f"{base}/id/{org_id}/{emulator.api_user_id}",
+            "user_id": emulator.api_user_id,
+            "organization_id": org_id,
+            "preferred_username": user.get("Username"),
+            "name": user.get("Name"),
+            "email": user.get("Email"),
+            "email_verified": True,
+            "active": user.get("IsActive", True),
+            "user_type": "STANDARD",
+            "zoneinfo": user.get("TimeZoneSidKey") or "America/New_York",
+            "urls": {
+                "rest": f"{base}/services/data/v{{version}}/",
+                "query": f"{base}/services/data/v{{version}}/query/",
+            },
+        }
+    )

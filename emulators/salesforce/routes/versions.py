@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from emulators.salesforce.context import rest_route, rest_router
+from emulators.salesforce.context import Emulator, rest_route, rest_router
 from emulators.salesforce.responses import json_response
 
 OLDEST_VERSION, NEWEST_VERSION = 20, 66
@@ -43,6 +43,10 @@ async def versions() -> Response:
 
 
 @rest_route(router, "", methods=["GET"])
-async def resources(request: Request, version: str) -> Response:
+async def resources(request: Request, version: str, emulator: Emulator) -> Response:
     base = f"/services/data/v{version}"
-    return json_response(200, {name: f"{base}/{name}" for name in RESOURCES})
+    listed = {name: f"{base}/{name}" for name in RESOURCES}
+    # As in Salesforce, `identity` is the full identity URL of the session's user.
+    host = str(request.base_url).rstrip("/") if emulator.echo_instance_url else "https://login.salesforce.com"
+    listed["identity"] = f"{host}/id/{emulator.org.org_id}/{emulator.api_user_id}"
+    return json_response(200, listed)
