@@ -5,7 +5,7 @@ app over plain HTTP (point the client at it with the URL-rewriting session
 in `connectors.salesforce.client`), assembled from one router per job:
 
 - `routes/auth.py`: SOAP `POST /services/Soap/u/{v}` and OAuth
-  `POST /services/oauth2/token` (password and client-credentials grants);
+  `POST /services/oauth2/token`, the identity URL and userinfo;
 - `routes/query.py`: SOQL `query/` and `queryAll/`, paged by `nextRecordsUrl`
   at 2,000 records (`Sforce-Query-Options: batchSize=N`, 200 to 2,000); the
   subset is in `soql.py`;
@@ -15,8 +15,15 @@ in `connectors.salesforce.client`), assembled from one router per job:
 - `routes/collections.py`: `composite/sobjects` create, update, delete, read
   and upsert, at most 200 records, `allOrNone`, one result per record, HTTP
   200 even when some records fail;
-- `routes/limits.py`: `GET limits/`; every answered API call also carries
-  `Sforce-Limit-Info: api-usage=used/max`.
+- `routes/limits.py`: `GET limits/` (the full key set); every answered API
+  call also carries `Sforce-Limit-Info: api-usage=used/max`;
+- `routes/versions.py`: `GET /services/data/` and the resources of a version;
+- `routes/bulk2.py`: Bulk API 2.0 query and ingest jobs (`bulk.py`);
+- `routes/bulk1.py`: Bulk API 1.0 query jobs.
+
+Logins also take the refresh-token and JWT bearer grants (`grants.py`); SOQL
+has relative date literals, aggregates with `GROUP BY` and child subqueries
+(`aggregates.py`, `relative_dates.py`).
 
 Objects (`schema.py`): Account, User, Profile, UserRole, Opportunity, Event,
 Task and Enterprise Territory Management's Territory2Model, Territory2Type,
