@@ -25,13 +25,16 @@ _START_TIMEOUT_S = 20.0
 class RunningServer:
     host: str
     port: int
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
 
-def _config(app: ASGIApp, host: str, port: int, log_level: str) -> uvicorn.Config:
+def _config(
+    app: ASGIApp, host: str, port: int, log_level: str, tls: tuple[str, str] | None = None
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
@@ -41,17 +44,21 @@ def _config(app: ASGIApp, host: str, port: int, log_level: str) -> uvicorn.Confi
         lifespan="off",
         # Tests open and close many clients; do not keep idle sockets around for long.
         timeout_keep_alive=30,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
 
 
 @contextmanager
-def serve(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningServer]:
-    """Run `app` in a background thread until the block exits."""
+def serve(
+    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, tls: tuple[str, str] | None = None
+) -> Iterator[RunningServer]:
+    """Run `app` in a background thread until the block exits; over HTTPS with `tls=(certfile, keyfile)`."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(_config(app, host, bound_port, "warning"))
+    server = uvicorn.Server(_config(app, host, bound_port, "warning", tls))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"emulator:{bound_port}", daemon=True
     )
@@ -65,7 +72,7 @@ def serve(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[R
                 raise RuntimeError(f"emulator on port {bound_port} did not start in time")
             thread.join(0.01)
             waited += 0.01
-        yield RunningServer(host=host, port=bound_port)
+        yield RunningServer(host=host, port=bound_port, scheme="https" if tls else "http")
     finally:
         server.should_exit = True
         thread.join(10.0)

@@ -21,7 +21,14 @@ assembled from one router per job:
   inactive users are archived owners;
 - `routes/associations.py`: v4 default and labelled create, list, delete,
   `batch/read`, `batch/create`, `batch/associate/default`, `batch/archive`;
-- `routes/oauth.py`: `POST /oauth/v1/token` (refresh_token grant).
+- `routes/schemas.py`: `/crm/v3/schemas` (the portal's custom objects: none);
+- `routes/oauth.py`: `POST /oauth/v1/token` until its sunset, and
+  `POST /oauth/2026-03/token`, `.../introspect`, `.../revoke`.
+
+Every object, batch, search, properties, owners and associations route is
+also served at its date-versioned path (`/crm/objects/2026-09/companies`,
+versions 2026-03 and 2026-09) beside `/crm/v3` and `/crm/v4`; unknown
+routes get HubSpot's error body.
 
 Auth: a missing or malformed bearer header gets the real 401; with
 `access_token` set, only that token (and tokens issued by `/oauth/v1/token`)
@@ -38,6 +45,7 @@ shared API rules), `search_limiter` and `emulator` (what every route reads).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from fastapi import FastAPI
 
@@ -47,7 +55,7 @@ from emulators.hubspot.limits import SEARCH_PER_SECOND, HubSpotFaultStyle, Searc
 from emulators.hubspot.org import HubSpotOrg, PropertySet, default_properties
 from emulators.hubspot.portal import Portal
 from emulators.hubspot.responses import install_error_handlers
-from emulators.hubspot.routes import associations, batch, oauth, objects, owners, properties, search
+from emulators.hubspot.routes import associations, batch, oauth, objects, owners, properties, schemas, search
 from emulators.hubspot.seed import seed_portal
 from emulators.seed import SeedOrg
 
@@ -60,6 +68,7 @@ ROUTERS = (
     properties.router,
     owners.router,
     associations.router,
+    schemas.router,
     oauth.router,
 )
 
@@ -72,6 +81,9 @@ def create_hubspot_app(
     search_per_second: int | None = SEARCH_PER_SECOND,
     schema: PropertySet = "custom",
     read_only_properties: Iterable[str] = (),
+    today: date | None = None,
+    oauth_client: tuple[str, str] | None = None,
+    refresh_token: str | None = None,
 ) -> FastAPI:
     """A HubSpot portal seeded from `org` (empty if None), served by FastAPI.
 
@@ -81,6 +93,9 @@ def create_hubspot_app(
     `schema="standard"`: a portal without territory-sync's custom company
     properties. `read_only_properties` (`"companies.annualrevenue"`): values
     the API user can read but not write (`readOnlyValue`, `READ_ONLY_VALUE`).
+    `today` is the portal's date (past 2027-02-16 the v1 OAuth endpoints are
+    retired); `oauth_client` (id, secret) and `refresh_token` restrict who may
+    get tokens (see `routes/oauth.py`).
     """
     app = FastAPI(title="HubSpot CRM emulator", docs_url="/__emulator/docs", openapi_url=None)
     state = HubSpotOrg(properties=default_properties(schema, read_only_properties))
@@ -93,7 +108,14 @@ def create_hubspot_app(
     app.state.portal = portal
     app.state.search_limiter = searches
     app.state.emulator = HubSpotEmulator(
-        state, portal, injector, searches, {access_token} if access_token else None
+        state,
+        portal,
+        injector,
+        searches,
+        {access_token} if access_token else None,
+        today=today or date.today(),
+        oauth_client=oauth_client,
+        refresh_tokens={refresh_token} if refresh_token else None,
     )
     install_error_handlers(app)
     mount_routers(app, *ROUTERS)

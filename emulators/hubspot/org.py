@@ -49,8 +49,11 @@ OBJECT_TYPES: dict[str, str] = {
     "deals": "deals",
     "deal": "deals",
     "0-3": "deals",
+    "contacts": "contacts",
+    "contact": "contacts",
+    "0-1": "contacts",
 }
-TYPE_IDS = {"companies": "0-2", "meetings": "0-47", "calls": "0-48", "deals": "0-3"}
+TYPE_IDS = {"companies": "0-2", "meetings": "0-47", "calls": "0-48", "deals": "0-3", "contacts": "0-1"}
 
 # HUBSPOT_DEFINED association type ids, by (from, to).
 ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
@@ -60,16 +63,24 @@ ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     ("companies", "calls"): 181,
     ("deals", "companies"): 341,
     ("companies", "deals"): 342,
+    ("contacts", "companies"): 279,
+    ("companies", "contacts"): 280,
 }
 
 # Properties every object type computes itself; writes to them are ignored.
-COMPUTED = frozenset({"hs_object_id", "hs_lastmodifieddate", "createdate", "hs_createdate"})
+COMPUTED = frozenset(
+    {"hs_object_id", "hs_lastmodifieddate", "lastmodifieddate", "createdate", "hs_createdate"}
+)
+# Contacts name their modified time `lastmodifieddate`; every other object `hs_lastmodifieddate`.
+MODIFIED_PROPERTIES = frozenset({"hs_lastmodifieddate", "lastmodifieddate"})
+MAX_HISTORY_PAGE = 50  # records per page when propertiesWithHistory is asked for
 # The property free-text search (`query`) matches, per object type.
 PRIMARY_PROPERTY = {
     "companies": "name",
     "deals": "dealname",
     "meetings": "hs_meeting_title",
     "calls": "hs_call_title",
+    "contacts": "email",
 }
 # HubSpot's default sales pipeline: stage id -> (label, closed, won).
 DEAL_STAGES: dict[str, tuple[str, bool, bool]] = {
@@ -81,6 +92,14 @@ DEAL_STAGES: dict[str, tuple[str, bool, bool]] = {
     "closedwon": ("Closed Won", True, True),
     "closedlost": ("Closed Lost", True, False),
 }
+LIFECYCLE_STAGES = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+)
 SKILL_VALUES = ("Spanish", "Hazmat", "Medical devices")
 TIER_VALUES = ("A", "B", "C")
 PropertySet = Literal["custom", "standard"]
@@ -283,7 +302,27 @@ def default_properties(
     if property_set == "standard":
         companies = [p for p in companies if p.hubspot_defined]
     locked = set(read_only)
-    by_type = {"companies": companies, "meetings": meetings, "calls": calls, "deals": deals}
+    contacts = [
+        _p("hs_object_id", "number"),
+        _p("lastmodifieddate", "datetime", group="contactinformation"),
+        _p("createdate", "datetime", group="contactinformation"),
+        _p("hubspot_owner_id", "enumeration", group="contactinformation"),
+        _p("hs_merged_object_ids", "enumeration", group="contactinformation"),
+        replace(_p("email", group="contactinformation"), has_unique_value=True),
+        _p("firstname", group="contactinformation"),
+        _p("lastname", group="contactinformation"),
+        _p("phone", group="contactinformation"),
+        _p("jobtitle", group="contactinformation"),
+        _p("company", group="contactinformation"),
+        _p("lifecyclestage", "enumeration", group="contactinformation", options=LIFECYCLE_STAGES),
+    ]
+    by_type = {
+        "companies": companies,
+        "meetings": meetings,
+        "calls": calls,
+        "deals": deals,
+        "contacts": contacts,
+    }
     return {
         t: {p.name: replace(p, read_only=True) if f"{t}.{p.name}" in locked else p for p in props}
         for t, props in by_type.items()
@@ -295,6 +334,7 @@ DEFAULT_GROUPS = {
     "meetings": ("meetinginformation", "engagement"),
     "calls": ("callinformation", "engagement"),
     "deals": ("dealinformation",),
+    "contacts": ("contactinformation",),
 }
 
 
@@ -306,6 +346,7 @@ DEFAULT_LIST_PROPERTIES = {
     "companies": ("name", "domain", "createdate", "hs_lastmodifieddate", "hs_object_id"),
     "meetings": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
     "calls": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "contacts": ("firstname", "lastname", "email", "createdate", "lastmodifieddate", "hs_object_id"),
     "deals": (
         "dealname",
         "amount",
@@ -327,11 +368,13 @@ class StoredObject:
     created_ms: int
     modified_ms: int
     archived_ms: int | None = None
+    # property -> its values, oldest first, as (value, epoch ms); None until something is edited
+    history: dict[str, list[tuple[str | None, int]]] | None = None
 
     def value(self, name: str) -> str | None:
         if name == "hs_object_id":
             return self.id
-        if name == "hs_lastmodifieddate":
+        if name in MODIFIED_PROPERTIES:
             return iso_ms(self.modified_ms)
         if name in ("createdate", "hs_createdate"):
             return iso_ms(self.created_ms)
@@ -347,6 +390,31 @@ class StoredObject:
         }
         if self.archived_ms is not None:
             out["archivedAt"] = iso_ms(self.archived_ms)
+        return out
+
+    def remember(self, name: str, value: str | None, ms: int) -> None:
+        """Keep a property's new value in its history (its value until now counts from creation)."""
+        if self.history is None:
+            self.history = {}
+        past = self.history.setdefault(name, [(self.properties.get(name), self.created_ms)])
+        past.append((value, ms))
+
+    def history_json(self, names: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """`propertiesWithHistory`: each property's values, newest first."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for name in names:
+            past = (self.history or {}).get(name) or [(self.value(name), self.created_ms)]
+            out[name] = [
+                {
+                    "value": v,
+                    "timestamp": iso_ms(ms),
+                    "sourceType": "API",
+                    "sourceId": None,
+                    "updatedByUserId": None,
+                }
+                for v, ms in reversed(past)
+                if v is not None or len(past) > 1
+            ]
         return out
 
 
@@ -702,6 +770,8 @@ class HubSpotOrg:
         self._drop_unique(table, obj)
         for k, v in properties.items():
             if k not in COMPUTED:
+                if obj.properties.get(k) != v:
+                    obj.remember(k, v, ms)
                 obj.properties[k] = v
         derive_properties(obj)
         self._add_unique(table, obj.object_type, obj)
@@ -766,8 +836,32 @@ def derive_properties(obj: StoredObject) -> None:
         obj.properties["hs_is_closed_won"] = "true" if won else "false"
 
 
+# Object types HubSpot has that this portal's private app holds no scope for (403, as HubSpot answers).
+UNSCOPED_TYPES = frozenset(
+    {
+        "tickets", "ticket", "0-5", "products", "product", "0-7", "line_items", "line_item", "0-8",
+        "quotes", "quote", "0-14", "tasks", "task", "0-27", "notes", "note", "0-46", "emails", "email",
+        "0-49", "communications", "communication", "0-18", "postal_mail", "0-116", "goal_targets",
+        "goals", "0-74", "leads", "lead", "0-136", "feedback_submissions", "0-19", "invoices", "0-53",
+    }
+)  # fmt: skip
+
+
 def canonical_type(object_type: str) -> str:
     found = OBJECT_TYPES.get(object_type.lower())
     if found is None:
+        if object_type.lower() in UNSCOPED_TYPES:
+            raise HubSpotError(
+                403,
+                "MISSING_SCOPES",
+                "This app hasn't been granted all required scopes to make this call. Read more about "
+                "required scopes here: https://developers.hubspot.com/scopes.",
+                errors=[
+                    {
+                        "message": "One or more of the following scopes are required.",
+                        "context": {"requiredGranularScopes": [f"crm.objects.{object_type.lower()}.read"]},
+                    }
+                ],
+            )
         raise HubSpotError(400, "VALIDATION_ERROR", f"Unable to infer object type from: {object_type}")
     return found

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from emulators.hubspot.org import HubSpotError, iso_ms
@@ -103,3 +104,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(HubSpotError(400, "VALIDATION_ERROR", f"Invalid input: {exc}"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown routes and methods get HubSpot's error body, never FastAPI's {"detail": ...}.
+        if exc.status_code == 404:
+            return error_response(
+                HubSpotError(404, "OBJECT_NOT_FOUND", f"Resource not found: {request.url.path}")
+            )
+        if exc.status_code == 405:
+            return error_response(
+                HubSpotError(
+                    405, "VALIDATION_ERROR", f"Method {request.method} is not allowed on {request.url.path}"
+                )
+            )
+        return error_response(HubSpotError(exc.status_code, "INTERNAL_ERROR", str(exc.detail)))

@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from emulators.hubspot.org import (
+    COMPUTED,
     DEFAULT_LIST_PROPERTIES,
+    MODIFIED_PROPERTIES,
     PRIMARY_PROPERTY,
     HubSpotError,
     HubSpotOrg,
@@ -41,6 +43,22 @@ def validation_error(message: str) -> HubSpotError:
     return HubSpotError(400, "VALIDATION_ERROR", message)
 
 
+def unknown_property(name: str) -> HubSpotError:
+    """A filter or sort on a property the object type lacks: HubSpot refuses it (never 0 results)."""
+    return HubSpotError(
+        400,
+        "VALIDATION_ERROR",
+        f'There was a problem with the request. Property "{name}" does not exist',
+        errors=[
+            {
+                "message": f'Property "{name}" does not exist',
+                "code": "PROPERTY_DOESNT_EXIST",
+                "context": {"propertyName": [name]},
+            }
+        ],
+    )
+
+
 def _typed(prop: PropertyDef | None, raw: Any) -> Any:
     """A filter or property value in the property's own order (numbers, ms, folded text)."""
     if raw is None:
@@ -63,6 +81,8 @@ def compile_filter(spec: Mapping[str, Any], props: Mapping[str, PropertyDef]) ->
     if not isinstance(name, str) or op not in OPERATORS:
         raise validation_error(f"Invalid filter: {dict(spec)}")
     prop = props.get(name)
+    if prop is None and name not in COMPUTED:
+        raise unknown_property(name)
     if op == "HAS_PROPERTY":
         return lambda o: o.value(name) not in (None, "")
     if op == "NOT_HAS_PROPERTY":
@@ -116,7 +136,7 @@ def modified_range(filters: Sequence[Mapping[str, Any]]) -> tuple[int, int] | No
     low, high = -(2**62), 2**62
     found = False
     for f in filters:
-        if f.get("propertyName") != "hs_lastmodifieddate":
+        if f.get("propertyName") not in MODIFIED_PROPERTIES:
             continue
         op = str(f.get("operator", "EQ")).upper()
         v = parse_time_ms(str(f.get("value", "")))
@@ -160,7 +180,7 @@ def _group_matches(
         lo = bisect.bisect_left(table.by_modified, (span[0], -1))
         hi = bisect.bisect_right(table.by_modified, (span[1], 2**62))
         candidates = [table.live[str(i)] for _, i in table.by_modified[lo:hi]]
-        rest = [f for f in filters if f.get("propertyName") != "hs_lastmodifieddate"]
+        rest = [f for f in filters if f.get("propertyName") not in MODIFIED_PROPERTIES]
         ordered = True
     else:
         candidates = list(table.live.values())
@@ -201,6 +221,8 @@ def run_search(org: HubSpotOrg, object_type: str, body: Mapping[str, Any]) -> di
         )
     names = body.get("properties") or DEFAULT_LIST_PROPERTIES[object_type]
     sort_name, descending = _sort_spec(body)
+    if sort_name not in org.properties[object_type] and sort_name not in COMPUTED:
+        raise unknown_property(sort_name)
     query = str(body.get("query") or "").lower()
 
     with org.lock:
@@ -219,11 +241,11 @@ def run_search(org: HubSpotOrg, object_type: str, body: Mapping[str, Any]) -> di
         if query:
             shown = PRIMARY_PROPERTY.get(object_type, "name")
             matches = [o for o in matches if query in (o.value(shown) or "").lower()]
-        if not (ordered and sort_name == "hs_lastmodifieddate"):
+        if not (ordered and sort_name in MODIFIED_PROPERTIES):
             prop = props.get(sort_name)
             if sort_name == "hs_object_id":
                 matches.sort(key=lambda o: int(o.id))
-            elif sort_name == "hs_lastmodifieddate":
+            elif sort_name in MODIFIED_PROPERTIES:
                 matches.sort(key=lambda o: (o.modified_ms, int(o.id)))
             else:
                 # Records without the value sort last; ties by id, as HubSpot's are stable enough.

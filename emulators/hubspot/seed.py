@@ -104,6 +104,29 @@ def _seed_portal(state: HubSpotOrg, org: SeedOrg) -> None:
         )
         for d in org.opportunities
     ]
+    contacts: Rows = [
+        (
+            {
+                "email": c.email,
+                "firstname": c.first_name,
+                "lastname": c.last_name,
+                "phone": c.phone,
+                "jobtitle": c.title,
+                "company": org.accounts[c.account_index].name,
+                "lifecyclestage": "customer",
+                "hubspot_owner_id": owner_ids[c.owner_index],
+            },
+            to_ms(c.created_at),
+            to_ms(c.modified_at),
+        )
+        for c in org.contacts
+    ]
+    contact_ids = state.bulk_insert("contacts", contacts)
+    state.bulk_associate(
+        "contacts",
+        "companies",
+        zip(contact_ids, [company_ids[c.account_index] for c in org.contacts], strict=True),
+    )
     deal_ids = state.bulk_insert("deals", deals)
     targets = [company_ids[d.account_index] for d in org.opportunities]
     state.bulk_associate("deals", "companies", zip(deal_ids, targets, strict=True))

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Request
 
 from emulators.faults import FaultInjector
+from emulators.salesforce.bulk import BulkJobs
 from emulators.salesforce.fault_style import SalesforceFaultStyle
 from emulators.salesforce.org import SalesforceOrg
 from emulators.salesforce.responses import InvalidSession
@@ -31,6 +32,9 @@ class SalesforceOrgCredentials:
 
     `password` is the password alone; a SOAP login must send password +
     security token, as Salesforce requires from untrusted networks.
+    `refresh_token` is one the org issued earlier (through the web-server
+    flow); `jwt_certificate` the PEM certificate (or public key) uploaded to
+    the connected app, which verifies JWT bearer assertions.
     """
 
     username: str
@@ -38,6 +42,8 @@ class SalesforceOrgCredentials:
     security_token: str = field(default="", repr=False)
     consumer_key: str | None = None
     consumer_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    jwt_certificate: str | None = field(default=None, repr=False)
 
 
 class Sessions:
@@ -61,6 +67,8 @@ class SalesforceEmulator:
     style: SalesforceFaultStyle
     credentials: SalesforceOrgCredentials | None = None
     sessions: Sessions = field(default_factory=Sessions)
+    echo_instance_url: bool = True  # False: logins name a *.my.salesforce.com host instead
+    bulk: BulkJobs = field(default_factory=BulkJobs)
 
     @property
     def api_user_id(self) -> str:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from emulators.salesforce.relative_dates import date_range
 from emulators.salesforce.schema import (
     PREFIX_TO_OBJECT,
     STAGE_PROBABILITY,
@@ -50,6 +51,7 @@ from emulators.salesforce.soql import (
     BoolOp,
     Comparison,
     Condition,
+    DateLiteral,
     Not,
     SoqlError,
     SoqlQuery,
@@ -117,6 +119,17 @@ class QueryCursor:
     batch_size: int
     include_deleted: bool
     last_used: float = 0.0
+    children: tuple[ChildRows, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRows:
+    """A child subquery's answer: per parent id, the child ids in the subquery's order."""
+
+    relationship: str
+    spec: ObjectSpec
+    fields: tuple[str, ...]
+    by_parent: dict[str, list[str]]
 
 
 @dataclass(slots=True)
@@ -241,6 +254,27 @@ class SalesforceOrg:
     def object_spec(self, sobject: str) -> ObjectSpec | None:
         """The object's spec in this org's schema, None if the org has no such object."""
         return self.objects.get(sobject.lower())
+
+    def child_relationships(self, sobject: str) -> list[dict[str, object]]:
+        """describe's `childRelationships`: every lookup pointing at this object, named as its parent says."""
+        name = self.spec(sobject).name
+        out: list[dict[str, object]] = []
+        for child in self.objects.values():
+            for f in child.fields_list:
+                if f.type != "reference" or name not in f.reference_to:
+                    continue
+                rel = f.child_name or (f"{child.name}s" if f.name == "WhatId" else None)
+                out.append(
+                    {
+                        "cascadeDelete": False,
+                        "childSObject": child.name,
+                        "deprecatedAndHidden": False,
+                        "field": f.name,
+                        "relationshipName": rel,
+                        "restrictedDelete": False,
+                    }
+                )
+        return out
 
     def sobject_or_404(self, sobject: str) -> ObjectSpec:
         """The object a REST path names, or Salesforce's 404 `NOT_FOUND`."""
@@ -591,9 +625,10 @@ class SalesforceOrg:
             rec["Status"] = rec.get("Status") or "Not Started"
             rec["Priority"] = rec.get("Priority") or "Normal"
             rec["IsClosed"] = rec["Status"] == "Completed"
-        elif name == "User":
+        elif name in ("User", "Contact"):
             rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec.get("LastName")) if p)
-            _default(rec, "IsActive", True)
+            if name == "User":
+                _default(rec, "IsActive", True)
         elif name == "Account":
             _default(rec, "Locked__c", False)
             if rec.get("OwnerId") is None and self.api_user_id:
@@ -863,6 +898,8 @@ class SalesforceOrg:
             return v
 
         op = c.op
+        if isinstance(c.value, DateLiteral):
+            return self._compile_relative(f, get, op, c.value)
         if op in ("IN", "NOT IN"):
             values = {self._literal(f, v) for v in c.value}
             if op == "IN":
@@ -888,6 +925,31 @@ class SalesforceOrg:
         if op == ">":
             return lambda r: (v := get(r)) is not None and v > lit
         return lambda r: (v := get(r)) is not None and v >= lit
+
+    def _compile_relative(
+        self, f: FieldSpec, get: Callable[[Record], Any], op: str, literal: DateLiteral
+    ) -> Callable[[Record], bool]:
+        """A comparison with a relative date: `=` means within its days, `<` before them, `>` after."""
+        if f.type not in ("date", "datetime"):
+            raise SoqlError(f"value of filter criterion for field '{f.name}' must be of type {f.type}")
+        first, after = date_range(literal, self.clock().astimezone(UTC).date())
+        lo: Any = first
+        hi: Any = after
+        if f.type == "datetime":
+            lo = datetime(first.year, first.month, first.day, tzinfo=UTC)
+            hi = datetime(after.year, after.month, after.day, tzinfo=UTC)
+        tests: dict[str, Callable[[Any], bool]] = {
+            "=": lambda v: lo <= v < hi,
+            "!=": lambda v: not lo <= v < hi,
+            "<": lambda v: v < lo,
+            "<=": lambda v: v < hi,
+            ">": lambda v: v >= hi,
+            ">=": lambda v: v >= lo,
+        }
+        if op not in tests:
+            raise SoqlError(f"{op} does not take a date literal")
+        test = tests[op]
+        return lambda r: (v := get(r)) is not None and test(v)
 
     def run_query(self, query: SoqlQuery, *, include_deleted: bool) -> tuple[ObjectSpec, list[str]]:
         """Ids matching the query, in its order (LIMIT/OFFSET applied). Raises ApiError."""

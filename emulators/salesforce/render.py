@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulators.salesforce.org import Record, SalesforceOrg, render_value
-from emulators.salesforce.schema import ObjectSpec
+from emulators.salesforce.schema import ADDRESS_PARTS, ObjectSpec
 
 
 def record_url(version: str, sobject: str, record_id: str) -> str:
@@ -22,9 +22,13 @@ def render_record(
     if fields is None:
         for every in spec.fields_list:
             out[every.name] = render_value(rec.get(every.name))
+        for compound, prefix in spec.addresses.items():
+            out[compound] = address_value(rec, prefix)
         return out
     for path in fields:
-        if path in rec:  # a canonical plain field name: the common case, kept fast
+        if path in spec.addresses:
+            out[path] = address_value(rec, spec.addresses[path])
+        elif path in rec:  # a canonical plain field name: the common case, kept fast
             out[path] = render_value(rec[path])
         elif "." not in path:
             one = spec.field(path)
@@ -33,6 +37,15 @@ def render_record(
         else:
             _render_parent_field(org, out, rec, spec, path, version)
     return out
+
+
+def address_value(rec: Record, prefix: str) -> dict[str, Any] | None:
+    """A compound address as the API renders it, from its parts (None when every part is empty)."""
+    value: dict[str, Any] = {key: rec.get(prefix + part) for key, part in ADDRESS_PARTS.items()}
+    if all(v is None for v in value.values()):
+        return None
+    value["geocodeAccuracy"] = "Zip" if value["latitude"] is not None else None
+    return value
 
 
 def _render_parent_field(

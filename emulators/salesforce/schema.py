@@ -83,6 +83,8 @@ class FieldSpec:
     relationship_name: str | None = None
     picklist: tuple[str, ...] = ()
     length: int = 0
+    compound: str | None = None  # the compound (address) field this one is a part of
+    child_name: str | None = None  # the parent's name for the records that point at it (e.g. Contacts)
 
     def describe(self) -> dict[str, object]:
         return {
@@ -104,6 +106,7 @@ class FieldSpec:
             "picklistValues": [
                 {"value": v, "label": v, "active": True, "defaultValue": False} for v in self.picklist
             ],
+            "compoundFieldName": self.compound,
         }
 
 
@@ -118,15 +121,18 @@ class ObjectSpec:
     updateable: bool = True
     fields: dict[str, FieldSpec] = field(default_factory=dict)  # lower-case name -> spec
     relationships: dict[str, FieldSpec] = field(default_factory=dict)  # lower-case rel -> spec
+    addresses: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.fields = {f.name.lower(): f for f in self.fields_list}
+        # compound address field -> the prefix of its parts (BillingAddress -> Billing)
+        self.addresses = {f.name: f.name[: -len("Address")] for f in self.fields_list if f.type == "address"}
         self.relationships = {f.relationship_name.lower(): f for f in self.fields_list if f.relationship_name}
 
     def field(self, name: str) -> FieldSpec | None:
         return self.fields.get(name.lower())
 
-    def describe(self, version: str) -> dict[str, object]:
+    def describe(self, version: str, children: list[dict[str, object]] | None = None) -> dict[str, object]:
         base = f"/services/data/v{version}/sobjects/{self.name}"
         return {
             "name": self.name,
@@ -140,7 +146,7 @@ class ObjectSpec:
             "queryable": True,
             "replicateable": True,
             "fields": [f.describe() for f in self.fields_list],
-            "childRelationships": [],
+            "childRelationships": children or [],
             "recordTypeInfos": [],
             "urls": {
                 "sobject": base,
@@ -180,6 +186,33 @@ def _s(name: str, length: int = 255, **kw: object) -> FieldSpec:
     return FieldSpec(name, "string", length=length, **kw)  # type: ignore[arg-type]
 
 
+def _address(prefix: str) -> list[FieldSpec]:
+    """The parts of a compound address and the compound itself (`BillingAddress`, or a User's `Address`)."""
+    compound = f"{prefix}Address"
+    parts = [
+        _s(f"{prefix}Street", 255, compound=compound),
+        _s(f"{prefix}City", 40, compound=compound),
+        _s(f"{prefix}State", 80, compound=compound),
+        _s(f"{prefix}PostalCode", 20, compound=compound),
+        _s(f"{prefix}Country", 80, compound=compound),
+        FieldSpec(f"{prefix}Latitude", "double", compound=compound),
+        FieldSpec(f"{prefix}Longitude", "double", compound=compound),
+    ]
+    return [*parts, FieldSpec(compound, "address", createable=False, updateable=False)]
+
+
+# The keys of a compound address value, and the suffix of the field each comes from.
+ADDRESS_PARTS = {
+    "street": "Street",
+    "city": "City",
+    "state": "State",
+    "postalCode": "PostalCode",
+    "country": "Country",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+}
+
+
 def _ref(name: str, to: Iterable[str], rel: str, **kw: object) -> FieldSpec:
     return FieldSpec(name, "reference", length=18, reference_to=tuple(to), relationship_name=rel, **kw)  # type: ignore[arg-type]
 
@@ -206,7 +239,7 @@ OPPORTUNITY_STAGES = tuple(STAGE_PROBABILITY)
 OPPORTUNITY_TYPES = ("New Customer", "Existing Customer - Upgrade", "Existing Customer - Renewal")
 
 _ACTIVITY_COMMON = [
-    _ref("WhatId", ("Account",), "What"),
+    _ref("WhatId", ("Account", "Opportunity"), "What"),
     _ref("OwnerId", ("User",), "Owner"),
     _s("Subject"),
     FieldSpec("Description", "textarea", length=32000),
@@ -231,12 +264,7 @@ def _all_objects() -> list[ObjectSpec]:
             [
                 *_system(),
                 _s("Name", nillable=False),
-                FieldSpec("BillingLatitude", "double"),
-                FieldSpec("BillingLongitude", "double"),
-                _s("BillingPostalCode", 20),
-                _s("BillingCity", 40),
-                _s("BillingState", 80),
-                _s("BillingCountry", 80),
+                *_address("Billing"),
                 FieldSpec("Industry", "picklist", picklist=INDUSTRY_VALUES, length=255),
                 _ref("OwnerId", ("User",), "Owner", nillable=False),
                 _ref("MasterRecordId", ("Account",), "MasterRecord", createable=False, updateable=False),
@@ -272,11 +300,7 @@ def _all_objects() -> list[ObjectSpec]:
                 FieldSpec("Email", "email", length=128, nillable=False),
                 _s("Username", 80, nillable=False, unique=True),
                 FieldSpec("IsActive", "boolean", nillable=False),
-                FieldSpec("Latitude", "double"),
-                FieldSpec("Longitude", "double"),
-                _s("PostalCode", 20),
-                _s("City", 40),
-                _s("State", 80),
+                *_address(""),
                 _s("Title", 80),
                 _ref("ProfileId", ("Profile",), "Profile"),
                 _ref("UserRoleId", ("UserRole",), "UserRole"),
@@ -310,13 +334,54 @@ def _all_objects() -> list[ObjectSpec]:
             required=("Name", "DeveloperName"),
         ),
         ObjectSpec(
+            "Contact",
+            "Contact",
+            "003",
+            [
+                *_system(),
+                _s("Name", 121, createable=False, updateable=False),
+                _s("FirstName", 40),
+                _s("LastName", 80, nillable=False),
+                FieldSpec("Email", "email", length=80),
+                FieldSpec("Phone", "phone", length=40),
+                _s("Title", 128),
+                _ref("AccountId", ("Account",), "Account", child_name="Contacts"),
+                _ref("OwnerId", ("User",), "Owner", nillable=False),
+                *_address("Mailing"),
+            ],
+            required=("LastName",),
+        ),
+        ObjectSpec(
+            "Organization",
+            "Organization",
+            "00D",
+            [
+                FieldSpec("Id", "id", "Organization ID", createable=False, updateable=False, nillable=False),
+                _s("Name", 80, createable=False, updateable=False),
+                _s("Division", 80, createable=False, updateable=False),
+                _s("OrganizationType", 40, createable=False, updateable=False, label="Edition"),
+                _s("InstanceName", 5, createable=False, updateable=False),
+                FieldSpec("IsSandbox", "boolean", createable=False, updateable=False, nillable=False),
+                FieldSpec(
+                    "TimeZoneSidKey", "picklist", picklist=TIME_ZONES, createable=False, updateable=False
+                ),
+                _s("DefaultLocaleSidKey", 40, createable=False, updateable=False),
+                _s("LanguageLocaleKey", 40, createable=False, updateable=False),
+                FieldSpec("CreatedDate", "datetime", createable=False, updateable=False, nillable=False),
+                FieldSpec("LastModifiedDate", "datetime", createable=False, updateable=False, nillable=False),
+                FieldSpec("SystemModstamp", "datetime", createable=False, updateable=False, nillable=False),
+            ],
+            has_recycle_bin=False,
+            updateable=False,
+        ),
+        ObjectSpec(
             "Opportunity",
             "Opportunity",
             "006",
             [
                 *_system(),
                 _s("Name", 120, nillable=False),
-                _ref("AccountId", ("Account",), "Account"),
+                _ref("AccountId", ("Account",), "Account", child_name="Opportunities"),
                 _ref("OwnerId", ("User",), "Owner", nillable=False),
                 FieldSpec("Amount", "currency"),
                 FieldSpec(
@@ -456,7 +521,14 @@ def _all_objects() -> list[ObjectSpec]:
             "0R1",
             [
                 *_system(),
-                _ref("ObjectId", ("Account",), "Object", nillable=False, updateable=False),
+                _ref(
+                    "ObjectId",
+                    ("Account",),
+                    "Object",
+                    nillable=False,
+                    updateable=False,
+                    child_name="ObjectTerritory2Associations",
+                ),
                 _ref("Territory2Id", ("Territory2",), "Territory2", nillable=False, updateable=False),
                 FieldSpec(
                     "AssociationCause",

@@ -16,7 +16,16 @@ from typing import Any
 
 from emulators.salesforce.org import SalesforceOrg
 from emulators.salesforce.schema import STAGE_PROBABILITY
-from emulators.seed import Profile, Role, SeedAccount, SeedActivity, SeedOpportunity, SeedOrg, SeedUser
+from emulators.seed import (
+    Profile,
+    Role,
+    SeedAccount,
+    SeedActivity,
+    SeedContact,
+    SeedOpportunity,
+    SeedOrg,
+    SeedUser,
+)
 from emulators.seed.model import ROLE_PARENTS
 
 RATING_OF_TIER = {"A": "Hot", "B": "Warm", "C": "Cold"}
@@ -39,6 +48,8 @@ def seed_salesforce(org: SalesforceOrg, seed: SeedOrg) -> None:
         org.load_rows("Event", [_event_row(v, account_ids, user_ids) for v in visits])
         org.load_rows("Task", [_task_row(v, account_ids, user_ids) for v in calls])
         org.load_rows("Opportunity", [_opportunity_row(o, account_ids, user_ids) for o in seed.opportunities])
+        org.load_rows("Contact", [_contact_row(c, seed, account_ids, user_ids) for c in seed.contacts])
+        _seed_organization(org, seed.as_of)
         seed_territory_management(org, seed.as_of)
 
 
@@ -88,6 +99,7 @@ def _account_row(a: SeedAccount, user_ids: list[str]) -> dict[str, Any]:
         "Name": a.name,
         "BillingLatitude": a.lat,
         "BillingLongitude": a.lon,
+        "BillingStreet": a.street if placed else None,
         "BillingPostalCode": a.postal_code,
         "BillingCity": a.city if placed else None,
         "BillingState": a.state if placed else None,
@@ -157,6 +169,48 @@ def _opportunity_row(o: SeedOpportunity, account_ids: list[str], user_ids: list[
         "CreatedDate": o.created_at,
         "LastModifiedDate": o.modified_at,
         "SystemModstamp": o.modified_at,
+    }
+
+
+def _contact_row(
+    c: SeedContact, seed: SeedOrg, account_ids: list[str], user_ids: list[str]
+) -> dict[str, Any]:
+    account = seed.accounts[c.account_index]
+    return {
+        "FirstName": c.first_name,
+        "LastName": c.last_name,
+        "Name": c.name,
+        "Email": c.email,
+        "Phone": c.phone,
+        "Title": c.title,
+        "AccountId": account_ids[c.account_index],
+        "OwnerId": user_ids[c.owner_index],
+        "MailingCity": account.city,
+        "MailingState": account.state,
+        "MailingPostalCode": account.postal_code,
+        "MailingCountry": account.country,
+        "CreatedDate": c.created_at,
+        "LastModifiedDate": c.modified_at,
+        "SystemModstamp": c.modified_at,
+    }
+
+
+def _seed_organization(org: SalesforceOrg, as_of: datetime) -> None:
+    """The Organization row: the org itself, its id the org id every login names."""
+    when = _ms(as_of - timedelta(days=1200))
+    org.tables["organization"].rows[org.org_id] = {
+        "Id": org.org_id,
+        "Name": "Territory Sync Demo Co.",
+        "Division": None,
+        "OrganizationType": "Enterprise Edition",
+        "InstanceName": "NA224",
+        "IsSandbox": False,
+        "TimeZoneSidKey": "America/New_York",
+        "DefaultLocaleSidKey": "en_US",
+        "LanguageLocaleKey": "en_US",
+        "CreatedDate": when,
+        "LastModifiedDate": when,
+        "SystemModstamp": when,
     }
 
 

@@ -7,7 +7,11 @@ Supported, as Salesforce spells it:
            AND Id > '001...')) AND IsDeleted = false AND Tier__c IN ('A', 'B') AND Name LIKE 'Ac%'
     ORDER BY SystemModstamp ASC NULLS FIRST, Id LIMIT 500 OFFSET 10
 
-and `SELECT COUNT() FROM ...`. Keywords are case-insensitive; string
+and `SELECT COUNT() FROM ...`; date literals (`TODAY`, `LAST_N_DAYS:30`,
+`THIS_MONTH`, ...: `DateLiteral`, a range the org resolves against its
+clock); aggregates (`COUNT(Id)`, `COUNT_DISTINCT`, `SUM`, `AVG`, `MIN`, `MAX`,
+each with an optional alias) with `GROUP BY`; and child subqueries in the
+field list (`SELECT Id, (SELECT Id FROM Contacts) FROM Account`). Keywords are case-insensitive; string
 literals are single-quoted with backslash escapes; datetime and date
 literals are unquoted; `true`, `false` and `null` are literals. Anything
 else raises `SoqlError`, which the emulator answers as `MALFORMED_QUERY`.
@@ -52,6 +56,31 @@ Condition = Comparison | BoolOp | Not
 
 
 @dataclass(frozen=True, slots=True)
+class DateLiteral:
+    """A relative date (`LAST_N_DAYS:30`): the org turns it into a [start, end) range of days."""
+
+    name: str  # upper case, e.g. "LAST_N_DAYS"
+    n: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """`COUNT(Id)`, `SUM(Amount) total`: a function of a field, named by its alias or `exprN`."""
+
+    function: str  # COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX
+    field: str
+    alias: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subquery:
+    """A child subquery in the field list: `(SELECT Id FROM Contacts WHERE ...)`."""
+
+    relationship: str
+    query: SoqlQuery
+
+
+@dataclass(frozen=True, slots=True)
 class OrderKey:
     field: str
     descending: bool = False
@@ -67,10 +96,18 @@ class SoqlQuery:
     limit: int | None = None
     offset: int = 0
     count_only: bool = False
+    aggregates: tuple[Aggregate, ...] = ()
+    group_by: tuple[str, ...] = ()
+    subqueries: tuple[Subquery, ...] = ()
+
+    @property
+    def is_aggregate(self) -> bool:
+        return bool(self.aggregates or self.group_by)
 
     def referenced_fields(self) -> set[str]:
         """Every field the query reads: selected, filtered on or sorted by."""
-        names = set(self.fields) | {k.field for k in self.order_by}
+        names = set(self.fields) | set(self.group_by) | {a.field for a in self.aggregates}
+        names |= {k.field for k in self.order_by if not any(k.field == a.alias for a in self.aggregates)}
 
         def walk(c: Condition | None) -> None:
             if isinstance(c, Comparison):
@@ -91,6 +128,7 @@ _TOKEN = re.compile(
   | (?P<string>'(?:[^'\\]|\\.)*')
   | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2}))
   | (?P<date>\d{4}-\d{2}-\d{2})
+  | (?P<relative>[A-Za-z_]+:\d+)
   | (?P<number>-?\d+(?:\.\d+)?)
   | (?P<op><=|>=|!=|<>|=|<|>)
   | (?P<punct>[(),])
@@ -101,8 +139,22 @@ _TOKEN = re.compile(
 
 _KEYWORDS = {
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "ASC", "DESC",
-    "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "TRUE", "FALSE", "NULL", "COUNT",
+    "NULLS", "FIRST", "LAST", "LIMIT", "OFFSET", "TRUE", "FALSE", "NULL", "COUNT", "GROUP",
 }  # fmt: skip
+AGGREGATE_FUNCTIONS = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"})
+DATE_LITERALS = frozenset(
+    {
+        "TODAY", "YESTERDAY", "TOMORROW", "THIS_WEEK", "LAST_WEEK", "NEXT_WEEK", "THIS_MONTH",
+        "LAST_MONTH", "NEXT_MONTH", "LAST_90_DAYS", "NEXT_90_DAYS", "THIS_QUARTER", "LAST_QUARTER",
+        "NEXT_QUARTER", "THIS_YEAR", "LAST_YEAR", "NEXT_YEAR",
+    }
+)  # fmt: skip
+N_DATE_LITERALS = frozenset(
+    {
+        "LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO", "LAST_N_WEEKS", "NEXT_N_WEEKS", "LAST_N_MONTHS",
+        "NEXT_N_MONTHS", "LAST_N_YEARS", "NEXT_N_YEARS", "LAST_N_QUARTERS", "NEXT_N_QUARTERS",
+    }
+)  # fmt: skip
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "'": "'", '"': '"', "\\": "\\"}
 
@@ -154,10 +206,11 @@ def _tokenize(soql: str) -> list[_Tok]:
 
 
 class _Parser:
-    def __init__(self, soql: str):
+    def __init__(self, soql: str, toks: list[_Tok] | None = None, start: int = 0, *, nested: bool = False):
         self.soql = soql
-        self.toks = _tokenize(soql)
-        self.i = 0
+        self.toks = toks if toks is not None else _tokenize(soql)
+        self.i = start
+        self.nested = nested
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -191,18 +244,22 @@ class _Parser:
     def query(self) -> SoqlQuery:
         self.expect_kw("SELECT")
         fields: list[str] = []
+        aggregates: list[Aggregate] = []
+        subqueries: list[Subquery] = []
+        group_by: list[str] = []
         count_only = False
         tok = self.peek()
-        if tok is not None and tok.is_kw("COUNT"):
+        after = self.toks[self.i + 2] if self.i + 2 < len(self.toks) else None
+        if tok is not None and tok.is_kw("COUNT") and after is not None and after.text == ")":
             self.next()
             self.expect_punct("(")
             self.expect_punct(")")
             count_only = True
         else:
-            fields.append(self.field_name())
+            self.select_item(fields, aggregates, subqueries)
             while (t := self.peek()) is not None and t.kind == "punct" and t.text == ",":
                 self.next()
-                fields.append(self.field_name())
+                self.select_item(fields, aggregates, subqueries)
         self.expect_kw("FROM")
         sobject = self.field_name()
         where: Condition | None = None
@@ -212,6 +269,13 @@ class _Parser:
         if (t := self.peek()) is not None and t.is_kw("WHERE"):
             self.next()
             where = self.disjunction()
+        if (t := self.peek()) is not None and t.is_kw("GROUP"):
+            self.next()
+            self.expect_kw("BY")
+            group_by.append(self.field_name())
+            while (t := self.peek()) is not None and t.kind == "punct" and t.text == ",":
+                self.next()
+                group_by.append(self.field_name())
         if (t := self.peek()) is not None and t.is_kw("ORDER"):
             self.next()
             self.expect_kw("BY")
@@ -225,8 +289,13 @@ class _Parser:
         if (t := self.peek()) is not None and t.is_kw("OFFSET"):
             self.next()
             offset = self.integer()
-        if (t := self.peek()) is not None:
+        if (t := self.peek()) is not None and not (self.nested and t.kind == "punct" and t.text == ")"):
             raise SoqlError(f"unexpected token: '{t.text}'")
+        if aggregates and any(f.lower() not in {g.lower() for g in group_by} for f in fields):
+            raise SoqlError(
+                "Field must be grouped or aggregated: "
+                + next(f for f in fields if f.lower() not in {g.lower() for g in group_by})
+            )
         seen: set[str] = set()
         for f in fields:
             if f.lower() in seen:
@@ -240,7 +309,35 @@ class _Parser:
             limit=limit,
             offset=offset,
             count_only=count_only,
+            aggregates=tuple(aggregates),
+            group_by=tuple(group_by),
+            subqueries=tuple(subqueries),
         )
+
+    def select_item(self, fields: list[str], aggregates: list[Aggregate], subqueries: list[Subquery]) -> None:
+        """A field, an aggregate with an optional alias, or a child subquery."""
+        tok = self.peek()
+        if tok is not None and tok.kind == "punct" and tok.text == "(":
+            self.next()
+            inner = _Parser(self.soql, self.toks, self.i, nested=True)
+            sub = inner.query()
+            self.i = inner.i
+            self.expect_punct(")")
+            subqueries.append(Subquery(sub.sobject, sub))
+            return
+        nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
+        if tok is not None and tok.upper in AGGREGATE_FUNCTIONS and nxt is not None and nxt.text == "(":
+            self.next()
+            self.expect_punct("(")
+            name = self.field_name()
+            self.expect_punct(")")
+            alias = f"expr{sum(1 for a in aggregates if a.alias.startswith('expr'))}"
+            after = self.peek()
+            if after is not None and after.kind == "name" and after.upper not in _KEYWORDS:
+                alias = self.next().text
+            aggregates.append(Aggregate(tok.upper, name, alias))
+            return
+        fields.append(self.field_name())
 
     def integer(self) -> int:
         tok = self.next()
@@ -328,6 +425,13 @@ class _Parser:
             return False
         if tok.is_kw("NULL"):
             return None
+        if tok.kind == "relative":
+            name, _, n = tok.text.partition(":")
+            if name.upper() not in N_DATE_LITERALS:
+                raise SoqlError(f"unknown date literal: {tok.text}")
+            return DateLiteral(name.upper(), int(n))
+        if tok.kind == "name" and tok.upper in DATE_LITERALS:
+            return DateLiteral(tok.upper)
         raise SoqlError(f"unexpected token: '{tok.text}'")
 
 

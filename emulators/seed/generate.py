@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from emulators.seed.contacts import generate_contacts
 from emulators.seed.model import (
     INDUSTRIES,
     TIERS,
@@ -111,6 +112,7 @@ def generate_org(
     imported_accounts: int = 40,
     open_deal_share: float = 0.25,
     closed_deal_share: float = 0.35,
+    contact_share: float = 0.4,
 ) -> SeedOrg:
     """Build an org of `accounts` accounts and `reps` field reps, the same for the same arguments.
 
@@ -120,7 +122,8 @@ def generate_org(
     by default accounts spread over every metro in the country. `staff` adds
     the org's non-field users after the reps (the integration user owning
     `imported_accounts` accounts). About `open_deal_share` of the accounts
-    have an open deal, `closed_deal_share` one closed in the past year.
+    have an open deal, `closed_deal_share` one closed in the past year;
+    `contact_share` have a contact.
     """
     if accounts < 0 or reps < 1:
         raise ValueError("need accounts >= 0 and reps >= 1")
@@ -262,6 +265,7 @@ def generate_org(
         open_share=open_deal_share,
         closed_share=closed_deal_share,
     )
+    contacts = generate_contacts(np.random.default_rng([seed, 21]), account_list, now, share=contact_share)
     return SeedOrg(
         seed=seed,
         as_of=now,
@@ -269,6 +273,7 @@ def generate_org(
         accounts=tuple(account_list),
         activities=activities,
         opportunities=tuple(deals),
+        contacts=tuple(contacts),
     )
 
 

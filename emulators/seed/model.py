@@ -231,6 +231,26 @@ class SeedOpportunity:
 
 
 @dataclass(frozen=True, slots=True)
+class SeedContact:
+    """A person at an account: the buyer or site contact a rep visits."""
+
+    index: int
+    account_index: int
+    owner_index: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    title: str
+    created_at: datetime
+    modified_at: datetime
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True, slots=True)
 class SeedOrg:
     """A whole org: its people, accounts, a year of activity and its deals, all as of `as_of`."""
 
@@ -240,6 +260,7 @@ class SeedOrg:
     accounts: tuple[SeedAccount, ...]
     activities: tuple[SeedActivity, ...]
     opportunities: tuple[SeedOpportunity, ...] = ()
+    contacts: tuple[SeedContact, ...] = ()
 
     @property
     def reps(self) -> tuple[SeedUser, ...]:

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
-from emulators.hubspot.context import Emulator, crm_router
+from emulators.hubspot.context import Emulator, crm_route, crm_router
 from emulators.hubspot.org import ASSOCIATION_TYPE_IDS, TYPE_IDS, HubSpotError, HubSpotOrg, canonical_type
 from emulators.hubspot.responses import batch_answer, batch_inputs, json_body
 
@@ -67,7 +67,7 @@ def check_live(state: HubSpotOrg, from_type: str, to_type: str, pairs: list[tupl
         state._live(to_type, b)
 
 
-@router.put("/crm/v4/objects/{from_type}/{from_id}/associations/default/{to_type}/{to_id}")
+@crm_route(router, "/crm/v4/objects/{from_type}/{from_id}/associations/default/{to_type}/{to_id}", "PUT")
 async def associate_default(
     from_type: str, from_id: str, to_type: str, to_id: str, emulator: Emulator
 ) -> JSONResponse:
@@ -82,7 +82,7 @@ async def associate_default(
     )
 
 
-@router.put("/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}/{to_id}")
+@crm_route(router, "/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}/{to_id}", "PUT")
 async def associate_labelled(
     from_type: str, from_id: str, to_type: str, to_id: str, request: Request, emulator: Emulator
 ) -> JSONResponse:
@@ -103,7 +103,7 @@ async def associate_labelled(
     return JSONResponse(labelled_result(f, from_id, t, to_id), status_code=201)
 
 
-@router.get("/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}")
+@crm_route(router, "/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}", "GET")
 async def list_associations(
     from_type: str, from_id: str, to_type: str, request: Request, emulator: Emulator
 ) -> JSONResponse:
@@ -120,7 +120,7 @@ async def list_associations(
     return JSONResponse(body)
 
 
-@router.delete("/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}/{to_id}")
+@crm_route(router, "/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}/{to_id}", "DELETE")
 async def delete_association(
     from_type: str, from_id: str, to_type: str, to_id: str, emulator: Emulator
 ) -> Response:
@@ -130,7 +130,7 @@ async def delete_association(
     return Response(status_code=204)
 
 
-@router.post("/crm/v4/associations/{from_type}/{to_type}/batch/read")
+@crm_route(router, "/crm/v4/associations/{from_type}/{to_type}/batch/read", "POST")
 async def batch_read_associations(
     from_type: str, to_type: str, request: Request, emulator: Emulator
 ) -> JSONResponse:
@@ -168,7 +168,7 @@ async def batch_read_associations(
     return batch_answer(results, started, errors, 200)
 
 
-@router.post("/crm/v4/associations/{from_type}/{to_type}/batch/associate/default")
+@crm_route(router, "/crm/v4/associations/{from_type}/{to_type}/batch/associate/default", "POST")
 async def batch_associate_default(
     from_type: str, to_type: str, request: Request, emulator: Emulator
 ) -> JSONResponse:
@@ -187,7 +187,7 @@ async def batch_associate_default(
     return batch_answer(results, started, [], 200)
 
 
-@router.post("/crm/v4/associations/{from_type}/{to_type}/batch/create")
+@crm_route(router, "/crm/v4/associations/{from_type}/{to_type}/batch/create", "POST")
 async def batch_create_associations(
     from_type: str, to_type: str, request: Request, emulator: Emulator
 ) -> JSONResponse:
@@ -206,7 +206,7 @@ async def batch_create_associations(
     return batch_answer(results, started, [], 201)
 
 
-@router.post("/crm/v4/associations/{from_type}/{to_type}/batch/archive")
+@crm_route(router, "/crm/v4/associations/{from_type}/{to_type}/batch/archive", "POST")
 async def batch_archive_associations(
     from_type: str, to_type: str, request: Request, emulator: Emulator
 ) -> Response:

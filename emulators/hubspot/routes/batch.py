@@ -13,9 +13,10 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
-from emulators.hubspot.context import Emulator, crm_router
+from emulators.hubspot.context import Emulator, crm_route, crm_router
 from emulators.hubspot.org import (
     DEFAULT_LIST_PROPERTIES,
+    MAX_HISTORY_PAGE,
     HubSpotError,
     HubSpotOrg,
     StoredObject,
@@ -41,12 +42,20 @@ def not_found_error(verb: str, object_type: str, ids: list[str]) -> list[dict[st
     ]
 
 
-@router.post("/crm/v3/objects/{object_type}/batch/read")
+@crm_route(router, "/crm/v3/objects/{object_type}/batch/read", "POST")
 async def batch_read(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     body = await json_body(request)
     inputs = batch_inputs(body)
     names = body.get("properties") or list(DEFAULT_LIST_PROPERTIES[t])
+    with_history = list(body.get("propertiesWithHistory") or [])
+    if with_history and len(inputs) > MAX_HISTORY_PAGE:
+        raise HubSpotError(
+            400,
+            "VALIDATION_ERROR",
+            f"Batch reads with propertiesWithHistory take at most {MAX_HISTORY_PAGE} inputs; "
+            f"got {len(inputs)}.",
+        )
     id_property = body.get("idProperty")
     archived = query_bool(request, "archived")
     state = emulator.org
@@ -65,7 +74,10 @@ async def batch_read(object_type: str, request: Request, emulator: Emulator) -> 
             if obj is None:
                 missing.append(raw)
             else:
-                results.append(obj.as_json(names))
+                shown = obj.as_json(names)
+                if with_history:
+                    shown["propertiesWithHistory"] = obj.history_json(with_history)
+                results.append(shown)
     return batch_answer(results, started, not_found_error("get", t, missing), 200)
 
 
@@ -84,7 +96,7 @@ def check_batch_unique(state: HubSpotOrg, object_type: str, cleaned: list[dict[s
         state._check_unique(object_type, props, None)
 
 
-@router.post("/crm/v3/objects/{object_type}/batch/create")
+@crm_route(router, "/crm/v3/objects/{object_type}/batch/create", "POST")
 async def batch_create(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     inputs = batch_inputs(await json_body(request))
@@ -130,7 +142,7 @@ def plan_updates(
     return plan, missing
 
 
-@router.post("/crm/v3/objects/{object_type}/batch/update")
+@crm_route(router, "/crm/v3/objects/{object_type}/batch/update", "POST")
 async def batch_update(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     inputs = batch_inputs(await json_body(request))
@@ -178,7 +190,7 @@ def plan_upserts(portal: Portal, object_type: str, inputs: list[dict[str, Any]])
     return plan
 
 
-@router.post("/crm/v3/objects/{object_type}/batch/upsert")
+@crm_route(router, "/crm/v3/objects/{object_type}/batch/upsert", "POST")
 async def batch_upsert(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     inputs = batch_inputs(await json_body(request))
@@ -198,7 +210,7 @@ async def batch_upsert(object_type: str, request: Request, emulator: Emulator) -
     return batch_answer(results, started, [], 200)
 
 
-@router.post("/crm/v3/objects/{object_type}/batch/archive")
+@crm_route(router, "/crm/v3/objects/{object_type}/batch/archive", "POST")
 async def batch_archive(object_type: str, request: Request, emulator: Emulator) -> Response:
     t = canonical_type(object_type)
     inputs = batch_inputs(await json_body(request))

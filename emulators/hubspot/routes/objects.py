@@ -15,9 +15,10 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
-from emulators.hubspot.context import Emulator, crm_router
+from emulators.hubspot.context import Emulator, crm_route, crm_router
 from emulators.hubspot.org import (
     DEFAULT_LIST_PROPERTIES,
+    MAX_HISTORY_PAGE,
     HubSpotError,
     ObjectTable,
     StoredObject,
@@ -62,7 +63,13 @@ def list_page(table: ObjectTable, archived: bool, start: int, limit: int) -> tup
     return page, False
 
 
-@router.get("/crm/v3/objects/{object_type}")
+def with_property_history(shown: dict[str, Any], obj: StoredObject, names: list[str]) -> dict[str, Any]:
+    if names:
+        shown["propertiesWithHistory"] = obj.history_json(names)
+    return shown
+
+
+@crm_route(router, "/crm/v3/objects/{object_type}", "GET")
 async def list_objects(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     limit = list_limit(request)
@@ -70,9 +77,15 @@ async def list_objects(object_type: str, request: Request, emulator: Emulator) -
     start = int(after) if after and after.isdigit() else 0
     names = query_list(request, "properties") or list(DEFAULT_LIST_PROPERTIES[t])
     assoc = query_list(request, "associations")
+    with_history = query_list(request, "propertiesWithHistory")
+    if with_history:
+        limit = min(limit, MAX_HISTORY_PAGE)  # HubSpot's cap on pages that carry history
     with emulator.org.lock:
         page, more = list_page(emulator.org.tables[t], query_bool(request, "archived"), start, limit)
-        results = [emulator.portal.with_associations(o, names, assoc) for o in page]
+        results = [
+            with_property_history(emulator.portal.with_associations(o, names, assoc), o, with_history)
+            for o in page
+        ]
     body: dict[str, Any] = {"results": results}
     if more and page:
         nxt = page[-1].id
@@ -80,7 +93,7 @@ async def list_objects(object_type: str, request: Request, emulator: Emulator) -
     return JSONResponse(body)
 
 
-@router.get("/crm/v3/objects/{object_type}/{object_id}")
+@crm_route(router, "/crm/v3/objects/{object_type}/{object_id}", "GET")
 async def get_object(object_type: str, object_id: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     names = query_list(request, "properties") or list(DEFAULT_LIST_PROPERTIES[t])
@@ -98,10 +111,11 @@ async def get_object(object_type: str, object_id: str, request: Request, emulato
                 "Object not found.  objectId are usually numeric.",
                 context={"id": [object_id]},
             )
-        return JSONResponse(portal.with_associations(obj, names, query_list(request, "associations")))
+        shown = portal.with_associations(obj, names, query_list(request, "associations"))
+        return JSONResponse(with_property_history(shown, obj, query_list(request, "propertiesWithHistory")))
 
 
-@router.post("/crm/v3/objects/{object_type}")
+@crm_route(router, "/crm/v3/objects/{object_type}", "POST")
 async def create_object(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     body = await json_body(request)
@@ -113,7 +127,7 @@ async def create_object(object_type: str, request: Request, emulator: Emulator) 
         return JSONResponse(obj.as_json(list(state.properties[t])), status_code=201)
 
 
-@router.patch("/crm/v3/objects/{object_type}/{object_id}")
+@crm_route(router, "/crm/v3/objects/{object_type}/{object_id}", "PATCH")
 async def update_object(
     object_type: str, object_id: str, request: Request, emulator: Emulator
 ) -> JSONResponse:
@@ -129,7 +143,7 @@ async def update_object(
         return JSONResponse(obj.as_json([*props, *DEFAULT_LIST_PROPERTIES[t]]))
 
 
-@router.delete("/crm/v3/objects/{object_type}/{object_id}")
+@crm_route(router, "/crm/v3/objects/{object_type}/{object_id}", "DELETE")
 async def archive_object(object_type: str, object_id: str, emulator: Emulator) -> Response:
     t = canonical_type(object_type)
     state = emulator.org

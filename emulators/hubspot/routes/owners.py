@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import JSONResponse
 
-from emulators.hubspot.context import Emulator, crm_router
+from emulators.hubspot.context import Emulator, crm_route, crm_router
 from emulators.hubspot.org import HubSpotError
 from emulators.hubspot.responses import query_bool
 
@@ -44,17 +44,17 @@ def owners_page(request: Request, emulator: Emulator) -> JSONResponse:
     return JSONResponse(body)
 
 
-@router.get("/crm/v3/owners/")
+@crm_route(router, "/crm/v3/owners/", "GET")
 async def list_owners_slash(request: Request, emulator: Emulator) -> JSONResponse:
     return owners_page(request, emulator)
 
 
-@router.get("/crm/v3/owners")
+@crm_route(router, "/crm/v3/owners", "GET")
 async def list_owners(request: Request, emulator: Emulator) -> JSONResponse:
     return owners_page(request, emulator)
 
 
-@router.get("/crm/v3/owners/{owner_id}")
+@crm_route(router, "/crm/v3/owners/{owner_id}", "GET")
 async def get_owner(owner_id: str, request: Request, emulator: Emulator) -> JSONResponse:
     by_user = request.query_params.get("idProperty") == "userId"
     archived = query_bool(request, "archived")

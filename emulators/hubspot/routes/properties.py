@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import JSONResponse
 
-from emulators.hubspot.context import Emulator, crm_router
+from emulators.hubspot.context import Emulator, crm_route, crm_router
 from emulators.hubspot.org import TYPE_IDS, HubSpotError, PropertyDef, canonical_type
 from emulators.hubspot.responses import json_body
 
@@ -21,21 +21,21 @@ PROPERTY_TYPES = ("string", "number", "date", "datetime", "enumeration", "bool")
 router = crm_router()
 
 
-@router.get("/crm/v3/properties/{object_type}")
+@crm_route(router, "/crm/v3/properties/{object_type}", "GET")
 async def list_properties(object_type: str, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     with emulator.org.lock:
         return JSONResponse({"results": [p.as_json() for p in emulator.org.properties[t].values()]})
 
 
-@router.get("/crm/v3/properties/{object_type}/groups")
+@crm_route(router, "/crm/v3/properties/{object_type}/groups", "GET")
 async def list_groups(object_type: str, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     with emulator.org.lock:
         return JSONResponse({"results": list(emulator.org.groups[t].values())})
 
 
-@router.post("/crm/v3/properties/{object_type}/groups")
+@crm_route(router, "/crm/v3/properties/{object_type}/groups", "POST")
 async def create_group(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     body = await json_body(request) or {}
@@ -58,7 +58,7 @@ async def create_group(object_type: str, request: Request, emulator: Emulator) -
     return JSONResponse(group, status_code=201)
 
 
-@router.get("/crm/v3/properties/{object_type}/{name}")
+@crm_route(router, "/crm/v3/properties/{object_type}/{name}", "GET")
 async def get_property(object_type: str, name: str, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     with emulator.org.lock:
@@ -89,7 +89,7 @@ def validate_property_body(body: dict[str, Any]) -> str:
     return name
 
 
-@router.post("/crm/v3/properties/{object_type}")
+@crm_route(router, "/crm/v3/properties/{object_type}", "POST")
 async def create_property(object_type: str, request: Request, emulator: Emulator) -> JSONResponse:
     t = canonical_type(object_type)
     body = await json_body(request) or {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.responses import JSONResponse
 
-from emulators.hubspot.context import Emulator, Token, crm_router
+from emulators.hubspot.context import Emulator, Token, crm_route, crm_router
 from emulators.hubspot.limits import search_rate_limited
 from emulators.hubspot.org import canonical_type
 from emulators.hubspot.responses import json_body
@@ -18,7 +18,7 @@ from emulators.hubspot.search import run_search
 router = crm_router()
 
 
-@router.post("/crm/v3/objects/{object_type}/search")
+@crm_route(router, "/crm/v3/objects/{object_type}/search", "POST")
 async def search(object_type: str, request: Request, emulator: Emulator, token: Token) -> JSONResponse:
     t = canonical_type(object_type)
     if not emulator.searches.allow(token):

@@ -14,8 +14,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from emulators.salesforce.aggregates import aggregate_records, child_rows
 from emulators.salesforce.context import Emulator, rest_route, rest_router
-from emulators.salesforce.org import QueryCursor, SalesforceOrg
+from emulators.salesforce.org import ChildRows, QueryCursor, SalesforceOrg
 from emulators.salesforce.render import render_record
 from emulators.salesforce.responses import error_list, json_response
 from emulators.salesforce.schema import ObjectSpec
@@ -44,7 +45,20 @@ def query_page(
     else:
         org.cursors.pop(locator, None)
     body["records"] = [render_record(org, rec, spec, cursor.fields, version) for rec in page]
+    for child in cursor.children:
+        for rec, out in zip(page, body["records"], strict=True):
+            out[child.relationship] = _child_block(org, child, rec["Id"], version)
     return json_response(200, body)
+
+
+def _child_block(org: SalesforceOrg, child: ChildRows, parent_id: str, version: str) -> dict[str, Any] | None:
+    """A parent's child records as a nested query result (null when it has none, as Salesforce says)."""
+    ids = child.by_parent.get(parent_id)
+    if not ids:
+        return None
+    rows = org.tables[child.spec.name.lower()].rows
+    records = [render_record(org, rows[i], child.spec, child.fields, version) for i in ids if i in rows]
+    return {"totalSize": len(records), "done": True, "records": records}
 
 
 def batch_size_of(request: Request) -> int:
@@ -63,12 +77,16 @@ def run_query(request: Request, org: SalesforceOrg, version: str, include_delete
         query = parse_soql(soql)
     except SoqlError as exc:
         return error_list(400, "MALFORMED_QUERY", f"\n{soql}\n{exc}")
+    if query.is_aggregate:
+        rows = aggregate_records(org, query, include_deleted=include_deleted)
+        return json_response(200, {"totalSize": len(rows), "done": True, "records": rows})
     spec, ids = org.run_query(query, include_deleted=include_deleted)
     if query.count_only:
         return json_response(200, {"totalSize": len(ids), "done": True, "records": []})
     kind = "queryAll" if include_deleted else "query"
     fields = tuple(path if "." in path else org.field_spec_of_path(spec, path).name for path in query.fields)
-    cursor = QueryCursor(spec.name, fields, ids, batch_size_of(request), include_deleted)
+    children = tuple(child_rows(org, spec, sub, include_deleted=include_deleted) for sub in query.subqueries)
+    cursor = QueryCursor(spec.name, fields, ids, batch_size_of(request), include_deleted, children=children)
     if len(ids) <= cursor.batch_size:
         return query_page(org, version, kind, "", cursor, 0, spec)
     locator = org.open_cursor(cursor, time.monotonic())

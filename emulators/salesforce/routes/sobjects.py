@@ -57,7 +57,8 @@ async def sobject_root(request: Request, version: str, sobject: str, emulator: E
 
 @rest_route(router, "/sobjects/{sobject}/describe", methods=["GET"])
 async def describe(request: Request, version: str, sobject: str, emulator: Emulator) -> Response:
-    return json_response(200, emulator.org.sobject_or_404(sobject).describe(version))
+    spec = emulator.org.sobject_or_404(sobject)
+    return json_response(200, spec.describe(version, emulator.org.child_relationships(spec.name)))
 
 
 def replication_window(request: Request, org: SalesforceOrg, days: int) -> tuple[datetime, datetime]:

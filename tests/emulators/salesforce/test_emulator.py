@@ -49,7 +49,7 @@ def test_soap_and_oauth_logins_work_and_wrong_credentials_get_salesforce_answers
             domain="acme.my",
         )
         for sf in (soap, oauth, client_credentials):
-            assert sf.sf_instance == "territory-sync-emulator.my.salesforce.com"
+            assert sf.sf_instance == f"127.0.0.1:{emu.running.port}"  # the emulator's own address
             assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 200
 
         with pytest.raises(SalesforceAuthenticationFailed) as soap_failure:
