@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlmodel import col, func, select
 
 from sync import pipeline
-from sync.crm import configured_orgs
+from sync.crm import configured_orgs, org_of_kind
 from sync.pipeline import Context, default_context
 from sync.store import WebhookEvent, transaction
 from sync.webhook_flags import pending_flags
@@ -55,7 +55,11 @@ def _repull(source: str, ctx: Context) -> dict[str, Any]:
         ).one()
     if last is None:
         return {"source": source, "skipped": "nothing queued"}
-    summary = pipeline.pull(source, ctx=ctx, streams=("accounts", "activities"), trigger="webhook")
+    org = org_of_kind(ctx.settings, source)  # a webhook names its CRM, not our id for the org
+    if org is None:
+        _mark_processed(ctx, (col(WebhookEvent.source) == source) & (col(WebhookEvent.id) <= last))
+        return {"source": source, "skipped": f"no {source} org is configured"}
+    summary = pipeline.pull(org.id, ctx=ctx, streams=("accounts", "activities"), trigger="webhook")
     _mark_processed(ctx, (col(WebhookEvent.source) == source) & (col(WebhookEvent.id) <= last))
     return {"source": source, "pull_run": summary.run_id, "up_to_event": last}
 

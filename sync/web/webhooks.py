@@ -22,6 +22,8 @@ from xml.etree import ElementTree
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
+from connectors.base import CRMKind
+from sync.crm import org_of_kind
 from sync.settings import Settings
 from sync.web.deps import AppSettings, Body, Intake
 from sync.web.intake import WebhookIntake, body_within_limit
@@ -71,7 +73,7 @@ async def hubspot_webhook(request: Request) -> JSONResponse:
         events = hubspot_events(body)
     except ValueError as exc:
         raise intake.refuse("hubspot", "malformed", 400, f"malformed body: {exc}") from None
-    receipt = await intake.deliver(Delivery("hubspot", "hubspot", events))
+    receipt = await intake.deliver(Delivery("hubspot", _org_id(settings, CRMKind.HUBSPOT), events))
     return JSONResponse(asdict(receipt), status_code=202)
 
 
@@ -100,8 +102,14 @@ async def salesforce_outbound_message(
     if message.organization_id[:15] != org_id[:15]:
         raise intake.refuse("salesforce", "wrong_org", 401, "message is from another organization")
     events = [(n.id, n.event(message.organization_id)) for n in message.notifications]
-    await intake.deliver(Delivery("salesforce", "salesforce", events))
+    await intake.deliver(Delivery("salesforce", _org_id(settings, CRMKind.SALESFORCE), events))
     return Response(SOAP_ACK, media_type="text/xml")
+
+
+def _org_id(settings: Settings, kind: CRMKind) -> str | None:
+    """Our id of the org a CRM's webhook is about (ops choose org keys; a webhook names only its CRM)."""
+    org = org_of_kind(settings, kind)
+    return org.id if org is not None else None
 
 
 def hubspot_events(body: bytes) -> list[tuple[str, dict[str, Any]]]:

@@ -117,3 +117,31 @@ def test_changes_after_a_handled_burst_queue_the_next_pull(
     assert (names[first], names[second]) == ("First Change", "Second Change")
     assert statuses == {"1": "processed", "2": "processed"}
     assert len(pulls) == 2
+
+
+def test_a_webhook_re_pulls_the_org_of_its_crm_whatever_ops_named_it(
+    make_settings: Callable[..., Settings], crm: tuple[RunningServer, FastAPI], sqlite_url: str
+) -> None:
+    server, app = crm
+    make_settings(
+        database_url=sqlite_url,
+        hubspot_access_token="pat-na1-w",
+        hubspot_base_url=server.url,
+        hubspot_client_secret=SECRET,
+        hubspot_org_key="acme-portal",
+        celery_broker_url="",
+        redis_url="",
+    )
+    pipeline.pull("acme-portal")
+    company = app.state.org.ids("companies")[0]
+    app.state.org.update("companies", company, {"name": "Renamed In The Portal"})
+
+    with serve(create_app(pipeline.default_context().settings)) as web:
+        assert deliver(f"{web.url}/webhooks/hubspot", 5, company).status_code == 202
+        wait_for_local_work(timeout=60)
+
+    with Session(pipeline.default_context().engine) as session:
+        row = session.get(AccountRow, ("acme-portal", company))
+        event = session.exec(select(WebhookEvent)).one()
+    assert row is not None and row.name == "Renamed In The Portal"
+    assert (event.org_id, event.status) == ("acme-portal", "processed")
