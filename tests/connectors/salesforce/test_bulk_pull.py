@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.base import DeletedRecord, Page, Stream
+from connectors.base import CRMError, DeletedRecord, FieldMap, Page, Stream
 from connectors.salesforce import SalesforceConnector, SalesforceCredentials
 from connectors.salesforce.bulk import BulkPolling, typed_record
 from connectors.salesforce.records import Position, StreamCursor
+from connectors.salesforce.streams import DEFAULT_FIELD_MAP
 from emulators.seed import SeedOrg
 from tests.fixtures.salesforce import Emulator, EmulatorFactory
 
@@ -22,10 +23,13 @@ LOGIN = SalesforceCredentials(username="ops@acme.example", password="s3cret", se
 FAST_POLLING = BulkPolling(first_wait=0.01, max_wait=0.05, timeout=10.0)
 
 
-def connector(emu: Emulator, *, threshold: int, page_size: int = 2_000) -> SalesforceConnector:
+def connector(
+    emu: Emulator, *, threshold: int, page_size: int = 2_000, field_map: FieldMap = DEFAULT_FIELD_MAP
+) -> SalesforceConnector:
     return SalesforceConnector(
         LOGIN,
         base_url=emu.url,
+        field_map=field_map,
         max_retry_wait=0.2,
         bulk_threshold=threshold,
         bulk_page_size=page_size,
@@ -100,14 +104,29 @@ def test_a_full_pull_over_the_threshold_goes_through_bulk_in_fewer_calls_than_re
 
         bulk = connector(emu, threshold=4_999, page_size=50_000)
         bulk_records, _, _, bulk_pages = drain(bulk.pull(Stream.ACCOUNTS, None))
-        bulk_routes = routes(emu)
+        bulk_routes, bulk_pull_calls = routes(emu), bulk.api_calls
+        bulk_jobs = bulk.client.limits()["DailyBulkV2QueryJobs"]
 
     assert len(bulk_records) == len(rest_records) == 5_000
     assert bulk_calls(rest_routes) == 0 and rest.api_calls == 1 + 3  # login + 3 pages of 2,000
     # login + COUNT() + describe + create + poll + one results page of 5,000
-    assert bulk.api_calls == sum(bulk_routes.values()) == 6
+    assert bulk_pull_calls == sum(bulk_routes.values()) == 6
     assert bulk_calls(bulk_routes) == 3 and bulk_pages == 1 + 1  # the rows, then the getDeleted page
     assert rest_pages == 3 + 1
+    assert bulk_jobs["Max"] - bulk_jobs["Remaining"] == 1  # the org counts one query job
+
+
+def test_a_bulk_job_salesforce_fails_stops_the_pull_with_salesforces_own_message(
+    salesforce_emulator: EmulatorFactory, org_5k: SeedOrg
+) -> None:
+    # A field map naming a compound field: REST can read it, a Bulk query job cannot.
+    compound = FieldMap(
+        tier="BillingAddress", potential=None, effort=None, locked=None, territory="Territory__c"
+    )
+    with salesforce_emulator(org_5k) as emu:
+        sf = connector(emu, threshold=1_000, field_map=compound)
+        with pytest.raises(CRMError, match="ended Failed: Selecting compound data not supported"):
+            drain(sf.pull(Stream.ACCOUNTS, None))
 
 
 def test_a_full_pull_at_or_under_the_threshold_stays_on_rest_and_threshold_0_skips_the_count(
