@@ -13,6 +13,12 @@ call it makes:
 - updates the org's API usage read from the `Sforce-Limit-Info` header, so
   the connector can stop before it burns the daily allowance.
 
+Bulk API 2.0 query jobs are driven call by call here (`restful` for the job,
+the library's `_call_salesforce` for the CSV pages) rather than through
+`sf.bulk2.<Object>.query`: that generator sleeps on its own schedule and
+makes its HTTP calls outside the budget, the quota guard and the retries,
+and does not renew an expired session.
+
 `RedirectingSession` sends every request simple-salesforce makes (logins
 included, which the library always addresses to `https://*.salesforce.com`)
 to another base URL: an emulator, a sandbox proxy or a recording proxy.
