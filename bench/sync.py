@@ -423,8 +423,9 @@ def rest_vs_bulk(org: SeedOrg) -> list[FullPull]:
     pulls: list[FullPull] = []
     with serve(counted) as running:
         for api, threshold in (("REST", 0), ("Bulk 2.0", 1)):
+            # The emulator runs a query job's SOQL inside the create call: a big org needs time there.
             connector = SalesforceConnector(
-                login, base_url=running.url, quota_share=1.0, bulk_threshold=threshold
+                login, base_url=running.url, quota_share=1.0, bulk_threshold=threshold, timeout=900.0
             )
             counted.calls = 0
             started = time.perf_counter()
