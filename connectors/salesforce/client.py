@@ -341,7 +341,7 @@ class SalesforceClient:
         if job.state.running:
             self._call(self.sf.restful, f"jobs/query/{job.id}", method="PATCH", json={"state": "Aborted"})
             raise CRMError(
-                f"Salesforce Bulk query job {job.id} was still {job.state} after {polling.timeout:.0f} s; "
+                f"Salesforce Bulk query job {job.id} was still {job.state} after {polling.timeout:g} s; "
                 "aborted it"
             )
         raise CRMError(f"Salesforce Bulk query job {job.id} ended {job.state}: {job.error}")

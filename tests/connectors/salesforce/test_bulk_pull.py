@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,13 +12,17 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors.base import CRMError, DeletedRecord, FieldMap, Page, Stream
 from connectors.salesforce import SalesforceConnector, SalesforceCredentials
 from connectors.salesforce.bulk import BulkPolling, typed_record
 from connectors.salesforce.records import Position, StreamCursor
 from connectors.salesforce.streams import DEFAULT_FIELD_MAP
+from emulators.salesforce import create_salesforce_app
 from emulators.seed import SeedOrg
+from emulators.server import serve
 from tests.fixtures.salesforce import Emulator, EmulatorFactory
 
 LOGIN = SalesforceCredentials(username="ops@acme.example", password="s3cret", security_token="TOK")
@@ -194,3 +200,57 @@ def test_a_cell_that_is_not_its_fields_type_is_read_as_empty_and_reported_by_id(
         "SystemModstamp": "2026-05-01T09:30:00.000+0000",
     }
     assert "001x" in caplog.text and "Effort__c" in caplog.text
+
+
+class SlowJobs:
+    """An org whose query jobs report `InProgress` for the first `polls` polls (or for ever)."""
+
+    def __init__(self, app: ASGIApp, polls: int | None) -> None:
+        self.app = app
+        self.polls = polls
+        self.seen: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope.get("path", ""), scope.get("method", "")
+        polling = scope["type"] == "http" and method == "GET" and re.search(r"/jobs/query/[^/]+$", path)
+        if polling:
+            self.seen.append(f"{method} poll")
+            if self.polls is None or len(self.seen) <= self.polls:
+                job_id = path.rsplit("/", 1)[-1]
+                await JSONResponse({"id": job_id, "state": "InProgress"})(scope, receive, send)
+                return
+        elif scope["type"] == "http" and "/jobs/query/" in path:
+            self.seen.append(f"{method} {path.rsplit('/', 1)[-1]}")
+        await self.app(scope, receive, send)
+
+
+def test_a_job_in_progress_is_polled_with_backoff_until_salesforce_completes_it(
+    org_5k: SeedOrg,
+) -> None:
+    slow = SlowJobs(create_salesforce_app(org_5k), polls=3)
+    with serve(slow) as running:
+        sf = SalesforceConnector(
+            LOGIN,
+            base_url=running.url,
+            bulk_threshold=1_000,
+            bulk_page_size=50_000,
+            bulk_polling=FAST_POLLING,
+        )
+        started = time.perf_counter()
+        records, _, _, _ = drain(sf.pull(Stream.ACCOUNTS, None))
+        waited = time.perf_counter() - started
+    assert len(records) == 5_000
+    assert slow.seen.count("GET poll") == 4  # three answered InProgress, the fourth JobComplete
+    assert waited >= 0.01 + 0.02 + 0.04  # exponential waits between the polls
+
+
+def test_a_job_that_never_completes_is_aborted_at_the_deadline_with_a_clear_error(
+    org_5k: SeedOrg,
+) -> None:
+    stuck = SlowJobs(create_salesforce_app(org_5k), polls=None)
+    deadline = BulkPolling(first_wait=0.01, max_wait=0.05, timeout=0.3)
+    with serve(stuck) as running:
+        sf = SalesforceConnector(LOGIN, base_url=running.url, bulk_threshold=1_000, bulk_polling=deadline)
+        with pytest.raises(CRMError, match=r"still InProgress after 0.3 s; aborted it"):
+            drain(sf.pull(Stream.ACCOUNTS, None))
+    assert stuck.seen.count("GET poll") >= 2 and stuck.seen[-1].startswith("PATCH ")
