@@ -24,6 +24,13 @@ exactly once (checked against the emulator's own state). Goal: ratio <= 1.05
 clean, <= 1.3 faulty, every record exactly once. A second table sets the pull
 into the store (SQLite by default, `--store-url` for PostgreSQL) against the
 bare pull: records/s of each and their time ratio.
+
+A third table pulls every Salesforce account of the same emulated org once
+over REST (2,000 rows a call) and once through one Bulk API 2.0 query job
+(the connector's route above `SALESFORCE_BULK_THRESHOLD`; 50,000 rows a
+call): calls, records/s, and the ratios Bulk/REST. `--rest-vs-bulk` runs
+only that table; the rows above keep Salesforce's full pulls on REST so
+their minimum stays ceil(N/2000).
 """
 
 from __future__ import annotations
@@ -176,7 +183,9 @@ def salesforce() -> CRMUnderTest:
         batch_size=200,
         make_app=lambda org: create_salesforce_app(org),
         style=lambda app: SalesforceFaultStyle(DEFAULT_DAILY_LIMIT),
-        connect=lambda url: cast(CRMConnector, SalesforceConnector(login, base_url=url, quota_share=1.0)),
+        connect=lambda url: cast(
+            CRMConnector, SalesforceConnector(login, base_url=url, quota_share=1.0, bulk_threshold=0)
+        ),
         assigned=assigned,
         visits_landed=visits_landed,
     )
@@ -384,6 +393,66 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
+# --------------------------------------------------------------------------- REST vs Bulk
+
+
+@dataclass(frozen=True)
+class FullPull:
+    """One full pull of every Salesforce account along one API."""
+
+    api: str
+    records: int
+    calls: int
+    seconds: float
+    exactly_once: bool
+
+    @property
+    def per_second(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else math.inf
+
+
+def rest_vs_bulk(org: SeedOrg) -> list[FullPull]:
+    """The same org pulled over REST and through Bulk API 2.0, calls counted in front of the emulator."""
+    from connectors.salesforce import SalesforceConnector, SalesforceCredentials
+    from emulators.salesforce.app import DEFAULT_DAILY_LIMIT, SalesforceFaultStyle, create_salesforce_app
+
+    login = SalesforceCredentials(username="bench@acme.example", password="pw", security_token="tok")
+    app = create_salesforce_app(org)
+    counted = InjectedFaults(app, SalesforceFaultStyle(DEFAULT_DAILY_LIMIT), share=0.0, seed=0)
+    n = len(org.accounts)
+    pulls: list[FullPull] = []
+    with serve(counted) as running:
+        for api, threshold in (("REST", 0), ("Bulk 2.0", 1)):
+            # The emulator runs a query job's SOQL inside the create call: a big org needs time there.
+            connector = SalesforceConnector(
+                login, base_url=running.url, quota_share=1.0, bulk_threshold=threshold, timeout=900.0
+            )
+            counted.calls = 0
+            started = time.perf_counter()
+            ids = drain_ids(connector.pull(Stream.ACCOUNTS, None))
+            seconds = time.perf_counter() - started
+            once = len(ids) == n and len(set(ids)) == n
+            pulls.append(FullPull(api, len(ids), counted.calls, seconds, once))
+            connector.close()
+    return pulls
+
+
+def print_rest_vs_bulk(pulls: list[FullPull]) -> None:
+    header = f"{'salesforce full pull':<22}{'records':>9}{'calls':>8}{'records/s':>11}  exactly once"
+    print()
+    print(header)
+    print("-" * len(header))
+    for p in pulls:
+        print(
+            f"{p.api:<22}{p.records:>9}{p.calls:>8}{p.per_second:>11.0f}  {'yes' if p.exactly_once else 'NO'}"
+        )
+    rest, bulk = pulls
+    print(
+        f"{'ratio Bulk / REST':<22}{'':>9}{bulk.calls / rest.calls:>8.3f}"
+        f"{bulk.per_second / rest.per_second:>11.2f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -397,6 +466,9 @@ def main(argv: list[str] | None = None) -> None:
         "--store-url", default=None, help="Store of the pull -> store step (default: a fresh SQLite file)"
     )
     parser.add_argument("--no-store", action="store_true", help="Skip the pull -> store step")
+    parser.add_argument(
+        "--rest-vs-bulk", action="store_true", help="Only the Salesforce REST vs Bulk API 2.0 full pulls"
+    )
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     stores = iter(range(1_000_000))
@@ -408,6 +480,9 @@ def main(argv: list[str] | None = None) -> None:
     org = generate_org(args.accounts, args.reps, seed=args.seed)
     print(f"seeded {len(org.accounts)} accounts, {len(org.reps)} reps, {len(org.activities)} "
           f"activities in {time.perf_counter() - started:.1f}s")  # fmt: skip
+    if args.rest_vs_bulk:
+        print_rest_vs_bulk(rest_vs_bulk(org))
+        return
     rows: list[Row] = []
     for name in args.crm:
         crm = CRMS[name]()
@@ -420,6 +495,8 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print_table(rows)
     print_store_table(rows)
+    if "salesforce" in args.crm:
+        print_rest_vs_bulk(rest_vs_bulk(org))
 
 
 if __name__ == "__main__":

@@ -79,8 +79,9 @@ def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
             budget=budget,
             quota_share=settings.salesforce_quota_share,
             use_territory2=settings.salesforce_use_territory2,
+            bulk_threshold=settings.salesforce_bulk_threshold,
         )
-    from connectors.hubspot import HubSpotConnector, HubSpotOAuthRefresh
+    from connectors.hubspot import HubSpotApiVersion, HubSpotConnector, HubSpotOAuthRefresh
 
     assert settings.hubspot_access_token is not None
     oauth = None
@@ -107,4 +108,5 @@ def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
         budget=budget,
         oauth=oauth,
         search_budget=search_budget,
+        api_version=HubSpotApiVersion(settings.hubspot_api_version),
     )

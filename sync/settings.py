@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     salesforce_use_territory2: bool = Field(
         False, description="Also write Enterprise Territory Management associations"
     )
+    salesforce_bulk_threshold: int = Field(
+        10_000,
+        ge=0,
+        description="Full pulls of objects with more rows go through Bulk API 2.0; 0 = always REST",
+    )
     salesforce_org_id: str | None = Field(None, description="Organization id expected in Outbound Messages")
     salesforce_outbound_secret: SecretStr | None = Field(
         None, description="Shared secret expected on Outbound Message requests"
@@ -127,6 +132,9 @@ class Settings(BaseSettings):
     )
     hubspot_refresh_token: SecretStr | None = Field(
         None, description="HubSpot OAuth refresh token (with HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET)"
+    )
+    hubspot_api_version: Literal["v3", "2026-03", "2026-09"] = Field(
+        "v3", description="HubSpot CRM paths: v3, or date-versioned 2026-03 / 2026-09 (v3 ends 2027-09)"
     )
     hubspot_org_key: str = Field(
         "hubspot", description="The HubSpot portal's id in the store and for --org (a name, not a secret)"

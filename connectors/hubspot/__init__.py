@@ -2,5 +2,6 @@
 
 from connectors.hubspot.client import HubSpotAPIError, HubSpotOAuthRefresh
 from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.versions import HubSpotApiVersion
 
-__all__ = ["HubSpotAPIError", "HubSpotConnector", "HubSpotOAuthRefresh"]
+__all__ = ["HubSpotAPIError", "HubSpotApiVersion", "HubSpotConnector", "HubSpotOAuthRefresh"]

@@ -9,8 +9,15 @@ connector needs, each returning the decoded JSON body. Every HTTP attempt:
 - is retried by `transient_retry` when `classify` says it is transient (429,
   5xx, timeouts, connection resets), honouring `Retry-After` when sent;
 - on a 401 `EXPIRED_AUTHENTICATION` renews the access token through the OAuth
-  refresh grant, when the connector was given `HubSpotOAuthRefresh`, and tries
-  once more; without it the run stops with a `CRMError`.
+  refresh grant on `POST /oauth/2026-03/token`, when the connector was given
+  `HubSpotOAuthRefresh`, and tries once more; without it the run stops with a
+  `CRMError`. The SDK's `/oauth/v1/token` is tried only when the new endpoint
+  is not served (no RFC 6749 answer) and only before v1's sunset, 2027-02-16.
+
+With `api_version` set to a date-versioned release (`2026-03`, `2026-09`)
+every CRM call goes to its dated path (`/crm/objects/2026-09/companies`):
+the SDK builds v3/v4 paths, and `_versioned_api_factory` rewrites them, the
+one place that knows (see `versions.py`).
 
 Responses are read with `_preload_content=False` and decoded as plain JSON:
 the SDK's model deserialisation costs ~50 ms per 100-record page, five times
@@ -25,14 +32,23 @@ import json
 import logging
 import socket
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import urllib3
 from hubspot import HubSpot
+from hubspot.discovery.discovery_base import DiscoveryBase
 
 from connectors.base import CRMAPIError, CRMError
+from connectors.hubspot.versions import (
+    OAUTH_TOKEN_PATH,
+    OAUTH_V1_SUNSET,
+    HubSpotApiVersion,
+    v1_fallback_allowed,
+    versioned_path,
+)
 from connectors.limits import RequestBudget, RetryDecision, transient_retry
 
 log = logging.getLogger(__name__)
@@ -116,8 +132,8 @@ def _api_error(exc: Any) -> HubSpotAPIError:
             retry_after = None
     return HubSpotAPIError(
         status,
-        category=body.get("category") or body.get("errorType"),
-        message=str(body.get("message") or getattr(exc, "reason", "") or ""),
+        category=body.get("category") or body.get("errorType") or body.get("error"),
+        message=str(body.get("message") or body.get("error_description") or getattr(exc, "reason", "") or ""),
         policy=body.get("policyName"),
         retry_after=retry_after,
         body=body,
@@ -127,6 +143,26 @@ def _api_error(exc: Any) -> HubSpotAPIError:
 def _is_sdk_error(exc: BaseException) -> bool:
     # Every generated package defines its own ApiException; they share the name and module layout.
     return type(exc).__module__.startswith("hubspot.") and hasattr(exc, "status")
+
+
+def _versioned_api_factory(version: HubSpotApiVersion) -> Callable[[Any, str, dict[str, Any]], Any]:
+    """An SDK `api_factory` whose API clients call the date-versioned twin of each path."""
+
+    def factory(api_client_package: Any, api_name: str, config: dict[str, Any]) -> Any:
+        api = DiscoveryBase._default_api_factory(api_client_package, api_name, config)
+        call_api = api.api_client.call_api
+
+        def call_versioned(resource_path: str, *args: Any, **kwargs: Any) -> Any:
+            return call_api(versioned_path(resource_path, version), *args, **kwargs)
+
+        api.api_client.call_api = call_versioned
+        return api
+
+    return factory
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
 
 
 @dataclass(frozen=True)
@@ -153,8 +189,12 @@ class HubSpotClient:
         initial_wait: float = 0.25,
         max_wait: float = 60.0,
         timeout: float = 60.0,
+        api_version: HubSpotApiVersion = HubSpotApiVersion.V3,
+        today: Callable[[], date] = _utc_today,
     ) -> None:
         self._host = base_url.rstrip("/") if base_url else None
+        self.api_version = api_version
+        self._today = today
         self._token = access_token
         self._budget = budget
         self._search_budget = search_budget
@@ -175,12 +215,16 @@ class HubSpotClient:
         self.retries += 1
 
     def _build(self, token: str) -> HubSpot:
+        options: dict[str, Any] = {"access_token": token}
         if self._host:
-            return HubSpot(access_token=token, host=self._host)
-        return HubSpot(access_token=token)
+            options["host"] = self._host
+        if self.api_version is not HubSpotApiVersion.V3:
+            options["api_factory"] = _versioned_api_factory(self.api_version)
+        return HubSpot(**options)
 
     def __repr__(self) -> str:
-        return f"HubSpotClient(host={self._host or 'https://api.hubapi.com'!r})"
+        host = self._host or "https://api.hubapi.com"
+        return f"HubSpotClient(host={host!r}, api_version={self.api_version.value!r})"
 
     # ------------------------------------------------------------------ plumbing
 
@@ -230,9 +274,61 @@ class HubSpotClient:
                 "HubSpot access token expired (EXPIRED_AUTHENTICATION) and no OAuth refresh "
                 "credentials were given; issue a new token or configure the OAuth app"
             )
-        oauth = self._oauth
         log.info("HubSpot access token expired; renewing it with the refresh token")
-        answer = self._retry(
+        try:
+            body = self._refresh_2026_03(self._oauth)
+        except HubSpotAPIError as exc:
+            if "error" in exc.body:  # an RFC 6749 answer: the endpoint judged our credentials
+                raise CRMError(f"HubSpot refused the token refresh ({exc.code}: {exc.message})") from None
+            body = self._refresh_v1_before_sunset(self._oauth, exc)
+        token = (body or {}).get("access_token")
+        if not token:
+            raise CRMError("HubSpot's OAuth refresh answered without an access token")
+        rotated = (body or {}).get("refresh_token")
+        if rotated and rotated != self._oauth.refresh_token:
+            self._oauth = replace(self._oauth, refresh_token=str(rotated))
+        self._token = str(token)
+        self._sdk = self._build(self._token)
+
+    def _refresh_2026_03(self, oauth: HubSpotOAuthRefresh) -> Any:
+        """The refresh_token grant on `POST /oauth/2026-03/token`, credentials in the form body."""
+        form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", oauth.client_id),
+            ("client_secret", oauth.client_secret),
+            ("refresh_token", oauth.refresh_token),
+        ]
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        return self._retry(
+            lambda: self._attempt(
+                lambda sdk: sdk.oauth.tokens_api.api_client.call_api(
+                    OAUTH_TOKEN_PATH,
+                    "POST",
+                    header_params=dict(headers),
+                    post_params=list(form),
+                    response_types_map={},
+                    auth_settings=[],
+                    _preload_content=False,
+                    _request_timeout=self._timeout,
+                ),
+                search=False,
+            )
+        )().body
+
+    def _refresh_v1_before_sunset(self, oauth: HubSpotOAuthRefresh, failure: HubSpotAPIError) -> Any:
+        """The SDK's `POST /oauth/v1/token`, only while HubSpot still serves it."""
+        if not v1_fallback_allowed(self._today()):
+            raise CRMError(
+                f"HubSpot's {OAUTH_TOKEN_PATH} answered {failure.status} and OAuth v1 was retired on "
+                f"{OAUTH_V1_SUNSET.isoformat()}; the access token cannot be renewed"
+            )
+        log.warning(
+            "HubSpot's %s answered %s; renewing through OAuth v1, which HubSpot retires on %s",
+            OAUTH_TOKEN_PATH,
+            failure.status,
+            OAUTH_V1_SUNSET.isoformat(),
+        )
+        return self._retry(
             lambda: self._attempt(
                 lambda sdk: sdk.oauth.tokens_api.create(
                     grant_type="refresh_token",
@@ -244,12 +340,7 @@ class HubSpotClient:
                 ),
                 search=False,
             )
-        )()
-        token = (answer.body or {}).get("access_token")
-        if not token:
-            raise CRMError("HubSpot's OAuth refresh answered without an access token")
-        self._token = str(token)
-        self._sdk = self._build(self._token)
+        )().body
 
     # ------------------------------------------------------------------ the calls
 

@@ -88,6 +88,7 @@ from connectors.hubspot.records import (
     with_associations,
 )
 from connectors.hubspot.streams import DEFAULT_FIELD_MAP, OWNERS, hubspot_streams
+from connectors.hubspot.versions import HubSpotApiVersion
 from connectors.limits import LocalBudget, RequestBudget
 
 # Whole-batch rejections worth splitting: one bad record makes HubSpot refuse them all.
@@ -131,6 +132,7 @@ class HubSpotConnector:
         retry_attempts: int = 8,
         retry_initial_wait: float = 0.25,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        api_version: HubSpotApiVersion = HubSpotApiVersion.V3,
     ) -> None:
         """`search_per_second` paces this process's searches under HubSpot's own search
         limit (5/s); None leaves them unpaced (emulators without that limit). Pass
@@ -146,6 +148,8 @@ class HubSpotConnector:
             oauth=oauth,
             attempts=retry_attempts,
             initial_wait=retry_initial_wait,
+            api_version=HubSpotApiVersion(api_version),
+            today=lambda: clock().date(),
         )
         self._clock = clock
         self.field_map = field_map

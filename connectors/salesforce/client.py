@@ -1,8 +1,9 @@
 """The only module that imports simple-salesforce: login, the calls we make, and error mapping.
 
 `SalesforceClient` wraps one `simple_salesforce.Salesforce` session and
-exposes exactly the calls the connector needs (SOQL pages, sObject
-Collections, `getDeleted`, limits). Every HTTP call it makes:
+exposes exactly the calls the connector needs (SOQL pages, Bulk API 2.0
+query jobs, describe, sObject Collections, `getDeleted`, limits). Every HTTP
+call it makes:
 
 - first takes a token from the org's shared `RequestBudget`;
 - is retried by `transient_retry` when `classify` says it is transient
@@ -11,6 +12,12 @@ Collections, `getDeleted`, limits). Every HTTP call it makes:
   simple-salesforce itself (it logs in again on `INVALID_SESSION_ID`);
 - updates the org's API usage read from the `Sforce-Limit-Info` header, so
   the connector can stop before it burns the daily allowance.
+
+Bulk API 2.0 query jobs are driven call by call here (`restful` for the job,
+the library's `_call_salesforce` for the CSV pages) rather than through
+`sf.bulk2.<Object>.query`: that generator sleeps on its own schedule and
+makes its HTTP calls outside the budget, the quota guard and the retries,
+and does not renew an expired session.
 
 `RedirectingSession` sends every request simple-salesforce makes (logins
 included, which the library always addresses to `https://*.salesforce.com`)
@@ -36,9 +43,18 @@ from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
     SalesforceRefusedRequest,
 )
+from tenacity import retry, retry_if_result, stop_after_delay, wait_exponential
 
 from connectors.base import CRMAPIError, CRMError, QuotaExhausted
 from connectors.limits import RequestBudget, RetryDecision, transient_retry
+from connectors.salesforce.bulk import (
+    BULK_PAGE_SIZE,
+    BulkJob,
+    BulkJobState,
+    BulkPolling,
+    csv_rows,
+    job_from_answer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +197,10 @@ class SalesforceClient:
         max_retry_wait: float = 30.0,
         timeout: float = 60.0,
         guard: Callable[[], None] | None = None,
+        bulk_polling: BulkPolling = BulkPolling(),
     ):
         self.api_version = api_version
+        self.bulk_polling = bulk_polling
         self.guard = guard
         self.budget = budget
         self.calls = 0
@@ -271,6 +289,67 @@ class SalesforceClient:
     def count(self, soql: str, *, include_deleted: bool = False) -> int:
         result = self._call(self.sf.query, soql, include_deleted=include_deleted)
         return int(result["totalSize"])
+
+    def bulk_query_pages(
+        self, soql: str, *, include_deleted: bool = False, page_size: int = BULK_PAGE_SIZE
+    ) -> Iterator[list[dict[str, str]]]:
+        """Pages of a Bulk API 2.0 query job as CSV rows (strings, "" for null), paged by locator.
+
+        `include_deleted` runs it as `queryAll`, so soft-deleted and merged rows come too.
+        """
+        body = {
+            "operation": "queryAll" if include_deleted else "query",
+            "query": soql,
+            "contentType": "CSV",
+            "columnDelimiter": "COMMA",
+            "lineEnding": "LF",
+        }
+        job = job_from_answer(self._call(self.sf.restful, "jobs/query", method="POST", json=body))
+        self._await_query_job(job)
+        url = f"{self.sf.bulk2_url}query/{job.id}/results"
+        locator = ""
+        while True:
+            params: dict[str, Any] = {"maxRecords": page_size}
+            if locator:
+                params["locator"] = locator
+            response: requests.Response = self._call(
+                self.sf._call_salesforce,  # the library's call: errors mapped, expired sessions renewed
+                "GET",
+                url,
+                name="jobs/query/results",
+                params=params,
+                headers={"Accept": "text/csv"},
+            )
+            yield csv_rows(response.content.decode("utf-8"))
+            locator = response.headers.get("Sforce-Locator") or "null"
+            if locator == "null":
+                return
+
+    def _await_query_job(self, job: BulkJob) -> None:
+        """Poll the job with exponential backoff until it is complete; fail clearly otherwise."""
+        polling = self.bulk_polling
+        if job.state.running:
+            poll = retry(
+                retry=retry_if_result(lambda polled: polled.state.running),
+                wait=wait_exponential(multiplier=polling.first_wait, max=polling.max_wait),
+                stop=stop_after_delay(polling.timeout),
+                retry_error_callback=lambda state: state.outcome.result() if state.outcome else job,
+            )(lambda: job_from_answer(self._call(self.sf.restful, f"jobs/query/{job.id}", method="GET")))
+            job = poll()
+        if job.state is BulkJobState.JOB_COMPLETE:
+            return
+        if job.state.running:
+            self._call(self.sf.restful, f"jobs/query/{job.id}", method="PATCH", json={"state": "Aborted"})
+            raise CRMError(
+                f"Salesforce Bulk query job {job.id} was still {job.state} after {polling.timeout:g} s; "
+                "aborted it"
+            )
+        raise CRMError(f"Salesforce Bulk query job {job.id} ended {job.state}: {job.error}")
+
+    def field_types(self, sobject: str) -> dict[str, str]:
+        """Each field's describe `type` (boolean, double, datetime, ...), to read Bulk CSV by."""
+        answer = self._call(self.sf.restful, f"sobjects/{sobject}/describe/", method="GET")
+        return {str(f["name"]): str(f["type"]) for f in answer.get("fields", [])}
 
     def collection_update(
         self, records: Sequence[dict[str, Any]], *, all_or_none: bool = False

@@ -6,7 +6,10 @@ field (`SystemModstamp`) and `Id`, and resumed from a keyset cursor (see
 `records.py`), so soft-deleted rows and merge losers (`MasterRecordId`)
 arrive as deletions, and ties at the cursor are neither lost nor doubled.
 Each Salesforce page (2,000 rows) becomes one `Page` the caller stores
-before the next is fetched. A final page per pull carries hard deletes
+before the next is fetched. A full pull (no cursor yet for the sObject) of
+more rows than `bulk_threshold` (a `SELECT COUNT()` tells) runs the same
+query as one Bulk API 2.0 job instead, a `Page` per result page of up to
+50,000 rows (see `bulk.py`). A final page per pull carries hard deletes
 found with `getDeleted` (Salesforce keeps about 15 days of them; for older
 ones, run a `full=True` pull and treat ids it no longer returns as gone).
 
@@ -50,6 +53,13 @@ from connectors.base import (
     streams_of,
 )
 from connectors.limits import RequestBudget
+from connectors.salesforce.bulk import (
+    BULK_PAGE_SIZE,
+    DEFAULT_BULK_THRESHOLD,
+    BulkPolling,
+    goes_through_bulk,
+    typed_record,
+)
 from connectors.salesforce.client import (
     COLLECTION_SIZE,
     SalesforceAPIError,
@@ -99,6 +109,9 @@ class SalesforceConnector:
         retry_attempts: int = 8,
         max_retry_wait: float = 30.0,
         timeout: float = 60.0,
+        bulk_threshold: int = DEFAULT_BULK_THRESHOLD,
+        bulk_page_size: int = BULK_PAGE_SIZE,
+        bulk_polling: BulkPolling = BulkPolling(),
     ):
         if not 0.0 < quota_share <= 1.0:
             raise ValueError("quota_share must be within (0, 1]")
@@ -113,6 +126,9 @@ class SalesforceConnector:
         self._retry_attempts = retry_attempts
         self._max_retry_wait = max_retry_wait
         self._timeout = timeout
+        self.bulk_threshold = bulk_threshold
+        self.bulk_page_size = bulk_page_size
+        self._bulk_polling = bulk_polling
         self._client: SalesforceClient | None = None
         self._planning_model: str | None = None
         self._territories: dict[str, str] = {}
@@ -135,6 +151,7 @@ class SalesforceConnector:
                 max_retry_wait=self._max_retry_wait,
                 timeout=self._timeout,
                 guard=self._check_quota,
+                bulk_polling=self._bulk_polling,
             )
         return self._client
 
@@ -174,8 +191,7 @@ class SalesforceConnector:
         started = datetime.now(UTC)
         deleted_seen: set[str] = set()
         for spec in specs:
-            soql = self._incremental_soql(spec, cursor.positions.get(spec.crm_object))
-            for rows in self.client.query_pages(soql, include_deleted=spec.deletable):
+            for rows in self._rows(spec, cursor.positions.get(spec.crm_object)):
                 records: list[R] = []
                 deleted: list[DeletedRecord] = []
                 for row in rows:
@@ -194,6 +210,32 @@ class SalesforceConnector:
         if deletable:
             hard = self._hard_deletes(deletable, cursor, started, deleted_seen)
             yield Page(records=[], deleted=hard, cursor=cursor.encode())
+
+    def _rows(self, spec: StreamSpec[Any], position: Position | None) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the stream's query: REST, or one Bulk job for a full pull of a large sObject."""
+        soql = self._incremental_soql(spec, position)
+        if position is None and self._worth_a_bulk_job(spec):
+            types = self.client.field_types(spec.crm_object)
+            for page in self.client.bulk_query_pages(
+                soql, include_deleted=spec.deletable, page_size=self.bulk_page_size
+            ):
+                yield [typed_record(row, types) for row in page]
+            return
+        yield from self.client.query_pages(soql, include_deleted=spec.deletable)
+
+    def _worth_a_bulk_job(self, spec: StreamSpec[Any]) -> bool:
+        if self.bulk_threshold <= 0:
+            return False  # REST only: not even the COUNT() is spent
+        rows = self.client.count(f"SELECT COUNT() FROM {spec.crm_object}", include_deleted=spec.deletable)
+        bulk = goes_through_bulk(rows, self.bulk_threshold)
+        if bulk:
+            log.info(
+                "Salesforce %s has %d rows, over the Bulk threshold of %d: pulling it with Bulk API 2.0",
+                spec.crm_object,
+                rows,
+                self.bulk_threshold,
+            )
+        return bulk
 
     @staticmethod
     def _incremental_soql(spec: StreamSpec[Any], position: Position | None) -> str:

@@ -19,7 +19,7 @@ import redis
 from fastapi import FastAPI
 
 from connectors.base import AssignmentChange, CRMConnector, CRMError, Outcome, Page, Stream, VisitRecord
-from connectors.hubspot import HubSpotConnector, HubSpotOAuthRefresh
+from connectors.hubspot import HubSpotApiVersion, HubSpotConnector, HubSpotOAuthRefresh
 from emulators.faults import FaultConfig
 from emulators.hubspot import create_hubspot_app
 from emulators.hubspot.org import HubSpotOrg
@@ -38,8 +38,14 @@ def connector_for(url: str, **kwargs: object) -> HubSpotConnector:
 
 
 @pytest.fixture
-def connector(hubspot_server: RunningServer) -> HubSpotConnector:
-    return connector_for(hubspot_server.url)
+def connector(hubspot_server: RunningServer, request: pytest.FixtureRequest) -> HubSpotConnector:
+    return connector_for(hubspot_server.url, api_version=getattr(request, "param", HubSpotApiVersion.V3))
+
+
+# The representative pulls and pushes run on the numeric paths and on a date-versioned release.
+ON_EITHER_API_VERSION = pytest.mark.parametrize(
+    "connector", [HubSpotApiVersion.V3, HubSpotApiVersion.V2026_09], indirect=True, ids=str
+)
 
 
 def drain(pages: Iterator[Page]) -> tuple[list, list, str]:  # type: ignore[type-arg]
@@ -63,6 +69,7 @@ def test_the_connector_speaks_the_crm_protocol(connector: HubSpotConnector) -> N
     assert connector.api_calls == 0  # building it costs no call
 
 
+@ON_EITHER_API_VERSION
 def test_incremental_pull_returns_exactly_the_changed_deleted_and_merged_companies(
     connector: HubSpotConnector, portal: HubSpotOrg
 ) -> None:
@@ -132,6 +139,7 @@ def test_a_change_window_of_12000_companies_is_pulled_completely(
     assert searches <= 12_000 // 200 + 3  # keyset paging: about one search per 200 records
 
 
+@ON_EITHER_API_VERSION
 def test_a_push_with_3_rejected_of_200_applies_the_other_197(
     connector: HubSpotConnector, portal: HubSpotOrg, hubspot_app: FastAPI
 ) -> None:
@@ -161,6 +169,7 @@ def test_a_push_with_3_rejected_of_200_applies_the_other_197(
         assert applied == (company_id not in bad)
 
 
+@ON_EITHER_API_VERSION
 def test_re_pushing_visits_creates_no_duplicate_meetings(
     connector: HubSpotConnector, portal: HubSpotOrg
 ) -> None:
@@ -219,6 +228,7 @@ def test_pulled_activities_carry_their_company_and_our_visit_key(
     assert changed[0].started_at == visit.start
 
 
+@ON_EITHER_API_VERSION
 def test_a_full_activity_pull_links_meetings_and_calls_to_companies(
     connector: HubSpotConnector, portal: HubSpotOrg
 ) -> None:
@@ -231,6 +241,7 @@ def test_a_full_activity_pull_links_meetings_and_calls_to_companies(
     assert any(a.completed for a in activities)
 
 
+@ON_EITHER_API_VERSION
 def test_reps_are_owners_with_deactivated_users_inactive(
     connector: HubSpotConnector, seed_org: SeedOrg
 ) -> None:
@@ -277,7 +288,7 @@ def test_pull_and_push_finish_exactly_once_under_429_503_latency_and_token_expir
     assert {portal.properties_of("companies", i)["hubspot_owner_id"] for i in counts} == {owner}
     assert connector.api_calls > 10 + 1 + 10  # faults were met and retried
     assert stats["total"] >= connector.api_calls
-    assert stats["routes"]["POST /oauth/v1/token"] >= 1  # the expired token was renewed
+    assert stats["routes"]["POST /oauth/2026-03/token"] >= 1  # the expired token was renewed
 
 
 def test_an_expired_token_without_refresh_credentials_stops_with_a_clear_error(
@@ -386,6 +397,7 @@ def test_a_visit_to_a_missing_company_is_rejected_and_leaves_no_meeting(
     assert portal.associated_ids("meetings", meeting, "companies") == [second]
 
 
+@ON_EITHER_API_VERSION
 def test_a_pull_after_our_own_push_returns_exactly_the_pushed_companies_in_full_pages(
     connector: HubSpotConnector, portal: HubSpotOrg, hubspot_server: RunningServer
 ) -> None:
@@ -403,4 +415,5 @@ def test_a_pull_after_our_own_push_returns_exactly_the_pushed_companies_in_full_
 
     assert sorted(r.crm_id for r in changed) == sorted(targets)
     stats = httpx.get(f"{hubspot_server.url}/__emulator/stats").json()
-    assert stats["routes"]["POST /crm/v3/objects/{object_type}/search"] == 2  # 200 + 100
+    searches = {r: n for r, n in stats["routes"].items() if r.endswith("/{object_type}/search")}
+    assert list(searches.values()) == [2]  # 200 + 100, on the v3 or the date-versioned path

@@ -78,8 +78,9 @@ def test_full_pull_returns_every_account_once_in_pages_with_crm_values(
         assert first.modified_at.tzinfo is UTC
         assert any(r.lat is None and r.postal_code for r in by_name.values())
         assert any(r.tier not in ("A", "B", "C") for r in by_name.values())
-        # One login + 3 query pages + 1 getDeleted-free final page.
-        assert sf.api_calls == 4
+        # One login + the COUNT() that keeps 5,000 rows on REST + 3 query pages + 1 getDeleted-free
+        # final page.
+        assert sf.api_calls == 5
 
         reps = [r for p in sf.pull(Stream.REPS, None) for r in p.records]
         assert len(reps) == 25 and any(not r.active for r in reps)
@@ -213,7 +214,7 @@ def test_quota_guard_stops_the_run_with_a_clear_message(
 ) -> None:
     daily = FaultConfig(request_budget=4, budget_window_seconds=86_400)
     with salesforce_emulator(org_5k, faults=daily) as emu:
-        sf = connector(emu, quota_share=0.5)
+        sf = connector(emu, quota_share=0.5, bulk_threshold=0)  # REST only: no COUNT() call
         stored: list[Page[AccountRecord]] = []
         with pytest.raises(QuotaExhausted, match=r"2/4 \(50%\).*50% share"):
             for page in sf.pull(Stream.ACCOUNTS, None):
