@@ -33,6 +33,9 @@ app.add_typer(db_app, name="db")
 outbox_app = typer.Typer(help="Inspect and recover the push outbox.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 
+roads_app = typer.Typer(help="Road data for the routing engines.", no_args_is_help=True)
+app.add_typer(roads_app, name="roads")
+
 OrgOption = typer.Option(None, "--org", "--crm", help="An org's id (default: every configured org)")
 
 
@@ -148,10 +151,14 @@ def plan_file(
     start: str | None = typer.Option(None, "--start", help="First day of the call plans, YYYY-MM-DD"),
     weeks: int = typer.Option(13, "--weeks", help="Weeks of call plans"),
     csv_dir: Path | None = typer.Option(None, "--csv", help="With --call-plans: one CSV per rep in DIR"),
+    routing_engine: str | None = typer.Option(
+        None, "--routing-engine", help="haversine, valhalla-local, valhalla or osrm (default: ROUTING_ENGINE)"
+    ),
 ) -> None:
     """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out."""
     from sync.console import print_plan_file
-    from sync.planfile import PlanFileError, plan_spreadsheets, write_document
+    from sync.planfile import PlanFileError, load_policy, plan_spreadsheets, write_document
+    from sync.roads import open_roads
 
     if mode not in ("minimal", "full"):
         raise fail(f"--mode must be minimal or full, not {mode!r}")
@@ -159,6 +166,7 @@ def plan_file(
         raise fail("--csv writes the call plans: give --call-plans --start YYYY-MM-DD too")
     first_day = _call_plans_start(start, weeks) if call_plans else None
     try:
+        travel = open_roads(get_settings(), load_policy(policy), engine=routing_engine)
         plan, document = plan_spreadsheets(
             accounts,
             reps,
@@ -169,11 +177,35 @@ def plan_file(
             call_plans_from=first_day,
             weeks=weeks,
             csv_dir=csv_dir,
+            travel=travel,
         )
     except PlanFileError as exc:
         raise fail(str(exc)) from None
     write_document(document, out)
     print_plan_file(plan, str(out))
+
+
+@roads_app.command("build")
+def roads_build(
+    pbf: Path = typer.Option(..., "--pbf", help="An OpenStreetMap extract (.osm.pbf)"),
+    tiles: Path = typer.Option(..., "--tiles", help="The tiles directory to build (replaced when done)"),
+) -> None:
+    """Build Valhalla routing tiles from an OSM extract, for ROUTING_ENGINE=valhalla-local."""
+    import time
+
+    from connectors.roads import TilesError, build_tiles, tiles_version
+
+    started = time.perf_counter()
+    try:
+        manifest = build_tiles(pbf, tiles)
+    except TilesError as exc:
+        raise fail(str(exc)) from None
+    seconds = time.perf_counter() - started
+    console.print(
+        f"{manifest.tiles} tiles from {manifest.source} in {tiles} in {seconds:.1f} s; "
+        f"tiles version [bold]{tiles_version(tiles)}[/]",
+        highlight=False,
+    )
 
 
 def _call_plans_start(start: str | None, weeks: int) -> date:

@@ -1,0 +1,333 @@
+"""`CachedTravel`: a road engine's answers kept in the store, so the nightly run routes only what changed.
+
+Every pair an engine answers is one `TravelPair` row, keyed by the engine's
+`TravelKey` (engine, profile, data version) and the two points rounded to
+1e-5 degrees (about a metre; the points sent to the engine are rounded the
+same way, so a cached pair is exactly what the engine said). A table of n × m
+points reads the pairs it knows and asks the engine only for the rest: the
+points that are new get their rows and columns, nothing else. Rebuilt tiles
+have a new data version, so their pairs miss, and the rows of older versions
+of the same engine and profile are deleted when a new version is first used.
+
+A pair with no route is stored without minutes; the fallback (straight line ×
+a penalty) is applied on reading, and the pair stays flagged, as the engine
+itself would flag it. An OSRM server that reports no data version is not
+cached: nothing would tell when its data changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sqlalchemy import Engine, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from connectors.roads import Fallback, IssueKind, PointIssue, RoadTable, TravelKey, Unreachable
+from connectors.roads.matrix import as_points
+from connectors.roads.osrm import UNVERSIONED
+from sync.store import TravelPair, transaction
+from sync.store.types import utcnow
+
+T = TypeVar("T")
+
+DECIMALS = 5
+QUERY_CHUNK = 400  # points per IN (...) list
+INSERT_CHUNK = 5_000
+
+
+class RoadEngine(Protocol):
+    """What the cache needs of a road engine (`connectors.roads.RoadTravel` is one)."""
+
+    @property
+    def key(self) -> TravelKey: ...
+
+    @property
+    def fallback(self) -> Fallback: ...
+
+    @property
+    def max_snap_m(self) -> float: ...
+
+    def table(self, origins: ArrayLike, destinations: ArrayLike) -> RoadTable: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPair:
+    minutes: float | None  # None: the engine found no route
+    km: float | None
+    origin_off_road: bool
+    destination_off_road: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CacheCounts:
+    """How a cached engine was used: tables asked of the engine, pairs routed, pairs read from the store."""
+
+    engine_requests: int
+    pairs_routed: int
+    pairs_from_store: int
+
+
+def point_key(lat: float, lon: float) -> str:
+    return f"{lat:.{DECIMALS}f},{lon:.{DECIMALS}f}"
+
+
+class CachedTravel:
+    """The planner's `TravelMatrix` over a road engine, through the store's `travel_pair` rows.
+
+    Without a store (`tsync plan-file`), only the pairs of this process are kept.
+    """
+
+    def __init__(self, engine: RoadEngine, store: Engine | None) -> None:
+        self.engine = engine
+        self.store = store
+        self.fallback = engine.fallback
+        self._known: dict[tuple[str, str], CachedPair] = {}
+        self._last: tuple[bytes, bytes, RoadTable] | None = None
+        self._issues: dict[tuple[float, float], IssueKind] = {}
+        self._requests = self._routed = self._read = 0
+        self._pruned: str | None = None
+
+    def __repr__(self) -> str:
+        return f"CachedTravel({self.engine!r})"
+
+    @property
+    def key(self) -> TravelKey:
+        return self.engine.key
+
+    def close(self) -> None:
+        self.engine.close()
+
+    @property
+    def _db(self) -> Engine:
+        assert self.store is not None, "only a cache with a store reads and writes pairs"
+        return self.store
+
+    @property
+    def counts(self) -> CacheCounts:
+        return CacheCounts(self._requests, self._routed, self._read)
+
+    # ------------------------------------------------------------------ TravelMatrix
+
+    def durations(self, origins: ArrayLike, destinations: ArrayLike) -> NDArray[np.float64]:
+        return self.table(origins, destinations).minutes
+
+    def distances(self, origins: ArrayLike, destinations: ArrayLike) -> NDArray[np.float64]:
+        return self.table(origins, destinations).km
+
+    # ------------------------------------------------------------------ tables and reports
+
+    @property
+    def unreachable(self) -> Unreachable:
+        return Unreachable(0, (), (), (), ()) if self._last is None else self._last[2].unreachable
+
+    def issues(self) -> tuple[PointIssue, ...]:
+        return tuple(PointIssue(lat, lon, kind) for (lat, lon), kind in sorted(self._issues.items()))
+
+    def no_route(self, origin: tuple[float, float], destination: tuple[float, float]) -> bool:
+        """Whether a pair seen in an earlier table was given the fallback (no road route)."""
+        a, b = point_key(*origin), point_key(*destination)
+        pair = self._known.get((a, b))
+        return a != b and pair is not None and pair.minutes is None
+
+    def table(self, origins: ArrayLike, destinations: ArrayLike) -> RoadTable:
+        src = np.round(as_points(origins), DECIMALS)
+        dst = np.round(as_points(destinations), DECIMALS)
+        memo = (src.tobytes(), dst.tobytes())
+        if self._last is not None and self._last[:2] == memo:
+            return self._last[2]
+        usrc, src_at = np.unique(src, axis=0, return_inverse=True)
+        udst, dst_at = np.unique(dst, axis=0, return_inverse=True)
+        unique = self._unique_table(usrc, udst)
+        full = _expand(unique, src_at.reshape(-1), dst_at.reshape(-1))
+        self._record_issues(src, dst, full)
+        self._last = (memo[0], memo[1], full)
+        return full
+
+    def _unique_table(self, src: NDArray[np.float64], dst: NDArray[np.float64]) -> RoadTable:
+        okeys = [point_key(lat, lon) for lat, lon in src.tolist()]
+        dkeys = [point_key(lat, lon) for lat, lon in dst.tolist()]
+        key = self.engine.key
+        cacheable = self.store is not None and key.data_version != UNVERSIONED
+        missing = self._missing(okeys, dkeys)
+        if cacheable and missing.any():
+            self._prune(key)
+            self._load(key, okeys, dkeys, missing)
+            missing = self._missing(okeys, dkeys)
+        if missing.any():
+            self._route(src, dst, okeys, dkeys, missing, store=cacheable)
+        return self._assemble(src, dst, okeys, dkeys)
+
+    def _missing(self, okeys: Sequence[str], dkeys: Sequence[str]) -> NDArray[np.bool_]:
+        known = self._known
+        return np.array([[(o, d) not in known for d in dkeys] for o in okeys], dtype=bool).reshape(
+            len(okeys), len(dkeys)
+        )
+
+    # ------------------------------------------------------------------ the store
+
+    def _prune(self, key: TravelKey) -> None:
+        """Forget the pairs of older data of this engine and profile (rebuilt tiles), once per version."""
+        if self._pruned == key.data_version:
+            return
+        with transaction(self._db) as session:
+            session.execute(
+                delete(TravelPair).where(
+                    col(TravelPair.engine) == key.engine,
+                    col(TravelPair.profile) == key.profile,
+                    col(TravelPair.data_version) != key.data_version,
+                )
+            )
+        self._pruned = key.data_version
+
+    def _load(
+        self, key: TravelKey, okeys: Sequence[str], dkeys: Sequence[str], missing: NDArray[np.bool_]
+    ) -> None:
+        want_o = [okeys[i] for i in np.flatnonzero(missing.any(axis=1)).tolist()]
+        want_d = [dkeys[j] for j in np.flatnonzero(missing.any(axis=0)).tolist()]
+        with Session(self._db) as session:
+            for o_part in _chunks(want_o, QUERY_CHUNK):
+                for d_part in _chunks(want_d, QUERY_CHUNK):
+                    rows = session.exec(
+                        select(TravelPair).where(
+                            col(TravelPair.engine) == key.engine,
+                            col(TravelPair.profile) == key.profile,
+                            col(TravelPair.data_version) == key.data_version,
+                            col(TravelPair.origin).in_(o_part),
+                            col(TravelPair.destination).in_(d_part),
+                        )
+                    )
+                    for row in rows:
+                        pair = CachedPair(row.minutes, row.km, row.origin_off_road, row.destination_off_road)
+                        if (row.origin, row.destination) not in self._known:
+                            self._read += 1
+                        self._known[(row.origin, row.destination)] = pair
+
+    def _save(self, key: TravelKey, rows: list[dict[str, Any]]) -> None:
+        with transaction(self._db) as session:
+            insert: Any = (
+                postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            )
+            statement = insert(TravelPair).on_conflict_do_nothing()  # another worker routed it first
+            for part in _chunks(rows, INSERT_CHUNK):
+                session.execute(statement, part)
+
+    # ------------------------------------------------------------------ the engine
+
+    def _route(
+        self,
+        src: NDArray[np.float64],
+        dst: NDArray[np.float64],
+        okeys: Sequence[str],
+        dkeys: Sequence[str],
+        missing: NDArray[np.bool_],
+        *,
+        store: bool,
+    ) -> None:
+        """Ask the engine for the missing pairs: the new origins' whole rows, then what else is missing."""
+        new_rows: NDArray[np.bool_] = np.asarray(missing.all(axis=1))
+        asks: list[tuple[NDArray[np.intp], NDArray[np.intp]]] = []
+        if new_rows.any():
+            asks.append((np.flatnonzero(new_rows), np.arange(len(dkeys))))
+        rest = missing & ~new_rows[:, None]
+        if rest.any():
+            asks.append((np.flatnonzero(rest.any(axis=1)), np.flatnonzero(rest.any(axis=0))))
+        for rows, cols in asks:
+            answer = self.engine.table(src[rows], dst[cols])
+            self._requests += 1
+            self._routed += len(rows) * len(cols)
+            fresh = list(_pairs(answer, [okeys[i] for i in rows.tolist()], [dkeys[j] for j in cols.tolist()]))
+            self._known.update(fresh)
+            if store:
+                key = self.engine.key  # after the request: an OSRM table tells its version
+                self._save(key, [_row(key, o, d, p) for (o, d), p in fresh])
+
+    # ------------------------------------------------------------------ assembling a table
+
+    def _assemble(
+        self, src: NDArray[np.float64], dst: NDArray[np.float64], okeys: Sequence[str], dkeys: Sequence[str]
+    ) -> RoadTable:
+        n, m = len(okeys), len(dkeys)
+        minutes, km = np.full((n, m), np.nan), np.full((n, m), np.nan)
+        off_src, off_dst = np.zeros(n, dtype=bool), np.zeros(m, dtype=bool)
+        for i, o in enumerate(okeys):
+            for j, d in enumerate(dkeys):
+                pair = self._known[(o, d)]
+                if pair.minutes is not None and pair.km is not None:
+                    minutes[i, j], km[i, j] = pair.minutes, pair.km
+                off_src[i] |= pair.origin_off_road
+                off_dst[j] |= pair.destination_off_road
+        flagged = ~np.isfinite(minutes)
+        if flagged.any():
+            fallback_km = self.fallback.km(src, dst)
+            km[flagged] = fallback_km[flagged]
+            minutes[flagged] = self.fallback.minutes(fallback_km)[flagged]
+        return RoadTable(minutes, km, flagged, off_src, off_dst)
+
+    def _record_issues(self, src: NDArray[np.float64], dst: NDArray[np.float64], table: RoadTable) -> None:
+        found = table.unreachable
+        for points, indices, kind in (
+            (src, found.unsnapped_origins, IssueKind.NO_ROAD_NEARBY),
+            (dst, found.unsnapped_destinations, IssueKind.NO_ROAD_NEARBY),
+            (src, found.origins, IssueKind.NO_ROUTE),
+            (dst, found.destinations, IssueKind.NO_ROUTE),
+        ):
+            for i in indices:
+                at = (float(points[i, 0]), float(points[i, 1]))
+                if self._issues.get(at) is not IssueKind.NO_ROAD_NEARBY:
+                    self._issues[at] = kind
+
+
+def _pairs(
+    answer: RoadTable, okeys: Sequence[str], dkeys: Sequence[str]
+) -> Iterator[tuple[tuple[str, str], CachedPair]]:
+    for i, o in enumerate(okeys):
+        for j, d in enumerate(dkeys):
+            routed = not bool(answer.flagged[i, j])
+            yield (
+                (o, d),
+                CachedPair(
+                    float(answer.minutes[i, j]) if routed else None,
+                    float(answer.km[i, j]) if routed else None,
+                    bool(answer.unsnapped_origins[i]),
+                    bool(answer.unsnapped_destinations[j]),
+                ),
+            )
+
+
+def _row(key: TravelKey, origin: str, destination: str, pair: CachedPair) -> dict[str, Any]:
+    return {
+        "engine": key.engine,
+        "profile": key.profile,
+        "data_version": key.data_version,
+        "origin": origin,
+        "destination": destination,
+        "minutes": pair.minutes,
+        "km": pair.km,
+        "origin_off_road": pair.origin_off_road,
+        "destination_off_road": pair.destination_off_road,
+        "created_at": utcnow(),
+    }
+
+
+def _expand(table: RoadTable, rows: NDArray[np.intp], cols: NDArray[np.intp]) -> RoadTable:
+    """The table of unique points laid back onto the points as asked (repeats included)."""
+    grid = np.ix_(rows, cols)
+    return RoadTable(
+        table.minutes[grid],
+        table.km[grid],
+        table.flagged[grid],
+        table.unsnapped_origins[rows],
+        table.unsnapped_destinations[cols],
+    )
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
