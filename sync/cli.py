@@ -158,7 +158,7 @@ def plan_file(
     """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out."""
     from sync.console import print_plan_file
     from sync.planfile import PlanFileError, load_policy, plan_spreadsheets, write_document
-    from sync.roads import open_roads
+    from sync.roads import RoutingNotReady, open_roads
 
     if mode not in ("minimal", "full"):
         raise fail(f"--mode must be minimal or full, not {mode!r}")
@@ -179,7 +179,7 @@ def plan_file(
             csv_dir=csv_dir,
             travel=travel,
         )
-    except PlanFileError as exc:
+    except (PlanFileError, RoutingNotReady) as exc:
         raise fail(str(exc)) from None
     write_document(document, out)
     print_plan_file(plan, str(out))

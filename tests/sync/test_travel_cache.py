@@ -19,7 +19,10 @@ from sqlmodel import Session, select
 from connectors.roads import Fallback, LocalValhalla, RoadTable
 from sync.store import TravelPair
 from sync.travel_cache import CachedTravel
-from tests.connectors.roads.conftest import helsinki_points, helsinki_tiles  # noqa: F401  (session fixture)
+from tests.connectors.roads import conftest as roads
+from tests.connectors.roads.conftest import helsinki_points
+
+helsinki_tiles = roads.helsinki_tiles  # the tiles built once per session
 
 TAMPERE = (61.4978, 23.7610)  # 150 km from the extract: no road of the tiles near it
 
@@ -43,7 +46,8 @@ def stored_pairs(store: Engine) -> int:
 
 
 def test_a_second_run_asks_the_engine_only_for_the_points_that_are_new(
-    store: Engine, helsinki_tiles: Path  # noqa: F811
+    store: Engine,
+    helsinki_tiles: Path,
 ) -> None:
     points = np.round(helsinki_points(12, seed=5), 5)
     first_engine = CountingValhalla(helsinki_tiles)
@@ -66,7 +70,9 @@ def test_a_second_run_asks_the_engine_only_for_the_points_that_are_new(
 
 
 def test_rebuilt_tiles_route_everything_again_and_forget_the_old_pairs(
-    store: Engine, helsinki_tiles: Path, tmp_path: Path  # noqa: F811
+    store: Engine,
+    helsinki_tiles: Path,
+    tmp_path: Path,
 ) -> None:
     tiles = tmp_path / "tiles"
     shutil.copytree(helsinki_tiles, tiles)
@@ -86,7 +92,8 @@ def test_rebuilt_tiles_route_everything_again_and_forget_the_old_pairs(
 
 
 def test_a_point_off_every_road_is_flagged_from_the_store_with_the_fallback_of_tonight(
-    store: Engine, helsinki_tiles: Path  # noqa: F811
+    store: Engine,
+    helsinki_tiles: Path,
 ) -> None:
     points = np.vstack([np.round(helsinki_points(3, seed=9), 5), [TAMPERE]])
     CachedTravel(CountingValhalla(helsinki_tiles), store).table(points, points)
@@ -104,7 +111,7 @@ def test_a_point_off_every_road_is_flagged_from_the_store_with_the_fallback_of_t
     assert [(i.lat, i.lon) for i in travel.issues() if i.kind == "no_road_nearby"] == [TAMPERE]
 
 
-def test_without_a_store_a_run_still_routes_each_pair_once(helsinki_tiles: Path) -> None:  # noqa: F811
+def test_without_a_store_a_run_still_routes_each_pair_once(helsinki_tiles: Path) -> None:
     engine = CountingValhalla(helsinki_tiles)
     travel = CachedTravel(engine, None)
     points = helsinki_points(5, seed=3)
