@@ -230,15 +230,8 @@ class CachedTravel:
         *,
         store: bool,
     ) -> None:
-        """Ask the engine for the missing pairs: the new origins' whole rows, then what else is missing."""
-        new_rows: NDArray[np.bool_] = np.asarray(missing.all(axis=1))
-        asks: list[tuple[NDArray[np.intp], NDArray[np.intp]]] = []
-        if new_rows.any():
-            asks.append((np.flatnonzero(new_rows), np.arange(len(dkeys))))
-        rest = missing & ~new_rows[:, None]
-        if rest.any():
-            asks.append((np.flatnonzero(rest.any(axis=1)), np.flatnonzero(rest.any(axis=0))))
-        for rows, cols in asks:
+        """Ask the engine for the missing pairs, in the blocks `_blocks` chooses."""
+        for rows, cols in _blocks(missing):
             answer = self.engine.table(src[rows], dst[cols])
             self._requests += 1
             self._routed += len(rows) * len(cols)
@@ -282,6 +275,27 @@ class CachedTravel:
                 at = (float(points[i, 0]), float(points[i, 1]))
                 if self._issues.get(at) is not IssueKind.NO_ROAD_NEARBY:
                     self._issues[at] = kind
+
+
+def _blocks(missing: NDArray[np.bool_]) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
+    """Blocks (rows, cols) that cover the missing cells with few pairs asked twice.
+
+    Rows missing most of the columns that miss anything (new points, points new to
+    this set) are asked over those columns; the other rows only over the columns
+    they miss. A point that joined a territory misses its whole row and column,
+    so both blocks together are about exactly its pairs.
+    """
+    rows = np.flatnonzero(missing.any(axis=1))
+    if len(rows) == 0:
+        return []
+    cols_missing = missing.any(axis=0)
+    share = missing[:, cols_missing].sum(axis=1) / max(int(cols_missing.sum()), 1)
+    heavy = missing.any(axis=1) & (share >= 0.5)
+    blocks = []
+    for chosen in (heavy, missing.any(axis=1) & ~heavy):
+        if chosen.any():
+            blocks.append((np.flatnonzero(chosen), np.flatnonzero(missing[chosen].any(axis=0))))
+    return blocks
 
 
 def _pairs(

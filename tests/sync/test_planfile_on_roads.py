@@ -17,39 +17,30 @@ import pytest
 from numpy.typing import NDArray
 from typer.testing import CliRunner
 
-from bench.roads import car_reachable
 from connectors.roads import LocalValhalla
 from sync.cli import app
 from sync.settings import get_settings
 from tests.connectors.roads import conftest as roads
-from tests.connectors.roads.conftest import helsinki_points
+from tests.sync.helsinki_book import TAMPERE, helsinki_book
 
-helsinki_tiles = roads.helsinki_tiles  # the tiles built once per session
-
-TAMPERE = (61.4978, 23.7610)  # 150 km from the extract: no road of the tiles near it
-NO_CAR_IN, NO_CAR_OUT = 8, 14  # of helsinki_points(40, seed=60): nothing drives to 8, nothing leaves 14
+helsinki_tiles = roads.helsinki_tiles  # the tiles, built once per session
 
 
 @pytest.fixture
 def book(tmp_path: Path, helsinki_tiles: Path) -> tuple[Path, Path, NDArray[np.float64]]:
     """accounts.csv and reps.csv: two reps and 20 shops cars can reach, 2 they cannot, one in Tampere."""
-    points = np.round(helsinki_points(40, seed=60), 5)
-    table = LocalValhalla(helsinki_tiles).table(points, points)
-    assert table.flagged[:, NO_CAR_IN].sum() == 39 and table.flagged[NO_CAR_OUT].sum() == 35
-    reachable = np.flatnonzero(car_reachable(table))
-    homes, shops = points[reachable[:2]], points[reachable[2:22]]
+    helsinki = helsinki_book(helsinki_tiles)
     accounts = tmp_path / "accounts.csv"
-    rows = [(f"shop-{k:02d}", lat, lon, "ABC"[k % 3]) for k, (lat, lon) in enumerate(shops)]
-    rows += [("no-car-in", *points[NO_CAR_IN], "B"), ("no-car-out", *points[NO_CAR_OUT], "B")]
+    rows = [(f"shop-{k:02d}", lat, lon, "ABC"[k % 3]) for k, (lat, lon) in enumerate(helsinki.shops)]
+    rows += [("no-car-in", *helsinki.no_car_in, "B"), ("no-car-out", *helsinki.no_car_out, "B")]
     rows += [("tampere", *TAMPERE, "A")]
     with accounts.open("w", newline="") as f:
         csv.writer(f).writerows([("id", "lat", "lon", "tier", "potential"), *[(*r, 1000) for r in rows]])
     reps = tmp_path / "reps.csv"
+    homes = [(f"rep-{k}", *h) for k, h in enumerate(helsinki.homes)]
     with reps.open("w", newline="") as f:
-        csv.writer(f).writerows(
-            [("id", "home_lat", "home_lon"), *[(f"rep-{k}", *h) for k, h in enumerate(homes)]]
-        )
-    return accounts, reps, np.vstack([homes, shops])
+        csv.writer(f).writerows([("id", "home_lat", "home_lon"), *homes])
+    return accounts, reps, np.vstack([helsinki.homes, helsinki.shops])
 
 
 def plan_on_roads(
