@@ -345,7 +345,18 @@ def _run_nightly() -> None:
     if not settings.embedded:
         raise fail("a broker is configured: run `tsync worker` and `tsync beat` instead")
     _orgs(None)  # fail now, not at night, when no CRM is configured
+    _routing_ready(settings)
     run_nightly(settings, say=console.print, warn=lambda text: err_console.print(f"[red]{text}[/]"))
+
+
+def _routing_ready(settings: Any) -> None:
+    """Fail now, not at night, when ROUTING_ENGINE cannot be opened (no tiles, no package)."""
+    from sync.roads import RoutingNotReady, check_routing
+
+    try:
+        check_routing(settings)
+    except RoutingNotReady as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command()
@@ -390,6 +401,7 @@ def worker(
     settings = get_settings()
     if settings.embedded:
         raise fail("CELERY_BROKER_URL is not set: in embedded mode tasks run in-process (`tsync run`)")
+    _routing_ready(settings)
     prefixed = ",".join(settings.celery_queue_prefix + q.strip() for q in queues.split(","))
     celery.worker_main(["worker", "-Q", prefixed, "-c", str(concurrency), "--loglevel", settings.log_level])
 

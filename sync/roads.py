@@ -80,6 +80,13 @@ def open_roads(
     return CachedTravel(open_engine(config), store)
 
 
+def check_routing(settings: Settings) -> None:
+    """Open and close the settings' engine, so a missing tiles directory fails at start, in one line."""
+    config = routing_config(settings, Policy())
+    if config.engine is not RoutingEngine.HAVERSINE:
+        open_engine(config).close()
+
+
 def _home(rep: Rep) -> Point:
     return (rep.home_lat, rep.home_lon)
 
@@ -204,4 +211,12 @@ class RoadCheck:
         )
 
 
-__all__ = ["RoadCheck", "RoutingNotReady", "open_engine", "open_roads", "point_key", "routing_config"]
+__all__ = [
+    "RoadCheck",
+    "RoutingNotReady",
+    "check_routing",
+    "open_engine",
+    "open_roads",
+    "point_key",
+    "routing_config",
+]
