@@ -87,6 +87,19 @@ def check_routing(settings: Settings) -> None:
         open_engine(config).close()
 
 
+def roads_line(roads: RoadsSummary) -> str | None:
+    """One line for `tsync report`: which engine timed the plan and what the roads could not do."""
+    if roads.engine == RoutingEngine.HAVERSINE.value:
+        return None
+    return (
+        f"Roads: {roads.engine} ({roads.profile}, data {roads.data_version}): "
+        f"{roads.unreachable_accounts} account(s) no rep can reach by road (unassigned), "
+        f"{roads.fallback_legs} planned drive(s) with no road route (straight line × penalty); "
+        f"engine asked {roads.engine_requests} time(s) for {roads.pairs_routed} pairs, "
+        f"{roads.pairs_from_store} pairs from the store"
+    )
+
+
 def _home(rep: Rep) -> Point:
     return (rep.home_lat, rep.home_lon)
 
@@ -218,5 +231,6 @@ __all__ = [
     "open_engine",
     "open_roads",
     "point_key",
+    "roads_line",
     "routing_config",
 ]

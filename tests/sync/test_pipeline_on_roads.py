@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
 from connectors.base import CRMKind, Stream
 from sync import pipeline
+from sync.cli import app
 from sync.runs import ensure_org
-from sync.settings import Settings, load_settings
+from sync.settings import Settings, get_settings, load_settings
 from sync.store import (
     AccountRow,
     PlannedAssignment,
@@ -95,7 +97,7 @@ def ctx(postgres_url: str, helsinki_tiles: Path) -> pipeline.Context:
 
 
 def test_the_nightly_plan_on_roads_leaves_out_and_reports_the_accounts_no_rep_can_reach(
-    ctx: pipeline.Context,
+    ctx: pipeline.Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     summary = pipeline.plan(ORG, ctx=ctx)
 
@@ -121,6 +123,15 @@ def test_the_nightly_plan_on_roads_leaves_out_and_reports_the_accounts_no_rep_ca
     assert reported == UNREACHABLE
     assert {r.account_crm_id for r in rows if r.rep_crm_id is None} == UNREACHABLE
     assert visited and visited.isdisjoint(UNREACHABLE)
+    monkeypatch.setenv("DATABASE_URL", ctx.settings.database_url)
+    get_settings.cache_clear()
+    try:
+        shown = CliRunner().invoke(app, ["report", "--org", ORG])
+    finally:
+        get_settings.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    assert "Roads: valhalla-local" in shown.output
+    assert "3 account(s) no rep can reach by road" in " ".join(shown.output.split())
 
 
 def test_the_next_night_asks_the_engine_only_for_the_account_that_is_new(
