@@ -205,6 +205,7 @@ def roads_build(
         f"{manifest.tiles} tiles from {manifest.source} in {tiles} in {seconds:.1f} s; "
         f"tiles version [bold]{tiles_version(tiles)}[/]",
         highlight=False,
+        soft_wrap=True,
     )
 
 
