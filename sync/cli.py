@@ -520,11 +520,13 @@ def map_command(
     rep: str | None = typer.Option(None, "--rep", help="Draw this rep's first week of routes"),
 ) -> None:
     """Write an interactive map of a stored plan: territories, homes, opportunity and a week of routes."""
+    from sync.roads import RoutingNotReady, map_engine
     from sync.views import load_plan_view, territory_map
 
     try:
-        view = load_plan_view(_engine(), plan_run_id=plan_run, org_id=org, route_rep=rep)
-    except LookupError as exc:
+        roads = map_engine(get_settings())  # routes drawn along the roads of ROUTING_ENGINE
+        view = load_plan_view(_engine(), plan_run_id=plan_run, org_id=org, route_rep=rep, roads=roads)
+    except (LookupError, RoutingNotReady) as exc:
         raise fail(str(exc)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     territory_map(view).save(str(out))

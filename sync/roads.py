@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,38 @@ def roads_line(roads: RoadsSummary) -> str | None:
         f"engine asked {roads.engine_requests} time(s) for {roads.pairs_routed} pairs, "
         f"{roads.pairs_from_store} pairs from the store"
     )
+
+
+@dataclass(frozen=True)
+class PlannedStop:
+    """A stop of a drawn route: its day, its place in the day's order, where it is."""
+
+    day: date
+    sequence: int
+    lat: float
+    lon: float
+
+
+def day_paths(
+    stops: Sequence[PlannedStop], home: Point | None, engine: RoadTravel
+) -> dict[date, tuple[Point, ...]]:
+    """Per day, the road geometry from home through the stops in order and back (if the engine has one)."""
+    by_day: dict[date, list[PlannedStop]] = defaultdict(list)
+    for stop in stops:
+        by_day[stop.day].append(stop)
+    paths: dict[date, tuple[Point, ...]] = {}
+    for day, day_stops in sorted(by_day.items()):
+        points = [(s.lat, s.lon) for s in sorted(day_stops, key=lambda s: s.sequence)]
+        shape = engine.route_shape([*([home] if home else []), *points, *([home] if home else [])])
+        if shape:
+            paths[day] = shape
+    return paths
+
+
+def map_engine(settings: Settings) -> RoadTravel | None:
+    """The engine that draws routes along the roads on maps, or None (haversine: straight legs)."""
+    config = routing_config(settings, Policy())
+    return None if config.engine is RoutingEngine.HAVERSINE else open_engine(config)
 
 
 def _home(rep: Rep) -> Point:
@@ -225,9 +258,12 @@ class RoadCheck:
 
 
 __all__ = [
+    "PlannedStop",
     "RoadCheck",
     "RoutingNotReady",
     "check_routing",
+    "day_paths",
+    "map_engine",
     "open_engine",
     "open_roads",
     "point_key",

@@ -17,14 +17,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from connectors.roads.engine import RoadTravel
-from connectors.roads.matrix import RoutedBlock, TravelError, grid
+from connectors.roads.matrix import Point, RoutedBlock, TravelError, as_points, grid
 
 NO_SUITABLE_EDGES = 171  # "No suitable edges near location"
 DEFAULT_MAX_PAIRS = 2_500  # valhalla_build_config's service_limits.auto.max_matrix_location_pairs
 LOCATE_CHUNK = 20  # service_limits.<costing>.max_locations by default, which `locate` obeys
+ROUTE_CHUNK = 20  # the same limit, for a route's locations
 
 
 class ValhallaRefusal(Exception):
@@ -121,6 +122,29 @@ class ValhallaMatrix(RoadTravel):
             raise TravelError(f"{self.server} answered the matrix request oddly: {exc}") from None
         return RoutedBlock(minutes, km, np.zeros(n, dtype=bool), np.zeros(m, dtype=bool))
 
+    def route_shape(self, stops: ArrayLike) -> tuple[Point, ...] | None:
+        """The road geometry of a drive through `stops` in order (Valhalla's `route`), None if none."""
+        points = as_points(stops)
+        if len(points) < 2:
+            return None
+        shape: list[Point] = []
+        # A route takes at most ROUTE_CHUNK locations: longer days are asked in overlapping parts.
+        for start in range(0, len(points) - 1, ROUTE_CHUNK - 1):
+            part = points[start : start + ROUTE_CHUNK]
+            request = {
+                "locations": locations(part, self.max_snap_m),
+                "costing": self.profile,
+                "directions_type": "none",
+            }
+            try:
+                answer = self._call("route", request)
+            except ValhallaRefusal:
+                return None  # no route (or a stop off the roads): the map draws straight legs
+            legs = answer.get("trip", {}).get("legs", []) if isinstance(answer, Mapping) else []
+            for leg in legs:
+                shape.extend(decode_polyline6(str(leg.get("shape", ""))))
+        return tuple(shape) or None
+
     def _unlocated(self, points: NDArray[np.float64]) -> NDArray[np.bool_]:
         lost = np.zeros(len(points), dtype=bool)
         for i in range(0, len(points), LOCATE_CHUNK):
@@ -133,6 +157,27 @@ class ValhallaMatrix(RoadTravel):
             except ValueError as exc:
                 raise TravelError(f"{self.server} answered the locate request oddly: {exc}") from None
         return lost
+
+
+def decode_polyline6(encoded: str) -> list[Point]:
+    """(lat, lon) points of a polyline encoded at 1e-6 precision (Valhalla's route `shape`)."""
+    points: list[Point] = []
+    index = lat = lon = 0
+    while index < len(encoded):
+        deltas = []
+        for _ in range(2):
+            shift = result = 0
+            while True:
+                byte = ord(encoded[index]) - 63
+                index += 1
+                result |= (byte & 0x1F) << shift
+                shift += 5
+                if byte < 0x20:
+                    break
+            deltas.append(~(result >> 1) if result & 1 else result >> 1)
+        lat, lon = lat + deltas[0], lon + deltas[1]
+        points.append((lat / 1e6, lon / 1e6))
+    return points
 
 
 def refusal_from(body: object, status: int) -> ValhallaRefusal:

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from connectors.base import CRMKind, Stream
+from connectors.roads import LocalValhalla
 from sync import pipeline
 from sync.cli import app
 from sync.runs import ensure_org
@@ -31,6 +32,7 @@ from sync.store import (
     transaction,
 )
 from sync.store.schema import upgrade
+from sync.views import load_plan_view
 from tests.connectors.roads import conftest as roads
 from tests.sync.helsinki_book import TAMPERE, HelsinkiBook, helsinki_book
 
@@ -163,3 +165,30 @@ def test_the_next_night_asks_the_engine_only_for_the_account_that_is_new(
             )
         ).one()
     assert planned is not None
+
+
+def test_the_map_draws_the_planned_routes_along_the_roads(
+    ctx: pipeline.Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.plan(ORG, ctx=ctx)
+    for key, value in {
+        "DATABASE_URL": ctx.settings.database_url,
+        "ROUTING_ENGINE": "valhalla-local",
+        "VALHALLA_TILES": str(ctx.settings.valhalla_tiles),
+    }.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        drawn = CliRunner().invoke(app, ["map", "--out", str(tmp_path / "map.html")])
+        view = load_plan_view(ctx.engine, roads=LocalValhalla(str(ctx.settings.valhalla_tiles)))
+    finally:
+        get_settings.cache_clear()
+
+    assert drawn.exit_code == 0, drawn.output
+    assert view.route and set(view.route_paths) == {v.day for v in view.route}
+    page = (tmp_path / "map.html").read_text()
+    for path in view.route_paths.values():
+        stops = {(v.lat, v.lon) for v in view.route}
+        assert len(path) > 3 * len(stops)  # the road's bends, not the stops alone
+        bend = next(p for p in path[1:] if p not in stops)
+        assert f"{bend[0]}, {bend[1]}" in page
