@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from connectors.roads.engine import RoadTravel
-from connectors.roads.matrix import Point, RoutedBlock, TravelError, as_points, grid
+from connectors.roads.matrix import Point, RoutedBlock, TravelError, as_points, decode_polyline6, grid
 
 NO_SUITABLE_EDGES = 171  # "No suitable edges near location"
 DEFAULT_MAX_PAIRS = 2_500  # valhalla_build_config's service_limits.auto.max_matrix_location_pairs
@@ -157,27 +157,6 @@ class ValhallaMatrix(RoadTravel):
             except ValueError as exc:
                 raise TravelError(f"{self.server} answered the locate request oddly: {exc}") from None
         return lost
-
-
-def decode_polyline6(encoded: str) -> list[Point]:
-    """(lat, lon) points of a polyline encoded at 1e-6 precision (Valhalla's route `shape`)."""
-    points: list[Point] = []
-    index = lat = lon = 0
-    while index < len(encoded):
-        deltas = []
-        for _ in range(2):
-            shift = result = 0
-            while True:
-                byte = ord(encoded[index]) - 63
-                index += 1
-                result |= (byte & 0x1F) << shift
-                shift += 5
-                if byte < 0x20:
-                    break
-            deltas.append(~(result >> 1) if result & 1 else result >> 1)
-        lat, lon = lat + deltas[0], lon + deltas[1]
-        points.append((lat / 1e6, lon / 1e6))
-    return points
 
 
 def refusal_from(body: object, status: int) -> ValhallaRefusal:

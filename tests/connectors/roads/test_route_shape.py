@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bench.roads import car_reachable
-from connectors.roads import LocalValhalla, ValhallaHTTP, great_circle_km
-from tests.connectors.roads.conftest import helsinki_points
+from connectors.roads import LocalValhalla, OSRMTravel, ValhallaHTTP, great_circle_km
+from tests.connectors.roads.conftest import SERVER_MAX_TABLE, helsinki_points
 
 
 def along(shape: tuple[tuple[float, float], ...]) -> float:
@@ -52,3 +52,21 @@ def test_a_drive_no_road_connects_has_no_shape(helsinki_tiles: Path) -> None:
     points = helsinki_points(40, seed=60)
     nothing_drives_to = points[8]  # see tests/sync/helsinki_book.py
     assert LocalValhalla(helsinki_tiles).route_shape(np.array([points[0], nothing_drives_to])) is None
+
+
+def test_osrm_draws_a_route_along_its_roads_and_none_where_no_road_connects(osrm_server: str) -> None:
+    osrm = OSRMTravel(osrm_server, max_table_size=SERVER_MAX_TABLE)
+    points = helsinki_points(30, seed=60)
+    try:
+        # OSRM's car profile shuts other streets than Valhalla's: stops that OSRM can drive between.
+        stops = points[np.flatnonzero(car_reachable(osrm.table(points, points)))][:5]
+        shape = osrm.route_shape(stops)
+        table = osrm.table(stops, stops)
+        far = osrm.route_shape(np.array([stops[0], [61.4978, 23.7610]]))  # Tampere: off these roads
+    finally:
+        osrm.close()
+
+    assert shape is not None and len(shape) > 10 * len(stops)
+    driven = sum(table.km[i, i + 1] for i in range(len(stops) - 1))
+    assert along(shape) == pytest.approx(driven, rel=0.03)
+    assert far is None
