@@ -137,10 +137,14 @@ class CachedTravel:
         return tuple(PointIssue(lat, lon, kind) for (lat, lon), kind in sorted(self._issues.items()))
 
     def no_route(self, origin: tuple[float, float], destination: tuple[float, float]) -> bool:
-        """Whether a pair seen in an earlier table was given the fallback (no road route)."""
+        """Whether the drive from `origin` to `destination` has no road route (it gets the fallback)."""
         a, b = point_key(*origin), point_key(*destination)
+        if a == b:
+            return False
+        if (a, b) not in self._known:
+            self.table([origin], [destination])  # the planner tabled it, as a rule: this is the exception
         pair = self._known.get((a, b))
-        return a != b and pair is not None and pair.minutes is None
+        return pair is not None and pair.minutes is None
 
     def table(self, origins: ArrayLike, destinations: ArrayLike) -> RoadTable:
         src = np.round(as_points(origins), DECIMALS)
