@@ -377,6 +377,7 @@ def _solve(
     )
     _step(progress, "call plans", len(call_plans))
     roads.after_planning(call_plans, accounts, snap.reps)
+    roads.close()
     return SolvedPlan(territories, call_plans, road_problems=tuple(roads.problems()), roads=roads.summary())
 
 

@@ -209,6 +209,10 @@ class RoadCheck:
                             assert account_id is not None
                             self.fallback_legs[account_id].append(leg)
 
+    def close(self) -> None:
+        if self.travel is not None:
+            self.travel.close()
+
     # ------------------------------------------------------------------ the report
 
     def problems(self) -> list[RecordProblem]:
