@@ -99,6 +99,7 @@ class CachedTravel:
         self._issues: dict[tuple[float, float], IssueKind] = {}
         self._requests = self._routed = self._read = 0
         self._pruned: str | None = None
+        self._probed = False
 
     def __repr__(self) -> str:
         return f"CachedTravel({self.engine!r})"
@@ -163,16 +164,26 @@ class CachedTravel:
     def _unique_table(self, src: NDArray[np.float64], dst: NDArray[np.float64]) -> RoadTable:
         okeys = [point_key(lat, lon) for lat, lon in src.tolist()]
         dkeys = [point_key(lat, lon) for lat, lon in dst.tolist()]
-        key = self.engine.key
-        cacheable = self.store is not None and key.data_version != UNVERSIONED
         missing = self._missing(okeys, dkeys)
+        key = self._versioned_key(src) if missing.any() else self.engine.key
+        cacheable = self.store is not None and key.data_version != UNVERSIONED
         if cacheable and missing.any():
             self._prune(key)
             self._load(key, okeys, dkeys, missing)
             missing = self._missing(okeys, dkeys)
         if missing.any():
-            self._route(src, dst, okeys, dkeys, missing, store=cacheable)
+            self._route(src, dst, okeys, dkeys, missing)
         return self._assemble(src, dst, okeys, dkeys)
+
+    def _versioned_key(self, src: NDArray[np.float64]) -> TravelKey:
+        """The engine's key; an OSRM server tells its data version only with an answer: ask it one pair."""
+        key = self.engine.key
+        if self.store is not None and key.data_version == UNVERSIONED and not self._probed:
+            self._probed = True
+            self.engine.table(src[:1], src[:1])
+            self._requests += 1
+            key = self.engine.key
+        return key
 
     def _missing(self, okeys: Sequence[str], dkeys: Sequence[str]) -> NDArray[np.bool_]:
         known = self._known
@@ -234,18 +245,16 @@ class CachedTravel:
         okeys: Sequence[str],
         dkeys: Sequence[str],
         missing: NDArray[np.bool_],
-        *,
-        store: bool,
     ) -> None:
-        """Ask the engine for the missing pairs, in the blocks `_blocks` chooses."""
+        """Ask the engine for the missing pairs, in the blocks `_blocks` chooses, and keep them."""
         for rows, cols in _blocks(missing):
             answer = self.engine.table(src[rows], dst[cols])
             self._requests += 1
             self._routed += len(rows) * len(cols)
             fresh = list(_pairs(answer, [okeys[i] for i in rows.tolist()], [dkeys[j] for j in cols.tolist()]))
             self._known.update(fresh)
-            if store:
-                key = self.engine.key  # after the request: an OSRM table tells its version
+            key = self.engine.key  # after the request: an OSRM table tells its version with its answer
+            if self.store is not None and key.data_version != UNVERSIONED:
                 self._save([_row(key, o, d, p) for (o, d), p in fresh])
 
     # ------------------------------------------------------------------ assembling a table

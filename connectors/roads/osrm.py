@@ -88,6 +88,8 @@ class OSRMTravel(RoadTravel):
         points, index = np.unique(np.vstack([origins, destinations]), axis=0, return_inverse=True)
         index = index.reshape(-1)
         src, dst = index[: len(origins)], index[len(origins) :]
+        if len(points) == 1:  # OSRM wants two coordinates at least: a point to itself is sent twice
+            points = np.vstack([points, points])
         coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points.tolist())
         params = {
             "sources": ";".join(str(i) for i in src),

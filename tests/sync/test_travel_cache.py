@@ -16,13 +16,14 @@ from numpy.typing import ArrayLike
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from connectors.roads import Fallback, LocalValhalla, RoadTable
+from connectors.roads import Fallback, LocalValhalla, OSRMTravel, RoadTable
 from sync.store import TravelPair
 from sync.travel_cache import CachedTravel
 from tests.connectors.roads import conftest as roads
-from tests.connectors.roads.conftest import helsinki_points
+from tests.connectors.roads.conftest import SERVER_MAX_TABLE, helsinki_points
 
 helsinki_tiles = roads.helsinki_tiles  # the tiles built once per session
+osrm_server = roads.osrm_server  # OSRM's own server over the same extract
 
 TAMPERE = (61.4978, 23.7610)  # 150 km from the extract: no road of the tiles near it
 
@@ -119,3 +120,18 @@ def test_without_a_store_a_run_still_routes_each_pair_once(helsinki_tiles: Path)
     travel.durations(points, points)
 
     assert engine.asked == [(1, 5), (4, 5)]
+
+
+def test_an_osrm_server_with_a_data_version_is_cached_from_the_first_table_of_the_next_run(
+    store: Engine, osrm_server: str
+) -> None:
+    points = helsinki_points(8, seed=11)
+    CachedTravel(OSRMTravel(osrm_server, max_table_size=SERVER_MAX_TABLE), store).table(points, points)
+
+    osrm = OSRMTravel(osrm_server, max_table_size=SERVER_MAX_TABLE)
+    travel = CachedTravel(osrm, store)  # the next run: its server's version unknown until it answers
+    travel.table(points, points)
+
+    assert osrm.requests == 1  # one pair, to learn the data version; the rest from the store
+    assert travel.key.data_version == roads.OSRM_DATA_VERSION
+    assert travel.counts.pairs_from_store == 64 and travel.counts.pairs_routed == 0

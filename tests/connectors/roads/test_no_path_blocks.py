@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from connectors.roads import LocalValhalla, ValhallaHTTP
-from tests.connectors.roads.conftest import SERVER_MAX_PAIRS, helsinki_points
+from connectors.roads import LocalValhalla, OSRMTravel, ValhallaHTTP
+from tests.connectors.roads.conftest import SERVER_MAX_PAIRS, SERVER_MAX_TABLE, helsinki_points
 
 NOTHING_DRIVES_TO = 8  # of helsinki_points(40, seed=60)
 
@@ -38,3 +38,13 @@ def test_valhallas_server_answers_the_same_block_as_flagged_too(valhalla_server:
         server.close()
 
     assert table.flagged.all() and server.unreachable.destinations == (0,)
+
+
+def test_osrm_answers_a_point_to_itself(osrm_server: str) -> None:
+    osrm = OSRMTravel(osrm_server, max_table_size=SERVER_MAX_TABLE)
+    try:
+        table = osrm.table(helsinki_points(1, seed=1), helsinki_points(1, seed=1))
+    finally:
+        osrm.close()
+
+    assert table.minutes.tolist() == [[0.0]] and not table.flagged.any()
