@@ -33,6 +33,9 @@ app.add_typer(db_app, name="db")
 outbox_app = typer.Typer(help="Inspect and recover the push outbox.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 
+roads_app = typer.Typer(help="Road data for the routing engines.", no_args_is_help=True)
+app.add_typer(roads_app, name="roads")
+
 OrgOption = typer.Option(None, "--org", "--crm", help="An org's id (default: every configured org)")
 
 
@@ -148,10 +151,14 @@ def plan_file(
     start: str | None = typer.Option(None, "--start", help="First day of the call plans, YYYY-MM-DD"),
     weeks: int = typer.Option(13, "--weeks", help="Weeks of call plans"),
     csv_dir: Path | None = typer.Option(None, "--csv", help="With --call-plans: one CSV per rep in DIR"),
+    routing_engine: str | None = typer.Option(
+        None, "--routing-engine", help="haversine, valhalla-local, valhalla or osrm (default: ROUTING_ENGINE)"
+    ),
 ) -> None:
     """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out."""
     from sync.console import print_plan_file
-    from sync.planfile import PlanFileError, plan_spreadsheets, write_document
+    from sync.planfile import PlanFileError, load_policy, plan_spreadsheets, write_document
+    from sync.roads import RoutingNotReady, open_roads
 
     if mode not in ("minimal", "full"):
         raise fail(f"--mode must be minimal or full, not {mode!r}")
@@ -159,6 +166,7 @@ def plan_file(
         raise fail("--csv writes the call plans: give --call-plans --start YYYY-MM-DD too")
     first_day = _call_plans_start(start, weeks) if call_plans else None
     try:
+        travel = open_roads(get_settings(), load_policy(policy), engine=routing_engine)
         plan, document = plan_spreadsheets(
             accounts,
             reps,
@@ -169,11 +177,36 @@ def plan_file(
             call_plans_from=first_day,
             weeks=weeks,
             csv_dir=csv_dir,
+            travel=travel,
         )
-    except PlanFileError as exc:
+    except (PlanFileError, RoutingNotReady) as exc:
         raise fail(str(exc)) from None
     write_document(document, out)
     print_plan_file(plan, str(out))
+
+
+@roads_app.command("build")
+def roads_build(
+    pbf: Path = typer.Option(..., "--pbf", help="An OpenStreetMap extract (.osm.pbf)"),
+    tiles: Path = typer.Option(..., "--tiles", help="The tiles directory to build (replaced when done)"),
+) -> None:
+    """Build Valhalla routing tiles from an OSM extract, for ROUTING_ENGINE=valhalla-local."""
+    import time
+
+    from connectors.roads import TilesError, build_tiles, tiles_version
+
+    started = time.perf_counter()
+    try:
+        manifest = build_tiles(pbf, tiles)
+    except TilesError as exc:
+        raise fail(str(exc)) from None
+    seconds = time.perf_counter() - started
+    console.print(
+        f"{manifest.tiles} tiles from {manifest.source} in {tiles} in {seconds:.1f} s; "
+        f"tiles version [bold]{tiles_version(tiles)}[/]",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _call_plans_start(start: str | None, weeks: int) -> date:
@@ -313,7 +346,18 @@ def _run_nightly() -> None:
     if not settings.embedded:
         raise fail("a broker is configured: run `tsync worker` and `tsync beat` instead")
     _orgs(None)  # fail now, not at night, when no CRM is configured
+    _routing_ready(settings)
     run_nightly(settings, say=console.print, warn=lambda text: err_console.print(f"[red]{text}[/]"))
+
+
+def _routing_ready(settings: Any) -> None:
+    """Fail now, not at night, when ROUTING_ENGINE cannot be opened (no tiles, no package)."""
+    from sync.roads import RoutingNotReady, check_routing
+
+    try:
+        check_routing(settings)
+    except RoutingNotReady as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command()
@@ -358,6 +402,7 @@ def worker(
     settings = get_settings()
     if settings.embedded:
         raise fail("CELERY_BROKER_URL is not set: in embedded mode tasks run in-process (`tsync run`)")
+    _routing_ready(settings)
     prefixed = ",".join(settings.celery_queue_prefix + q.strip() for q in queues.split(","))
     celery.worker_main(["worker", "-Q", prefixed, "-c", str(concurrency), "--loglevel", settings.log_level])
 
@@ -475,11 +520,13 @@ def map_command(
     rep: str | None = typer.Option(None, "--rep", help="Draw this rep's first week of routes"),
 ) -> None:
     """Write an interactive map of a stored plan: territories, homes, opportunity and a week of routes."""
+    from sync.roads import RoutingNotReady, map_engine
     from sync.views import load_plan_view, territory_map
 
     try:
-        view = load_plan_view(_engine(), plan_run_id=plan_run, org_id=org, route_rep=rep)
-    except LookupError as exc:
+        roads = map_engine(get_settings())  # routes drawn along the roads of ROUTING_ENGINE
+        view = load_plan_view(_engine(), plan_run_id=plan_run, org_id=org, route_rep=rep, roads=roads)
+    except (LookupError, RoutingNotReady) as exc:
         raise fail(str(exc)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     territory_map(view).save(str(out))

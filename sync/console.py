@@ -224,6 +224,10 @@ def print_balance(view: PlanView, out: Console | None = None) -> None:
             _before_after(d.min_max, d.min_max_ok),
         )
     out.print(dims)
+    from sync.roads import roads_line
+
+    if line := roads_line(view.plan_run.summary.roads):
+        out.print(escape(line), highlight=False)
 
 
 def _before_after(pair: tuple[float | None, float | None], ok: bool) -> str:

@@ -31,6 +31,7 @@ from sync.geocode import Geocoder, ZipCentroidGeocoder
 from sync.locks import Heartbeat, LocalOrgLock, LockLost, OrgBusy, OrgLock, RedisOrgLock
 from sync.outbox import SendReport, enqueue, send
 from sync.plan_window import PlanWindow
+from sync.roads import RoadCheck, open_roads
 from sync.runs import (
     RecordProblem,
     RunRecorder,
@@ -57,6 +58,7 @@ from sync.store.plan_summary import BalanceMetrics
 from sync.store.types import utcnow
 from sync.stored_plan import SolvedPlan, store_plan
 from sync.streams import PULL_ORDER, STORES, PulledTable, StreamStore, parse_streams
+from sync.travel_cache import CachedTravel
 
 log = logging.getLogger("territory_sync.pipeline")
 
@@ -100,12 +102,9 @@ class Context:
         return planner.Policy.from_toml(Path(path).read_text()) if path else planner.Policy()
 
     def travel(self, policy: planner.Policy) -> planner.TravelMatrix:
-        if self.settings.osrm_url:
-            from connectors.osrm import OSRMTravel
-
-            travel: planner.TravelMatrix = OSRMTravel(self.settings.osrm_url)
-            return travel
-        return planner.HaversineTravel(policy.travel.speed_kmh, policy.travel.circuity)
+        """ROUTING_ENGINE's road times through the store's cache, else the planner's straight lines."""
+        roads = open_roads(self.settings, policy, store=self.engine)
+        return roads or planner.HaversineTravel(policy.travel.speed_kmh, policy.travel.circuity)
 
     def today(self) -> date:
         return self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
@@ -351,8 +350,10 @@ def _solve(
     """Territories first, then each rep's dated visits over the window, from the same snapshot."""
     settings = ctx.settings
     travel = ctx.travel(policy)
+    roads = RoadCheck(travel if isinstance(travel, CachedTravel) else None)
+    accounts = roads.before_planning(snap.accounts, snap.reps)  # none planned on a straight line
     territories = planner.rebalance(
-        snap.accounts,
+        accounts,
         snap.reps,
         policy,
         mode=settings.plan_mode,
@@ -360,10 +361,11 @@ def _solve(
         time_limit=settings.plan_seconds,
         travel=travel,
     )
+    territories = roads.with_unreachable(territories)
     _step(progress, "territories", len(territories.assignments))
     call_plans = planner.build_call_plans(
         territories,
-        snap.accounts,
+        accounts,
         snap.reps,
         policy,
         start=window.start,
@@ -374,7 +376,9 @@ def _solve(
         time_limit=settings.plan_seconds,
     )
     _step(progress, "call plans", len(call_plans))
-    return SolvedPlan(territories, call_plans)
+    roads.after_planning(call_plans, accounts, snap.reps)
+    roads.close()
+    return SolvedPlan(territories, call_plans, road_problems=tuple(roads.problems()), roads=roads.summary())
 
 
 def _plan_summary(

@@ -34,6 +34,9 @@ from planner import (
 )
 from planner.model import WEEKDAY_NAMES, BalanceReport, DimensionStats
 from planner.public_holidays import check_holiday_region
+from planner.travel import TravelMatrix
+from sync.roads import RoadCheck
+from sync.travel_cache import CachedTravel
 
 T = TypeVar("T")
 
@@ -464,11 +467,12 @@ def _cell_text(text: str) -> str:
 def add_call_plans(
     document: dict[str, Any], plan: TerritoryPlan, accounts: Sequence[Account], reps: Sequence[Rep],
     policy: Policy, *, start: date, weeks: int, seed: int, seconds: float, csv_dir: Path | None = None,
+    travel: TravelMatrix | None = None,
 ) -> dict[str, CallPlan]:
     """Plan each rep's dated visits into `document` ("call_plans", "call_plan_notes") and, with
     `csv_dir`, one CSV per rep; returns the call plans."""
     plans = build_call_plans(plan, accounts, reps, policy, start=start, weeks=weeks, seed=seed,
-                             time_limit=seconds)
+                             time_limit=seconds, travel=travel)
     document["call_plans"] = call_plans_document(plans, accounts)
     document["call_plan_notes"] = call_plan_notes_document(plans, accounts)
     if csv_dir is not None:
@@ -492,13 +496,16 @@ def plan_from_files(
     mode: Literal["minimal", "full"] = "minimal",
     seconds: float = 30.0,
     seed: int = 0,
+    roads: RoadCheck | None = None,
 ) -> tuple[TerritoryPlan, list[Account], list[Rep], Policy]:
-    """Read the files and rebalance; returns the plan and the parsed inputs."""
+    """Read the files and rebalance (on `roads`' engine, if any); returns the plan and the parsed inputs."""
     policy = load_policy(policy_toml)
     accounts = load_accounts(accounts_csv, policy)
     reps = load_reps(reps_csv)
-    plan = rebalance(accounts, reps, policy, mode=mode, seed=seed, time_limit=seconds)
-    return plan, accounts, reps, policy
+    roads = roads or RoadCheck(None)
+    reachable = roads.before_planning(accounts, reps)  # no account is planned on a straight line
+    plan = rebalance(reachable, reps, policy, mode=mode, seed=seed, time_limit=seconds, travel=roads.travel)
+    return roads.with_unreachable(plan), accounts, reps, policy
 
 
 def plan_spreadsheets(
@@ -512,13 +519,19 @@ def plan_spreadsheets(
     call_plans_from: date | None = None,
     weeks: int = 13,
     csv_dir: Path | None = None,
+    travel: CachedTravel | None = None,
 ) -> tuple[TerritoryPlan, dict[str, Any]]:
-    """`tsync plan-file`: the plan and its plan.json document, call plans (and their CSVs) when asked."""
+    """`tsync plan-file`: the plan and its plan.json document, call plans (and their CSVs) when asked;
+    with `travel`, on its roads, and the document's "roads" says what they could not reach."""
+    roads = RoadCheck(travel)
     plan, accounts, reps, policy = plan_from_files(
-        accounts_csv, reps_csv, policy_toml=policy_toml, mode=mode, seconds=seconds, seed=seed
+        accounts_csv, reps_csv, policy_toml=policy_toml, mode=mode, seconds=seconds, seed=seed, roads=roads
     )
     document = plan_document(plan)
     if call_plans_from is not None:
-        add_call_plans(document, plan, accounts, reps, policy, start=call_plans_from, weeks=weeks,
-                       seed=seed, seconds=seconds, csv_dir=csv_dir)
+        plans = add_call_plans(document, plan, accounts, reps, policy, start=call_plans_from, weeks=weeks,
+                               seed=seed, seconds=seconds, csv_dir=csv_dir, travel=travel)
+        roads.after_planning(plans, accounts, reps)
+    if travel is not None:
+        document["roads"] = roads.document()
     return plan, document

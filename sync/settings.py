@@ -82,7 +82,26 @@ class Settings(BaseSettings):
         13, ge=1, le=52, description="Weeks the call plan looks ahead, so every tier gets its visits"
     )
     policy_file: str | None = Field(None, description="Policy TOML (tiers, capacity, balance)")
-    osrm_url: str | None = Field(None, description="OSRM-compatible table API; unset = haversine")
+
+    # --- roads (docs/roads.md) -------------------------------------------------------
+    routing_engine: Literal["haversine", "valhalla-local", "valhalla", "osrm"] = Field(
+        "haversine",
+        description="Drive times: haversine (straight lines), valhalla-local (VALHALLA_TILES), "
+        "valhalla or osrm (ROUTING_URL)",
+    )
+    valhalla_tiles: str | None = Field(
+        None, description="valhalla-local: the Valhalla tiles directory (`tsync roads build`)"
+    )
+    routing_url: str | None = Field(None, description="valhalla or osrm: the routing server's base URL")
+    routing_profile: str | None = Field(
+        None, description="Valhalla costing (auto, truck, ...) or OSRM profile; unset = the engine's car"
+    )
+    routing_fallback_penalty: float = Field(
+        2.0, ge=1, description="A pair no road connects costs straight-line km × 1.3 × this (and is reported)"
+    )
+    osrm_url: str | None = Field(
+        None, description="Deprecated: read as ROUTING_ENGINE=osrm with ROUTING_URL set to it"
+    )
 
     # --- Salesforce ------------------------------------------------------------------
     salesforce_username: str | None = Field(None, description="Salesforce API user")
@@ -207,6 +226,18 @@ class Settings(BaseSettings):
     def _distinct_org_keys(self) -> Settings:
         if self.salesforce_org_key == self.hubspot_org_key:
             raise ValueError("SALESFORCE_ORG_KEY and HUBSPOT_ORG_KEY must differ: each names one org")
+        return self
+
+    @model_validator(mode="after")
+    def _routing_engine_has_its_data(self) -> Settings:
+        if self.osrm_url and self.routing_engine == "haversine" and not self.routing_url:
+            self.routing_engine, self.routing_url = "osrm", self.osrm_url  # the old setting, still honoured
+        if self.routing_engine == "valhalla-local" and not self.valhalla_tiles:
+            raise ValueError(
+                "ROUTING_ENGINE=valhalla-local needs VALHALLA_TILES, a tiles directory (`tsync roads build`)"
+            )
+        if self.routing_engine in ("valhalla", "osrm") and not self.routing_url:
+            raise ValueError(f"ROUTING_ENGINE={self.routing_engine} needs ROUTING_URL, the server's base URL")
         return self
 
     @field_validator("hubspot_base_url", "salesforce_base_url")

@@ -9,7 +9,7 @@ summary and balance documents are typed (`sync/store/plan_summary.py`), one
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -28,6 +28,7 @@ from sync.store.plan_summary import (
     PlannedRep,
     PlanRunSummary,
     RepCoverage,
+    RoadsSummary,
     SolverOutcome,
     UnassignedAccount,
 )
@@ -39,6 +40,8 @@ class SolvedPlan:
 
     territories: planner.TerritoryPlan
     call_plans: Mapping[str, planner.CallPlan]
+    road_problems: tuple[RecordProblem, ...] = ()  # reps off road, legs timed on the fallback
+    roads: RoadsSummary = field(default_factory=RoadsSummary)
 
     @property
     def visits(self) -> int:
@@ -107,6 +110,7 @@ def plan_summary(snap: Snapshot, solved: SolvedPlan, window: PlanWindow) -> Plan
         ),
         coverage={rep: RepCoverage.model_validate(cp.coverage) for rep, cp in solved.call_plans.items()},
         reps={r.id: PlannedRep(name=r.name, home_lat=r.home_lat, home_lon=r.home_lon) for r in snap.reps},
+        roads=solved.roads,
     )
 
 
@@ -114,7 +118,7 @@ def _report_problems(
     org_id: str, snap: Snapshot, solved: SolvedPlan, run: RunRecorder, *, session: Session
 ) -> None:
     """What the snapshot could not use, and what the plan could not place, by record id."""
-    for problem in snap.issues:
+    for problem in (*snap.issues, *solved.road_problems):
         run.issue(org_id, problem, session=session)
     for u in solved.territories.unassigned:
         unassigned = RecordProblem(Stream.ACCOUNTS, u.account_id, f"not assigned: {u.reason}")

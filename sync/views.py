@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import folium
 from sqlalchemy import Engine
@@ -26,6 +26,9 @@ from sqlmodel import Session, col, select
 from sync.runs import recent_runs
 from sync.store import AccountRow, PlannedAssignment, PlannedVisit, PlanRun, SyncRun
 from sync.store.plan_summary import BalanceMetrics, PlannedRep, RepLoadMetrics
+
+if TYPE_CHECKING:
+    from connectors.roads import RoadTravel
 
 # Thresholds the reports highlight (the classic balance targets of territory design).
 THRESHOLDS = {"potential_cv": 0.10, "workload_cv": 0.15, "gini": 0.15, "min_max": 0.7}
@@ -95,6 +98,8 @@ class PlanView:
     route_rep: str | None = None
     route: list[MapVisit] = field(default_factory=list)
     runs: list[SyncRun] = field(default_factory=list)
+    # per day of `route`: the road geometry home → stops → home, when a road engine drew it
+    route_paths: Mapping[date, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
     def color(self, rep_id: str | None) -> str:
         if rep_id is None:
@@ -104,9 +109,15 @@ class PlanView:
 
 
 def load_plan_view(
-    engine: Engine, *, plan_run_id: int | None = None, org_id: str | None = None, route_rep: str | None = None
+    engine: Engine,
+    *,
+    plan_run_id: int | None = None,
+    org_id: str | None = None,
+    route_rep: str | None = None,
+    roads: RoadTravel | None = None,
 ) -> PlanView:
-    """A plan run (the latest if not given): accounts, reps, one rep's first week of routes, history."""
+    """A plan run (the latest if not given): accounts, reps, one rep's first week of routes, history;
+    with `roads`, the routes' geometry along the roads (`route_paths`)."""
     with Session(engine) as session:
         if plan_run_id is not None:
             plan_run = session.get(PlanRun, plan_run_id)
@@ -170,7 +181,21 @@ def load_plan_view(
         route_rep=chosen,
         route=route,
         runs=recent_runs(engine, org_id=plan_run.org_id, limit=15),
+        route_paths=_road_paths(route, reps.get(chosen or ""), roads),
     )
+
+
+def _road_paths(
+    route: list[MapVisit], rep: PlannedRep | None, roads: RoadTravel | None
+) -> dict[date, tuple[tuple[float, float], ...]]:
+    if roads is None or not route:
+        return {}
+    from sync.roads import PlannedStop, day_paths
+
+    home = None
+    if rep is not None and rep.home_lat is not None and rep.home_lon is not None:
+        home = (rep.home_lat, rep.home_lon)
+    return day_paths([PlannedStop(v.day, v.sequence, v.lat, v.lon) for v in route], home, roads)
 
 
 # --------------------------------------------------------------------------- map
@@ -304,6 +329,8 @@ def _add_route(fmap: folium.Map, view: PlanView) -> None:
         points = [[s.lat, s.lon] for s in sorted(stops, key=lambda s: s.sequence)]
         if home is not None:
             points = [home, *points, home]
+        if day in view.route_paths:  # along the roads, as the engine drives it
+            points = [list(p) for p in view.route_paths[day]]
         folium.PolyLine(
             points,
             color=day_colors[i % len(day_colors)],

@@ -59,6 +59,10 @@ class RoadTravel(ABC):
     def close(self) -> None:  # noqa: B027 (engines without connections have nothing to release)
         """Release connections or the embedded router."""
 
+    def route_shape(self, stops: ArrayLike) -> tuple[Point, ...] | None:
+        """The road geometry of a drive through `stops` in order; None where the engine gives none."""
+        return None
+
     # ------------------------------------------------------------------ TravelMatrix
 
     def durations(self, origins: ArrayLike, destinations: ArrayLike) -> NDArray[np.float64]:

@@ -79,6 +79,27 @@ def grid(rows: object, n: int, m: int) -> NDArray[np.float64]:
     return np.array(cells, dtype=np.float64).reshape(n, m)
 
 
+def decode_polyline6(encoded: str) -> list[Point]:
+    """(lat, lon) points of a polyline encoded at 1e-6 precision (Valhalla's route `shape`)."""
+    points: list[Point] = []
+    index = lat = lon = 0
+    while index < len(encoded):
+        deltas = []
+        for _ in range(2):
+            shift = result = 0
+            while True:
+                byte = ord(encoded[index]) - 63
+                index += 1
+                result |= (byte & 0x1F) << shift
+                shift += 5
+                if byte < 0x20:
+                    break
+            deltas.append(~(result >> 1) if result & 1 else result >> 1)
+        lat, lon = lat + deltas[0], lon + deltas[1]
+        points.append((lat / 1e6, lon / 1e6))
+    return points
+
+
 @dataclass(frozen=True, slots=True)
 class Fallback:
     """The cost given to a pair no road connects: the straight-line model, made dearer by `penalty`."""

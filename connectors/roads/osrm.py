@@ -19,11 +19,20 @@ from typing import Any
 
 import httpx
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from connectors.roads.engine import RoadTravel
 from connectors.roads.http import Retrying, json_body, raise_if_transient, server_name
-from connectors.roads.matrix import BlockLimit, Fallback, RoutedBlock, TravelError, grid
+from connectors.roads.matrix import (
+    BlockLimit,
+    Fallback,
+    Point,
+    RoutedBlock,
+    TravelError,
+    as_points,
+    decode_polyline6,
+    grid,
+)
 
 UNVERSIONED = "unversioned"
 DEFAULT_MAX_TABLE_SIZE = 100  # osrm-routed --max-table-size by default
@@ -79,6 +88,8 @@ class OSRMTravel(RoadTravel):
         points, index = np.unique(np.vstack([origins, destinations]), axis=0, return_inverse=True)
         index = index.reshape(-1)
         src, dst = index[: len(origins)], index[len(origins) :]
+        if len(points) == 1:  # OSRM wants two coordinates at least: a point to itself is sent twice
+            points = np.vstack([points, points])
         coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points.tolist())
         params = {
             "sources": ";".join(str(i) for i in src),
@@ -101,6 +112,26 @@ class OSRMTravel(RoadTravel):
             unsnapped_origins=self._far_snaps(body.get("sources"), n),
             unsnapped_destinations=self._far_snaps(body.get("destinations"), m),
         )
+
+    def route_shape(self, stops: ArrayLike) -> tuple[Point, ...] | None:
+        """The road geometry of a drive through `stops` in order (OSRM's `route`), None if none."""
+        points = as_points(stops)
+        if len(points) < 2:
+            return None
+        coordinates = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points.tolist())
+        url = f"{self.base_url}/route/v1/{self.profile}/{coordinates}"
+        try:
+            body = self._retrying(lambda: self._get(url, {"overview": "full", "geometries": "polyline6"}))
+            if self._far_snaps(body.get("waypoints"), len(points)).any():
+                return None  # OSRM snaps anything to some road: a stop that far off has no drive
+        except TravelError:
+            return None  # no route: the map draws straight legs
+        routes = body.get("routes")
+        first = routes[0] if isinstance(routes, list) and routes else None
+        geometry = first.get("geometry") if isinstance(first, Mapping) else None
+        if not isinstance(geometry, str) or not geometry:
+            return None
+        return tuple(decode_polyline6(geometry))
 
     def _far_snaps(self, waypoints: object, count: int) -> NDArray[np.bool_]:
         """Which waypoints OSRM snapped farther than `max_snap_m` from where they were asked."""

@@ -17,14 +17,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from connectors.roads.engine import RoadTravel
-from connectors.roads.matrix import RoutedBlock, TravelError, grid
+from connectors.roads.matrix import Point, RoutedBlock, TravelError, as_points, decode_polyline6, grid
 
 NO_SUITABLE_EDGES = 171  # "No suitable edges near location"
+NO_PATH = 442  # "No path could be found for input": a block in which no pair has a route
 DEFAULT_MAX_PAIRS = 2_500  # valhalla_build_config's service_limits.auto.max_matrix_location_pairs
 LOCATE_CHUNK = 20  # service_limits.<costing>.max_locations by default, which `locate` obeys
+ROUTE_CHUNK = 20  # the same limit, for a route's locations
 
 
 class ValhallaRefusal(Exception):
@@ -97,6 +99,8 @@ class ValhallaMatrix(RoadTravel):
         try:
             return self._route_located(origins, destinations)
         except ValhallaRefusal as refusal:
+            if refusal.code == NO_PATH:  # every pair unroutable: data, not an error
+                return RoutedBlock(np.full((n, m), np.nan), np.full((n, m), np.nan), *_nobody(n, m))
             if refusal.code != NO_SUITABLE_EDGES:
                 raise TravelError(f"{self.server} refused the matrix request: {refusal}") from None
         lost_src, lost_dst = self._unlocated(origins), self._unlocated(destinations)
@@ -105,10 +109,11 @@ class ValhallaMatrix(RoadTravel):
         if len(keep_src) and len(keep_dst):
             try:
                 inner = self._route_located(origins[keep_src], destinations[keep_dst])
+                minutes[np.ix_(keep_src, keep_dst)] = inner.minutes
+                km[np.ix_(keep_src, keep_dst)] = inner.km
             except ValhallaRefusal as refusal:
-                raise TravelError(f"{self.server} refused the matrix request: {refusal}") from None
-            minutes[np.ix_(keep_src, keep_dst)] = inner.minutes
-            km[np.ix_(keep_src, keep_dst)] = inner.km
+                if refusal.code != NO_PATH:  # no path among the located ones leaves them NaN
+                    raise TravelError(f"{self.server} refused the matrix request: {refusal}") from None
         return RoutedBlock(minutes, km, lost_src, lost_dst)
 
     def _route_located(self, origins: NDArray[np.float64], destinations: NDArray[np.float64]) -> RoutedBlock:
@@ -120,6 +125,29 @@ class ValhallaMatrix(RoadTravel):
         except ValueError as exc:
             raise TravelError(f"{self.server} answered the matrix request oddly: {exc}") from None
         return RoutedBlock(minutes, km, np.zeros(n, dtype=bool), np.zeros(m, dtype=bool))
+
+    def route_shape(self, stops: ArrayLike) -> tuple[Point, ...] | None:
+        """The road geometry of a drive through `stops` in order (Valhalla's `route`), None if none."""
+        points = as_points(stops)
+        if len(points) < 2:
+            return None
+        shape: list[Point] = []
+        # A route takes at most ROUTE_CHUNK locations: longer days are asked in overlapping parts.
+        for start in range(0, len(points) - 1, ROUTE_CHUNK - 1):
+            part = points[start : start + ROUTE_CHUNK]
+            request = {
+                "locations": locations(part, self.max_snap_m),
+                "costing": self.profile,
+                "directions_type": "none",
+            }
+            try:
+                answer = self._call("route", request)
+            except ValhallaRefusal:
+                return None  # no route (or a stop off the roads): the map draws straight legs
+            legs = answer.get("trip", {}).get("legs", []) if isinstance(answer, Mapping) else []
+            for leg in legs:
+                shape.extend(decode_polyline6(str(leg.get("shape", ""))))
+        return tuple(shape) or None
 
     def _unlocated(self, points: NDArray[np.float64]) -> NDArray[np.bool_]:
         lost = np.zeros(len(points), dtype=bool)
@@ -147,4 +175,10 @@ def refusal_from(body: object, status: int) -> ValhallaRefusal:
 
 def refusal_code(message: str) -> int:
     """The error code of an embedded router's message (it raises with the text only)."""
-    return NO_SUITABLE_EDGES if "No suitable edges" in message else 0
+    if "No suitable edges" in message:
+        return NO_SUITABLE_EDGES
+    return NO_PATH if "No path could be found" in message else 0
+
+
+def _nobody(n: int, m: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    return np.zeros(n, dtype=bool), np.zeros(m, dtype=bool)

@@ -57,7 +57,11 @@ class LocalValhalla(ValhallaMatrix):
         return f"the embedded Valhalla router over {self.tiles_dir}"
 
     def _call(self, action: str, request: dict[str, Any]) -> Any:
-        send = {"sources_to_targets": self._actor.matrix, "locate": self._actor.locate}[action]
+        send = {
+            "sources_to_targets": self._actor.matrix,
+            "locate": self._actor.locate,
+            "route": self._actor.route,
+        }[action]
         try:
             return send(request)
         except RuntimeError as exc:

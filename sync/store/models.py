@@ -309,3 +309,26 @@ class WebhookEvent(SQLModel, table=True):
     payload: dict[str, Any] = _json()
     status: WebhookStatus = _enum(WebhookStatus, WebhookStatus.QUEUED)
     task_id: str | None = Field(default=None, max_length=64)
+
+
+class TravelPair(SQLModel, table=True):
+    """One origin → destination pair a road engine answered, kept so the next run need not ask again.
+
+    Keyed by what answered (engine, profile, data version: rebuilt tiles have a new
+    one, so their pairs miss) and the two points, rounded to 1e-5 degrees (about a metre).
+    `minutes`/`km` are null where the engine found no route: the fallback is applied on
+    reading, so a changed fallback penalty needs no new routing.
+    """
+
+    __tablename__ = "travel_pair"
+
+    engine: str = Field(primary_key=True, max_length=32)
+    profile: str = Field(primary_key=True, max_length=64)
+    data_version: str = Field(primary_key=True, max_length=128)
+    origin: str = Field(primary_key=True, max_length=24)  # "lat,lon" with 5 decimals
+    destination: str = Field(primary_key=True, max_length=24)
+    minutes: float | None = None
+    km: float | None = None
+    origin_off_road: bool = False  # no drivable road within the snap distance of the origin
+    destination_off_road: bool = False
+    created_at: datetime = _created()

@@ -145,6 +145,19 @@ class PlannedRep(StoredDocument):
     home_lon: float | None = None
 
 
+class RoadsSummary(StoredDocument):
+    """Which road engine timed the plan, how much it was asked, and what the roads could not do."""
+
+    engine: str = "haversine"
+    profile: str = ""
+    data_version: str = ""
+    engine_requests: int = 0  # tables asked of the engine (the rest came from the store's cache)
+    pairs_routed: int = 0
+    pairs_from_store: int = 0
+    unreachable_accounts: int = 0  # no rep can reach them by road: left unassigned
+    fallback_legs: int = 0  # planned legs with no road route, timed on the straight-line fallback
+
+
 class PlanRunSummary(StoredDocument):
     """What one plan run decided, beside its assignments and visits."""
 
@@ -161,3 +174,4 @@ class PlanRunSummary(StoredDocument):
     solver: SolverOutcome = SolverOutcome()
     coverage: dict[str, RepCoverage] = {}
     reps: dict[str, PlannedRep] = {}
+    roads: RoadsSummary = RoadsSummary()

@@ -26,13 +26,15 @@ URL_SECRETS = {
     "salesforce_base_url": "https://sf-user:sf-pass-4@proxy.example/sf",
     "hubspot_base_url": "https://proxy.example/hs?token=hs-token-5&portal=1",
     "osrm_url": "https://osrm:osrm-pass-6@roads.example",
+    "routing_url": "https://valhalla:routing-pass-7@roads.example",
 }
 
 
 def test_every_url_setting_is_masked_in_the_settings_repr() -> None:
     settings = load_settings(**URL_SECRETS)
     shown = f"{settings!r} {settings}"
-    for secret in ("db-pass-1", "broker-pass-2", "redis-pass-3", "sf-pass-4", "hs-token-5", "osrm-pass-6"):
+    secrets = ("db-pass-1", "broker-pass-2", "redis-pass-3", "sf-pass-4", "hs-token-5", "osrm-pass-6")
+    for secret in (*secrets, "routing-pass-7"):
         assert secret not in shown
     assert "postgres:5432/tsync" in shown and "portal=***" in shown  # the rest stays readable
     every_url = {name for name in Settings.model_fields if name.endswith("_url")}
