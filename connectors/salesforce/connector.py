@@ -49,6 +49,7 @@ from connectors.base import (
     specs_for,
     streams_of,
 )
+from connectors.fieldcheck import check_field_map
 from connectors.limits import RequestBudget
 from connectors.salesforce.client import (
     COLLECTION_SIZE,
@@ -65,6 +66,7 @@ from connectors.salesforce.records import (
     assignment_to_salesforce,
     deleted_from_salesforce,
     parse_datetime,
+    salesforce_field_fact,
     visit_to_salesforce,
 )
 from connectors.salesforce.streams import DEFAULT_FIELD_MAP, salesforce_streams
@@ -159,6 +161,16 @@ class SalesforceConnector:
                 "stopping so the org keeps its daily allowance. Raise SALESFORCE_QUOTA_SHARE "
                 "or run again after the usage resets."
             )
+
+    # ------------------------------------------------------------------ the field map
+
+    def check_fields(self) -> None:
+        """Stop with one line (`FieldMapError`) if the field map names an Account field the API user
+        cannot use as mapped: missing or hidden by field-level security, of the wrong type, or (the
+        territory) read-only."""
+        described = self.client.describe("Account").get("fields") or []
+        facts = {str(f["name"]).lower(): salesforce_field_fact(f) for f in described}
+        check_field_map(facts, self.field_map, crm="Salesforce Account", key="salesforce")
 
     # ------------------------------------------------------------------ pulls
 
