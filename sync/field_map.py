@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from connectors.base import CRMKind, FieldMap
 from sync.settings import SettingsError
 
+VISIT_KEY_FIELD = "Visit_Key__c"  # the Salesforce default, as connectors.salesforce.records names it
+
 
 class FieldMapFileError(SettingsError):
     """The field map file cannot be read or says something we do not understand (one line)."""
@@ -41,13 +43,18 @@ class CRMFields(_Strict):
     skills: str | None = None
     visit_windows: str | None = None
     territory: str | None = None
+    # Salesforce only: the Event external id of our visits; absent: Visit_Key__c, "": write no visits
+    visit_key: str | None = None
 
     @field_validator("tier", "potential", "effort", "locked", "skills", "visit_windows", "territory")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
-    def field_map(self) -> FieldMap:
+    def field_map(self, kind: CRMKind) -> FieldMap:
+        visit_key = None
+        if kind is CRMKind.SALESFORCE:
+            visit_key = VISIT_KEY_FIELD if self.visit_key is None else (self.visit_key.strip() or None)
         return FieldMap(
             tier=self.tier,
             potential=self.potential,
@@ -57,6 +64,7 @@ class CRMFields(_Strict):
             skills=self.skills,
             visit_windows=self.visit_windows,
             tier_values=dict(self.tier_values),
+            visit_key=visit_key,
         )
 
 
@@ -94,7 +102,7 @@ class FieldMapFile(_Strict):
         """The map of one CRM: its section, or the default custom fields."""
         section = self.salesforce if kind is CRMKind.SALESFORCE else self.hubspot
         if section is not None:
-            return section.field_map()
+            return section.field_map(kind)
         if kind is CRMKind.SALESFORCE:  # imported here: a CRM's package loads its SDK
             from connectors.salesforce.streams import DEFAULT_FIELD_MAP as SALESFORCE_DEFAULT
 

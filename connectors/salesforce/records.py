@@ -143,8 +143,10 @@ def _account_of(what_id: str | None) -> str | None:
     return what_id if what_id and what_id.startswith(ACCOUNT_PREFIX) else None
 
 
-def event_from_salesforce(rec: Mapping[str, Any], *, now: datetime) -> ActivityRecord:
-    """An Event is a completed visit once its end lies in the past."""
+def event_from_salesforce(
+    rec: Mapping[str, Any], *, now: datetime, visit_key: str | None = VISIT_KEY_FIELD
+) -> ActivityRecord:
+    """An Event is a completed visit once its end lies in the past; `visit_key` holds our key."""
     end = parse_datetime(rec.get("EndDateTime"))
     return ActivityRecord(
         crm_id=rec["Id"],
@@ -156,7 +158,7 @@ def event_from_salesforce(rec: Mapping[str, Any], *, now: datetime) -> ActivityR
         ended_at=end,
         subject=rec.get("Subject") or "",
         completed=end is not None and end < now,
-        external_id=rec.get(VISIT_KEY_FIELD),
+        external_id=rec.get(visit_key) if visit_key else None,
         raw=_plain(rec),
     )
 
@@ -193,11 +195,11 @@ def assignment_to_salesforce(change: AssignmentChange, fields: FieldMap) -> dict
     return rec
 
 
-def visit_to_salesforce(visit: VisitRecord) -> dict[str, Any]:
-    """An Event keyed by `VISIT_KEY_FIELD`, for an upsert."""
+def visit_to_salesforce(visit: VisitRecord, visit_key: str = VISIT_KEY_FIELD) -> dict[str, Any]:
+    """An Event keyed by the `visit_key` field, for an upsert."""
     return {
         "attributes": {"type": "Event"},
-        VISIT_KEY_FIELD: visit.key,
+        visit_key: visit.key,
         "Subject": visit.subject,
         "WhatId": visit.account_id,
         "OwnerId": visit.owner_id,
