@@ -141,6 +141,9 @@ def plan_file(
     ),
     out: Path = typer.Option(..., "--out", help="plan.json to write"),
     policy: Path | None = typer.Option(None, "--policy", help="policy.toml (default: the defaults)"),
+    field_map: Path | None = typer.Option(
+        None, "--field-map", envvar="FIELD_MAP", help="Field map TOML: its [csv] names the accounts columns"
+    ),
     mode: str = typer.Option("minimal", "--mode", help="minimal (nightly) or full (clean redesign)"),
     seconds: float = typer.Option(30.0, "--seconds", help="Time limit for the solver"),
     seed: int = typer.Option(0, "--seed", help="Same seed and inputs, same plan"),
@@ -151,7 +154,7 @@ def plan_file(
 ) -> None:
     """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out."""
     from sync.console import print_plan_file
-    from sync.planfile import PlanFileError, plan_spreadsheets, write_document
+    from sync.planfile import PlanFileError, plan_spreadsheets, print_input_problems, write_document
 
     if mode not in ("minimal", "full"):
         raise fail(f"--mode must be minimal or full, not {mode!r}")
@@ -163,6 +166,7 @@ def plan_file(
             accounts,
             reps,
             policy_toml=policy,
+            field_map_toml=field_map,
             mode="full" if mode == "full" else "minimal",
             seconds=seconds,
             seed=seed,
@@ -173,6 +177,7 @@ def plan_file(
     except PlanFileError as exc:
         raise fail(str(exc)) from None
     write_document(document, out)
+    print_input_problems(document.get("problems", []))
     print_plan_file(plan, str(out))
 
 
