@@ -120,8 +120,8 @@ def _footer(table: Table, rest: list[tuple[int, list[str]]]) -> None:
     lines = [(line, cells) for line, cells in rest if any(c.strip() for c in cells)]
     if any(_is_footer_line(cells) for _line, cells in lines):
         first, last = lines[0][0], lines[-1][0]
-        span = f"lines {first}-{last}" if last > first else f"line {first}"
-        table.skipped.append((first, f"{span}: a Salesforce report footer, skipped"))
+        span = f" (lines {first}-{last})" if last > first else ""
+        table.skipped.append((first, f"a Salesforce report footer, skipped{span}"))
         return
     line, cells = lines[0]
     text = next(c.strip() for c in cells if c.strip())
