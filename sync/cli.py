@@ -18,6 +18,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from connectors.base import FieldMapError
 from sync.console import ProgressSink, console, err_console, progress_bars
 from sync.settings import SettingsError, get_settings
 
@@ -197,8 +198,8 @@ def main() -> None:
 
     try:
         app()
-    except SettingsError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    except (SettingsError, FieldMapError) as exc:  # a setting or field map to fix: one line
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except Exception as exc:  # a service down is one line (traceback with LOG_LEVEL=DEBUG), not 500 lines
         line = describe_outage(exc)

@@ -6,6 +6,10 @@ the daemon builds it, over real HTTP against an emulated org, on a real store.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import datetime
@@ -15,6 +19,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from connectors.base import FieldMapError
 from emulators.hubspot import create_hubspot_app
@@ -22,8 +27,9 @@ from emulators.salesforce import create_salesforce_app
 from emulators.seed import generate_org
 from emulators.server import RunningServer, serve
 from sync import pipeline
+from sync.cli import app as cli_app
 from sync.field_map import FieldMapFileError, load_field_map
-from sync.settings import load_settings
+from sync.settings import Settings, load_settings
 from sync.store import AccountRow, PlannedAssignment, PlannedVisit, RecordIssue, SyncRun
 from sync.store.schema import upgrade
 
@@ -229,3 +235,50 @@ def test_a_hubspot_portal_without_the_mapped_property_stops_the_run_with_one_lin
             pipeline.run_all("hubspot", ctx=pipeline.Context.from_settings(settings))
     assert "HubSpot company field 'tier' (FIELD_MAP hubspot.tier) does not exist" in str(stopped.value)
     assert "\n" not in str(stopped.value)
+
+
+def test_absurd_numbers_in_the_crm_are_reported_by_id_and_neither_the_run_nor_the_report_breaks(
+    salesforce_org: Start, make_settings: Callable[..., Settings], sqlite_url: str
+) -> None:
+    server, app = salesforce_org(accounts=60, reps=3)
+    effort, huge1, huge2, negative, *_ = app.state.org.ids("Account")
+    app.state.org.update("Account", effort, {"Effort__c": 1e308})
+    app.state.org.update("Account", huge1, {"Potential__c": 1e308})
+    app.state.org.update("Account", huge2, {"Potential__c": 1e308})
+    app.state.org.update("Account", negative, {"Potential__c": -5, "Effort__c": -5})
+    make_settings(database_url=sqlite_url, salesforce_username="ops@acme.example", salesforce_password="pw",
+                  salesforce_base_url=server.url, plan_seconds="3", plan_weeks="1")
+    ctx = pipeline.default_context()
+
+    summary = pipeline.run_all(ORG, ctx=ctx, trigger="nightly")
+
+    assert summary.push is not None
+    issues = issues_by_account(ctx)
+    assert "effort 1e+308 is above the largest allowed 50: planned as 1" in issues[effort]
+    assert "potential 1e+308 is above the largest allowed 1e+12: planned as 0" in issues[huge1]
+    assert "potential 1e+308" in issues[huge2]
+    assert "potential -5 is not at least 0: planned as 0" in issues[negative]
+    assert "effort -5 is not above 0: planned as 1" in issues[negative]
+    report = CliRunner().invoke(cli_app, ["report", "--org", ORG, "--json"])
+    assert report.exit_code == 0, report.output
+    metrics = json.loads(report.output, parse_constant=lambda name: pytest.fail(f"the report holds {name}"))
+    assert metrics
+
+
+def test_tsync_run_against_an_org_without_the_mapped_fields_says_so_in_one_line(
+    salesforce_org: Start, sqlite_url: str, tmp_path: Path
+) -> None:
+    server, _app = salesforce_org(accounts=20, reps=2, schema="standard")
+    upgrade(sqlite_url)
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATABASE_URL": sqlite_url,
+        "SALESFORCE_USERNAME": "ops@acme.example", "SALESFORCE_PASSWORD": "pw",
+        "SALESFORCE_BASE_URL": server.url, "COLUMNS": "300",
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "tsync"), "run", "--once", "--org", ORG],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'Tier__c' (FIELD_MAP salesforce.tier) does not exist" in lines[0], lines
