@@ -34,17 +34,7 @@ from sync.store import AccountRow, PlannedAssignment, PlannedVisit, RecordIssue,
 from sync.store.schema import upgrade
 
 ORG = "salesforce"
-STANDARD_MAP = """
-[salesforce]
-tier = "Rating"
-potential = "AnnualRevenue"
-visit_key = ""
-
-[salesforce.tier_values]
-Hot = "A"
-Warm = "B"
-Cold = "C"
-"""
+EXAMPLE_MAP = Path(__file__).resolve().parents[2] / "docs" / "field-map.example.toml"  # as documented
 
 Start = Callable[..., tuple[RunningServer, FastAPI]]
 
@@ -104,7 +94,7 @@ def test_an_org_with_no_custom_fields_is_planned_nightly_from_rating_and_annual_
     lukewarm, absurd, *_ = app.state.org.ids("Account")
     app.state.org.update("Account", lukewarm, {"Rating": "Lukewarm"})
     app.state.org.update("Account", absurd, {"AnnualRevenue": 1e308})
-    ctx = nightly_context(server, sqlite_url, map_file(tmp_path, STANDARD_MAP))
+    ctx = nightly_context(server, sqlite_url, EXAMPLE_MAP)
 
     summary = pipeline.run_all(ORG, ctx=ctx, trigger="nightly")
 
@@ -219,6 +209,32 @@ def test_a_field_map_file_with_an_unknown_key_or_bad_toml_is_refused_in_one_line
     with pytest.raises(FieldMapFileError) as refused:
         load_field_map(map_file(tmp_path, text))
     assert str(refused.value).startswith(said) and "\n" not in str(refused.value)
+
+
+def test_a_hubspot_portal_with_no_custom_properties_is_planned_nightly_by_the_example_map(
+    sqlite_url: str,
+) -> None:
+    app = create_hubspot_app(generate_org(60, 3, seed=7, metros=1), schema="standard", search_per_second=None)
+    with serve(app) as server:
+        settings = load_settings(
+            database_url=sqlite_url, celery_broker_url=None, redis_url=None, field_map=str(EXAMPLE_MAP),
+            hubspot_access_token="pat-na1-test", hubspot_base_url=server.url, plan_seconds=3, plan_weeks=1,
+        )
+        upgrade(settings.database_url)
+        ctx = pipeline.Context.from_settings(settings)
+        summary = pipeline.run_all("hubspot", ctx=ctx, trigger="nightly")
+    assert summary.push is not None and summary.push.report.rejected == 0
+    profile = {"tier_1": "A", "tier_2": "B", "tier_3": "C"}
+    with Session(ctx.engine) as session:
+        stored = session.exec(select(AccountRow)).all()
+    assert stored and all(
+        a.tier == profile.get(str(app.state.org.properties_of("companies", a.crm_id).get(
+            "hs_ideal_customer_profile")))
+        for a in stored
+    )
+    assert any(a.potential for a in stored)
+    written = [app.state.org.properties_of("companies", a.crm_id).get("territory") for a in stored]
+    assert any(written), "the territory property was created and written back"
 
 
 def test_a_hubspot_portal_without_the_mapped_property_stops_the_run_with_one_line(

@@ -36,6 +36,7 @@ Hot = "A"
 Warm = "B"
 Cold = "C"
 """
+EXAMPLE_MAP = Path(__file__).resolve().parents[2] / "docs" / "field-map.example.toml"
 SALESFORCE_FOOTER = [
     [],
     ["Accounts by Owner"],
@@ -96,6 +97,7 @@ def test_a_raw_salesforce_report_export_plans_by_the_field_map_without_hand_edit
     ids = write_export(export, seed)
     write_reps(reps, seed)
     field_map.write_text(EXPORT_MAP, encoding="utf-8")
+    assert load_field_map(field_map).csv == load_field_map(EXAMPLE_MAP).csv  # the documented one
 
     code, output, out = plan_file(tmp_path, export, reps, "--field-map", str(field_map))
 
