@@ -51,6 +51,5 @@ EFFORT = Bound("effort", 0.0, 50.0, low_open=True, default=None, default_said="p
 LATITUDE = Bound("latitude", -90.0, 90.0)
 LONGITUDE = Bound("longitude", -180.0, 180.0)
 TARGET_SHARE = Bound("target_share", 0.01, 10.0, default=1.0, default_said="planned as 1")
-VISITS_PER_YEAR = Bound("visits per year", 0.0, 365.0)
 
-BOUNDS = (POTENTIAL, EFFORT, LATITUDE, LONGITUDE, TARGET_SHARE, VISITS_PER_YEAR)
+BOUNDS = (POTENTIAL, EFFORT, LATITUDE, LONGITUDE, TARGET_SHARE)
