@@ -186,7 +186,7 @@ class FieldMap:
     territory: str | None  # read, and written back by assignments
     skills: str | None = None  # a multi-select picklist, values `;`-separated
     visit_windows: str | None = None  # text such as "Tue 07:15-07:30; Thu 12:00-13:00"
-    tier_values: Mapping[str, str] = field(default_factory=dict)
+    tier_values: Mapping[str, str] = field(default_factory=dict, hash=False)
     # Salesforce: the Event external-id field our visits are upserted by (None: visits are not
     # written); HubSpot creates its own meeting property and ignores this
     visit_key: str | None = None
