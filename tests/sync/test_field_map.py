@@ -158,17 +158,19 @@ def test_a_field_the_org_cannot_serve_stops_the_run_with_one_line_naming_it(
     assert {a["Id"]: a["OwnerId"] for a in accounts_of(app)} == owners_before
 
 
-def test_standing_windows_with_weekdays_reach_the_call_plan_and_unreadable_ones_are_reported(
+def test_standing_windows_and_required_skills_reach_the_plan_and_unreadable_windows_are_reported(
     salesforce_org: Start, tmp_path: Path, sqlite_url: str
 ) -> None:
     server, app = salesforce_org(accounts=60, reps=3)
-    surgeon, unreadable, *_ = app.state.org.ids("Account")
+    surgeon, unreadable, welder, *_ = app.state.org.ids("Account")
     app.state.org.update("Account", surgeon, {"Visit_Windows__c": "Tue 07:15-07:30; Thu 12:00-13:00",
-                                              "Tier__c": "A", "Locked__c": False})
+                                              "Tier__c": "A", "Locked__c": False, "Required_Skills__c": None})
     app.state.org.update("Account", unreadable, {"Visit_Windows__c": "mornings, ask Linda"})
+    app.state.org.update("Account", welder, {"Required_Skills__c": "Underwater welding;Spanish",
+                                             "Locked__c": False})
     field_map = map_file(tmp_path, '[salesforce]\ntier = "Tier__c"\npotential = "Potential__c"\n'
                          'effort = "Effort__c"\nlocked = "Locked__c"\nterritory = "Territory__c"\n'
-                         'visit_windows = "Visit_Windows__c"\n')
+                         'visit_windows = "Visit_Windows__c"\nskills = "Required_Skills__c"\n')
     ctx = nightly_context(server, sqlite_url, field_map)
 
     summary = pipeline.run_all(ORG, ctx=ctx, trigger="nightly")
@@ -185,6 +187,11 @@ def test_standing_windows_with_weekdays_reach_the_call_plan_and_unreadable_ones_
               if e.get("WhatId") == surgeon and e.get("Visit_Key__c")]
     assert all(in_its_windows(e["StartDateTime"]) for e in events)
     assert "visit windows not understood" in issues_by_account(ctx)[unreadable]
+    with Session(ctx.engine) as session:
+        welding = session.get(PlannedAssignment, (summary.plan.plan_run_id, welder))
+    assert welding is not None and welding.rep_crm_id is None
+    assert "not assigned: needs skills (Spanish, Underwater welding) that no rep has" in issues_by_account(
+        ctx)[welder]
 
 
 def in_its_windows(moment: datetime) -> bool:
