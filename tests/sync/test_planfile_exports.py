@@ -212,3 +212,20 @@ def test_a_grand_totals_row_ends_the_data_and_is_reported(tmp_path: Path) -> Non
     accounts = load_accounts(path, Policy(), problems=found)
     assert [a.id for a in accounts] == ["A1"]
     assert [str(p) for p in found] == ["accounts.csv, line 3: a Salesforce report footer, skipped"]
+
+
+def test_visit_windows_and_postal_codes_in_a_spreadsheet_reach_the_accounts(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "id,name,postal_code,visit_windows\nS1,Surgeon,10001,Tue 07:15-07:30; Thu 12:00-13:00\n"
+        "S2,Nowhere,00000,whenever\n",
+        encoding="utf-8",
+    )
+    found: list[InputProblem] = []
+    surgeon, nowhere = load_accounts(path, Policy(), problems=found)
+    assert [str(w) for w in surgeon.windows] == ["Tue 07:15-07:30", "Thu 12:00-13:00"]
+    assert surgeon.located and surgeon.approximate_location
+    assert not nowhere.located and nowhere.windows == ()
+    assert [(p.record_id, p.problem.split(" (")[0]) for p in found] == [
+        ("S2", "postal code '00000' not found: kept out of routing"), ("S2", "visit windows not understood"),
+    ]
