@@ -44,7 +44,7 @@ def field_problems(
         accepted = ACCEPTED_KINDS[role]
         if fact.kind not in accepted:
             wanted = " or ".join(sorted(k.value for k in accepted))
-            problems.append(f"{where} is a {fact.crm_type} field; {role} needs {wanted}")
+            problems.append(f"{where} is of type {fact.crm_type}; {role} needs {wanted}")
         elif not fact.readable:
             problems.append(f"{where} cannot be read by the API user")
         elif role is FieldRole.TERRITORY and not fact.writable:

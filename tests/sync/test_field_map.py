@@ -133,7 +133,7 @@ def test_an_org_with_no_custom_fields_is_planned_nightly_from_rating_and_annual_
         ({"field_access": {"Account.Territory__c": "read"}}, "", "'Territory__c' (FIELD_MAP "
          "salesforce.territory) cannot be edited by the API user"),
         ({}, '[salesforce]\ntier = "Tier__c"\npotential = "Rating"\n', "'Rating' (FIELD_MAP "
-         "salesforce.potential) is a picklist field; potential needs number"),
+         "salesforce.potential) is of type picklist; potential needs number"),
     ],
     ids=["missing", "hidden", "read-only territory", "wrong type"],
 )
@@ -244,20 +244,31 @@ def test_a_hubspot_portal_with_no_custom_properties_is_planned_nightly_by_the_ex
     assert any(written), "the territory property was created and written back"
 
 
-def test_a_hubspot_portal_without_the_mapped_property_stops_the_run_with_one_line(
-    tmp_path: Path, sqlite_url: str
+@pytest.mark.parametrize(
+    ("options", "field_map", "said"),
+    [
+        ({"schema": "standard"}, "", "HubSpot company field 'tier' (FIELD_MAP hubspot.tier) does not exist"),
+        ({}, '[hubspot]\ntier = "tier"\nskills = "required_skills"\npotential = "industry"\n',
+         "'industry' (FIELD_MAP hubspot.potential) is of type enumeration (select); potential needs number"),
+        ({"read_only_properties": ("companies.domain",)}, '[hubspot]\ntier = "tier"\nterritory = "domain"\n',
+         "'domain' (FIELD_MAP hubspot.territory) cannot be edited by the API user"),
+    ],
+    ids=["missing", "wrong type", "read-only territory"],
+)
+def test_a_hubspot_property_the_portal_cannot_serve_stops_the_run_with_one_line(
+    tmp_path: Path, sqlite_url: str, options: dict[str, Any], field_map: str, said: str
 ) -> None:
-    app = create_hubspot_app(generate_org(30, 2, seed=7, metros=1), schema="standard", search_per_second=None)
+    app = create_hubspot_app(generate_org(30, 2, seed=7, metros=1), search_per_second=None, **options)
     with serve(app) as server:
         settings = load_settings(
             database_url=sqlite_url, celery_broker_url=None, redis_url=None,
             hubspot_access_token="pat-na1-test", hubspot_base_url=server.url, plan_seconds=3,
+            field_map=str(map_file(tmp_path, field_map)) if field_map else None,
         )
         upgrade(settings.database_url)
         with pytest.raises(FieldMapError) as stopped:
             pipeline.run_all("hubspot", ctx=pipeline.Context.from_settings(settings))
-    assert "HubSpot company field 'tier' (FIELD_MAP hubspot.tier) does not exist" in str(stopped.value)
-    assert "\n" not in str(stopped.value)
+    assert said in str(stopped.value) and "\n" not in str(stopped.value)
 
 
 def test_absurd_numbers_in_the_crm_are_reported_by_id_and_neither_the_run_nor_the_report_breaks(
