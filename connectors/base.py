@@ -58,6 +58,9 @@ class AccountRecord:
     owner_id: str | None = None
     territory: str | None = None
     locked: bool = False
+    skills: frozenset[str] = frozenset()  # skills a rep needs to serve it (a multi-select picklist)
+    visit_windows: str | None = None  # standing windows as the CRM holds them: "Tue 07:15-07:30; ..."
+    issues: tuple[str, ...] = ()  # what mapping found wrong (a value not in the tier map), reported by id
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -171,20 +174,81 @@ class FieldMap:
 
     Each CRM's `streams` module has its default (today's custom fields); a
     connector given another map reads and writes those fields instead. None:
-    the org has no such field (the planner's default applies).
+    the org has no such field (the planner's default applies; no territory is
+    written). `tier_values` translates the tier field's values (Hot -> A);
+    empty, the value is the tier.
     """
 
     tier: str | None
     potential: str | None
     effort: str | None
     locked: str | None
-    territory: str  # read, and written back by assignments
+    territory: str | None  # read, and written back by assignments
+    skills: str | None = None  # a multi-select picklist, values `;`-separated
+    visit_windows: str | None = None  # text such as "Tue 07:15-07:30; Thu 12:00-13:00"
+    tier_values: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # Salesforce: the Event external-id field our visits are upserted by (None: visits are not
+    # written); HubSpot creates its own meeting property and ignores this
+    visit_key: str | None = None
 
     @property
     def account_fields(self) -> tuple[str, ...]:
         """The mapped fields, in a stable order, for a pull's field list."""
-        named = (self.tier, self.potential, self.effort, self.territory, self.locked)
-        return tuple(dict.fromkeys(f for f in named if f))
+        return tuple(dict.fromkeys(f for _attribute, f in self.mapped()))
+
+    def mapped(self) -> tuple[tuple[FieldRole, str], ...]:
+        """(role, CRM field) of every attribute this org has a field for."""
+        named = (
+            (FieldRole.TIER, self.tier), (FieldRole.POTENTIAL, self.potential),
+            (FieldRole.EFFORT, self.effort), (FieldRole.TERRITORY, self.territory),
+            (FieldRole.LOCKED, self.locked), (FieldRole.SKILLS, self.skills),
+            (FieldRole.VISIT_WINDOWS, self.visit_windows),
+        )  # fmt: skip
+        return tuple((role, f) for role, f in named if f)
+
+    def tier_of(self, value: str | None) -> tuple[str | None, str | None]:
+        """(tier, problem) of a tier field value: mapped through `tier_values` when it has any."""
+        text = (value or "").strip()
+        if not text or not self.tier_values:
+            return (text or None), None
+        if text in self.tier_values:
+            return self.tier_values[text], None
+        known = ", ".join(sorted(self.tier_values))
+        return None, f"{self.tier} {text!r} is not in the field map's tier values ({known}): default tier"
+
+
+class FieldRole(StrEnum):
+    """What a mapped CRM field holds for the planner; decides the type it must have."""
+
+    TIER = "tier"
+    POTENTIAL = "potential"
+    EFFORT = "effort"
+    LOCKED = "locked"
+    SKILLS = "skills"
+    VISIT_WINDOWS = "visit_windows"
+    TERRITORY = "territory"
+
+
+class FieldKind(StrEnum):
+    """A CRM field's type, as the check of a field map compares it."""
+
+    TEXT = "text"
+    PICKLIST = "picklist"
+    MULTI_PICKLIST = "multi-select picklist"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFact:
+    """One field of the account object as describe / the properties API shows it to our API user."""
+
+    name: str
+    kind: FieldKind
+    crm_type: str  # the CRM's own word, for the message ("currency", "enumeration")
+    readable: bool = True
+    writable: bool = True
 
 
 def streams_of(specs: Sequence[StreamSpec[Any]]) -> frozenset[Stream]:
@@ -278,6 +342,10 @@ class CRMError(Exception):
     """A CRM problem a run cannot work around (bad credentials, quota guard tripped)."""
 
 
+class FieldMapError(CRMError):
+    """The field map names a field the org lacks, of the wrong type, or one our API user cannot use."""
+
+
 class QuotaExhausted(CRMError):
     """The run stopped itself before burning the org's daily API allowance."""
 
@@ -328,6 +396,11 @@ class CRMConnector(Protocol):
     def pull(self, stream: Stream, since: str | None, *, full: bool = False) -> Iterator[Page[Any]]:
         """Records of `stream` changed at or after the cursor (all of them with `full`), deletions
         included; each page's `cursor` resumes after it. Records are `STREAM_RECORDS[stream]`."""
+        ...
+
+    def check_fields(self) -> None:
+        """Raise `FieldMapError` (one line) if the field map names a field this org's API user cannot
+        use as mapped; costs one describe / properties call."""
         ...
 
     def push_assignments(self, changes: Sequence[AssignmentChange]) -> PushResult: ...

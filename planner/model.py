@@ -59,6 +59,42 @@ class TimeWindow:
         return times
 
 
+def parse_standing_windows(text: str) -> tuple[TimeWindow, ...]:
+    """Standing windows from text such as "Tue 07:15-07:30; Thu,Fri 12:00-13:00; 16:00-17:00"
+    (no weekday: every day; "Mon-Wed" is a range); ValueError naming the part it cannot read."""
+    windows = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        days_text, _, times = part.rpartition(" ")
+        start, sep, end = times.partition("-")
+        if not sep:
+            raise ValueError(f"{part!r} is not a window like 'Tue 07:15-07:30'")
+        windows.append(
+            TimeWindow(
+                parsehhmm(start, f"the start of {part!r}"),
+                parsehhmm(end, f"the end of {part!r}"),
+                weekdays=_weekdays(days_text, part),
+            )
+        )
+    return tuple(windows)
+
+
+def _weekdays(text: str, part: str) -> frozenset[int]:
+    """"Tue", "Tue,Thu", "Mon-Fri" (English three-letter names, any case) as Monday = 0 numbers."""
+    days: set[int] = set()
+    names = [n.lower() for n in WEEKDAY_NAMES]
+    for item in (i.strip().lower() for i in text.replace(" ", ",").split(",")):
+        if not item:
+            continue
+        first, _, last = item.partition("-")
+        if first[:3] not in names or (last and last[:3] not in names):
+            raise ValueError(f"{part!r}: {item!r} is not a weekday (Mon, Tue, ... Sun)")
+        a, b = names.index(first[:3]), names.index((last or first)[:3])
+        days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)])
+    return frozenset(days)
+
+
 def hhmm(minute: int) -> str:
     """Minutes after midnight as HH:MM."""
     return f"{minute // 60:02d}:{minute % 60:02d}"

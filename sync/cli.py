@@ -18,6 +18,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from connectors.base import FieldMapError
 from sync.console import ProgressSink, console, err_console, progress_bars
 from sync.settings import SettingsError, get_settings
 
@@ -144,6 +145,9 @@ def plan_file(
     ),
     out: Path = typer.Option(..., "--out", help="plan.json to write"),
     policy: Path | None = typer.Option(None, "--policy", help="policy.toml (default: the defaults)"),
+    field_map: Path | None = typer.Option(
+        None, "--field-map", envvar="FIELD_MAP", help="Field map TOML: its [csv] names the accounts columns"
+    ),
     mode: str = typer.Option("minimal", "--mode", help="minimal (nightly) or full (clean redesign)"),
     seconds: float = typer.Option(30.0, "--seconds", help="Time limit for the solver"),
     seed: int = typer.Option(0, "--seed", help="Same seed and inputs, same plan"),
@@ -157,7 +161,7 @@ def plan_file(
 ) -> None:
     """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out."""
     from sync.console import print_plan_file
-    from sync.planfile import PlanFileError, load_policy, plan_spreadsheets, write_document
+    from sync.planfile import PlanFileError, load_policy, plan_spreadsheets, print_input_problems, write_document
     from sync.roads import RoutingNotReady, open_roads
 
     if mode not in ("minimal", "full"):
@@ -171,6 +175,7 @@ def plan_file(
             accounts,
             reps,
             policy_toml=policy,
+            field_map_toml=field_map,
             mode="full" if mode == "full" else "minimal",
             seconds=seconds,
             seed=seed,
@@ -182,6 +187,7 @@ def plan_file(
     except (PlanFileError, RoutingNotReady) as exc:
         raise fail(str(exc)) from None
     write_document(document, out)
+    print_input_problems(document.get("problems", []))
     print_plan_file(plan, str(out))
 
 
@@ -225,8 +231,8 @@ def main() -> None:
 
     try:
         app()
-    except SettingsError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    except (SettingsError, FieldMapError) as exc:  # a setting or field map to fix: one line
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except Exception as exc:  # a service down is one line (traceback with LOG_LEVEL=DEBUG), not 500 lines
         line = describe_outage(exc)

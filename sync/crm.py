@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from connectors.base import CRMConnector, CRMKind
 from connectors.limits import LocalBudget, RedisBudget, RequestBudget
+from sync.field_map import load_field_map
 from sync.settings import Settings
 
 HUBSPOT_SEARCHES_PER_SECOND = 5.0  # HubSpot's own search limit per token
@@ -58,6 +59,7 @@ def request_budget(org: OrgConfig, settings: Settings) -> RequestBudget:
 
 def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
     budget = request_budget(org, settings)
+    field_map = load_field_map(settings.field_map).for_crm(org.kind)
     if org.kind is CRMKind.SALESFORCE:
         from connectors.salesforce import SalesforceConnector, SalesforceCredentials
 
@@ -74,6 +76,7 @@ def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
         )
         return SalesforceConnector(
             credentials,
+            field_map=field_map,
             base_url=settings.salesforce_base_url,
             api_version=settings.salesforce_api_version,
             budget=budget,
@@ -104,6 +107,7 @@ def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
     )
     return HubSpotConnector(
         settings.hubspot_access_token.get_secret_value(),
+        field_map=field_map,
         base_url=settings.hubspot_base_url,
         budget=budget,
         oauth=oauth,

@@ -1,13 +1,14 @@
 """Pulled records to store rows: normalise, place, and report what is wrong by id.
 
 A record that is imperfect in the way real CRMs are (no coordinates, an
-impossible location, a negative potential) is still stored, with the problem
-recorded as a `RecordIssue`; nothing is dropped here.
+impossible location, a negative or absurd potential, a tier value the field
+map does not know, visit windows nobody can read) is still stored, with the
+problem recorded as a `RecordIssue` and the planner's default in its place;
+nothing is dropped here. Numbers are held to the shared table in `bounds`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -17,6 +18,8 @@ from annotated_types import MaxLen
 from pydantic import ValidationError
 
 from connectors.base import AccountRecord, ActivityRecord, RepRecord, Stream, as_utc
+from planner.model import parse_standing_windows
+from sync import bounds
 from sync.geocode import Geocoder
 from sync.runs import RecordProblem
 from sync.store import LocationSource, PulledAccount, PulledActivity, PulledRep, PulledRow
@@ -86,10 +89,10 @@ class Placement:
 def _valid_point(lat: float | None, lon: float | None) -> bool:
     if lat is None or lon is None:
         return False
-    if not (math.isfinite(lat) and math.isfinite(lon)):
+    if bounds.LATITUDE.problem(lat) or bounds.LONGITUDE.problem(lon):
         return False
     # (0, 0) is the classic "geocoder gave up" value, not an account in the Gulf of Guinea.
-    return -90 <= lat <= 90 and -180 <= lon <= 180 and not (lat == 0 and lon == 0)
+    return not (lat == 0 and lon == 0)
 
 
 def _place(
@@ -108,9 +111,26 @@ def _place(
     return Placement(None, None, LocationSource.NONE, f"{missing} and {where}: kept out of routing")
 
 
-def _amount(value: float | None, *, positive: bool) -> bool:
-    """Is a potential (>= 0) or an effort (> 0) usable as the CRM sent it?"""
-    return value is None or (math.isfinite(value) and (value > 0 if positive else value >= 0))
+def _standing_windows(text: str | None) -> tuple[str | None, str | None]:
+    """(the windows as the planner reads them back, the problem) of a visit-window field's text."""
+    if not text or not text.strip():
+        return None, None
+    try:
+        windows = parse_standing_windows(text)
+    except ValueError as exc:
+        return None, f"visit windows not understood ({exc}): visited at any time"
+    return ("; ".join(str(w) for w in windows) or None), None
+
+
+def _checked_amounts(r: AccountRecord, out: Intake[PulledAccount]) -> tuple[float | None, float | None]:
+    """Potential and effort within the shared bounds; an absurd value is reported and defaulted."""
+    potential, problem = bounds.POTENTIAL.checked(r.potential)
+    if problem:
+        out.problem(r.crm_id, problem)
+    effort, problem = bounds.EFFORT.checked(r.effort)
+    if problem:
+        out.problem(r.crm_id, problem)
+    return potential, effort
 
 
 def accounts(records: Sequence[AccountRecord], ctx: IntakeContext) -> Intake[PulledAccount]:
@@ -119,13 +139,12 @@ def accounts(records: Sequence[AccountRecord], ctx: IntakeContext) -> Intake[Pul
         place = _place(r.lat, r.lon, r.postal_code, r.country, ctx.geocoder)
         if place.problem:
             out.problem(r.crm_id, place.problem)
-        potential, effort = r.potential, r.effort
-        if not _amount(potential, positive=False):
-            out.problem(r.crm_id, f"potential {potential} is not a non-negative amount: planned as 0")
-            potential = None
-        if not _amount(effort, positive=True):
-            out.problem(r.crm_id, f"effort {effort} is not positive: planned as 1")
-            effort = None
+        for issue in r.issues:
+            out.problem(r.crm_id, issue)
+        potential, effort = _checked_amounts(r, out)
+        windows, problem = _standing_windows(r.visit_windows)
+        if problem:
+            out.problem(r.crm_id, problem)
         out.add(
             PulledAccount,
             {
@@ -144,6 +163,8 @@ def accounts(records: Sequence[AccountRecord], ctx: IntakeContext) -> Intake[Pul
                 "owner_crm_id": r.owner_id,
                 "territory": r.territory,
                 "locked": r.locked,
+                "skills": ";".join(sorted(r.skills)) or None,
+                "visit_windows": windows,
                 "crm_modified_at": as_utc(r.modified_at),
                 "deleted_at": None,  # present in a pull: alive (an undeleted record comes back)
                 "merged_into": None,

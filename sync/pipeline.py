@@ -193,6 +193,8 @@ def pull(
     ):
         connector = ctx.connector_factory(org, ctx.settings)
         try:
+            if Stream.ACCOUNTS in chosen:
+                connector.check_fields()  # a field map this org cannot serve stops here, in one line
             for stream in chosen:
                 _pull_stream(
                     ctx, org_id, STORES[stream], connector, run, full=full, token=token, progress=progress

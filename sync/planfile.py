@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -32,19 +33,22 @@ from planner import (
     build_call_plans,
     rebalance,
 )
-from planner.model import WEEKDAY_NAMES, BalanceReport, DimensionStats
+from planner.model import WEEKDAY_NAMES, BalanceReport, DimensionStats, TimeWindow, parse_standing_windows
 from planner.public_holidays import check_holiday_region
 from planner.travel import TravelMatrix
 from sync.roads import RoadCheck
 from sync.travel_cache import CachedTravel
+from sync import bounds
+from sync.field_map import CSVColumns, load_field_map
+from sync.geocode import Geocoder, ZipCentroidGeocoder
+from sync.strict_csv import CSVFileError, read_table
 
 T = TypeVar("T")
 
 ACCOUNT_COLUMNS = ("id", "name", "lat", "lon", "tier", "potential", "effort",
-                   "current_rep", "locked", "skills", "address")
+                   "current_rep", "locked", "skills", "address", "postal_code", "country", "visit_windows")
 REP_COLUMNS = ("id", "name", "home_lat", "home_lon", "skills", "target_share", "overlay",
                "time_zone", "holidays_country", "holidays_subdivision")
-REQUIRED_ACCOUNT_COLUMNS = ("id", "lat", "lon")
 REQUIRED_REP_COLUMNS = ("id", "home_lat", "home_lon")
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "x"}
 FALSE_WORDS = {"", "0", "false", "no", "n", "f"}
@@ -74,42 +78,22 @@ class _Cell:
         return PlanFileError(self.path, self.line, self.column, message)
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row; header names are trimmed and lower-cased."""
+def _rows(
+    path: Path, required: tuple[str, ...], problems: list[InputProblem] | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row; header names are trimmed and lower-cased. The file is
+    read strictly (see `sync.strict_csv`); a Salesforce report footer is skipped and reported."""
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")  # Excel writes a BOM
-    except OSError as exc:
-        raise PlanFileError(path, None, None, f"cannot open: {exc.strerror}") from None
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise PlanFileError(path, 1, None, "the file is empty; expected a header row") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise PlanFileError(path, 1, None, f"not a readable CSV file: {exc}") from None
-        names = [h.strip().lower() for h in header]
-        missing = [c for c in required if c not in names]
-        if missing:
-            raise PlanFileError(path, 1, None, f"missing required column(s): {', '.join(missing)}")
-        line = reader.line_num
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise PlanFileError(path, line + 1, None, f"unreadable row: {exc}") from None
-            line_of_row = reader.line_num
-            line = line_of_row
-            if not any(v.strip() for v in values):
-                continue  # blank lines at the end of an export
-            if len(values) > len(names):
-                raise PlanFileError(
-                    path, line_of_row, None,
-                    f"{len(values)} cells but the header has {len(names)} columns",
-                )
-            yield line_of_row, {n: v.strip() for n, v in zip(names, values, strict=False)}
+        table = read_table(path)
+    except CSVFileError as exc:
+        raise PlanFileError(path, exc.line, None, str(exc).split(": ", 1)[1]) from None
+    missing = [c for c in required if c not in table.header]
+    if missing:
+        raise PlanFileError(path, 1, None, f"missing required column(s): {', '.join(missing)}")
+    if problems is not None:
+        problems.extend(InputProblem(path.name, line, "", why) for line, why in table.skipped)
+    for line, values in table.rows:
+        yield line, {n: v.strip() for n, v in zip(table.header, values, strict=False)}
 
 
 def _cell(path: Path, line: int, row: Mapping[str, str], column: str) -> _Cell:
@@ -162,58 +146,193 @@ def _unique_id(cell: _Cell, seen: dict[str, int]) -> str:
     return cell.text
 
 
-def load_accounts(path: Path, policy: Policy) -> list[Account]:
-    """Accounts from a CSV: id, name, lat, lon, tier, potential, effort, current_rep, locked, skills
-    (and optionally address)."""
+@dataclass(frozen=True)
+class InputProblem:
+    """A record of an input file planned with a default (or a part of the file skipped), and why."""
+
+    file: str
+    line: int
+    record_id: str  # "" for a part of the file (a report footer)
+    problem: str
+
+    def __str__(self) -> str:
+        who = f" {self.record_id}" if self.record_id else ""
+        return f"{self.file}, line {self.line}{who}: {self.problem}"
+
+
+def _person(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _rep_ids_by_name(reps: Sequence[Rep]) -> dict[str, str | None]:
+    """Rep id by name (case and spacing ignored); None for a name two reps share."""
+    ids: dict[str, str | None] = {}
+    for rep in reps:
+        key = _person(rep.name)
+        if key:
+            ids[key] = None if key in ids else rep.id
+    return ids
+
+
+@dataclass
+class _AccountReader:
+    """Turns one accounts CSV row into an `Account`, by the columns of a field map's `[csv]`."""
+
+    path: Path
+    policy: Policy
+    columns: CSVColumns
+    rep_by_name: Mapping[str, str | None]
+    geocoder: Geocoder
+    problems: list[InputProblem]
+
+    def required(self) -> tuple[str, ...]:
+        return (self.columns.id.lower(),)
+
+    def account(self, line: int, row: Mapping[str, str], seen: dict[str, int]) -> Account:
+        c = self.columns
+
+        def cell(column: str) -> _Cell:
+            return _cell(self.path, line, row, column.lower())
+
+        account_id = _unique_id(cell(c.id), seen)
+
+        def report(problem: str) -> None:
+            self.problems.append(InputProblem(self.path.name, line, account_id, problem))
+
+        lat, lon, approximate = self._place(cell, report)
+        return Account(
+            id=account_id,
+            name=cell(c.name).text,
+            lat=lat,
+            lon=lon,
+            tier=self._tier(cell(c.tier).text, report),
+            potential=_bounded(cell(c.potential), bounds.POTENTIAL, report) or 0.0,
+            effort=_bounded(cell(c.effort), bounds.EFFORT, report) or 1.0,
+            current_rep=self._owner(cell(c.owner).text, report),
+            locked=_flag(cell(c.locked)),
+            skills=_skills(cell(c.skills)),
+            address=cell(c.address).text,
+            windows=_windows(cell(c.visit_windows).text, report),
+            approximate_location=approximate,
+        )
+
+    def _place(self, cell: Callable[[str], _Cell], report: Callable[[str], None]) -> tuple[
+        float | None, float | None, bool
+    ]:
+        """Coordinates when the row has usable ones, else its postal code's centre (approximate)."""
+        c = self.columns
+        lat = _bounded(cell(c.lat), bounds.LATITUDE, report)
+        lon = _bounded(cell(c.lon), bounds.LONGITUDE, report)
+        if lat is not None and lon is not None:
+            return lat, lon, False
+        if (cell(c.lat).text == "") != (cell(c.lon).text == ""):
+            missing = c.lat if cell(c.lat).text == "" else c.lon
+            raise cell(missing).fail("give both lat and lon, or leave both empty")
+        postal = cell(c.postal_code).text
+        point = self.geocoder.locate(postal, cell(c.country).text or None) if postal else None
+        if point is None:
+            if postal:
+                report(f"postal code {postal!r} not found: kept out of routing")
+            return None, None, False
+        return point[0], point[1], True
+
+    def _tier(self, text: str, report: Callable[[str], None]) -> str:
+        values = self.columns.tier_values
+        if not text:
+            return self.policy.default_tier
+        if not values:
+            return text
+        if text in values:
+            return values[text]
+        report(f"{self.columns.tier} {text!r} is not in the field map's tier values: planned as "
+               f"{self.policy.default_tier}")
+        return self.policy.default_tier
+
+    def _owner(self, text: str, report: Callable[[str], None]) -> str | None:
+        if not text or self.columns.owner_by == "id":
+            return text or None
+        rep_id = self.rep_by_name.get(_person(text))
+        if rep_id is None:
+            known = _person(text) in self.rep_by_name
+            why = "is the name of two reps" if known else "is not the name of any rep in the reps file"
+            report(f"owner {text!r} {why}: planned as unowned")
+        return rep_id
+
+
+def _bounded(cell: _Cell, bound: bounds.Bound, report: Callable[[str], None]) -> float | None:
+    """A number cell within its bound; outside it, reported and left to the default."""
+    if cell.text == "":
+        return None
+    try:
+        value = float(cell.text)
+    except ValueError:
+        raise cell.fail(f"{cell.text!r} is not a number") from None
+    checked, problem = bound.checked(value)
+    if problem:
+        report(problem)
+    return checked
+
+
+def _windows(text: str, report: Callable[[str], None]) -> tuple[TimeWindow, ...]:
+    if not text:
+        return ()
+    try:
+        return parse_standing_windows(text)
+    except ValueError as exc:
+        report(f"visit windows not understood ({exc}): visited at any time")
+        return ()
+
+
+def load_accounts(
+    path: Path,
+    policy: Policy,
+    *,
+    columns: CSVColumns | None = None,
+    reps: Sequence[Rep] = (),
+    geocoder: Geocoder | None = None,
+    problems: list[InputProblem] | None = None,
+) -> list[Account]:
+    """Accounts from a CSV whose columns `columns` names (default: id, name, lat, lon, tier,
+    potential, effort, current_rep, locked, skills, address, postal_code, country, visit_windows).
+
+    A row without coordinates is placed at its postal code's centre (approximate). A value that is
+    there but unusable (an absurd number, a tier or owner nobody knows, windows nobody can read) is
+    added to `problems` by id and line, and the account planned with the default.
+    """
+    names = columns or CSVColumns()
+    found = problems if problems is not None else []
+    geocode = geocoder or ZipCentroidGeocoder()
+    book = _AccountReader(path, policy, names, _rep_ids_by_name(reps), geocode, found)
     accounts: list[Account] = []
     seen: dict[str, int] = {}
-    for line, row in _rows(path, REQUIRED_ACCOUNT_COLUMNS):
-        def cell(column: str, line: int = line, row: dict[str, str] = row) -> _Cell:
-            return _cell(path, line, row, column)
-
-        lat = _number(cell("lat"), None, low=-90, high=90)
-        lon = _number(cell("lon"), None, low=-180, high=180)
-        if (lat is None) != (lon is None):
-            missing = "lat" if lat is None else "lon"
-            raise cell(missing).fail("give both lat and lon, or leave both empty")
-        tier = cell("tier").text or policy.default_tier
-        accounts.append(
-            Account(
-                id=_unique_id(cell("id"), seen),
-                name=cell("name").text,
-                lat=lat,
-                lon=lon,
-                tier=tier,
-                potential=_required(cell("potential"), lambda c: _number(c, 0.0, low=0)),
-                effort=_required(cell("effort"), lambda c: _number(c, 1.0, low=0)),
-                current_rep=cell("current_rep").text or None,
-                locked=_flag(cell("locked")),
-                skills=_skills(cell("skills")),
-                address=cell("address").text,
-            )
-        )
+    for line, row in _rows(path, book.required(), found):
+        accounts.append(book.account(line, row, seen))
     return accounts
 
 
-def load_reps(path: Path) -> list[Rep]:
+def load_reps(path: Path, problems: list[InputProblem] | None = None) -> list[Rep]:
     """Reps from a CSV: id, name, home_lat, home_lon, skills, target_share, and optionally overlay,
-    time_zone, holidays_country, holidays_subdivision."""
+    time_zone, holidays_country, holidays_subdivision. A target share out of bounds is reported."""
     reps: list[Rep] = []
     seen: dict[str, int] = {}
-    for line, row in _rows(path, REQUIRED_REP_COLUMNS):
+    found = problems if problems is not None else []
+    for line, row in _rows(path, REQUIRED_REP_COLUMNS, found):
         def cell(column: str, line: int = line, row: dict[str, str] = row) -> _Cell:
             return _cell(path, line, row, column)
 
+        rep_id = _unique_id(cell("id"), seen)
+
+        def report(problem: str, line: int = line, rep_id: str = rep_id) -> None:
+            found.append(InputProblem(path.name, line, rep_id, problem))
+
         reps.append(
             Rep(
-                id=_unique_id(cell("id"), seen),
+                id=rep_id,
                 name=cell("name").text,
                 home_lat=_required(cell("home_lat"), lambda c: _number(c, None, low=-90, high=90)),
                 home_lon=_required(cell("home_lon"), lambda c: _number(c, None, low=-180, high=180)),
                 skills=_skills(cell("skills")),
-                target_share=_required(
-                    cell("target_share"), lambda c: _number(c, 1.0, low=0.01, high=10)
-                ),
+                target_share=_bounded(cell("target_share"), bounds.TARGET_SHARE, report) or 1.0,
                 overlay=_flag(cell("overlay")),
                 time_zone=_time_zone(cell("time_zone")),
                 holidays_country=cell("holidays_country").text.upper(),
@@ -484,8 +603,36 @@ def write_document(document: Mapping[str, Any], out: Path) -> None:
     """Write the JSON document atomically enough for a CLI: to a temp file, then rename."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False)
+    tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(out)
+
+
+def _finite(value: Any) -> Any:
+    """The document with every NaN or infinity as null: plan.json is strict JSON, for any reader."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def problems_document(problems: Sequence[InputProblem]) -> list[dict[str, Any]]:
+    """plan.json's "problems": what was planned with a default, or skipped, by file, line and id."""
+    return [{"file": p.file, "line": p.line, "id": p.record_id, "problem": p.problem} for p in problems]
+
+
+def print_input_problems(problems: Sequence[Mapping[str, Any]], shown: int = 20) -> None:
+    """The first problems of the input files on stderr, one line each (all of them are in plan.json)."""
+    if not problems:
+        return
+    lines = [f"{p['file']}, line {p['line']}{' ' + p['id'] if p['id'] else ''}: {p['problem']}"
+             for p in problems[:shown]]
+    more = f"\n... and {len(problems) - shown} more in plan.json" if len(problems) > shown else ""
+    print(f"{len(problems)} input problem(s), planned with defaults:\n" + "\n".join(lines) + more,
+          file=sys.stderr)
 
 
 def plan_from_files(
@@ -493,15 +640,19 @@ def plan_from_files(
     reps_csv: Path,
     *,
     policy_toml: Path | None = None,
+    field_map_toml: Path | None = None,
     mode: Literal["minimal", "full"] = "minimal",
     seconds: float = 30.0,
     seed: int = 0,
     roads: RoadCheck | None = None,
+    problems: list[InputProblem] | None = None,
 ) -> tuple[TerritoryPlan, list[Account], list[Rep], Policy]:
-    """Read the files and rebalance (on `roads`' engine, if any); returns the plan and the parsed inputs."""
+    """Read the files (accounts by the field map's `[csv]` columns) and rebalance (on `roads`' engine,
+    if any); returns the plan and the parsed inputs, and adds what was defaulted or skipped to `problems`."""
     policy = load_policy(policy_toml)
-    accounts = load_accounts(accounts_csv, policy)
-    reps = load_reps(reps_csv)
+    columns = load_field_map(field_map_toml).csv  # a bad file: FieldMapFileError, one line
+    reps = load_reps(reps_csv, problems)
+    accounts = load_accounts(accounts_csv, policy, columns=columns, reps=reps, problems=problems)
     roads = roads or RoadCheck(None)
     reachable = roads.before_planning(accounts, reps)  # no account is planned on a straight line
     plan = rebalance(reachable, reps, policy, mode=mode, seed=seed, time_limit=seconds, travel=roads.travel)
@@ -513,6 +664,7 @@ def plan_spreadsheets(
     reps_csv: Path,
     *,
     policy_toml: Path | None = None,
+    field_map_toml: Path | None = None,
     mode: Literal["minimal", "full"] = "minimal",
     seconds: float = 30.0,
     seed: int = 0,
@@ -522,12 +674,17 @@ def plan_spreadsheets(
     travel: CachedTravel | None = None,
 ) -> tuple[TerritoryPlan, dict[str, Any]]:
     """`tsync plan-file`: the plan and its plan.json document, call plans (and their CSVs) when asked;
-    with `travel`, on its roads, and the document's "roads" says what they could not reach."""
+    with `travel`, on its roads, and the document's "roads" says what they could not reach; "problems"
+    lists what the files held that was planned with a default."""
     roads = RoadCheck(travel)
+    problems: list[InputProblem] = []
     plan, accounts, reps, policy = plan_from_files(
-        accounts_csv, reps_csv, policy_toml=policy_toml, mode=mode, seconds=seconds, seed=seed, roads=roads
+        accounts_csv, reps_csv, policy_toml=policy_toml, field_map_toml=field_map_toml, mode=mode,
+        seconds=seconds, seed=seed, roads=roads, problems=problems,
     )
     document = plan_document(plan)
+    if problems:
+        document["problems"] = problems_document(problems)
     if call_plans_from is not None:
         plans = add_call_plans(document, plan, accounts, reps, policy, start=call_plans_from, weeks=weeks,
                                seed=seed, seconds=seconds, csv_dir=csv_dir, travel=travel)

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         13, ge=1, le=52, description="Weeks the call plan looks ahead, so every tier gets its visits"
     )
     policy_file: str | None = Field(None, description="Policy TOML (tiers, capacity, balance)")
+    field_map: str | None = Field(
+        None,
+        description="Field map TOML: the CRM fields (and plan-file columns) of tier, potential, effort, "
+        "skills, locked, visit windows, territory; unset = territory-sync's custom fields",
+    )
 
     # --- roads (docs/roads.md) -------------------------------------------------------
     routing_engine: Literal["haversine", "valhalla-local", "valhalla", "osrm"] = Field(

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from connectors.base import Stream
 from planner import Account, Policy, Rep, TimeWindow
+from planner.model import parse_standing_windows
 from sync.plan_window import PlanWindow
 from sync.runs import RecordProblem
 from sync.store import AccountRow, ActivityRow, LocationSource, OutboxItem, OutboxKind, OutboxStatus, RepRow
@@ -172,10 +173,16 @@ def _accounts(
                 current_rep=owner,
                 locked=locked,
                 approximate_location=row.location_source is LocationSource.POSTAL,
-                windows=tuple(open_visits.appointments.get(row.crm_id, ())),
+                skills=frozenset(s for s in (row.skills or "").split(";") if s),
+                windows=(*standing_windows(row), *open_visits.appointments.get(row.crm_id, ())),
             )
         )
     return view
+
+
+def standing_windows(row: AccountRow) -> tuple[TimeWindow, ...]:
+    """The account's standing visit windows (checked at intake, so they parse)."""
+    return parse_standing_windows(row.visit_windows) if row.visit_windows else ()
 
 
 def _reps(active_reps: Mapping[str, RepRow], view: AccountsView) -> list[Rep]:

@@ -446,6 +446,14 @@ class HubSpotClient:
                 return None
             raise
 
+    def list_properties(self, object_type: str) -> Answer:
+        """Every property of an object type, as the API user sees them (`results`)."""
+        return self.call(
+            lambda sdk: sdk.crm.properties.core_api.get_all(
+                object_type, _preload_content=False, _request_timeout=self._timeout
+            )
+        )
+
     def create_property(self, object_type: str, spec: Mapping[str, Any]) -> Answer:
         return self.call(
             lambda sdk: sdk.crm.properties.core_api.create(

@@ -61,6 +61,7 @@ from connectors.base import (
     specs_for,
     streams_of,
 )
+from connectors.fieldcheck import check_field_map
 from connectors.hubspot.client import (
     BATCH_SIZE,
     SEARCH_LIMIT,
@@ -79,6 +80,7 @@ from connectors.hubspot.records import (
     assignment_input,
     decode_cursor,
     encode_cursor,
+    hubspot_field_fact,
     meeting_cancel_input,
     meeting_create_input,
     meeting_upsert_input,
@@ -171,6 +173,16 @@ class HubSpotConnector:
         """Nothing to release: urllib3 pools close with the process."""
 
     # ================================================================== pulls
+
+    def check_fields(self) -> None:
+        """Stop with one line (`FieldMapError`) if the field map names a company property the API
+        user cannot use as mapped (a missing territory property is created at the first push)."""
+        answer = self._client.list_properties("companies")
+        props = (answer.body or {}).get("results") or []
+        facts = {str(p["name"]).lower(): hubspot_field_fact(p) for p in props if not p.get("archived")}
+        check_field_map(
+            facts, self.field_map, crm="HubSpot company", key="hubspot", territory_created=True
+        )
 
     @property
     def streams(self) -> frozenset[Stream]:
@@ -384,8 +396,9 @@ class HubSpotConnector:
                 outcomes[i] = RecordOutcome(change.key, Outcome.DONE, crm_id=change.account_id)
             else:
                 todo.append((i, change))
-        if any(c.territory is not None for _, c in todo):
-            self._ensure_property("companies", territory_property(self.field_map.territory))
+        territory = self.field_map.territory
+        if territory and any(c.territory is not None for _, c in todo):
+            self._ensure_property("companies", territory_property(territory))
         for chunk in _chunks(todo, lambda c: c.account_id):
             outcomes.update(self._isolating(chunk, self._send_assignments, lambda c: c.key))
         return PushResult([outcomes[i] for i in range(len(changes))], self.api_calls - calls_before)

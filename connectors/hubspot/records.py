@@ -27,6 +27,8 @@ from connectors.base import (
     ActivityRecord,
     AssignmentChange,
     DeletedRecord,
+    FieldFact,
+    FieldKind,
     FieldMap,
     RepRecord,
     VisitRecord,
@@ -205,6 +207,7 @@ def _mapped(props: Mapping[str, Any], name: str | None) -> Any:
 def company_record(obj: Mapping[str, Any], fields: FieldMap) -> AccountRecord:
     props: Mapping[str, Any] = obj.get("properties") or {}
     modified = parse_time(props.get(MODIFIED)) or parse_time(obj.get("updatedAt"))
+    tier, tier_problem = fields.tier_of(_text(_mapped(props, fields.tier)))
     return AccountRecord(
         crm_id=str(obj["id"]),
         name=str(props.get("name") or ""),
@@ -213,14 +216,45 @@ def company_record(obj: Mapping[str, Any], fields: FieldMap) -> AccountRecord:
         lon=_float(props.get("longitude")),
         postal_code=_text(props.get("zip")),
         country=_text(props.get("country")),
-        tier=_text(_mapped(props, fields.tier)),
-        potential=_float(_mapped(props, fields.potential)),
-        effort=_float(_mapped(props, fields.effort)),
+        tier=tier,
+        potential=_amount(_mapped(props, fields.potential)),
+        effort=_amount(_mapped(props, fields.effort)),
         industry=_text(props.get("industry")),
         owner_id=_text(props.get("hubspot_owner_id")),
-        territory=_text(props.get(fields.territory)),
+        territory=_text(_mapped(props, fields.territory)),
         locked=str(_mapped(props, fields.locked) or "").strip().lower() == "true",
+        skills=frozenset(v.strip() for v in str(_mapped(props, fields.skills) or "").split(";") if v.strip()),
+        visit_windows=_text(_mapped(props, fields.visit_windows)),
+        issues=(tier_problem,) if tier_problem else (),
         raw=dict(props),
+    )
+
+
+def _amount(value: Any) -> float | None:
+    """A number property; text where a number belongs is NaN, which intake reports by id."""
+    number = _float(value)
+    return float("nan") if number is None and value not in (None, "") else number
+
+
+HUBSPOT_KINDS = {"string": FieldKind.TEXT, "number": FieldKind.NUMBER, "bool": FieldKind.BOOLEAN}
+
+
+def hubspot_field_fact(prop: Mapping[str, Any]) -> FieldFact:
+    """One property definition: an enumeration is a picklist, a multi-select one when shown as
+    checkboxes (`;`-separated values), a yes/no one when shown as a single checkbox."""
+    crm_type, shown = str(prop.get("type") or ""), str(prop.get("fieldType") or "")
+    kind = HUBSPOT_KINDS.get(crm_type, FieldKind.OTHER)
+    if crm_type == "enumeration":
+        kind = {"checkbox": FieldKind.MULTI_PICKLIST, "booleancheckbox": FieldKind.BOOLEAN}.get(
+            shown, FieldKind.PICKLIST
+        )
+    metadata = prop.get("modificationMetadata") or {}
+    return FieldFact(
+        name=str(prop["name"]),
+        kind=kind,
+        crm_type=crm_type if crm_type != "enumeration" else f"enumeration ({shown or 'select'})",
+        readable=True,
+        writable=not bool(metadata.get("readOnlyValue")) and not bool(prop.get("calculated")),
     )
 
 
@@ -326,7 +360,7 @@ def assignment_input(change: AssignmentChange, fields: FieldMap) -> dict[str, An
     props: dict[str, str] = {}
     if change.owner_id is not None:
         props["hubspot_owner_id"] = change.owner_id
-    if change.territory is not None:
+    if change.territory is not None and fields.territory:
         props[fields.territory] = change.territory
     return {"id": change.account_id, "properties": props}
 

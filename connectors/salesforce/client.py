@@ -399,6 +399,10 @@ class SalesforceClient:
         params = f"start={quote(_iso(start))}&end={quote(_iso(end))}"
         return dict(self._call(self.sf.restful, f"sobjects/{sobject}/deleted/?{params}", method="GET"))
 
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The sObject's describe: its fields as field-level security shows them to the API user."""
+        return dict(self._call(self.sf.restful, f"sobjects/{sobject}/describe/", method="GET"))
+
     def limits(self) -> dict[str, Any]:
         return dict(self._call(self.sf.restful, "limits/", method="GET"))
 

@@ -41,6 +41,7 @@ from connectors.base import (
     CRMKind,
     DeletedRecord,
     FieldMap,
+    FieldMapError,
     Outcome,
     Page,
     PushResult,
@@ -52,6 +53,7 @@ from connectors.base import (
     specs_for,
     streams_of,
 )
+from connectors.fieldcheck import field_problems
 from connectors.limits import RequestBudget
 from connectors.salesforce.bulk import (
     BULK_PAGE_SIZE,
@@ -69,12 +71,12 @@ from connectors.salesforce.client import (
     soql_string,
 )
 from connectors.salesforce.records import (
-    VISIT_KEY_FIELD,
     Position,
     StreamCursor,
     assignment_to_salesforce,
     deleted_from_salesforce,
     parse_datetime,
+    salesforce_field_fact,
     visit_to_salesforce,
 )
 from connectors.salesforce.streams import DEFAULT_FIELD_MAP, salesforce_streams
@@ -176,6 +178,26 @@ class SalesforceConnector:
                 "stopping so the org keeps its daily allowance. Raise SALESFORCE_QUOTA_SHARE "
                 "or run again after the usage resets."
             )
+
+    # ------------------------------------------------------------------ the field map
+
+    def check_fields(self) -> None:
+        """Stop with one line (`FieldMapError`) if the field map names an Account field the API user
+        cannot use as mapped: missing or hidden by field-level security, of the wrong type, or (the
+        territory) read-only."""
+        described = self.client.describe("Account").get("fields") or []
+        facts = {str(f["name"]).lower(): salesforce_field_fact(f) for f in described}
+        problems = field_problems(facts, self.field_map, crm="Salesforce Account", key="salesforce")
+        key_field = self.field_map.visit_key
+        if key_field:
+            events = self.client.describe("Event").get("fields") or []
+            if not any(str(f["name"]).lower() == key_field.lower() and f.get("externalId") for f in events):
+                problems.append(
+                    f"Salesforce Event field {key_field!r} (FIELD_MAP salesforce.visit_key) is not an "
+                    'external id the API user can see: create it, or set visit_key = "" to write no visits'
+                )
+        if problems:
+            raise FieldMapError("field map: " + "; ".join(problems))
 
     # ------------------------------------------------------------------ pulls
 
@@ -313,18 +335,23 @@ class SalesforceConnector:
         return PushResult(outcomes=ordered, api_calls=self.api_calls - calls_before)
 
     def push_visits(self, visits: Sequence[VisitRecord]) -> PushResult:
+        key_field = self.field_map.visit_key
+        if key_field is None:
+            unkeyed = "the field map names no Event visit key field (FIELD_MAP salesforce.visit_key)"
+            return PushResult([RecordOutcome(v.key, Outcome.REJECTED, None, "NO_VISIT_KEY", unkeyed)
+                               for v in visits])
         calls_before = self.api_calls
         outcomes: dict[int, RecordOutcome] = {}
         indexed = list(enumerate(visits))
         upserts = [(i, v) for i, v in indexed if not v.cancelled]
         cancels = [(i, v) for i, v in indexed if v.cancelled]
         for batch in _batches(upserts, key=lambda item: item[1].key):
-            records = [visit_to_salesforce(v) for _, v in batch]
-            results = self._send(records, partial(self.client.collection_upsert, "Event", VISIT_KEY_FIELD))
+            records = [visit_to_salesforce(v, key_field) for _, v in batch]
+            results = self._send(records, partial(self.client.collection_upsert, "Event", key_field))
             for (index, visit), result in zip(batch, results, strict=True):
                 outcomes[index] = _outcome(visit.key, result, None)
         for batch in _batches(cancels, key=lambda item: item[1].key):
-            self._cancel_visits(batch, outcomes)
+            self._cancel_visits(batch, outcomes, key_field)
         ordered = [outcomes[i] for i in range(len(visits))]
         return PushResult(outcomes=ordered, api_calls=self.api_calls - calls_before)
 
@@ -356,16 +383,16 @@ class SalesforceConnector:
         return results
 
     def _cancel_visits(
-        self, batch: list[tuple[int, VisitRecord]], outcomes: dict[int, RecordOutcome]
+        self, batch: list[tuple[int, VisitRecord]], outcomes: dict[int, RecordOutcome], key_field: str
     ) -> None:
         keys = [v.key for _, v in batch]
         soql = (
-            f"SELECT Id, {VISIT_KEY_FIELD} FROM Event WHERE {VISIT_KEY_FIELD} IN "
+            f"SELECT Id, {key_field} FROM Event WHERE {key_field} IN "
             f"({', '.join(soql_string(k) for k in keys)})"
         )
         event_of: dict[str, str] = {}
         for rows in self.client.query_pages(soql):
-            event_of.update({r[VISIT_KEY_FIELD]: r["Id"] for r in rows})
+            event_of.update({r[key_field]: r["Id"] for r in rows})
         to_delete = [(i, v) for i, v in batch if v.key in event_of]
         for index, visit in batch:
             if visit.key not in event_of:

@@ -22,6 +22,8 @@ from connectors.base import (
     ActivityRecord,
     AssignmentChange,
     DeletedRecord,
+    FieldFact,
+    FieldKind,
     FieldMap,
     RepRecord,
     VisitRecord,
@@ -50,7 +52,13 @@ def _plain(rec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _float(value: Any) -> float | None:
-    return float(value) if value is not None else None
+    """A number field's value; text where a number belongs is NaN, which intake reports by id."""
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _modstamp(rec: Mapping[str, Any]) -> datetime:
@@ -65,6 +73,7 @@ def _mapped(rec: Mapping[str, Any], field_name: str | None) -> Any:
 
 
 def account_from_salesforce(rec: Mapping[str, Any], fields: FieldMap) -> AccountRecord:
+    tier, tier_problem = fields.tier_of(_text(_mapped(rec, fields.tier)))
     return AccountRecord(
         crm_id=rec["Id"],
         name=rec.get("Name") or "",
@@ -73,14 +82,46 @@ def account_from_salesforce(rec: Mapping[str, Any], fields: FieldMap) -> Account
         lon=_float(rec.get("BillingLongitude")),
         postal_code=rec.get("BillingPostalCode"),
         country=rec.get("BillingCountry"),
-        tier=_mapped(rec, fields.tier),
+        tier=tier,
         potential=_float(_mapped(rec, fields.potential)),
         effort=_float(_mapped(rec, fields.effort)),
         industry=rec.get("Industry"),
         owner_id=rec.get("OwnerId"),
-        territory=rec.get(fields.territory),
+        territory=_mapped(rec, fields.territory),
         locked=bool(_mapped(rec, fields.locked)),
+        skills=picklist_values(_mapped(rec, fields.skills)),
+        visit_windows=_text(_mapped(rec, fields.visit_windows)),
+        issues=(tier_problem,) if tier_problem else (),
         raw=_plain(rec),
+    )
+
+
+def picklist_values(value: Any) -> frozenset[str]:
+    """A multi-select picklist's `;`-separated values."""
+    return frozenset(v.strip() for v in str(value or "").split(";") if v.strip())
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+SALESFORCE_KINDS = {
+    "string": FieldKind.TEXT, "textarea": FieldKind.TEXT, "email": FieldKind.TEXT, "url": FieldKind.TEXT,
+    "phone": FieldKind.TEXT, "picklist": FieldKind.PICKLIST, "multipicklist": FieldKind.MULTI_PICKLIST,
+    "double": FieldKind.NUMBER, "currency": FieldKind.NUMBER, "int": FieldKind.NUMBER,
+    "percent": FieldKind.NUMBER, "long": FieldKind.NUMBER, "boolean": FieldKind.BOOLEAN,
+}  # fmt: skip
+
+
+def salesforce_field_fact(described: Mapping[str, Any]) -> FieldFact:
+    """One field of a describe answer; a field absent from describe is one the API user cannot see."""
+    crm_type = str(described.get("type") or "")
+    return FieldFact(
+        name=str(described["name"]),
+        kind=SALESFORCE_KINDS.get(crm_type, FieldKind.OTHER),
+        crm_type=crm_type,
+        readable=True,
+        writable=bool(described.get("updateable")),
     )
 
 
@@ -102,8 +143,10 @@ def _account_of(what_id: str | None) -> str | None:
     return what_id if what_id and what_id.startswith(ACCOUNT_PREFIX) else None
 
 
-def event_from_salesforce(rec: Mapping[str, Any], *, now: datetime) -> ActivityRecord:
-    """An Event is a completed visit once its end lies in the past."""
+def event_from_salesforce(
+    rec: Mapping[str, Any], *, now: datetime, visit_key: str | None = VISIT_KEY_FIELD
+) -> ActivityRecord:
+    """An Event is a completed visit once its end lies in the past; `visit_key` holds our key."""
     end = parse_datetime(rec.get("EndDateTime"))
     return ActivityRecord(
         crm_id=rec["Id"],
@@ -115,7 +158,7 @@ def event_from_salesforce(rec: Mapping[str, Any], *, now: datetime) -> ActivityR
         ended_at=end,
         subject=rec.get("Subject") or "",
         completed=end is not None and end < now,
-        external_id=rec.get(VISIT_KEY_FIELD),
+        external_id=rec.get(visit_key) if visit_key else None,
         raw=_plain(rec),
     )
 
@@ -147,16 +190,16 @@ def assignment_to_salesforce(change: AssignmentChange, fields: FieldMap) -> dict
     rec: dict[str, Any] = {"attributes": {"type": "Account"}, "id": change.account_id}
     if change.owner_id is not None:
         rec["OwnerId"] = change.owner_id
-    if change.territory is not None:
+    if change.territory is not None and fields.territory:
         rec[fields.territory] = change.territory
     return rec
 
 
-def visit_to_salesforce(visit: VisitRecord) -> dict[str, Any]:
-    """An Event keyed by `VISIT_KEY_FIELD`, for an upsert."""
+def visit_to_salesforce(visit: VisitRecord, visit_key: str = VISIT_KEY_FIELD) -> dict[str, Any]:
+    """An Event keyed by the `visit_key` field, for an upsert."""
     return {
         "attributes": {"type": "Event"},
-        VISIT_KEY_FIELD: visit.key,
+        visit_key: visit.key,
         "Subject": visit.subject,
         "WhatId": visit.account_id,
         "OwnerId": visit.owner_id,

@@ -21,8 +21,9 @@ from connectors.salesforce.records import (
 
 CURSOR_FIELD = "SystemModstamp"
 DEFAULT_FIELD_MAP = FieldMap(
-    tier="Tier__c", potential="Potential__c", effort="Effort__c", locked="Locked__c", territory="Territory__c"
-)
+    tier="Tier__c", potential="Potential__c", effort="Effort__c", locked="Locked__c",
+    territory="Territory__c", visit_key=VISIT_KEY_FIELD,
+)  # fmt: skip
 
 ACCOUNT_FIELDS = (
     "Id", "Name", "BillingLatitude", "BillingLongitude", "BillingPostalCode", "BillingCountry",
@@ -33,7 +34,7 @@ USER_FIELDS = (
 )  # fmt: skip
 EVENT_FIELDS = (
     "Id", "Subject", "WhatId", "OwnerId", "StartDateTime", "EndDateTime", "Description",
-    VISIT_KEY_FIELD, "SystemModstamp", "IsDeleted",
+    "SystemModstamp", "IsDeleted",
 )  # fmt: skip
 TASK_FIELDS = (
     "Id", "Subject", "WhatId", "OwnerId", "ActivityDate", "Status", "SystemModstamp", "IsDeleted",
@@ -63,12 +64,21 @@ def _task(raw: Mapping[str, Any], *, now: datetime) -> ActivityRecord:
 
 
 USERS = StreamSpec(Stream.REPS, "User", USER_FIELDS, _user, CURSOR_FIELD, deletable=False)
-EVENTS = StreamSpec(
-    Stream.ACTIVITIES, "Event", EVENT_FIELDS, event_from_salesforce, CURSOR_FIELD, deletable=True
-)
+def events(fields: FieldMap) -> StreamSpec[ActivityRecord]:
+    """Events, with our visit key when the org has the field."""
+    def mapper(raw: Mapping[str, Any], *, now: datetime) -> ActivityRecord:
+        return event_from_salesforce(raw, now=now, visit_key=fields.visit_key)
+
+    keyed = (fields.visit_key,) if fields.visit_key else ()
+    return StreamSpec(
+        Stream.ACTIVITIES, "Event", (*EVENT_FIELDS, *keyed), mapper, CURSOR_FIELD, deletable=True
+    )
+
+
+EVENTS = events(DEFAULT_FIELD_MAP)
 TASKS = StreamSpec(Stream.ACTIVITIES, "Task", TASK_FIELDS, _task, CURSOR_FIELD, deletable=True)
 
 
 def salesforce_streams(fields: FieldMap = DEFAULT_FIELD_MAP) -> tuple[StreamSpec[Any], ...]:
     """Every stream of a Salesforce org, in the order its objects are pulled."""
-    return (USERS, accounts(fields), EVENTS, TASKS)
+    return (USERS, accounts(fields), events(fields), TASKS)

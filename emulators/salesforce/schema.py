@@ -281,6 +281,7 @@ def _all_objects() -> list[ObjectSpec]:
                     picklist=SKILLS,
                     length=4099,
                 ),
+                FieldSpec("Visit_Windows__c", "string", custom=True, label="Visit Windows", length=255),
                 FieldSpec("Rating", "picklist", picklist=RATING_VALUES, length=255),
                 FieldSpec("AnnualRevenue", "currency", label="Annual Revenue"),
                 FieldSpec("NumberOfEmployees", "int", label="Employees"),
@@ -553,7 +554,7 @@ def build_objects(
 
     `schema="standard"`: an org without any custom field (no `Tier__c`,
     `Potential__c`, `Effort__c`, `Territory__c`, `Locked__c`,
-    `Required_Skills__c`, `Visit_Key__c`): writes and queries naming them fail
+    `Required_Skills__c`, `Visit_Windows__c`, `Visit_Key__c`): writes and queries naming them fail
     with `INVALID_FIELD`. `field_access` narrows what the API user may do with
     a field (`{"Account.Territory__c": "read"}`: read-only, so describe shows
     it neither createable nor updateable; `"hidden"`: no access at all, absent

@@ -147,6 +147,8 @@ class PulledAccount(PulledRow):
     owner_crm_id: str | None = Field(default=None, max_length=64)
     territory: str | None = Field(default=None, max_length=120)
     locked: bool = False
+    skills: str | None = Field(default=None, max_length=1000)  # ";"-separated, sorted
+    visit_windows: str | None = Field(default=None, max_length=500)  # standing windows, as parsed
 
 
 class AccountRow(PulledAccount, table=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from planner import Account, Policy, Rep
+from planner.model import parse_standing_windows
 
 
 def test_an_empty_policy_file_gives_the_defaults() -> None:
@@ -76,3 +77,23 @@ def test_a_rep_needs_a_positive_share_and_an_account_a_non_negative_move_cost() 
         Rep("R0", 48.0, 11.0, target_share=0.0)
     with pytest.raises(ValueError, match="move_cost"):
         Account("A0", 48.0, 11.0, move_cost=-1.0)
+
+
+def test_standing_window_text_names_weekdays_ranges_or_every_day() -> None:
+    text = "Tue 07:15-07:30; thu,Fri 12:00-13:00;; Sat-Mon 09:00-10:00; 16:00-17:00"
+    windows = parse_standing_windows(text)
+    assert [(w.start_minute, w.end_minute, sorted(w.weekdays)) for w in windows] == [
+        (435, 450, [1]), (720, 780, [3, 4]), (540, 600, [0, 5, 6]), (960, 1020, []),
+    ]
+    assert str(windows[1]) == "Thu,Fri 12:00-13:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("mornings, ask Linda", "is not a window"), ("Tue 7:15", "is not a window"),
+     ("Tus 07:15-07:30", "'tus' is not a weekday"), ("Tue 07:30-07:15", "not within one day"),
+     ("Tue 07:15-25:00", "must be a time of day")],
+)
+def test_standing_window_text_nobody_can_read_is_an_error_naming_it(text: str, said: str) -> None:
+    with pytest.raises(ValueError, match=said):
+        parse_standing_windows(text)

@@ -109,7 +109,7 @@ def test_empty_cells_take_the_defaults(book: tuple[Path, Path]) -> None:
     ("row", "column", "words"),
     [
         ("X1,Bad,forty-eight,11.0,A,100,1,R1,,", "lat", "'forty-eight' is not a number"),
-        ("X1,Bad,48.0,11.0,A,-5,1,R1,,", "potential", "below"),
+        ("X1,Bad,48.0,11.0,A,100,lots,R1,,", "effort", "'lots' is not a number"),
         ("X1,Bad,48.0,11.0,A,100,1,R1,maybe,", "locked", "yes/no"),
         ("X1,Bad,48.0,,A,100,1,R1,,", "lon", "both lat and lon"),
         ("A0,Dupe,48.0,11.0,A,100,1,R1,,", "id", "already used on line 2"),

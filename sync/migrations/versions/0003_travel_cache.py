@@ -4,7 +4,7 @@ A pair is keyed by engine, profile and data version (rebuilt tiles have a new
 version) and by its two points rounded to 1e-5 degrees, so a nightly run asks
 the engine only for points that changed.
 
-Revision ID: roads2_travel_cache
+Revision ID: 0003
 Revises: 0002
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 
 import sync.store.types
 
-revision: str = 'roads2_travel_cache'
+revision: str = '0003'
 down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
