@@ -161,7 +161,13 @@ def plan_file(
 ) -> None:
     """Plan territories from spreadsheet exports, with no CRM: CSV in, plan.json out."""
     from sync.console import print_plan_file
-    from sync.planfile import PlanFileError, load_policy, plan_spreadsheets, print_input_problems, write_document
+    from sync.planfile import (
+        PlanFileError,
+        load_policy,
+        plan_spreadsheets,
+        print_input_problems,
+        write_document,
+    )
     from sync.roads import RoutingNotReady, open_roads
 
     if mode not in ("minimal", "full"):

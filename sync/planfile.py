@@ -36,12 +36,12 @@ from planner import (
 from planner.model import WEEKDAY_NAMES, BalanceReport, DimensionStats, TimeWindow, parse_standing_windows
 from planner.public_holidays import check_holiday_region
 from planner.travel import TravelMatrix
-from sync.roads import RoadCheck
-from sync.travel_cache import CachedTravel
 from sync import bounds
 from sync.field_map import CSVColumns, load_field_map
 from sync.geocode import Geocoder, ZipCentroidGeocoder
+from sync.roads import RoadCheck
 from sync.strict_csv import CSVFileError, read_table
+from sync.travel_cache import CachedTravel
 
 T = TypeVar("T")
 
