@@ -108,13 +108,14 @@ def plan_summary(snap: Snapshot, solved: SolvedPlan, window: PlanWindow) -> Plan
             status=plan.status, seconds=plan.seconds, lower_bound_travel_km=plan.lower_bound_travel_km
         ),
         coverage={rep: RepCoverage.model_validate(cp.coverage) for rep, cp in solved.call_plans.items()},
-        reps={r.id: _planned_rep(r, solved.call_plans.get(r.id)) for r in snap.reps},
+        reps={r.id: _planned_rep(r, solved.call_plans.get(r.id), window) for r in snap.reps},
         coverage_plan=coverage_plan_record(plan.coverage_plan),
     )
 
 
-def _planned_rep(rep: planner.Rep, call_plan: planner.CallPlan | None) -> PlannedRep:
-    zone = call_plan.time_zone if call_plan is not None else rep.time_zone
+def _planned_rep(rep: planner.Rep, call_plan: planner.CallPlan | None, window: PlanWindow) -> PlannedRep:
+    """The rep as maps show it; its zone is its call plan's, else the org's (the window's) zone."""
+    zone = (call_plan.time_zone if call_plan is not None else rep.time_zone) or window.zone.key
     return PlannedRep(name=rep.name, home_lat=rep.home_lat, home_lon=rep.home_lon, time_zone=zone)
 
 

@@ -60,9 +60,15 @@ def states_near(bounds: Bounds) -> list[StateOutline]:
 
 
 def cities_near(bounds: Bounds, *, limit: int = 40) -> list[City]:
-    """The most populous places inside the bounds, at most `limit` of them."""
-    inside = [c for c in _cities() if bounds.holds(c.lat, c.lon)]
-    return sorted(inside, key=lambda c: -c.population)[:limit]
+    """The most populous places inside the bounds, at most `limit`, none crowding a bigger one's label."""
+    gap = max(bounds.north - bounds.south, bounds.east - bounds.west) / 30
+    kept: list[City] = []
+    for city in sorted((c for c in _cities() if bounds.holds(c.lat, c.lon)), key=lambda c: -c.population):
+        if all(abs(city.lat - k.lat) > gap / 2 or abs(city.lon - k.lon) > gap * 2 for k in kept):
+            kept.append(city)
+        if len(kept) == limit:
+            break
+    return kept
 
 
 @lru_cache(maxsize=1)

@@ -152,6 +152,8 @@
   }
   L.control.layers(null, overlays, { collapsed: true }).addTo(map);
 
+  document.body.setAttribute("data-map-ready", String(marks.length));
+
   // Filters: rep, tier, moved accounts only.
   var repSelect = document.getElementById("f-rep");
   var tierSelect = document.getElementById("f-tier");
@@ -172,5 +174,4 @@
   }
   [repSelect, tierSelect, movedBox].forEach(function (el) { el.addEventListener("change", applyFilters); });
   applyFilters();
-  document.body.setAttribute("data-map-ready", String(marks.length));
 }());
