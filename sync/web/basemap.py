@@ -79,7 +79,8 @@ def _states() -> tuple[StateOutline, ...]:
     out = []
     for geometry in topology["objects"]["states"]["geometries"]:
         parts = geometry["arcs"] if geometry["type"] == "MultiPolygon" else [geometry["arcs"]]
-        polygons = tuple(tuple(_ring(arcs, ring) for ring in polygon) for polygon in parts)
+        rings = (tuple(_ring(arcs, ring) for ring in polygon) for polygon in parts)
+        polygons = tuple(p for p in rings if len(p[0]) >= 4)  # islets that rounding leaves without area: out
         points = [p for polygon in polygons for p in polygon[0]]
         lats, lons = [p[0] for p in points], [p[1] for p in points]
         box = Bounds(min(lats), min(lons), max(lats), max(lons))

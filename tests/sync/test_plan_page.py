@@ -102,7 +102,7 @@ def test_the_latest_plan_page_shows_every_territory_on_the_map_and_every_rep_in_
         island = page.evaluate("JSON.parse(document.getElementById('plan-data').textContent)")
         index = {rep["id"]: i for i, rep in enumerate(island["reps"])}
         for rep in reps:
-            assert page.locator(f"path.territory.rep-{index[rep]}").count() > 0, f"no markers for territory {rep}"
+            assert page.locator(f"path.territory.rep-{index[rep]}").count() > 0, f"no markers for {rep}"
         # a row per rep of the plan, including any left without accounts (reported, not hidden)
         assert page.locator("#balance tbody tr.rep-row").count() == len(planned_reps) >= len(reps)
         assert page.locator("#runs tr").count() > 1
