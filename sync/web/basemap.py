@@ -7,6 +7,7 @@ once per process and cut to the plan's bounding box.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import json
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ class City:
     lat: float
     lon: float
     population: int
+    level: int = 0  # the zoom steps beyond the whole-book view at which its label shows
 
 
 def states_near(bounds: Bounds) -> list[StateOutline]:
@@ -59,15 +61,24 @@ def states_near(bounds: Bounds) -> list[StateOutline]:
     return [s for s in _states() if s.bounds.overlaps(area)]
 
 
-def cities_near(bounds: Bounds, *, limit: int = 40) -> list[City]:
-    """The most populous places inside the bounds, at most `limit`, none crowding a bigger one's label."""
-    gap = max(bounds.north - bounds.south, bounds.east - bounds.west) / 30
+def cities_near(bounds: Bounds, *, per_level: int = 40, levels: int = 4) -> list[City]:
+    """The most populous places inside the bounds, none crowding a bigger one's label.
+
+    Level 0 spaces labels for the whole bounds; each further level halves the spacing,
+    for the map zoomed in one more step (`City.level`), `per_level` places at most each.
+    """
+    span = max(bounds.north - bounds.south, bounds.east - bounds.west, 0.2)
+    inside = sorted((c for c in _cities() if bounds.holds(c.lat, c.lon)), key=lambda c: -c.population)
     kept: list[City] = []
-    for city in sorted((c for c in _cities() if bounds.holds(c.lat, c.lon)), key=lambda c: -c.population):
-        if all(abs(city.lat - k.lat) > gap / 2 or abs(city.lon - k.lon) > gap * 2 for k in kept):
-            kept.append(city)
-        if len(kept) == limit:
-            break
+    for level in range(levels):
+        gap = span / (30 * 2**level)
+        added = 0
+        for city in inside:
+            if added == per_level:
+                break
+            if all(abs(city.lat - k.lat) > gap / 2 or abs(city.lon - k.lon) > gap * 2 for k in kept):
+                kept.append(dataclasses.replace(city, level=level))
+                added += 1
     return kept
 
 

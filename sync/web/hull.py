@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Sequence
 
 Point = tuple[float, float]
@@ -27,3 +29,21 @@ def convex_hull(points: Sequence[Point]) -> list[Point]:
     lower, upper = half(unique), half(unique[::-1])
     hull = lower[:-1] + upper[:-1]
     return hull if len(hull) >= 3 else []  # collinear points enclose no area
+
+
+def core_points(points: Sequence[Point], *, spread: float = 3.0) -> list[Point]:
+    """The points within `spread` times the median distance from the median point (lat, lon).
+
+    One far-flung account would stretch a territory's hull across a continent; it stays a dot.
+    """
+    if len(points) < 4:
+        return list(points)
+    lat = statistics.median(p[0] for p in points)
+    lon = statistics.median(p[1] for p in points)
+    scale = math.cos(math.radians(lat))
+
+    def far(p: Point) -> float:
+        return math.hypot(p[0] - lat, (p[1] - lon) * scale)
+
+    limit = spread * statistics.median(far(p) for p in points) + 0.05  # degrees; ~5 km slack
+    return [p for p in points if far(p) <= limit]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from sync.views import MapAccount, PlanView
 from sync.web.basemap import Bounds, cities_near, states_near
 from sync.web.formats import money
-from sync.web.hull import convex_hull
+from sync.web.hull import convex_hull, core_points
 
 LatLon = tuple[float, float]
 GRID = 0.25  # degrees: about a 25 km square, the scale at which reps think about "areas"
@@ -76,6 +76,7 @@ class CityLabel(Island):
     name: str
     lat: float
     lon: float
+    level: int = 0  # zoom steps beyond the first view before the label shows
 
 
 class MapData(Island):
@@ -110,7 +111,10 @@ def map_data(view: PlanView, *, only_rep: str | None = None) -> MapData:
         route_title=f"Week of routes: {view.rep_name(view.route_rep)}" if view.route else "",
         route=_route(view),
         states=[StateShape(name=s.name, polygons=_lists(s.polygons)) for s in states_near(bounds)],
-        cities=[CityLabel(name=c.name, lat=c.lat, lon=c.lon) for c in cities_near(bounds.padded(0.3))],
+        cities=[
+            CityLabel(name=c.name, lat=c.lat, lon=c.lon, level=c.level)
+            for c in cities_near(bounds.padded(0.3))
+        ],
     )
 
 
@@ -140,8 +144,8 @@ def _rep_mark(view: PlanView, rep_id: str, accounts: Sequence[MapAccount]) -> Re
         color=view.color(rep_id),
         swatch=view.color_index(rep_id) or 0,
         home=home,
-        hull_before=convex_hull(_points(a for a in accounts if a.previous_rep_id == rep_id)),
-        hull_after=convex_hull(_points(a for a in accounts if a.rep_id == rep_id)),
+        hull_before=convex_hull(core_points(_points(a for a in accounts if a.previous_rep_id == rep_id))),
+        hull_after=convex_hull(core_points(_points(a for a in accounts if a.rep_id == rep_id))),
     )
 
 

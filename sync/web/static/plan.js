@@ -29,6 +29,13 @@
 
   var map = L.map(box, { zoomSnap: 0.25 });
   map.fitBounds(data.bounds, { padding: [12, 12] });
+  var firstZoom = map.getZoom();
+  var view = /^#map=([\d.]+)\/(-?[\d.]+)\/(-?[\d.]+)$/.exec(window.location.hash);  // #map=zoom/lat/lon
+  if (view) { map.setView([Number(view[2]), Number(view[3])], Number(view[1])); }
+  map.on("moveend", function () {
+    var c = map.getCenter();
+    history.replaceState(null, "", "#map=" + map.getZoom() + "/" + c.lat.toFixed(4) + "/" + c.lng.toFixed(4));
+  });
   L.control.scale({ imperial: true, metric: true }).addTo(map);
   map.attributionControl.addAttribution("States: US Census Bureau · cities: GeoNames");
 
@@ -40,15 +47,27 @@
       className: "state"
     }).addTo(basemap);
   });
+  var cityLevels = [];  // a layer of labels per zoom step: more names as the map zooms in
   data.cities.forEach(function (city) {
     var label = document.createElement("span");
     label.textContent = city.name;
+    cityLevels[city.level] = cityLevels[city.level] || L.layerGroup();
     L.marker([city.lat, city.lon], {
       icon: L.divIcon({ className: "city-label", html: label, iconSize: null, iconAnchor: [3, 6] }),
       interactive: false, keyboard: false
-    }).addTo(basemap);
+    }).addTo(cityLevels[city.level]);
   });
+  function showCities() {
+    cityLevels.forEach(function (group, level) {
+      if (!group) { return; }
+      var wanted = map.hasLayer(basemap) && map.getZoom() >= firstZoom + level;
+      if (wanted && !map.hasLayer(group)) { group.addTo(map); }
+      if (!wanted && map.hasLayer(group)) { group.remove(); }
+    });
+  }
+  map.on("zoomend overlayadd overlayremove", showCities);
   basemap.addTo(map);
+  showCities();
   var tiles = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
     maxZoom: 18, attribution: "© OpenStreetMap contributors"
   });
@@ -107,9 +126,9 @@
     var rep = account.rep === null ? null : data.reps[repIndex[account.rep]];
     var marker = L.circleMarker([account.lat, account.lon], {
       radius: account.radius,
-      color: account.moved ? "#111" : (rep ? rep.color : "#000"),
+      color: account.moved ? "#333" : (rep ? rep.color : "#000"),  // a moved account: a dark ring
       fillColor: rep ? rep.color : "#000",
-      weight: account.moved ? 2 : 1,
+      weight: account.moved ? 1.5 : 1,
       fillOpacity: 0.75,
       className: "territory " + (rep ? "rep-" + repIndex[account.rep] : "unassigned") + (account.moved ? " moved" : "")
     }).bindTooltip(tip(account.lines));

@@ -9,7 +9,7 @@ from sync.views import PALETTE
 from sync.web.basemap import Bounds, cities_near, states_near
 from sync.web.exports import csv_text
 from sync.web.formats import money, share
-from sync.web.hull import convex_hull
+from sync.web.hull import convex_hull, core_points
 
 
 def test_a_territory_shape_is_the_hull_of_its_accounts_and_needs_three_points_that_enclose_an_area() -> None:
@@ -17,6 +17,12 @@ def test_a_territory_shape_is_the_hull_of_its_accounts_and_needs_three_points_th
     assert sorted(convex_hull(square)) == [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
     assert convex_hull([(0.0, 0.0), (1.0, 1.0)]) == []
     assert convex_hull([(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)]) == []  # on one line: no shape
+
+
+def test_one_far_flung_account_does_not_stretch_its_territorys_shape_across_the_country() -> None:
+    new_york = [(40.7 + i / 100, -73.9 + (i % 5) / 50) for i in range(30)]
+    core = core_points([*new_york, (34.05, -118.24)])
+    assert (34.05, -118.24) not in core and len(core) == 30
 
 
 def test_the_offline_basemap_has_the_states_and_big_cities_around_a_book() -> None:
