@@ -71,7 +71,7 @@ def cities_near(bounds: Bounds, *, per_level: int = 40, levels: int = 4) -> list
     inside = sorted((c for c in _cities() if bounds.holds(c.lat, c.lon)), key=lambda c: -c.population)
     kept: list[City] = []
     for level in range(levels):
-        gap = span / (30 * 2**level)
+        gap = span / (12 * 2**level)
         added = 0
         for city in inside:
             if added == per_level:

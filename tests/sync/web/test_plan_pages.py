@@ -321,9 +321,9 @@ def test_home_lists_the_orgs_and_recent_plans_and_a_stranger_reaches_none_of_the
     page, _problems = signed_in(browser, hostile_plan, "/")
     assert page.locator("#orgs .org-row").count() == 1
     assert page.locator("#recent-plans .plan-row").count() >= 1
+    shot(page, "plans-home.png")
     page.click("#orgs a")
     assert page.url.endswith(f"/plans/latest?org={hostile_plan.org_id}")
-    shot(page, "plans-home.png")
     plan = hostile_plan.plan_run_id
     with httpx.Client(base_url=hostile_plan.web_url) as stranger:
         for path in ("/", f"/plans/{plan}", "/plans/latest", f"/plans/{plan}/reps/{hostile_plan.rep_ids[0]}",
