@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-from sync.views import MapAccount, PlanView
+from sync.store.plan_summary import PlannedRep
+from sync.views import MapAccount, MapVisit, PlanView
 from sync.web.basemap import Bounds, cities_near, states_near
 from sync.web.formats import money
 from sync.web.hull import convex_hull, core_points
@@ -98,7 +100,7 @@ def map_data(view: PlanView, *, only_rep: str | None = None) -> MapData:
     accounts = [a for a in view.accounts if a.located and _finite(a.lat) and _finite(a.lon)]
     if only_rep is not None:
         accounts = [a for a in accounts if only_rep in (a.rep_id, a.previous_rep_id)]
-    bounds = _bounds(accounts, view)
+    bounds = _bounds(accounts)
     cells, bands = _opportunity(accounts)
     reps = [_rep_mark(view, rep_id, accounts) for rep_id in view.rep_order() if only_rep in (None, rep_id)]
     return MapData(
@@ -122,28 +124,19 @@ def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def _bounds(accounts: Sequence[MapAccount], view: PlanView) -> Bounds:
+def _bounds(accounts: Sequence[MapAccount]) -> Bounds:
     lats = [a.lat for a in accounts if a.lat is not None] or [39.8]
     lons = [a.lon for a in accounts if a.lon is not None] or [-98.6]
     return Bounds(min(lats), min(lons), max(lats), max(lons))
 
 
 def _rep_mark(view: PlanView, rep_id: str, accounts: Sequence[MapAccount]) -> RepMark:
-    rep = view.reps[rep_id]
-    home = None
-    if (
-        rep.home_lat is not None
-        and rep.home_lon is not None
-        and _finite(rep.home_lat)
-        and _finite(rep.home_lon)
-    ):
-        home = (round(rep.home_lat, 2), round(rep.home_lon, 2))  # about 1 km: a rep's home is personal
     return RepMark(
         id=rep_id,
         name=view.rep_name(rep_id),
         color=view.color(rep_id),
         swatch=view.color_index(rep_id) or 0,
-        home=home,
+        home=_home(view.reps[rep_id]),
         hull_before=convex_hull(core_points(_points(a for a in accounts if a.previous_rep_id == rep_id))),
         hull_after=convex_hull(core_points(_points(a for a in accounts if a.rep_id == rep_id))),
     )
@@ -197,28 +190,33 @@ def _opportunity(accounts: Sequence[MapAccount]) -> tuple[list[OpportunityCell],
 
 
 def _route(view: PlanView) -> list[RouteDay]:
-    rep = view.reps.get(view.route_rep or "")
-    home = (rep.home_lat, rep.home_lon) if rep and _finite(rep.home_lat) and _finite(rep.home_lon) else None
-    by_day: dict[object, list[tuple[float, float, int, str]]] = defaultdict(list)
-    labels: dict[object, str] = {}
-    zone = ""
+    """The chosen rep's week, a line per day from home through its stops and back, times local."""
+    home = _home(view.reps.get(view.route_rep or ""))
+    by_day: dict[date, list[MapVisit]] = defaultdict(list)
     for v in sorted(view.route, key=lambda v: (v.day, v.sequence)):
-        zone = v.starts.tzname() or ""
-        labels[v.day] = f"{v.day:%a %d %b}"
-        by_day[v.day].append(
-            (v.lat, v.lon, v.sequence, f"{v.day:%a} #{v.sequence}: {v.name} at {v.starts:%H:%M} {zone}")
-        )
+        by_day[v.day].append(v)
     days = []
-    for i, (day, stops) in enumerate(sorted(by_day.items(), key=lambda kv: str(kv[0]))):
-        path: list[LatLon] = [(s[0], s[1]) for s in stops]
+    for i, (day, visits) in enumerate(sorted(by_day.items())):
+        stops = [(v.lat, v.lon, v.sequence, _stop_tip(v)) for v in visits]
+        path = [(v.lat, v.lon) for v in visits]
         if home is not None:
-            path = [home, *path, home]  # type: ignore[list-item]
-        days.append(
-            RouteDay(
-                label=f"{labels[day]}: {len(stops)} visits", color=DAY_COLORS[i % 7], path=path, stops=stops
-            )
-        )
+            path = [home, *path, home]
+        label = f"{day:%a %d %b}: {len(visits)} visits"
+        days.append(RouteDay(label=label, color=DAY_COLORS[i % len(DAY_COLORS)], path=path, stops=stops))
     return days
+
+
+def _stop_tip(v: MapVisit) -> str:
+    return f"{v.day:%a} #{v.sequence}: {v.name}, {v.starts:%H:%M}–{v.ends:%H:%M} {v.starts.tzname() or ''}"
+
+
+def _home(rep: PlannedRep | None) -> LatLon | None:
+    """A rep's home rounded to about 1 km (a rep's home is personal); None when not known."""
+    if rep is None or rep.home_lat is None or rep.home_lon is None:
+        return None
+    if not (math.isfinite(rep.home_lat) and math.isfinite(rep.home_lon)):
+        return None
+    return (round(rep.home_lat, 2), round(rep.home_lon, 2))
 
 
 def _lists(polygons: tuple[tuple[tuple[LatLon, ...], ...], ...]) -> list[list[list[LatLon]]]:

@@ -223,6 +223,11 @@ def test_the_filters_show_one_reps_accounts_the_moved_ones_or_one_tier(
     page.select_option("#f-tier", tier)
     assert page.locator("path.territory").count() == sum(1 for a in data["accounts"] if a["tier"] == tier)
     page.select_option("#f-tier", "")
+    page.hover(".leaflet-control-layers")
+    page.locator(".leaflet-control-layers-overlays label", has_text="Opportunity").click()
+    legend = page.locator(".map-legend")  # the opportunity layer's scale: five bands of amounts
+    assert legend.locator(".band").count() == 5 and "$" in legend.inner_text()
+    assert page.locator("path.opportunity").count() > 0
     page.locator("path.territory.moved").first.dispatch_event("mouseover")
     assert re.search(r"moves from .+ to .+", page.locator(".leaflet-tooltip").inner_text())
     assert_nothing_ran(page, problems, page.title())
