@@ -7,7 +7,6 @@ Used by `tsync report`, `tsync map`, `tsync demo` and the web app's
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -16,7 +15,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, func, select
 
 from sync.runs import recent_runs
 from sync.store import AccountRow, CrmOrg, PlannedAssignment, PlannedVisit, PlanRun, SyncRun
@@ -145,8 +145,15 @@ def load_plan_view(
 
 
 def _plan_accounts(session: Session, plan_run: PlanRun) -> list[MapAccount]:
-    rows = session.exec(
-        select(PlannedAssignment, AccountRow)
+    # Columns, not entities: a 3,000-account plan loads in a fraction of the ORM's time.
+    rows = session.execute(
+        sa_select(
+            col(AccountRow.crm_id), col(AccountRow.name), col(AccountRow.lat), col(AccountRow.lon),
+            col(AccountRow.potential), col(AccountRow.tier), col(PlannedAssignment.rep_crm_id),
+            col(PlannedAssignment.previous_rep_crm_id), col(PlannedAssignment.moved),
+            col(PlannedAssignment.reason),
+        )
+        .select_from(PlannedAssignment)
         .join(
             AccountRow,
             (col(AccountRow.crm_id) == col(PlannedAssignment.account_crm_id))
@@ -155,42 +162,33 @@ def _plan_accounts(session: Session, plan_run: PlanRun) -> list[MapAccount]:
         .where(PlannedAssignment.plan_run_id == plan_run.id)
     ).all()
     return [
-        MapAccount(
-            a.crm_id,
-            a.name,
-            a.lat,
-            a.lon,
-            a.potential or 0.0,
-            a.tier,
-            pa.rep_crm_id,
-            previous_rep_id=pa.previous_rep_crm_id,
-            moved=pa.moved,
-            reason=pa.reason or "",
-        )
-        for pa, a in rows
-    ]
+        MapAccount(crm_id, name, lat, lon, potential or 0.0, tier, rep, previous_rep_id=previous, moved=moved,
+                   reason=reason or "")
+        for crm_id, name, lat, lon, potential, tier, rep, previous, moved, reason in rows
+    ]  # fmt: skip
 
 
 def _week_of_routes(
     session: Session, plan_run: PlanRun, accounts: list[MapAccount], route_rep: str | None
 ) -> tuple[str | None, list[MapVisit]]:
     """The chosen rep (default: the one with most visits) and its first seven days of stops."""
-    located = {a.id: a for a in accounts if a.located}
+    of_plan = col(PlannedVisit.plan_run_id) == plan_run.id
+    chosen = route_rep
+    if chosen is None:
+        rep_col = col(PlannedVisit.rep_crm_id)
+        per_rep = session.exec(select(rep_col, func.count()).where(of_plan).group_by(rep_col)).all()
+        chosen = max(per_rep, key=lambda rc: (rc[1], rc[0]))[0] if per_rep else None
     visits = session.exec(
         select(PlannedVisit)
-        .where(PlannedVisit.plan_run_id == plan_run.id)
+        .where(of_plan, col(PlannedVisit.rep_crm_id) == chosen)
         .order_by(col(PlannedVisit.visit_date), col(PlannedVisit.sequence))
     ).all()
-    per_rep: dict[str, int] = defaultdict(int)
-    for v in visits:
-        per_rep[v.rep_crm_id] += 1
-    chosen = route_rep or (max(per_rep, key=lambda r: (per_rep[r], r)) if per_rep else None)
-    first = next((v.visit_date for v in visits if v.rep_crm_id == chosen), None)
+    located = {a.id: a for a in accounts if a.located}
+    first = visits[0].visit_date if visits else None
     route: list[MapVisit] = []
     for v in visits:
         acc = located.get(v.account_crm_id)
-        in_week = first is not None and v.visit_date < first + timedelta(days=7)
-        if v.rep_crm_id != chosen or not in_week or acc is None:
+        if first is None or v.visit_date >= first + timedelta(days=7) or acc is None:
             continue
         assert acc.lat is not None and acc.lon is not None
         route.append(
@@ -198,7 +196,7 @@ def _week_of_routes(
                 v.visit_date, v.sequence, acc.id, acc.name, acc.lat, acc.lon, v.starts_at, v.ends_at,
                 v.drive_minutes_before,
             )
-        )
+        )  # fmt: skip
     return chosen, route
 
 
