@@ -159,7 +159,7 @@ def _plan_accounts(session: Session, plan_run: PlanRun) -> list[MapAccount]:
             (col(AccountRow.crm_id) == col(PlannedAssignment.account_crm_id))
             & (col(AccountRow.org_id) == plan_run.org_id),
         )
-        .where(PlannedAssignment.plan_run_id == plan_run.id)
+        .where(col(PlannedAssignment.plan_run_id) == plan_run.id)
     ).all()
     return [
         MapAccount(crm_id, name, lat, lon, potential or 0.0, tier, rep, previous_rep_id=previous, moved=moved,
