@@ -61,7 +61,7 @@ def states_near(bounds: Bounds) -> list[StateOutline]:
     return [s for s in _states() if s.bounds.overlaps(area)]
 
 
-def cities_near(bounds: Bounds, *, per_level: int = 40, levels: int = 4) -> list[City]:
+def cities_near(bounds: Bounds, *, per_level: int = 40, levels: int = 6) -> list[City]:
     """The most populous places inside the bounds, none crowding a bigger one's label.
 
     Level 0 spaces labels for the whole bounds; each further level halves the spacing,
