@@ -191,6 +191,10 @@ def test_a_hostile_orgs_plan_page_shows_its_names_as_text_runs_no_script_and_dra
     assert "<b onmouseover=alert(1)>Ana `Lopez${1}`" in table and "[bold]Bo[/] </title>Ng" in table
     names = {a["lines"][0] for a in data["accounts"]}
     assert set(HOSTILE_ACCOUNTS) <= names  # the island carries the names exactly
+    icon = page.evaluate(
+        "getComputedStyle(document.querySelector('.leaflet-control-layers-toggle')).backgroundImage"
+    )
+    assert icon.startswith('url("data:image/png;base64,')  # the layer icon is no 404, online or off
     page.hover(".leaflet-control-layers")  # rep names in Leaflet's layer control: text, not markup
     layers = page.locator(".leaflet-control-layers-overlays").inner_text()
     assert "<b onmouseover=alert(1)>Ana `Lopez${1}`" in layers
