@@ -533,15 +533,15 @@ def map_command(
 ) -> None:
     """Write an interactive map of a stored plan: territories, homes, opportunity and a week of routes."""
     from sync.roads import RoutingNotReady, map_engine
-    from sync.views import load_plan_view, territory_map
+    from sync.views import load_plan_view
+    from sync.web.plan_pages import write_map_file
 
     try:
         roads = map_engine(get_settings())  # routes drawn along the roads of ROUTING_ENGINE
         view = load_plan_view(_engine(), plan_run_id=plan_run, org_id=org, route_rep=rep, roads=roads)
     except (LookupError, RoutingNotReady) as exc:
         raise fail(str(exc)) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    territory_map(view).save(str(out))
+    write_map_file(view, out)
     console.print(f"map of plan run {view.plan_run.id} written to {out}")
 
 

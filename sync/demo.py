@@ -86,7 +86,8 @@ def demo_settings(out_dir: Path, sf_url: str, hs_url: str, size: DemoSize) -> Se
 
 
 def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | None = None) -> DemoResult:
-    from sync.views import balance_chart, load_plan_view, territory_map
+    from sync.views import balance_chart, load_plan_view
+    from sync.web.plan_pages import write_map_file
 
     size = size or DemoSize()
     console = console or Console()
@@ -118,11 +119,11 @@ def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | 
     view = load_plan_view(ctx.engine, plan_run_id=runs[CRMKind.SALESFORCE].plan.plan_run_id)
     print_balance(view, console)  # the same tables `tsync report` prints
     outputs = {"map": out_dir / "territories.html", "chart": out_dir / "balance.png"}
-    territory_map(view).save(str(outputs["map"]))
+    write_map_file(view, outputs["map"])
     balance_chart(view, outputs["chart"])
     hs_view = load_plan_view(ctx.engine, plan_run_id=runs[CRMKind.HUBSPOT].plan.plan_run_id)
     outputs["hubspot_map"] = out_dir / "territories-hubspot.html"
-    territory_map(hs_view).save(str(outputs["hubspot_map"]))
+    write_map_file(hs_view, outputs["hubspot_map"])
     _print_written(console, written)
     seconds = time.perf_counter() - started
     console.print(

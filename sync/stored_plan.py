@@ -24,6 +24,8 @@ from sync.snapshot import VISIT_KEY_PREFIX, Snapshot
 from sync.store import PlanMode, PlannedAssignment, PlannedVisit, PlanRun, RunStatus
 from sync.store.plan_summary import (
     BalanceMetrics,
+    CoveragePlanRecord,
+    FrequencyCutRecord,
     OutOfBandRep,
     PlannedRep,
     PlanRunSummary,
@@ -109,8 +111,26 @@ def plan_summary(snap: Snapshot, solved: SolvedPlan, window: PlanWindow) -> Plan
             status=plan.status, seconds=plan.seconds, lower_bound_travel_km=plan.lower_bound_travel_km
         ),
         coverage={rep: RepCoverage.model_validate(cp.coverage) for rep, cp in solved.call_plans.items()},
-        reps={r.id: PlannedRep(name=r.name, home_lat=r.home_lat, home_lon=r.home_lon) for r in snap.reps},
+        reps={r.id: _planned_rep(r, solved.call_plans.get(r.id), window) for r in snap.reps},
+        coverage_plan=coverage_plan_record(plan.coverage_plan),
         roads=solved.roads,
+    )
+
+
+def _planned_rep(rep: planner.Rep, call_plan: planner.CallPlan | None, window: PlanWindow) -> PlannedRep:
+    """The rep as maps show it; its zone is its call plan's, else the org's (the window's) zone."""
+    zone = (call_plan.time_zone if call_plan is not None else rep.time_zone) or window.zone.key
+    return PlannedRep(name=rep.name, home_lat=rep.home_lat, home_lon=rep.home_lon, time_zone=zone)
+
+
+def coverage_plan_record(coverage: planner.CoveragePlan | None) -> CoveragePlanRecord | None:
+    if coverage is None:
+        return None
+    cuts = tuple(FrequencyCutRecord.model_validate(c) for c in coverage.cuts)
+    return CoveragePlanRecord(
+        summary=coverage.summary(), cuts=cuts, workload_before=coverage.workload_before,
+        workload_after=coverage.workload_after, capacity=coverage.capacity, fits=coverage.fits,
+        order=coverage.order,
     )
 
 

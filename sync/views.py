@@ -1,30 +1,25 @@
 """What a person looks at: a stored plan as a map, a balance chart and a balance table.
 
 Used by `tsync report`, `tsync map`, `tsync demo` and the web app's
-`/plans/...` pages. Maps are folium (Leaflet) with Leaflet's JS and CSS taken
-from a local package, so they render with no internet (tiles aside).
+`/plans/...` pages; the pages and map files themselves are `sync/web/plan_pages.py`.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import html
-import importlib.resources
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from functools import lru_cache
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import folium
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, func, select
 
 from sync.runs import recent_runs
-from sync.store import AccountRow, PlannedAssignment, PlannedVisit, PlanRun, SyncRun
+from sync.store import AccountRow, CrmOrg, PlannedAssignment, PlannedVisit, PlanRun, SyncRun
 from sync.store.plan_summary import BalanceMetrics, PlannedRep, RepLoadMetrics
 
 if TYPE_CHECKING:
@@ -32,60 +27,49 @@ if TYPE_CHECKING:
 
 # Thresholds the reports highlight (the classic balance targets of territory design).
 THRESHOLDS = {"potential_cv": 0.10, "workload_cv": 0.15, "gini": 0.15, "min_max": 0.7}
+# Kelly's colours of maximum contrast and ten more chosen by greatest CIELAB distance, ordered so
+# that every prefix is as far apart as it can be (first 10: ΔE ≥ 47, first 20: ΔE ≥ 35).
 PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#393b79",
-    "#637939",
-    "#8c6d31",
-    "#843c39",
-    "#7b4173",
-    "#3182bd",
-    "#e6550d",
-    "#31a354",
-    "#756bb1",
-    "#636363",
-    "#6baed6",
-    "#fd8d3c",
-    "#74c476",
-    "#9e9ac8",
-    "#969696",
-    "#9c9ede",
-    "#cedb9c",
-    "#e7cb94",
-    "#e7969c",
-    "#de9ed6",
-)
+    "#0067A5", "#00EE00", "#F38400", "#0000FF", "#FF0099", "#008856", "#654522", "#DCD300",
+    "#DD88FF", "#E68FAC", "#BE0032", "#0055EE", "#33EE88", "#00DDDD", "#C2B280", "#A1CAF1",
+    "#FF33EE", "#880099", "#887700", "#875692", "#848482", "#F99379", "#882D17", "#2B3D26",
+    "#8DB600", "#B3446C", "#E25822", "#F6A600", "#F3C300", "#604E97",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class MapAccount:
+    """One account of the plan: where it is (if known), whose it was and is, and why it moves."""
+
     id: str
     name: str
-    lat: float
-    lon: float
+    lat: float | None
+    lon: float | None
     potential: float
     tier: str | None
     rep_id: str | None
+    previous_rep_id: str | None = None
+    moved: bool = False
+    reason: str = ""
+
+    @property
+    def located(self) -> bool:
+        return self.lat is not None and self.lon is not None
 
 
 @dataclass(frozen=True)
 class MapVisit:
+    """One stop of a rep's week; `starts`/`ends` are in the rep's local zone (`PlanView.zone_of`)."""
+
     day: date
     sequence: int
     account_id: str
     name: str
     lat: float
     lon: float
-    starts: str
+    starts: datetime
+    ends: datetime
+    drive_minutes: float = 0.0
 
 
 @dataclass
@@ -100,12 +84,38 @@ class PlanView:
     runs: list[SyncRun] = field(default_factory=list)
     # per day of `route`: the road geometry home → stops → home, when a road engine drew it
     route_paths: Mapping[date, tuple[tuple[float, float], ...]] = field(default_factory=dict)
+    org_name: str = ""
+
+    def rep_order(self) -> list[str]:
+        """Reps by name (then id): the order colours are given out in."""
+        return sorted(self.reps, key=lambda r: (self.rep_name(r).casefold(), r))
 
     def color(self, rep_id: str | None) -> str:
-        if rep_id is None:
-            return "#000000"
-        order = sorted(self.reps)
+        order = self.rep_order()
         return PALETTE[order.index(rep_id) % len(PALETTE)] if rep_id in order else "#000000"
+
+    def color_index(self, rep_id: str | None) -> int | None:
+        order = self.rep_order()
+        return order.index(rep_id) % len(PALETTE) if rep_id in order else None
+
+    def rep_name(self, rep_id: str | None) -> str:
+        if rep_id is None:
+            return "no rep"
+        rep = self.reps.get(rep_id)
+        return (rep.name if rep else "") or rep_id
+
+    def zone_of(self, rep_id: str | None) -> ZoneInfo:
+        """The rep's IANA zone from its call plan; UTC when neither the rep nor the policy names one."""
+        rep = self.reps.get(rep_id) if rep_id is not None else None
+        name = rep.time_zone if rep is not None else ""
+        try:
+            return ZoneInfo(name) if name else ZoneInfo("UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+    @property
+    def moves(self) -> list[MapAccount]:
+        return [a for a in self.accounts if a.moved]
 
 
 def load_plan_view(
@@ -128,61 +138,22 @@ def load_plan_view(
             plan_run = session.exec(query).first()
         if plan_run is None or plan_run.id is None:
             raise LookupError("no plan has been stored yet: run `tsync run --once` (or `tsync demo`)")
-        rows = session.exec(
-            select(PlannedAssignment, AccountRow)
-            .join(
-                AccountRow,
-                (col(AccountRow.crm_id) == col(PlannedAssignment.account_crm_id))
-                & (col(AccountRow.org_id) == plan_run.org_id),
-            )
-            .where(PlannedAssignment.plan_run_id == plan_run.id)
-        ).all()
-        accounts = [
-            MapAccount(a.crm_id, a.name, a.lat, a.lon, a.potential or 0.0, a.tier, pa.rep_crm_id)
-            for pa, a in rows
-            if a.lat is not None and a.lon is not None
-        ]
-        located = {a.id: a for a in accounts}
-        visits = session.exec(
-            select(PlannedVisit)
-            .where(PlannedVisit.plan_run_id == plan_run.id)
-            .order_by(col(PlannedVisit.visit_date), col(PlannedVisit.sequence))
-        ).all()
-        reps = plan_run.summary.reps
-        per_rep: dict[str, int] = defaultdict(int)
-        for v in visits:
-            per_rep[v.rep_crm_id] += 1
-        chosen = route_rep or (max(per_rep, key=lambda r: (per_rep[r], r)) if per_rep else None)
-        route: list[MapVisit] = []
-        if chosen is not None:
-            first = next((v.visit_date for v in visits if v.rep_crm_id == chosen), None)
-            for v in visits:
-                if v.rep_crm_id != chosen or first is None or v.visit_date >= first + timedelta(days=7):
-                    continue
-                acc = located.get(v.account_crm_id)
-                if acc is not None:
-                    route.append(
-                        MapVisit(
-                            v.visit_date,
-                            v.sequence,
-                            acc.id,
-                            acc.name,
-                            acc.lat,
-                            acc.lon,
-                            v.starts_at.isoformat(),
-                        )
-                    )
-    return PlanView(
+        accounts = _plan_accounts(session, plan_run)
+        org = session.get(CrmOrg, plan_run.org_id)
+        route_rep, route = _week_of_routes(session, plan_run, accounts, route_rep)
+    view = PlanView(
         plan_run=plan_run,
         accounts=accounts,
-        reps=reps,
+        reps=plan_run.summary.reps,
         before=plan_run.metrics_before,
         after=plan_run.metrics_after,
-        route_rep=chosen,
-        route=route,
         runs=recent_runs(engine, org_id=plan_run.org_id, limit=15),
-        route_paths=_road_paths(route, reps.get(chosen or ""), roads),
+        route_paths=_road_paths(route, plan_run.summary.reps.get(route_rep or ""), roads),
+        org_name=(org.name if org else "") or plan_run.org_id,
     )
+    view.route_rep = route_rep
+    view.route = [_in_zone(v, view.zone_of(route_rep)) for v in route]
+    return view
 
 
 def _road_paths(
@@ -198,156 +169,64 @@ def _road_paths(
     return day_paths([PlannedStop(v.day, v.sequence, v.lat, v.lon) for v in route], home, roads)
 
 
-# --------------------------------------------------------------------------- map
-
-
-@lru_cache(maxsize=1)
-def leaflet_assets() -> tuple[str, str]:
-    """Leaflet's JS and CSS, from the `django-js-lib-leaflet` package data."""
-    folder = importlib.resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
-    return (folder / "leaflet.js").read_text(), (folder / "leaflet.css").read_text()
-
-
-def _data_uri(mime: str, text: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(text.encode()).decode()}"
-
-
-def territory_map(view: PlanView, *, assets: str = "inline", height: str = "100%") -> folium.Map:
-    """Accounts coloured by territory, rep homes, an opportunity layer and one rep's week of routes.
-
-    `assets="inline"` embeds Leaflet (a self-contained file); any other value is
-    a URL prefix the web app serves `leaflet.js`/`leaflet.css` under.
-    """
-    js, css = leaflet_assets()
-    if assets == "inline":
-        js_url, css_url = _data_uri("text/javascript", js), _data_uri("text/css", css)
-    else:
-        js_url, css_url = f"{assets}/leaflet.js", f"{assets}/leaflet.css"
-    lats = [a.lat for a in view.accounts] or [39.8]
-    lons = [a.lon for a in view.accounts] or [-98.6]
-    fmap = folium.Map(
-        location=[sum(lats) / len(lats), sum(lons) / len(lons)],
-        zoom_start=5,
-        height=height,
-        prefer_canvas=False,
-        control_scale=True,
-    )
-    # Only Leaflet itself: no CDN scripts (jQuery, Bootstrap, icon fonts) that fail offline.
-    fmap.default_js = [("leaflet", js_url)]
-    fmap.default_css = [("leaflet_css", css_url)]
-    fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
-
-    heat = folium.FeatureGroup(name="Opportunity (potential per area)", show=False)
-    for (lat, lon), value in _opportunity_grid(view.accounts).items():
-        folium.Rectangle(
-            bounds=[[lat, lon], [lat + GRID, lon + GRID]],
-            weight=0,
-            fill=True,
-            fill_color=value[1],
-            fill_opacity=0.45,
-            tooltip=f"${value[0] / 1e6:.1f}M potential",
-        ).add_to(heat)
-    heat.add_to(fmap)
-
-    for rep_id in sorted(view.reps):
-        rep = view.reps[rep_id]
-        color = view.color(rep_id)
-        layer = folium.FeatureGroup(name=f"{rep.name or rep_id}")
-        for a in (a for a in view.accounts if a.rep_id == rep_id):
-            folium.CircleMarker(
-                [a.lat, a.lon],
-                radius=3 + min(5.0, a.potential / 400_000),
-                color=color,
-                weight=1,
-                fill=True,
-                fill_opacity=0.7,
-                class_name=f"territory territory-{rep_id}",
-                tooltip=f"{html.escape(a.name)} · tier {a.tier or '?'} · ${a.potential:,.0f}",
-            ).add_to(layer)
-        if rep.home_lat is not None and rep.home_lon is not None:
-            folium.Marker(
-                [rep.home_lat, rep.home_lon],
-                icon=folium.DivIcon(
-                    html=f'<div class="rep-home" style="background:{color}">⌂</div>',
-                    icon_size=(18, 18),
-                    icon_anchor=(9, 9),
-                ),
-                tooltip=f"home of {html.escape(rep.name or rep_id)}",
-            ).add_to(layer)
-        layer.add_to(fmap)
-    unassigned = [a for a in view.accounts if a.rep_id is None]
-    if unassigned:
-        layer = folium.FeatureGroup(name="Unassigned")
-        for a in unassigned:
-            folium.CircleMarker(
-                [a.lat, a.lon],
-                radius=4,
-                color="#000",
-                class_name="territory unassigned",
-                tooltip=html.escape(a.name),
-            ).add_to(layer)
-        layer.add_to(fmap)
-    if view.route_rep and view.route:
-        _add_route(fmap, view)
-    folium.LayerControl(collapsed=True).add_to(fmap)
-    fmap.get_root().header.add_child(  # type: ignore[attr-defined]
-        folium.Element(
-            "<style>.rep-home{width:18px;height:18px;border-radius:4px;color:#fff;"
-            "font:bold 12px/18px sans-serif;text-align:center;border:1px solid #222}"
-            ".stop-no{background:#fff;border:2px solid #222;border-radius:9px;"
-            "font:bold 10px/14px sans-serif;text-align:center;width:14px;height:14px}</style>"
+def _plan_accounts(session: Session, plan_run: PlanRun) -> list[MapAccount]:
+    # Columns, not entities: a 3,000-account plan loads in a fraction of the ORM's time.
+    rows = session.execute(
+        sa_select(
+            col(AccountRow.crm_id), col(AccountRow.name), col(AccountRow.lat), col(AccountRow.lon),
+            col(AccountRow.potential), col(AccountRow.tier), col(PlannedAssignment.rep_crm_id),
+            col(PlannedAssignment.previous_rep_crm_id), col(PlannedAssignment.moved),
+            col(PlannedAssignment.reason),
         )
-    )
-    return fmap
+        .select_from(PlannedAssignment)
+        .join(
+            AccountRow,
+            (col(AccountRow.crm_id) == col(PlannedAssignment.account_crm_id))
+            & (col(AccountRow.org_id) == plan_run.org_id),
+        )
+        .where(col(PlannedAssignment.plan_run_id) == plan_run.id)
+    ).all()
+    return [
+        MapAccount(crm_id, name, lat, lon, potential or 0.0, tier, rep, previous_rep_id=previous, moved=moved,
+                   reason=reason or "")
+        for crm_id, name, lat, lon, potential, tier, rep, previous, moved, reason in rows
+    ]  # fmt: skip
 
 
-GRID = 0.25  # degrees: about a 25 km square, the scale at which reps think about "areas"
+def _week_of_routes(
+    session: Session, plan_run: PlanRun, accounts: list[MapAccount], route_rep: str | None
+) -> tuple[str | None, list[MapVisit]]:
+    """The chosen rep (default: the one with most visits) and its first seven days of stops."""
+    of_plan = col(PlannedVisit.plan_run_id) == plan_run.id
+    chosen = route_rep
+    if chosen is None:
+        rep_col = col(PlannedVisit.rep_crm_id)
+        per_rep = session.exec(select(rep_col, func.count()).where(of_plan).group_by(rep_col)).all()
+        chosen = max(per_rep, key=lambda rc: (rc[1], rc[0]))[0] if per_rep else None
+    visits = session.exec(
+        select(PlannedVisit)
+        .where(of_plan, col(PlannedVisit.rep_crm_id) == chosen)
+        .order_by(col(PlannedVisit.visit_date), col(PlannedVisit.sequence))
+    ).all()
+    located = {a.id: a for a in accounts if a.located}
+    first = visits[0].visit_date if visits else None
+    route: list[MapVisit] = []
+    for v in visits:
+        acc = located.get(v.account_crm_id)
+        if first is None or v.visit_date >= first + timedelta(days=7) or acc is None:
+            continue
+        assert acc.lat is not None and acc.lon is not None
+        route.append(
+            MapVisit(
+                v.visit_date, v.sequence, acc.id, acc.name, acc.lat, acc.lon, v.starts_at, v.ends_at,
+                v.drive_minutes_before,
+            )
+        )  # fmt: skip
+    return chosen, route
 
 
-def _opportunity_grid(accounts: list[MapAccount]) -> dict[tuple[float, float], tuple[float, str]]:
-    cells: dict[tuple[float, float], float] = defaultdict(float)
-    for a in accounts:
-        cells[(a.lat // GRID * GRID, a.lon // GRID * GRID)] += a.potential
-    if not cells:
-        return {}
-    top = max(cells.values()) or 1.0
-    ramp = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
-    return {k: (v, ramp[min(4, int(5 * (v / top) ** 0.5))]) for k, v in cells.items()}
-
-
-def _add_route(fmap: folium.Map, view: PlanView) -> None:
-    rep = view.reps.get(view.route_rep or "", PlannedRep())
-    home: list[float] | None = (
-        [rep.home_lat, rep.home_lon] if rep.home_lat is not None and rep.home_lon is not None else None
-    )
-    layer = folium.FeatureGroup(name=f"Week of routes: {rep.name or view.route_rep}")
-    by_day: dict[date, list[MapVisit]] = defaultdict(list)
-    for v in view.route:
-        by_day[v.day].append(v)
-    day_colors = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf"]
-    for i, (day, stops) in enumerate(sorted(by_day.items())):
-        points = [[s.lat, s.lon] for s in sorted(stops, key=lambda s: s.sequence)]
-        if home is not None:
-            points = [home, *points, home]
-        if day in view.route_paths:  # along the roads, as the engine drives it
-            points = [list(p) for p in view.route_paths[day]]
-        folium.PolyLine(
-            points,
-            color=day_colors[i % len(day_colors)],
-            weight=3,
-            opacity=0.9,
-            class_name="route",
-            tooltip=f"{day:%a %d %b}: {len(stops)} visits",
-        ).add_to(layer)
-        for s in stops:
-            folium.Marker(
-                [s.lat, s.lon],
-                icon=folium.DivIcon(
-                    html=f'<div class="stop-no">{s.sequence}</div>', icon_size=(14, 14), icon_anchor=(7, 7)
-                ),
-                tooltip=f"{day:%a} #{s.sequence}: {html.escape(s.name)} at {s.starts[11:16]} UTC",
-            ).add_to(layer)
-    layer.add_to(fmap)
+def _in_zone(visit: MapVisit, zone: ZoneInfo) -> MapVisit:
+    return dataclasses.replace(visit, starts=visit.starts.astimezone(zone), ends=visit.ends.astimezone(zone))
 
 
 # --------------------------------------------------------------------------- balance
@@ -470,79 +349,6 @@ def balance_chart(view: PlanView, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-def plan_page(view: PlanView, *, asset_prefix: str) -> str:
-    """The read-only ops page: the map, the balance tables and the run history, as one HTML document."""
-    fmap = territory_map(view, assets=asset_prefix, height="560px")
-
-    def pair(v: tuple[Any, Any], fmt: str) -> str:
-        return f"{format(v[0], fmt)} → {format(v[1], fmt)}"
-
-    rep_rows = "".join(
-        f'<tr class="rep-row" data-rep="{html.escape(r.rep_id)}">'
-        f'<td><span class="swatch" style="background:{view.color(r.rep_id)}"></span>'
-        f"{html.escape(r.name)}</td><td>{pair(r.accounts, 'd')}</td>"
-        f"<td>{pair((r.potential[0] / 1e6, r.potential[1] / 1e6), '.1f')}</td>"
-        f"<td>{pair(r.workload_hours, '.0f')}</td><td>{pair(r.utilisation, '.0%')}</td>"
-        f"<td>{pair(r.drive_hours, '.0f')}</td></tr>"
-        for r in balance_rows(view)
-    )
-
-    def stat(v: float | None, ok: bool | None = None) -> str:
-        text = "–" if v is None else f"{v:.3f}"
-        return text if ok is None else f'<span class="{"ok" if ok else "bad"}">{text}</span>'
-
-    dim_rows = "".join(
-        f"<tr><td>{d.dimension}</td><td>{stat(d.cv[0])} → {stat(d.cv[1], d.cv_ok)}</td>"
-        f"<td>{stat(d.gini[0])} → {stat(d.gini[1], d.gini_ok)}</td>"
-        f"<td>{stat(d.min_max[0])} → {stat(d.min_max[1], d.min_max_ok)}</td></tr>"
-        for d in dimension_rows(view)
-    )
-    run_rows = "".join(
-        f"<tr><td>{r.id}</td><td>{r.kind}</td><td>{r.trigger}</td><td class='{r.status}'>{r.status}</td>"
-        f"<td>{r.started_at:%Y-%m-%d %H:%M}</td><td>{html.escape(counts_summary(r.counts))}</td>"
-        f"<td>{html.escape((r.error_summary or '')[:120])}</td></tr>"
-        for r in view.runs
-    )
-    pr = view.plan_run
-    summary = pr.summary
-    band_rows = "".join(
-        f"<tr><td>{html.escape(o.rep_id)}</td><td>{html.escape(o.reason)}</td></tr>"
-        for o in summary.out_of_band
-    )
-    out_of_band = (
-        " <h2>Reps outside the balance band or over capacity, and why</h2>\n"
-        f' <table id="out-of-band"><tr><th>rep</th><th>reason</th></tr>{band_rows}</table>\n'
-        if band_rows else ""
-    )
-    body = f"""
-<div class="report">
- <h1>Plan run {pr.id} · {html.escape(pr.org_id)} · {pr.created_at:%Y-%m-%d %H:%M} UTC</h1>
- <p>{summary.moves} accounts move ({summary.moved_share:.0%} of the book),
-   {len(summary.unassigned)} unassigned, {len(summary.human_edits)} human edits kept,
-   {summary.extra_reps_needed} extra reps needed.</p>
- <h2>Balance per dimension (before → after)</h2>
- <table id="dimensions"><tr><th>dimension</th><th>CV</th><th>Gini</th><th>min/max</th></tr>{dim_rows}</table>
- <h2>Per rep (before → after)</h2>
- <table id="balance"><thead><tr><th>rep</th><th>accounts</th><th>potential $M</th><th>workload h/yr</th>
-  <th>utilisation</th><th>drive h/yr</th></tr></thead><tbody>{rep_rows}</tbody></table>
-{out_of_band} <h2>Run history</h2>
- <table id="runs"><tr><th>id</th><th>kind</th><th>trigger</th><th>status</th><th>started</th><th>counts</th>
-  <th>error</th></tr>{run_rows}</table>
-</div>"""
-    style = """<style>
- body{font-family:system-ui,sans-serif;margin:0} .report{padding:12px 20px}
- table{border-collapse:collapse;margin-bottom:18px;font-size:13px}
- td,th{border:1px solid #ddd;padding:3px 8px}
- th{background:#f3f3f3} .ok{color:#137333;font-weight:600} .bad{color:#b3261e;font-weight:600}
- .failed{color:#b3261e} .partial{color:#a56100}
- .swatch{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}
-</style>"""
-    root: Any = fmap.get_root()  # a branca Figure: it has a header and a body
-    root.header.add_child(folium.Element(style))
-    root.html.add_child(folium.Element(body))
-    return str(root.render())
 
 
 def counts_summary(counts: dict[str, Any]) -> str:

@@ -143,6 +143,30 @@ class PlannedRep(StoredDocument):
     name: str = ""
     home_lat: float | None = None
     home_lon: float | None = None
+    time_zone: str = ""  # IANA zone of the rep's call plan ("" when neither the rep nor the policy says)
+
+
+class FrequencyCutRecord(StoredDocument):
+    """What the coverage plan does to one tier: fewer visits a year, or digital touch."""
+
+    tier: str
+    overlay: bool = False
+    accounts: int = 0
+    visits_from: float = 0.0
+    visits_to: float = 0.0
+    digital: int = 0
+
+
+class CoveragePlanRecord(StoredDocument):
+    """What a short team can cover (planner.CoveragePlan without its per-account map)."""
+
+    summary: str = ""
+    cuts: tuple[FrequencyCutRecord, ...] = ()
+    workload_before: float = 0.0
+    workload_after: float = 0.0
+    capacity: float = 0.0
+    fits: bool = True
+    order: str = "tier"
 
 
 class RoadsSummary(StoredDocument):
@@ -175,3 +199,4 @@ class PlanRunSummary(StoredDocument):
     coverage: dict[str, RepCoverage] = {}
     reps: dict[str, PlannedRep] = {}
     roads: RoadsSummary = RoadsSummary()
+    coverage_plan: CoveragePlanRecord | None = None  # when the team is short: the cut that fits

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import kombu.exceptions
 import redis.exceptions
 import sqlalchemy.exc
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -37,13 +37,6 @@ from sync.web.webhooks import HUBSPOT_PATH, hubspot_webhook
 from sync.web.webhooks import router as webhooks_router
 from sync.webhook_flags import flags_for
 from sync.webhook_inbox import Enqueue, WebhookInbox
-
-home_router = APIRouter(tags=["pages"])
-
-
-@home_router.get("/")
-def home() -> RedirectResponse:
-    return RedirectResponse("/plans/latest", status_code=303)
 
 
 def queue_webhook_handler(event_row_id: int, task_id: str) -> object:
@@ -80,7 +73,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
     app.include_router(ops_router)
     app.include_router(signin_router)
     signed_in = [Depends(current_user)]
-    for router in (home_router, plans_router, parked_router):
+    for router in (plans_router, parked_router):
         app.include_router(router, dependencies=signed_in)
     if settings.metrics_port is None:
         app.include_router(metrics_router, dependencies=signed_in)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sync.web.auth import CSRF_COOKIE, Authenticator, new_csrf_nonce
+from sync.web.formats import money, number
 from sync.web.security import csp_hash
 
 PAGE_CSS = (
@@ -21,10 +22,11 @@ PAGE_CSS = (
 )
 PAGE_CSS_HASH = csp_hash(PAGE_CSS)
 
-_TEMPLATES = Environment(
+TEMPLATES = Environment(
     loader=PackageLoader("sync.web", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
+TEMPLATES.filters.update(money=money, number=number)  # numbers as shown, whatever a CRM sent
 
 
 def render(
@@ -38,7 +40,7 @@ def render(
 ) -> HTMLResponse:
     """A page whose forms carry the CSRF token of `csrf_subject` (the user, or the sign-in form)."""
     nonce = request.cookies.get(CSRF_COOKIE) or new_csrf_nonce()
-    html = _TEMPLATES.get_template(template).render(
+    html = TEMPLATES.get_template(template).render(
         page_css=PAGE_CSS, csrf_token=auth.csrf_token(csrf_subject, nonce) or "", **context
     )
     response = HTMLResponse(html, status_code=status_code)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,31 +20,14 @@ def csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def strict_csp(*, style_hashes: tuple[str, ...] = ()) -> str:
-    """No inline script at all; scripts, styles and images from this origin only."""
+def strict_csp(*, style_hashes: tuple[str, ...] = (), image_hosts: tuple[str, ...] = ()) -> str:
+    """No inline script at all; scripts, styles and images from this origin (and `image_hosts`) only."""
     styles = " ".join(("'self'", *style_hashes))
+    images = " ".join(("'self'", "data:", *image_hosts))
     return (
         "default-src 'none'; script-src 'self'; "
-        f"style-src {styles}; img-src 'self' data:; connect-src 'self'; "
+        f"style-src {styles}; img-src {images}; connect-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    )
-
-
-_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
-
-
-def csp_for_legacy_page(html: str, *, tile_hosts: tuple[str, ...]) -> str:
-    """For a page that still builds its map as inline script (folium): those scripts, by hash, and no other.
-
-    A script or event handler injected anywhere else does not run. Styles stay inline
-    (Leaflet's markup uses style attributes).
-    """
-    hashes = " ".join(sorted({csp_hash(body) for body in _INLINE_SCRIPT.findall(html)}))
-    images = " ".join(("'self'", "data:", *tile_hosts))
-    return (
-        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-        f"img-src {images}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-        "base-uri 'none'"
     )
 
 

@@ -95,7 +95,7 @@ def test_a_dry_run_shows_the_diff_per_rep_then_a_real_run_writes_it(tsync: CliRu
     assert report["reps"] and {d["dimension"] for d in report["dimensions"]} >= {"potential", "workload"}
     out = tmp_path / "map.html"
     invoke(tsync, "map", "--out", str(out))
-    assert "territory-" in out.read_text()
+    assert '<script type="application/json" id="plan-data">' in out.read_text()
     assert "parked" in invoke(tsync, "outbox", "list")
 
 

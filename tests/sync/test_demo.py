@@ -30,7 +30,7 @@ def test_the_demo_runs_both_crms_end_to_end_and_writes_its_map_and_chart(tmp_pat
     assert result.written["salesforce"]["planned visit events"] == plans["salesforce"].visits_to_push
     assert result.written["hubspot"]["planned visit meetings"] == plans["hubspot"].visits_to_push
     page = result.outputs["map"].read_text()
-    assert "territory-" in page and "L.map(" in page and "cdn.jsdelivr" not in page
+    assert 'id="plan-data"' in page and "L.map(" in page and "cdn.jsdelivr" not in page
     assert result.outputs["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = console.export_text()
     assert "What reps will see in their CRM" in text and "Balance" in text

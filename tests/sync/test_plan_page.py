@@ -95,12 +95,14 @@ def test_the_latest_plan_page_shows_every_territory_on_the_map_and_every_rep_in_
             page.click("button[type=submit]")
         response = signed_in.value
         assert response is not None and response.status == 200
-        # Until the page drops folium's inline script (phase C), its CSP allows exactly those scripts.
+        # No inline script at all: the map is drawn by /static/plan.js from the page's JSON data island.
         script_src = response.headers["content-security-policy"].split("script-src", 1)[1].split(";")[0]
-        assert "'sha256-" in script_src and "unsafe-inline" not in script_src
+        assert script_src.strip() == "'self'"
         page.wait_for_selector("path.territory", state="attached", timeout=15_000)
+        island = page.evaluate("JSON.parse(document.getElementById('plan-data').textContent)")
+        index = {rep["id"]: i for i, rep in enumerate(island["reps"])}
         for rep in reps:
-            assert page.locator(f"path.territory-{rep}").count() > 0, f"no markers for territory {rep}"
+            assert page.locator(f"path.territory.rep-{index[rep]}").count() > 0, f"no markers for {rep}"
         # a row per rep of the plan, including any left without accounts (reported, not hidden)
         assert page.locator("#balance tbody tr.rep-row").count() == len(planned_reps) >= len(reps)
         assert page.locator("#runs tr").count() > 1
