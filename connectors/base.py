@@ -58,6 +58,7 @@ class AccountRecord:
     owner_id: str | None = None
     territory: str | None = None
     locked: bool = False
+    address: str = ""  # one line, for the rep's calendar: street, city, state and postal code
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -73,6 +74,9 @@ class RepRecord:
     home_lat: float | None = None
     home_lon: float | None = None
     home_postal_code: str | None = None
+    time_zone: str | None = None  # IANA zone of the user's day, where the CRM holds one
+    # on the field team by the CRM's own rule (a SOQL filter, owner teams); None: no rule given
+    on_team: bool | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -230,6 +234,7 @@ class VisitRecord:
     end: datetime
     subject: str
     description: str = ""
+    location: str = ""  # where the visit is: the account's address
     cancelled: bool = False
 
 

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         13, ge=1, le=52, description="Weeks the call plan looks ahead, so every tier gets its visits"
     )
     policy_file: str | None = Field(None, description="Policy TOML (tiers, capacity, balance)")
+    team_file: str | None = Field(
+        None, description="Field team CSV (email or crm_id, home, skills, hours...); see docs/crm-setup.md"
+    )
     osrm_url: str | None = Field(None, description="OSRM-compatible table API; unset = haversine")
 
     # --- Salesforce ------------------------------------------------------------------
@@ -109,6 +112,9 @@ class Settings(BaseSettings):
     salesforce_outbound_secret: SecretStr | None = Field(
         None, description="Shared secret expected on Outbound Message requests"
     )
+    salesforce_rep_filter: str | None = Field(
+        None, description="SOQL condition on User naming the field team, e.g. Profile.Name = 'Field Sales'"
+    )
     salesforce_org_key: str = Field(
         "salesforce",
         description="The Salesforce org's id in the store and for --org (a name, not a secret)",
@@ -127,6 +133,9 @@ class Settings(BaseSettings):
     )
     hubspot_refresh_token: SecretStr | None = Field(
         None, description="HubSpot OAuth refresh token (with HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET)"
+    )
+    hubspot_rep_teams: str | None = Field(
+        None, description="Comma-separated HubSpot owner team names that form the field team"
     )
     hubspot_org_key: str = Field(
         "hubspot", description="The HubSpot portal's id in the store and for --org (a name, not a secret)"
@@ -225,6 +234,10 @@ class Settings(BaseSettings):
     @property
     def hubspot_configured(self) -> bool:
         return self.hubspot_access_token is not None
+
+    @property
+    def hubspot_rep_team_names(self) -> tuple[str, ...]:
+        return tuple(_comma_list(self.hubspot_rep_teams or ""))
 
     def safe_database_url(self) -> str:
         return mask_url(self.database_url)

@@ -220,8 +220,16 @@ def company_record(obj: Mapping[str, Any], fields: FieldMap) -> AccountRecord:
         owner_id=_text(props.get("hubspot_owner_id")),
         territory=_text(props.get(fields.territory)),
         locked=str(_mapped(props, fields.locked) or "").strip().lower() == "true",
+        address=_address(props),
         raw=dict(props),
     )
+
+
+def _address(props: Mapping[str, Any]) -> str:
+    """`Springfield, IL 62701`: a company's city, state and zip (whichever it has)."""
+    parts = [_text(props.get(k)) for k in ("city", "state", "zip")]
+    city, region = parts[0], " ".join(p for p in parts[1:] if p)
+    return ", ".join(p for p in (city, region) if p)
 
 
 def merged_away(obj: Mapping[str, Any]) -> list[DeletedRecord]:
@@ -336,6 +344,7 @@ def meeting_properties(visit: VisitRecord) -> dict[str, str]:
         "hs_timestamp": iso_z(visit.start),
         "hs_meeting_title": visit.subject,
         "hs_meeting_body": visit.description,
+        "hs_meeting_location": visit.location,
         "hs_meeting_start_time": iso_z(visit.start),
         "hs_meeting_end_time": iso_z(visit.end),
         "hs_meeting_outcome": "CANCELED" if visit.cancelled else "SCHEDULED",

@@ -25,11 +25,13 @@ DEFAULT_FIELD_MAP = FieldMap(
 )
 
 ACCOUNT_FIELDS = (
-    "Id", "Name", "BillingLatitude", "BillingLongitude", "BillingPostalCode", "BillingCountry",
+    "Id", "Name", "BillingLatitude", "BillingLongitude", "BillingStreet", "BillingCity", "BillingState",
+    "BillingPostalCode", "BillingCountry",
     "Industry", "OwnerId", "SystemModstamp", "LastModifiedDate", "IsDeleted", "MasterRecordId",
 )  # fmt: skip
 USER_FIELDS = (
-    "Id", "Name", "Email", "IsActive", "Latitude", "Longitude", "PostalCode", "SystemModstamp",
+    "Id", "Name", "Email", "IsActive", "Latitude", "Longitude", "PostalCode", "TimeZoneSidKey",
+    "SystemModstamp",
 )  # fmt: skip
 EVENT_FIELDS = (
     "Id", "Subject", "WhatId", "OwnerId", "StartDateTime", "EndDateTime", "Description",

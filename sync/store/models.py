@@ -147,6 +147,7 @@ class PulledAccount(PulledRow):
     owner_crm_id: str | None = Field(default=None, max_length=64)
     territory: str | None = Field(default=None, max_length=120)
     locked: bool = False
+    address: str | None = Field(default=None, max_length=300)
 
 
 class AccountRow(PulledAccount, table=True):
@@ -162,6 +163,8 @@ class PulledRep(PulledRow):
     home_lat: float | None = None
     home_lon: float | None = None
     home_postal_code: str | None = Field(default=None, max_length=32)
+    time_zone: str | None = Field(default=None, max_length=64)
+    on_crm_team: bool | None = None  # by SALESFORCE_REP_FILTER / HUBSPOT_REP_TEAMS; None: no rule set
 
 
 class RepRow(PulledRep, table=True):
@@ -270,6 +273,10 @@ class PlannedVisit(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     drive_minutes_before: float = 0.0
+    # for the rep's calendar entry: the account's tier and cadence, and its visit before this one
+    tier: str | None = Field(default=None, max_length=16)
+    visits_per_year: float | None = None
+    last_visit: date | None = None
 
 
 class OutboxItem(SQLModel, table=True):
