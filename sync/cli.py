@@ -266,9 +266,10 @@ def push(
         with progress_bars() as progress:
             summary = pipeline.push(org_id, plan_run_id=plan_run, progress=ProgressSink(progress))
         report = summary.report.as_dict()
-        results[org_id] = {"plan_run_id": summary.plan_run_id, "queued": summary.queued, **report}
+        results[org_id] = {"plan_run_id": summary.plan_run_id, "queued": summary.queued, **report,
+                           "held": summary.held}
         if not as_json:
-            print_pushed(org_id, summary.report)
+            print_pushed(org_id, summary.report, summary.held)
     if as_json:
         console.print_json(json.dumps(results))
 
@@ -299,7 +300,8 @@ def run(
             continue
         assert summary.push is not None
         report = summary.push.report.as_dict()
-        results[org_id] = {"run_id": summary.run_id, "plan_run_id": summary.plan.plan_run_id, **report}
+        results[org_id] = {"run_id": summary.run_id, "plan_run_id": summary.plan.plan_run_id, **report,
+                           "held": summary.push.held}
         if not as_json:
             print_run(org_id, summary)
     if as_json:

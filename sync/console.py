@@ -70,11 +70,17 @@ class ProgressSink:
 # --------------------------------------------------------------------------- runs
 
 
-def print_pushed(org_id: str, report: SendReport) -> None:
+def print_pushed(org_id: str, report: SendReport, held: str | None = None) -> None:
     console.print(
         f"[bold]{escape(org_id)}[/]: {report.done} applied, {report.rejected} rejected, "
         f"{report.retry} to retry, {report.parked} parked ({report.api_calls} API calls)"
     )
+    _print_held(held)
+
+
+def _print_held(held: str | None) -> None:
+    if held:
+        console.print(f"[yellow]nothing written:[/] {escape(held)}", highlight=False, soft_wrap=True)
 
 
 def print_run(org_id: str, summary: RunSummary) -> None:
@@ -85,6 +91,7 @@ def print_run(org_id: str, summary: RunSummary) -> None:
         f"accounts, {summary.plan.moves} moves, {summary.plan.visits} visits; "
         f"{r.done} changes applied, {r.rejected} rejected, {r.parked} parked"
     )
+    _print_held(summary.push.held)
 
 
 def print_diff(org_id: str, diff: PlanDiff) -> None:
@@ -118,6 +125,8 @@ def print_diff(org_id: str, diff: PlanDiff) -> None:
         )
     if diff.assignment_changes > len(moves):
         console.print(f"  … and {diff.assignment_changes - len(moves)} more (use --json for all)")
+    for note in diff.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 def print_runs(rows: Sequence[SyncRun]) -> None:

@@ -79,6 +79,7 @@ def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
             budget=budget,
             quota_share=settings.salesforce_quota_share,
             use_territory2=settings.salesforce_use_territory2,
+            rep_filter=settings.salesforce_rep_filter,
         )
     from connectors.hubspot import HubSpotConnector, HubSpotOAuthRefresh
 
@@ -107,4 +108,5 @@ def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
         budget=budget,
         oauth=oauth,
         search_budget=search_budget,
+        rep_teams=settings.hubspot_rep_team_names,
     )

@@ -93,6 +93,7 @@ class PlanDiff:
     changes: list[Change]
     reps: dict[str, RepDiff]
     left_alone: list[str]  # human edits and moved visits we will not overwrite
+    notes: list[str] = field(default_factory=list)  # about the push as a whole (no field team defined)
 
     @property
     def assignment_changes(self) -> int:
@@ -112,6 +113,7 @@ class PlanDiff:
             "visit_changes": self.visit_changes,
             "reps": [r.as_dict() for r in self.sorted_reps()],
             "left_alone": self.left_alone,
+            "notes": self.notes,
         }
 
 

@@ -57,6 +57,7 @@ from sync.store.plan_summary import BalanceMetrics
 from sync.store.types import utcnow
 from sync.stored_plan import SolvedPlan, store_plan
 from sync.streams import PULL_ORDER, STORES, PulledTable, StreamStore, parse_streams
+from sync.team import explain_team_moves, load_field_team, no_team_hint, read_team_file, team_defined
 
 log = logging.getLogger("territory_sync.pipeline")
 
@@ -303,15 +304,17 @@ def plan(
 ) -> PlanSummary:
     """Rebalance the org's territories and build call plans from one consistent snapshot."""
     ctx = ctx or default_context()
-    _prepare(ctx, org_id)
+    org = _prepare(ctx, org_id)
     policy = ctx.policy()
+    read_team_file(ctx.settings)  # a bad team file stops the plan before it starts
     with (
         org_locked(ctx, org_id, lock_token),
         recorded_run(ctx.engine, org_id, RunKind.PLAN, trigger=trigger) as run,
     ):
         window = ctx.plan_window()
         with transaction(ctx.engine) as session:
-            snap = load_snapshot(org_id, policy, window, session=session)
+            team = load_field_team(org_id, org.kind, ctx.settings, ctx.geocoder, session=session)
+            snap = load_snapshot(org_id, policy, window, session=session, team=team)
         _step(progress, "snapshot", len(snap.accounts))
         solved = _solve(ctx, snap, policy, window, progress)
         with transaction(ctx.engine) as session:
@@ -335,6 +338,8 @@ def plan(
                 visits=summary.visits,
                 visits_to_push=summary.visits_to_push,
                 human_edits=summary.human_edits,
+                team_members=len(team.members),
+                team_defined=team.defined,
             )
             run.save(session=session)
         return summary
@@ -360,6 +365,7 @@ def _solve(
         time_limit=settings.plan_seconds,
         travel=travel,
     )
+    territories = explain_team_moves(territories, snap.non_member_books, snap.rep_names)
     _step(progress, "territories", len(territories.assignments))
     call_plans = planner.build_call_plans(
         territories,
@@ -405,6 +411,7 @@ class PushSummary:
     plan_run_id: int
     queued: int
     report: SendReport
+    held: str | None = None  # why nothing was written (no field team defined)
 
 
 def latest_plan_run(org_id: str, *, session: Session) -> PlanRun | None:
@@ -425,7 +432,10 @@ def preview(org_id: str, *, ctx: Context | None = None, plan_run_id: int | None 
         )
         if plan_run is None:
             raise LookupError(f"org {org_id} has no plan yet: run `tsync run --once` or `tsync plan` first")
-        return diff_plan(org_id, plan_run, session=session)
+        diff = diff_plan(org_id, plan_run, session=session)
+    if not team_defined(ctx.settings, ctx.org(org_id).kind):
+        diff.notes.append(no_team_hint(ctx.org(org_id).kind))
+    return diff
 
 
 def push(
@@ -452,8 +462,11 @@ def push(
             if plan_run is None or plan_run.id is None:
                 raise LookupError(f"org {org_id} has no plan to push")
             diff = diff_plan(org_id, plan_run, session=session)
-            queued = enqueue(org_id, plan_run.id, diff.changes, session=session)
-            run.set(plan_run_id=plan_run.id, queued=queued, left_alone=len(diff.left_alone))
+            held = None if team_defined(settings, org.kind) else no_team_hint(org.kind)
+            if held:
+                log.warning("org %s: %s", org_id, held)
+            queued = enqueue(org_id, plan_run.id, [] if held else diff.changes, session=session)
+            run.set(plan_run_id=plan_run.id, queued=queued, left_alone=len(diff.left_alone), held=held)
             run.save(session=session)
         connector = ctx.connector_factory(org, settings)
 
@@ -476,7 +489,7 @@ def push(
             run.set(api_calls=connector.api_calls, retries=connector.retries)
             connector.close()
         run.add(pushed=report.done, rejected=report.rejected, to_retry=report.retry, parked=report.parked)
-        return PushSummary(run.run_id, plan_run.id, queued, report)
+        return PushSummary(run.run_id, plan_run.id, queued, report, held)
 
 
 # --------------------------------------------------------------------------- the whole run
@@ -542,6 +555,7 @@ def run_all(
 ) -> RunSummary:
     """Pull, plan and push one org under one lock; with `dry_run`, stop after the diff."""
     ctx = ctx or default_context()
+    read_team_file(ctx.settings)  # a bad team file: nothing runs, not even the pull
     token, run_id = begin_run(org_id, ctx=ctx, trigger=trigger)
     counts: dict[str, Any] = {}
     try:
@@ -563,7 +577,8 @@ def run_all(
             )
             report = pushed.report
             counts.update(
-                push_run=pushed.run_id, pushed=report.done, rejected=report.rejected, parked=report.parked
+                push_run=pushed.run_id, pushed=report.done, rejected=report.rejected, parked=report.parked,
+                held=pushed.held,
             )
             summary = RunSummary(run_id, pulled, planned, pushed, None)
     except BaseException as exc:
