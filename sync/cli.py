@@ -319,6 +319,30 @@ def _run_nightly() -> None:
 
 
 @app.command()
+def team(
+    org: str | None = OrgOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the team as JSON"),
+) -> None:
+    """Who is planned (TEAM_FILE, the CRM's rule), with each rep's facts and what is missing."""
+    from sync import pipeline
+    from sync.console import print_team
+    from sync.store import transaction
+    from sync.team import load_field_team, team_document
+
+    ctx = pipeline.default_context()
+    out: dict[str, Any] = {}
+    for org_id in _orgs(org):
+        kind = ctx.org(org_id).kind
+        with transaction(ctx.engine) as session:
+            found = load_field_team(org_id, kind, ctx.settings, ctx.geocoder, session=session)
+        out[org_id] = team_document(found)
+        if not as_json:
+            print_team(org_id, found)
+    if as_json:
+        console.print_json(json.dumps(out))
+
+
+@app.command()
 def resync(
     org: str | None = OrgOption,
     scope: str = typer.Option("full", "--scope", help="full, accounts or activities"),

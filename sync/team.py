@@ -19,11 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, select
 
 from connectors.base import CRMKind, Stream
 from planner import Move, Rep, TerritoryPlan
+from planner.model import WEEKDAY_NAMES, hhmm
 from sync.geocode import Geocoder, Point
 from sync.rep_facts import RepFacts
 from sync.runs import RecordProblem
@@ -143,8 +145,13 @@ def resolve_team(
     rep_rows: Sequence[RepRow],
     geocoder: Geocoder,
     team_file: TeamFile | None = None,
+    elsewhere: Sequence[RepRow] = (),
 ) -> FieldTeam:
-    """The org's field team from its rep rows, the team file (read if not given) and the CRM rule."""
+    """The org's field team from its rep rows, the team file (read if not given) and the CRM rule.
+
+    One team file may list the reps of every configured CRM: a row that names a rep of
+    another org (`elsewhere`) is not reported missing here.
+    """
     team_file = team_file if team_file is not None else read_team_file(settings)
     rule = team_rule(settings, kind)
     live = [r for r in rep_rows if r.deleted_at is None]
@@ -156,6 +163,8 @@ def resolve_team(
     missing: list[MissingMember] = []
     for entry in team_file.entries if team_file else ():
         row = _match(entry, live)
+        if row is None and _match(entry, elsewhere) is not None:
+            continue
         if row is None or not row.active:
             why = "not in the CRM" if row is None else "inactive in the CRM"
             missing.append(MissingMember(entry.label, entry.line, why))
@@ -257,5 +266,45 @@ def load_field_team(
     org_id: str, kind: CRMKind, settings: Settings, geocoder: Geocoder, *, session: Session
 ) -> FieldTeam:
     """The org's field team as of the last pull (the team file read now)."""
-    rows = session.exec(select(RepRow).where(RepRow.org_id == org_id)).all()
-    return resolve_team(kind, settings, rows, geocoder)
+    rows = session.exec(select(RepRow)).all()
+    here = [r for r in rows if r.org_id == org_id]
+    others = [r for r in rows if r.org_id != org_id and r.deleted_at is None]
+    return resolve_team(kind, settings, here, geocoder, elsewhere=others)
+
+
+def member_facts(member: TeamMember) -> dict[str, str]:
+    """A member's facts as `tsync team` shows them (empty: the planner's default)."""
+    f = member.facts
+    days = "" if f.working_days is None else ";".join(WEEKDAY_NAMES[d] for d in sorted(f.working_days))
+    hours = ""
+    if f.day_start_minute is not None or f.day_end_minute is not None:
+        hours = f"{hhmm(f.day_start_minute or 8 * 60)}-{hhmm(f.day_end_minute or 17 * 60)}"
+    holidays = "-".join(p for p in (f.holidays_country, f.holidays_subdivision) if p)
+    return {
+        "home": "" if member.home is None else f"{member.home[0]:.4f}, {member.home[1]:.4f}",
+        "home_source": member.home_source.value,
+        "skills": ";".join(sorted(f.skills or ())),
+        "target_share": "" if f.target_share is None else f"{f.target_share:g}",
+        "overlay": "yes" if f.overlay else "",
+        "working_days": days,
+        "hours": hours,
+        "days_off": "" if not f.days_off else f"{len(f.days_off)} day(s) from {min(f.days_off).isoformat()}",
+        "time_zone": member.time_zone,
+        "holidays": holidays,
+    }
+
+
+def team_document(team: FieldTeam) -> dict[str, Any]:
+    """`tsync team --json`: the team as plain JSON types."""
+    return {
+        "defined": team.defined,
+        "rule": team.rule,
+        "team_file": str(team.team_file) if team.team_file else None,
+        "members": [
+            {"crm_id": m.crm_id, "name": m.name, "email": m.email, "source": m.source.value,
+             **member_facts(m), "problems": list(m.problems)}
+            for m in team.members
+        ],
+        "missing": [{"who": x.label, "line": x.line, "why": x.why} for x in team.missing],
+        "notes": list(team.notes),
+    }

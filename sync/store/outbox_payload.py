@@ -54,6 +54,7 @@ class VisitPayload(BaseModel):
     end: AwareDatetime
     subject: str = ""
     description: str = ""
+    location: str = ""  # the account's address
     cancelled: bool = False
 
     def record_key(self, idempotency_key: str) -> str:
@@ -69,6 +70,7 @@ class VisitPayload(BaseModel):
             end=self.end,
             subject=self.subject,
             description=self.description,
+            location=self.location,
             cancelled=self.cancelled,
         )
 

@@ -143,6 +143,7 @@ class PlannedRep(StoredDocument):
     name: str = ""
     home_lat: float | None = None
     home_lon: float | None = None
+    time_zone: str = ""  # IANA zone of the rep's call plan (local times on pages and calendars)
 
 
 class PlanRunSummary(StoredDocument):
