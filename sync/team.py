@@ -75,8 +75,13 @@ class TeamMember:
 
     def rep(self, home: Point) -> Rep:
         """The planner's rep at `home`, with every fact the team file gives."""
-        base = Rep(id=self.crm_id, home_lat=home[0], home_lon=home[1], name=self.name,
-                   time_zone=self.crm_time_zone or "")
+        base = Rep(
+            id=self.crm_id,
+            home_lat=home[0],
+            home_lon=home[1],
+            name=self.name,
+            time_zone=self.crm_time_zone or "",
+        )
         return self.facts.apply(base)
 
 
@@ -157,8 +162,9 @@ def resolve_team(
     live = [r for r in rep_rows if r.deleted_at is None]
     if team_file is None and rule is None:
         members = [_member(r, None, MemberSource.EVERY_ACTIVE_USER, geocoder) for r in live if r.active]
-        return FieldTeam(False, None, None, tuple(sorted(members, key=lambda m: m.crm_id)),
-                         notes=(no_team_hint(kind),))
+        return FieldTeam(
+            False, None, None, tuple(sorted(members, key=lambda m: m.crm_id)), notes=(no_team_hint(kind),)
+        )
     by_row: dict[str, TeamEntry] = {}
     missing: list[MissingMember] = []
     for entry in team_file.entries if team_file else ():
@@ -181,8 +187,14 @@ def resolve_team(
         notes.append(f"{rule} is set but no pull has applied it yet: run `tsync pull` first")
     if not members:
         notes.append("the field team has no members in this org: nobody is planned")
-    return FieldTeam(True, rule, team_file.path if team_file else None,
-                     tuple(sorted(members, key=lambda m: m.crm_id)), tuple(missing), tuple(notes))
+    return FieldTeam(
+        True,
+        rule,
+        team_file.path if team_file else None,
+        tuple(sorted(members, key=lambda m: m.crm_id)),
+        tuple(missing),
+        tuple(notes),
+    )
 
 
 def _source(in_file: bool, by_rule: bool) -> MemberSource:
@@ -194,7 +206,8 @@ def _source(in_file: bool, by_rule: bool) -> MemberSource:
 def _match(entry: TeamEntry, rows: Iterable[RepRow]) -> RepRow | None:
     """The rep row a team file row names (by CRM id, else by email); an active one before others."""
     found = [
-        r for r in rows
+        r
+        for r in rows
         if (entry.crm_id is not None and r.crm_id == entry.crm_id)
         or (entry.email is not None and (r.email or "").strip().lower() == entry.email)
     ]
@@ -243,9 +256,7 @@ class NonMemberBooks:
     owners: Mapping[str, str] = field(default_factory=dict)  # account id -> its owner's id
 
 
-def explain_team_moves(
-    plan: TerritoryPlan, books: NonMemberBooks, names: Mapping[str, str]
-) -> TerritoryPlan:
+def explain_team_moves(plan: TerritoryPlan, books: NonMemberBooks, names: Mapping[str, str]) -> TerritoryPlan:
     """The plan with each non-member's account moving *from* its owner, the reason naming both."""
     if not books.owners:
         return plan
@@ -301,8 +312,14 @@ def team_document(team: FieldTeam) -> dict[str, Any]:
         "rule": team.rule,
         "team_file": str(team.team_file) if team.team_file else None,
         "members": [
-            {"crm_id": m.crm_id, "name": m.name, "email": m.email, "source": m.source.value,
-             **member_facts(m), "problems": list(m.problems)}
+            {
+                "crm_id": m.crm_id,
+                "name": m.name,
+                "email": m.email,
+                "source": m.source.value,
+                **member_facts(m),
+                "problems": list(m.problems),
+            }
             for m in team.members
         ],
         "missing": [{"who": x.label, "line": x.line, "why": x.why} for x in team.missing],
