@@ -7,6 +7,7 @@ the real connectors, a real store and the real `tsync` command line.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -315,7 +316,9 @@ def test_each_kind_of_bad_cell_is_named_with_its_line_and_column(
     from sync.team_file import TeamFileError, load_team_file
 
     path = tmp_path / "team.csv"
-    path.write_text(f"email,home_postal_code,{column}\nana@example.com,10001,\nbo@example.com,10002,{value}\n")
+    path.write_text(
+        f"email,home_postal_code,{column}\nana@example.com,10001,\nbo@example.com,10002,{value}\n"
+    )
     with pytest.raises(TeamFileError) as refused:
         load_team_file(path)
     assert str(refused.value).startswith(f"TEAM_FILE {path}: line 3, column '{column}': ")
@@ -404,3 +407,62 @@ def test_events_are_timed_in_each_reps_zone_and_name_the_account_its_address_and
         assert description.startswith("Stop ") and f"{local:%H:%M} {account['Name']}" in description
         assert "Last visit: " in description and "Cadence: tier " in description
         assert f"Times in {zones[event['OwnerId']].key}" in description
+
+
+# --------------------------------------------------------------------------- tsync team
+
+
+def test_tsync_team_shows_who_is_planned_from_which_source_their_facts_and_what_is_missing(
+    staffed: SeedOrg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from sync.cli import app as cli
+    from sync.settings import get_settings
+
+    crm = create_hubspot_app(staffed, search_per_second=None)
+    crm.state.org.add_owner("odd@example.com", "[/]x[bold]", "<b>Rep</b>", teams=("Field Sales",))
+    team_file = write_team_file(staffed, tmp_path / "team.csv")
+    with team_file.open("a", encoding="utf-8") as out:
+        out.write("odd@example.com,99999,,,,,,,,,\n")
+        out.write("left.company@example.com,,,,,,,,,,\n")
+    with serve(crm) as server:
+        env = {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "HUBSPOT_ACCESS_TOKEN": "pat-na1-cli",
+            "HUBSPOT_BASE_URL": server.url,
+            "TEAM_FILE": str(team_file),
+            "HUBSPOT_REP_TEAMS": "Specialists",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        for key in ("CELERY_BROKER_URL", "REDIS_URL", "SALESFORCE_USERNAME"):
+            monkeypatch.delenv(key, raising=False)
+        get_settings.cache_clear()
+        pipeline.default_context.cache_clear()
+        runner = CliRunner()
+        try:
+            assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+            assert runner.invoke(cli, ["pull", "--org", HS]).exit_code == 0
+            shown = runner.invoke(cli, ["team"], env={"COLUMNS": "250"})
+            as_json = runner.invoke(cli, ["team", "--json"])
+        finally:
+            get_settings.cache_clear()
+            pipeline.default_context.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    text = shown.output
+    assert f"{len(staffed.field_team) + 1} rep(s) planned" in text
+    assert "[/]x[bold] <b>Rep</b>" in text  # CRM text printed as text, not markup
+    assert "unknown postal code '99999' in the team file" in text
+    assert "left.company@example.com" in text and "not in the CRM" in text
+    overlay = next(u for u in staffed.field_team if u.overlay)
+    document = json.loads(as_json.output)[HS]
+    by_email = {m["email"]: m for m in document["members"]}
+    assert by_email[overlay.email]["source"] == "team file + CRM rule"
+    assert by_email[overlay.email]["overlay"] == "yes"
+    ramping = next(u for u in staffed.field_team if u.target_share)
+    assert by_email[ramping.email]["target_share"] == "0.5"
+    assert by_email[ramping.email]["home_source"] in ("team file coordinates", "team file postal code")
+    assert document["missing"] == [
+        {"who": "left.company@example.com", "line": len(staffed.field_team) + 3, "why": "not in the CRM"}
+    ]
