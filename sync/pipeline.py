@@ -433,8 +433,10 @@ def preview(org_id: str, *, ctx: Context | None = None, plan_run_id: int | None 
         if plan_run is None:
             raise LookupError(f"org {org_id} has no plan yet: run `tsync run --once` or `tsync plan` first")
         diff = diff_plan(org_id, plan_run, session=session)
-    if not team_defined(ctx.settings, ctx.org(org_id).kind):
-        diff.notes.append(no_team_hint(ctx.org(org_id).kind))
+    kind = ctx.org(org_id).kind
+    if not team_defined(ctx.settings, kind):
+        log.warning("org %s: %s", org_id, no_team_hint(kind))
+        diff.notes.append(no_team_hint(kind))
     return diff
 
 
