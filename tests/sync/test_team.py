@@ -466,3 +466,36 @@ def test_tsync_team_shows_who_is_planned_from_which_source_their_facts_and_what_
     assert document["missing"] == [
         {"who": "left.company@example.com", "line": len(staffed.field_team) + 3, "why": "not in the CRM"}
     ]
+
+
+def test_hubspot_meetings_name_the_company_its_place_and_the_day(
+    hubspot_crm: Callable[..., tuple[RunningServer, FastAPI]], sqlite_url: str
+) -> None:
+    server, app = hubspot_crm(160, 4, seed=6, metros=1, staff=True)
+    settings = load_settings(
+        database_url=sqlite_url,
+        celery_broker_url=None,
+        redis_url=None,
+        hubspot_access_token="pat-na1-meet",
+        hubspot_base_url=server.url,
+        hubspot_rep_teams="Field Sales",
+        plan_seconds=3,
+        plan_weeks=1,
+    )
+    upgrade(settings.database_url)
+    summary = pipeline.run_all(HS, ctx=pipeline.Context.from_settings(settings))
+    portal = app.state.org
+    meetings = [
+        portal.properties_of("meetings", m)
+        for m in portal.ids("meetings")
+        if portal.properties_of("meetings", m).get("territory_sync_visit_key")
+    ]
+    assert len(meetings) == summary.plan.visits_to_push > 0
+    names = {portal.properties_of("companies", c)["name"] for c in portal.ids("companies")}
+    for meeting in meetings:
+        title = meeting["hs_meeting_title"]
+        assert title.startswith("Visit: ") and title.removeprefix("Visit: ") in names
+        assert meeting["hs_meeting_location"], "the company's city, state and zip"
+        assert (
+            meeting["hs_meeting_body"].startswith("Stop ") and "Cadence: tier" in meeting["hs_meeting_body"]
+        )
