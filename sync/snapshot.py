@@ -175,11 +175,11 @@ def _accounts(
             gone = f"owner {owner} is inactive or unknown: to be reassigned"
             view.issues.append(RecordProblem(Stream.ACCOUNTS, row.crm_id, gone))
             owner = None
-        if owner is not None and owner not in members and not row.locked:
+        edits = _human_edits(row, pushed.get(row.crm_id))
+        if owner is not None and owner not in members and not row.locked and not edits:
             view.non_members[row.crm_id] = owner  # handed to a member, with the reason
             owner = None
         locked = row.locked
-        edits = _human_edits(row, pushed.get(row.crm_id))
         if edits:
             view.human_edits.extend(edits)
             locked = owner is not None  # a human's choice stands, as long as its owner can work it
