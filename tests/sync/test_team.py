@@ -499,3 +499,16 @@ def test_hubspot_meetings_name_the_company_its_place_and_the_day(
         assert (
             meeting["hs_meeting_body"].startswith("Stop ") and "Cadence: tier" in meeting["hs_meeting_body"]
         )
+
+
+def test_a_rep_filter_salesforce_refuses_stops_the_pull_naming_the_setting(
+    salesforce: tuple[RunningServer, FastAPI], sqlite_url: str
+) -> None:
+    from connectors.base import CRMError
+
+    bad = "Profile.Nickname = 'Field Sales'"
+    ctx = sf_context(salesforce[0], sqlite_url, salesforce_rep_filter=bad)
+    with pytest.raises(CRMError) as refused:
+        pipeline.pull(SF, ctx=ctx, streams=("reps",))
+    said = str(refused.value)
+    assert said.startswith(f"the rep filter (SALESFORCE_REP_FILTER) {bad!r} was refused by Salesforce: ")
