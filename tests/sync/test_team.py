@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, func, select
@@ -63,6 +64,14 @@ def sf_context(server: RunningServer, database_url: str, **team: Any) -> pipelin
     )
     upgrade(settings.database_url)
     return pipeline.Context.from_settings(settings)
+
+
+def add_column(team_file: Path, column: str, value: Callable[[str], str]) -> None:
+    """One more column in a team file, its value per row from the row's email."""
+    lines = team_file.read_text().splitlines()
+    lines[0] += f",{column}"
+    lines[1:] = [f"{line},{value(line.split(',')[0])}" for line in lines[1:]]
+    team_file.write_text("\n".join(lines) + "\n")
 
 
 def user_ids(app: FastAPI) -> dict[str, str]:
@@ -216,7 +225,9 @@ def test_ramping_share_overlay_short_week_and_days_off_take_effect_in_the_daemon
     salesforce: tuple[RunningServer, FastAPI], staffed: SeedOrg, sqlite_url: str, tmp_path: Path
 ) -> None:
     _server, app = salesforce
-    ctx = sf_context(salesforce[0], sqlite_url, team_file=str(write_team_file(staffed, tmp_path / "t.csv")))
+    team_file = write_team_file(staffed, tmp_path / "t.csv")
+    add_column(team_file, "holidays_country", lambda email: "US")
+    ctx = sf_context(salesforce[0], sqlite_url, team_file=str(team_file))
     summary = pipeline.run_all(SF, ctx=ctx, dry_run=True)
     ids = user_ids(app)
     ramping = next(u for u in staffed.field_team if u.target_share)
@@ -244,6 +255,10 @@ def test_ramping_share_overlay_short_week_and_days_off_take_effect_in_the_daemon
     off = {d.first + timedelta(days=k) for d in away.days_off for k in range((d.last - d.first).days + 1)}
     away_days = {v.visit_date for v in visits if v.rep_crm_id == ids[away.email]}
     assert away_days and not away_days & off
+    visit_days = {v.visit_date for v in visits}
+    public = set(holidays.country_holidays("US", years=range(min(visit_days).year, max(visit_days).year + 1)))
+    in_window = {d for d in public if min(visit_days) <= d <= max(visit_days) and d.weekday() < 5}
+    assert in_window and not visit_days & in_window, "no visit on a US public holiday"
 
 
 # --------------------------------------------------------------------------- refusing and holding
@@ -374,12 +389,7 @@ def test_events_are_timed_in_each_reps_zone_and_name_the_account_its_address_and
     _server, app = salesforce
     team_file = write_team_file(staffed, tmp_path / "team.csv")
     west = staffed.field_team[0]
-    lines = team_file.read_text().splitlines()
-    lines[0] += ",time_zone"
-    lines[1:] = [
-        line + (",America/Los_Angeles" if line.startswith(west.email) else ",") for line in lines[1:]
-    ]
-    team_file.write_text("\n".join(lines) + "\n")
+    add_column(team_file, "time_zone", lambda email: "America/Los_Angeles" if email == west.email else "")
     ctx = sf_context(salesforce[0], sqlite_url, team_file=str(team_file), timezone="UTC")
 
     summary = pipeline.run_all(SF, ctx=ctx)
