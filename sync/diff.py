@@ -317,17 +317,26 @@ def _planned_visit_changes(
         if known.moved_by_a_person(key):
             ledger.left_alone.append(f"visit {key}: moved in the CRM by a person")
             continue
-        if crm is not None and crm.started_at == v.starts_at and crm.owner_crm_id == v.rep_crm_id:
-            continue
         last = known.pushed.get(key)
+        in_step = crm is not None and crm.started_at == v.starts_at and crm.owner_crm_id == v.rep_crm_id
+        if in_step and not _our_subject_is_stale(crm, last, payload):
+            continue
         if last is not None and last.same_visit(payload):
             continue
         changes.append(Change(key, f"{run_id}:visit:{key}", payload))
         if crm is None and last is None:
             ledger.rep(v.rep_crm_id).visits_added += 1
-        else:
+        elif not in_step:
             ledger.rep(v.rep_crm_id).visits_moved += 1
     return changes
+
+
+def _our_subject_is_stale(crm: ActivityRow | None, last: VisitPayload | None, new: VisitPayload) -> bool:
+    """The CRM still shows the subject we wrote, and ours has changed (a renamed account, or an entry
+    from before subjects named the account); a subject a person edited is left alone."""
+    if crm is None or crm.subject == new.subject:
+        return False
+    return last is None or crm.subject == last.subject
 
 
 def _withdrawals(

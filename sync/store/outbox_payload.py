@@ -76,7 +76,7 @@ class VisitPayload(BaseModel):
 
     def same_visit(self, other: VisitPayload) -> bool:
         """Would pushing `other` after this one change nothing a rep sees?"""
-        fields = ("owner_id", "start", "end", "cancelled")
+        fields = ("owner_id", "start", "end", "subject", "cancelled")
         return all(getattr(self, f) == getattr(other, f) for f in fields)
 
 

@@ -522,3 +522,37 @@ def test_a_rep_filter_salesforce_refuses_stops_the_pull_naming_the_setting(
         pipeline.pull(SF, ctx=ctx, streams=("reps",))
     said = str(refused.value)
     assert said.startswith(f"the rep filter (SALESFORCE_REP_FILTER) {bad!r} was refused by Salesforce: ")
+
+
+def test_events_written_before_subjects_named_the_account_are_renamed_once_and_a_persons_subject_stays(
+    salesforce: tuple[RunningServer, FastAPI], staffed: SeedOrg, sqlite_url: str
+) -> None:
+    from sync.store import OutboxItem, OutboxKind
+    from sync.store.outbox_payload import VisitPayload
+
+    _server, app = salesforce
+    ctx = sf_context(salesforce[0], sqlite_url, salesforce_rep_filter=FIELD_FILTER)
+    first = pipeline.run_all(SF, ctx=ctx)
+    events = sorted((e for e in app.state.org.find("Event") if e.get("Visit_Key__c")), key=lambda e: e["Id"])
+    assert len(events) > 2
+    # As an older release wrote them: "Visit: <account id>", in the CRM and in our outbox.
+    with transaction(ctx.engine) as session:
+        for row in session.exec(select(OutboxItem).where(OutboxItem.kind == OutboxKind.VISIT)).all():
+            assert isinstance(row.payload, VisitPayload)
+            row.payload = row.payload.model_copy(update={"subject": f"Visit: {row.payload.account_id}"})
+            session.add(row)
+    for event in events[1:]:
+        app.state.org.update("Event", event["Id"], {"Subject": f"Visit: {event['WhatId']}"})
+    app.state.org.update("Event", events[0]["Id"], {"Subject": "Lunch with Dr. Lee"})  # a person's edit
+    pipeline.pull(SF, ctx=ctx)
+
+    again = pipeline.plan(SF, ctx=ctx)  # the next night
+    renamed = pipeline.push(SF, ctx=ctx, plan_run_id=again.plan_run_id)
+
+    assert renamed.report.done >= len(events) - 1 and renamed.report.rejected == 0
+    accounts = {a["Id"]: a["Name"] for a in app.state.org.find("Account")}
+    for event in events[1:]:
+        assert app.state.org.get("Event", event["Id"])["Subject"] == f"Visit: {accounts[event['WhatId']]}"
+    assert app.state.org.get("Event", events[0]["Id"])["Subject"] == "Lunch with Dr. Lee"
+    pipeline.pull(SF, ctx=ctx)
+    assert pipeline.preview(SF, ctx=ctx, plan_run_id=again.plan_run_id).visit_changes == 0
