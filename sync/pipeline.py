@@ -58,6 +58,7 @@ from sync.store.types import utcnow
 from sync.stored_plan import SolvedPlan, store_plan
 from sync.streams import PULL_ORDER, STORES, PulledTable, StreamStore, parse_streams
 from sync.team import explain_team_moves, load_field_team, no_team_hint, read_team_file, team_defined
+from sync.team_file import TeamFileError
 
 log = logging.getLogger("territory_sync.pipeline")
 
@@ -516,11 +517,22 @@ def begin_run(
     """
     ctx = ctx or default_context()
     _prepare(ctx, org_id)
+    _refuse_a_bad_team_file(ctx, org_id, trigger)
     token = uuid.uuid4().hex
     if not ctx.lock.acquire(org_id, token):
         raise OrgBusy(f"another run of org {org_id} is in progress")
     mark_interrupted(ctx.engine, org_id)
     return token, open_run(ctx.engine, org_id, RunKind.RUN, trigger=trigger)
+
+
+def _refuse_a_bad_team_file(ctx: Context, org_id: str, trigger: RunTrigger | str) -> None:
+    """Nothing runs on a bad team file; the refusal is in the run history, naming the cell."""
+    try:
+        read_team_file(ctx.settings)
+    except TeamFileError as exc:
+        run_id = open_run(ctx.engine, org_id, RunKind.RUN, trigger=trigger)
+        close_run(ctx.engine, run_id, RunStatus.FAILED, str(exc))
+        raise
 
 
 def end_run(
@@ -557,8 +569,7 @@ def run_all(
 ) -> RunSummary:
     """Pull, plan and push one org under one lock; with `dry_run`, stop after the diff."""
     ctx = ctx or default_context()
-    read_team_file(ctx.settings)  # a bad team file: nothing runs, not even the pull
-    token, run_id = begin_run(org_id, ctx=ctx, trigger=trigger)
+    token, run_id = begin_run(org_id, ctx=ctx, trigger=trigger)  # a bad team file: not even the pull
     counts: dict[str, Any] = {}
     try:
         pulled = pull(org_id, ctx=ctx, full=full, trigger=trigger, lock_token=token, progress=progress)
