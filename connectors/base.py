@@ -61,6 +61,7 @@ class AccountRecord:
     skills: frozenset[str] = frozenset()  # skills a rep needs to serve it (a multi-select picklist)
     visit_windows: str | None = None  # standing windows as the CRM holds them: "Tue 07:15-07:30; ..."
     issues: tuple[str, ...] = ()  # what mapping found wrong (a value not in the tier map), reported by id
+    address: str = ""  # one line, for the rep's calendar: street, city, state and postal code
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -76,6 +77,9 @@ class RepRecord:
     home_lat: float | None = None
     home_lon: float | None = None
     home_postal_code: str | None = None
+    time_zone: str | None = None  # IANA zone of the user's day, where the CRM holds one
+    # on the field team by the CRM's own rule (a SOQL filter, owner teams); None: no rule given
+    on_team: bool | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -294,6 +298,7 @@ class VisitRecord:
     end: datetime
     subject: str
     description: str = ""
+    location: str = ""  # where the visit is: the account's address
     cancelled: bool = False
 
 

@@ -311,9 +311,10 @@ def push(
         with progress_bars() as progress:
             summary = pipeline.push(org_id, plan_run_id=plan_run, progress=ProgressSink(progress))
         report = summary.report.as_dict()
-        results[org_id] = {"plan_run_id": summary.plan_run_id, "queued": summary.queued, **report}
+        results[org_id] = {"plan_run_id": summary.plan_run_id, "queued": summary.queued, **report,
+                           "held": summary.held}
         if not as_json:
-            print_pushed(org_id, summary.report)
+            print_pushed(org_id, summary.report, summary.held)
     if as_json:
         console.print_json(json.dumps(results))
 
@@ -344,7 +345,8 @@ def run(
             continue
         assert summary.push is not None
         report = summary.push.report.as_dict()
-        results[org_id] = {"run_id": summary.run_id, "plan_run_id": summary.plan.plan_run_id, **report}
+        results[org_id] = {"run_id": summary.run_id, "plan_run_id": summary.plan.plan_run_id, **report,
+                           "held": summary.push.held}
         if not as_json:
             print_run(org_id, summary)
     if as_json:
@@ -370,6 +372,30 @@ def _routing_ready(settings: Any) -> None:
         check_routing(settings)
     except RoutingNotReady as exc:
         raise fail(str(exc)) from None
+
+
+@app.command()
+def team(
+    org: str | None = OrgOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the team as JSON"),
+) -> None:
+    """Who is planned (TEAM_FILE, the CRM's rule), with each rep's facts and what is missing."""
+    from sync import pipeline
+    from sync.console import print_team
+    from sync.store import transaction
+    from sync.team import load_field_team, team_document
+
+    ctx = pipeline.default_context()
+    out: dict[str, Any] = {}
+    for org_id in _orgs(org):
+        kind = ctx.org(org_id).kind
+        with transaction(ctx.engine) as session:
+            found = load_field_team(org_id, kind, ctx.settings, ctx.geocoder, session=session)
+        out[org_id] = team_document(found)
+        if not as_json:
+            print_team(org_id, found)
+    if as_json:
+        console.print_json(json.dumps(out))
 
 
 @app.command()

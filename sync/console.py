@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sync.pipeline import RunSummary
     from sync.runs import RunDetail
     from sync.store import OutboxItem, SyncRun
+    from sync.team import FieldTeam
     from sync.views import PlanView
 
 console = Console()
@@ -70,11 +71,17 @@ class ProgressSink:
 # --------------------------------------------------------------------------- runs
 
 
-def print_pushed(org_id: str, report: SendReport) -> None:
+def print_pushed(org_id: str, report: SendReport, held: str | None = None) -> None:
     console.print(
         f"[bold]{escape(org_id)}[/]: {report.done} applied, {report.rejected} rejected, "
         f"{report.retry} to retry, {report.parked} parked ({report.api_calls} API calls)"
     )
+    _print_held(held)
+
+
+def _print_held(held: str | None) -> None:
+    if held:
+        console.print(f"[yellow]nothing written:[/] {escape(held)}", highlight=False, soft_wrap=True)
 
 
 def print_run(org_id: str, summary: RunSummary) -> None:
@@ -85,6 +92,7 @@ def print_run(org_id: str, summary: RunSummary) -> None:
         f"accounts, {summary.plan.moves} moves, {summary.plan.visits} visits; "
         f"{r.done} changes applied, {r.rejected} rejected, {r.parked} parked"
     )
+    _print_held(summary.push.held)
 
 
 def print_diff(org_id: str, diff: PlanDiff) -> None:
@@ -118,6 +126,39 @@ def print_diff(org_id: str, diff: PlanDiff) -> None:
         )
     if diff.assignment_changes > len(moves):
         console.print(f"  … and {diff.assignment_changes - len(moves)} more (use --json for all)")
+    for note in diff.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
+
+
+def print_team(org_id: str, team: FieldTeam) -> None:
+    """Who is planned, from which source, with which facts, and what is missing."""
+    from sync.team import member_facts
+
+    where = " + ".join(
+        p for p in (f"TEAM_FILE {team.team_file}" if team.team_file else "", team.rule or "") if p
+    ) or "no team defined"
+    table = Table(title=f"{escape(org_id)}: field team ({escape(where)})", show_lines=False)
+    columns = ("rep", "email", "source", "home", "skills", "share", "overlay", "days", "hours",
+               "days off", "zone", "holidays")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for m in team.members:
+        f = member_facts(m)
+        home = f"{f['home']} ({f['home_source']})" if f["home"] else f"[red]none[/] ({f['home_source']})"
+        table.add_row(
+            escape(m.name), escape(m.email or ""), m.source.value, home, escape(f["skills"]),
+            f["target_share"], f["overlay"], f["working_days"], f["hours"], f["days_off"],
+            escape(f["time_zone"]), f["holidays"],
+        )
+    console.print(table)
+    console.print(f"{len(team.members)} rep(s) planned", highlight=False)
+    for m in team.members:
+        for problem in m.problems:
+            console.print(f"  [yellow]{escape(m.name or m.crm_id)}[/]: {escape(problem)}", highlight=False)
+    for x in team.missing:
+        console.print(f"  [red]{escape(x.label)}[/] (team file line {x.line}): {x.why}", highlight=False)
+    for note in team.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 def print_runs(rows: Sequence[SyncRun]) -> None:

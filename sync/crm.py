@@ -83,6 +83,7 @@ def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
             quota_share=settings.salesforce_quota_share,
             use_territory2=settings.salesforce_use_territory2,
             bulk_threshold=settings.salesforce_bulk_threshold,
+            rep_filter=settings.salesforce_rep_filter,
         )
     from connectors.hubspot import HubSpotApiVersion, HubSpotConnector, HubSpotOAuthRefresh
 
@@ -113,4 +114,5 @@ def build_connector(org: OrgConfig, settings: Settings) -> CRMConnector:
         oauth=oauth,
         search_budget=search_budget,
         api_version=HubSpotApiVersion(settings.hubspot_api_version),
+        rep_teams=settings.hubspot_rep_team_names,
     )

@@ -20,7 +20,7 @@ from rich.console import Console
 from connectors.base import CRMKind
 from emulators.hubspot import create_hubspot_app
 from emulators.salesforce import create_salesforce_app
-from emulators.seed import generate_org
+from emulators.seed import SeedOrg, generate_org, write_team_file
 from emulators.server import RunningServer, serve
 from sync import pipeline
 from sync.console import ProgressSink, print_balance, progress_bars
@@ -28,6 +28,8 @@ from sync.crm import configured_orgs
 from sync.settings import Settings, load_settings
 from sync.store import RunTrigger
 from sync.store.schema import upgrade
+
+DEMO_TEAM_FILE = "demo-team.csv"
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,34 @@ class DemoResult:
     seconds: float
 
 
+def demo_orgs(size: DemoSize) -> tuple[SeedOrg, SeedOrg]:
+    """The Salesforce and HubSpot orgs, staffed as real ones are (admin, integration user, ...)."""
+    return (
+        generate_org(size.salesforce_accounts, size.salesforce_reps, seed=size.seed, metros=3, staff=True),
+        generate_org(size.hubspot_accounts, size.hubspot_reps, seed=size.seed + 1, metros=1, staff=True),
+    )
+
+
+def write_demo_team_file(orgs: tuple[SeedOrg, ...], path: Path) -> Path:
+    """One team file for both CRMs: each org's field reps, as ops would keep it."""
+    lines: list[str] = []
+    for k, org in enumerate(orgs):
+        part = write_team_file(org, path.with_name(f"{path.stem}-{k}.csv"))
+        text = part.read_text(encoding="utf-8").splitlines()
+        lines.extend(text if k == 0 else text[1:])
+        part.unlink()
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @contextmanager
-def emulators(size: DemoSize) -> Iterator[tuple[RunningServer, RunningServer, Any, Any]]:
+def emulators(
+    size: DemoSize, orgs: tuple[SeedOrg, SeedOrg] | None = None
+) -> Iterator[tuple[RunningServer, RunningServer, Any, Any]]:
     """Both CRMs, seeded, on loopback ports; yields the servers and their apps."""
-    sf_app = create_salesforce_app(
-        generate_org(size.salesforce_accounts, size.salesforce_reps, seed=size.seed, metros=3)
-    )
-    hs_app = create_hubspot_app(
-        generate_org(size.hubspot_accounts, size.hubspot_reps, seed=size.seed + 1, metros=1)
-    )
+    sf_org, hs_org = orgs or demo_orgs(size)
+    sf_app = create_salesforce_app(sf_org)
+    hs_app = create_hubspot_app(hs_org)
     with ExitStack() as stack:
         sf = stack.enter_context(serve(sf_app))
         hs = stack.enter_context(serve(hs_app))
@@ -66,7 +87,9 @@ def emulators(size: DemoSize) -> Iterator[tuple[RunningServer, RunningServer, An
 
 
 def demo_settings(out_dir: Path, sf_url: str, hs_url: str, size: DemoSize) -> Settings:
+    """The demo's settings: its field team is the team file beside its store (`demo-team.csv`)."""
     return load_settings(
+        team_file=str(out_dir / DEMO_TEAM_FILE),
         database_url=f"sqlite:///{out_dir / 'demo.db'}",
         celery_broker_url=None,
         redis_url=None,
@@ -99,7 +122,13 @@ def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | 
         f"{size.salesforce_reps} reps, a HubSpot portal of {size.hubspot_accounts:,} companies and "
         f"{size.hubspot_reps} owners, both emulated on this machine."
     )
-    with emulators(size) as (sf, hs, sf_app, hs_app):
+    seeded = demo_orgs(size)
+    team_file = write_demo_team_file(seeded, out_dir / DEMO_TEAM_FILE)
+    console.print(
+        f"The field team is {team_file} (TEAM_FILE): the orgs' admins, integration users, managers "
+        "and inside sales are not on it, so the accounts they own go to field reps."
+    )
+    with emulators(size, seeded) as (sf, hs, sf_app, hs_app):
         settings = demo_settings(out_dir, sf.url, hs.url, size)
         upgrade(settings.database_url)
         ctx = pipeline.Context.from_settings(settings)

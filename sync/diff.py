@@ -9,10 +9,12 @@ in the CRM, are never overwritten; accounts a human re-assigned are left alone.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -30,6 +32,7 @@ from sync.store import (
 )
 from sync.store.outbox_payload import AssignmentPayload, VisitPayload
 from sync.store.plan_summary import BalanceMetrics, PlanRunSummary
+from sync.visit_text import AccountLabel, visit_description, visit_subject
 
 P = TypeVar("P", AssignmentPayload, VisitPayload)
 
@@ -93,6 +96,7 @@ class PlanDiff:
     changes: list[Change]
     reps: dict[str, RepDiff]
     left_alone: list[str]  # human edits and moved visits we will not overwrite
+    notes: list[str] = field(default_factory=list)  # about the push as a whole (no field team defined)
 
     @property
     def assignment_changes(self) -> int:
@@ -112,6 +116,7 @@ class PlanDiff:
             "visit_changes": self.visit_changes,
             "reps": [r.as_dict() for r in self.sorted_reps()],
             "left_alone": self.left_alone,
+            "notes": self.notes,
         }
 
 
@@ -249,50 +254,89 @@ def _visit_changes(
 ) -> list[Change]:
     # The plan looks a quarter ahead; only its first weeks go to the CRM (PLAN_WEEKS).
     push_until = summary.push_until
-    planned = {
-        v.visit_key: v
-        for v in session.exec(select(PlannedVisit).where(PlannedVisit.plan_run_id == run_id)).all()
-        if push_until is None or v.starts_at < push_until
-    }
+    every = session.exec(select(PlannedVisit).where(PlannedVisit.plan_run_id == run_id)).all()
+    planned = {v.visit_key: v for v in every if push_until is None or v.starts_at < push_until}
     known = VisitsKnown.load(org_id, session=session)
+    calendar = VisitCalendar.load(org_id, summary, every, session=session)
     return [
-        *_planned_visit_changes(run_id, planned, known, ledger),
+        *_planned_visit_changes(run_id, planned, known, ledger, calendar),
         *_withdrawals(run_id, summary, planned, known, ledger),
     ]
 
 
-def _planned_visit_changes(
-    run_id: int, planned: Mapping[str, PlannedVisit], known: VisitsKnown, ledger: Ledger
-) -> list[Change]:
-    """Planned visits the CRM does not show as planned yet: new ones, and ones the plan moved."""
-    changes: list[Change] = []
-    for key, v in sorted(planned.items()):
-        payload = VisitPayload(
-            visit_key=key,
+@dataclass(frozen=True)
+class VisitCalendar:
+    """What a visit's calendar entry needs beyond its own row: names, addresses, its day, the zone."""
+
+    labels: Mapping[str, AccountLabel]
+    days: Mapping[tuple[str, date], list[PlannedVisit]]  # (rep, date) -> the day's stops
+    zones: Mapping[str, ZoneInfo]
+
+    @classmethod
+    def load(
+        cls, org_id: str, summary: PlanRunSummary, visits: Sequence[PlannedVisit], *, session: Session
+    ) -> VisitCalendar:
+        wanted = {v.account_crm_id for v in visits}
+        rows = session.exec(
+            select(AccountRow.crm_id, AccountRow.name, AccountRow.address).where(AccountRow.org_id == org_id)
+        ).all()
+        labels = {i: AccountLabel(n, a or "") for i, n, a in rows if i in wanted}
+        days: dict[tuple[str, date], list[PlannedVisit]] = defaultdict(list)
+        for v in visits:
+            days[(v.rep_crm_id, v.visit_date)].append(v)
+        zones = {rep: ZoneInfo(r.time_zone) for rep, r in summary.reps.items() if r.time_zone}
+        return cls(labels, days, zones)
+
+    def payload(self, v: PlannedVisit, run_id: int) -> VisitPayload:
+        label = self.labels.get(v.account_crm_id)
+        zone = self.zones.get(v.rep_crm_id, ZoneInfo("UTC"))
+        day = self.days.get((v.rep_crm_id, v.visit_date), [v])
+        return VisitPayload(
+            visit_key=v.visit_key,
             account_id=v.account_crm_id,
             owner_id=v.rep_crm_id,
             start=v.starts_at,
             end=v.ends_at,
-            subject=f"Visit: {v.account_crm_id}",
-            description=f"Planned by territory-sync (plan run {run_id}), stop {v.sequence} of the day",
+            subject=visit_subject(v.account_crm_id, label),
+            description=visit_description(v, day, self.labels, zone, run_id),
+            location=label.address if label else "",
         )
+
+
+def _planned_visit_changes(
+    run_id: int, planned: Mapping[str, PlannedVisit], known: VisitsKnown, ledger: Ledger,
+    calendar: VisitCalendar,
+) -> list[Change]:
+    """Planned visits the CRM does not show as planned yet: new ones, and ones the plan moved."""
+    changes: list[Change] = []
+    for key, v in sorted(planned.items()):
+        payload = calendar.payload(v, run_id)
         crm = known.in_crm.get(key)
         if crm is not None and crm.completed:
             continue
         if known.moved_by_a_person(key):
             ledger.left_alone.append(f"visit {key}: moved in the CRM by a person")
             continue
-        if crm is not None and crm.started_at == v.starts_at and crm.owner_crm_id == v.rep_crm_id:
-            continue
         last = known.pushed.get(key)
+        in_step = crm is not None and crm.started_at == v.starts_at and crm.owner_crm_id == v.rep_crm_id
+        if in_step and not _our_subject_is_stale(crm, last, payload):
+            continue
         if last is not None and last.same_visit(payload):
             continue
         changes.append(Change(key, f"{run_id}:visit:{key}", payload))
         if crm is None and last is None:
             ledger.rep(v.rep_crm_id).visits_added += 1
-        else:
+        elif not in_step:
             ledger.rep(v.rep_crm_id).visits_moved += 1
     return changes
+
+
+def _our_subject_is_stale(crm: ActivityRow | None, last: VisitPayload | None, new: VisitPayload) -> bool:
+    """The CRM still shows the subject we wrote, and ours has changed (a renamed account, or an entry
+    from before subjects named the account); a subject a person edited is left alone."""
+    if crm is None or crm.subject == new.subject:
+        return False
+    return last is None or crm.subject == last.subject
 
 
 def _withdrawals(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from annotated_types import MaxLen
 from pydantic import ValidationError
@@ -165,6 +166,7 @@ def accounts(records: Sequence[AccountRecord], ctx: IntakeContext) -> Intake[Pul
                 "locked": r.locked,
                 "skills": ";".join(sorted(r.skills)) or None,
                 "visit_windows": windows,
+                "address": r.address or None,
                 "crm_modified_at": as_utc(r.modified_at),
                 "deleted_at": None,  # present in a pull: alive (an undeleted record comes back)
                 "merged_into": None,
@@ -180,6 +182,9 @@ def reps(records: Sequence[RepRecord], ctx: IntakeContext) -> Intake[PulledRep]:
         place = _place(r.home_lat, r.home_lon, r.home_postal_code, None, ctx.geocoder)
         if place.problem and (r.home_lat is not None or r.home_postal_code):
             out.problem(r.crm_id, f"home: {place.problem}")
+        zone = _known_zone(r.time_zone)
+        if r.time_zone and zone is None:
+            out.problem(r.crm_id, f"time zone {r.time_zone!r} is not an IANA zone: the org's zone is used")
         out.add(
             PulledRep,
             {
@@ -191,6 +196,8 @@ def reps(records: Sequence[RepRecord], ctx: IntakeContext) -> Intake[PulledRep]:
                 "home_lat": place.lat,
                 "home_lon": place.lon,
                 "home_postal_code": r.home_postal_code,
+                "time_zone": zone,
+                "on_crm_team": r.on_team,
                 "crm_modified_at": as_utc(r.modified_at),
                 "deleted_at": None,
                 "merged_into": None,
@@ -223,3 +230,14 @@ def activities(records: Sequence[ActivityRecord], ctx: IntakeContext) -> Intake[
             },
         )
     return out
+
+
+def _known_zone(name: str | None) -> str | None:
+    """The zone name if the zone database knows it (Salesforce's TimeZoneSidKey values are IANA)."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name

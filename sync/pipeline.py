@@ -58,6 +58,8 @@ from sync.store.plan_summary import BalanceMetrics
 from sync.store.types import utcnow
 from sync.stored_plan import SolvedPlan, store_plan
 from sync.streams import PULL_ORDER, STORES, PulledTable, StreamStore, parse_streams
+from sync.team import explain_team_moves, load_field_team, no_team_hint, read_team_file, team_defined
+from sync.team_file import TeamFileError
 from sync.travel_cache import CachedTravel
 
 log = logging.getLogger("territory_sync.pipeline")
@@ -304,15 +306,17 @@ def plan(
 ) -> PlanSummary:
     """Rebalance the org's territories and build call plans from one consistent snapshot."""
     ctx = ctx or default_context()
-    _prepare(ctx, org_id)
+    org = _prepare(ctx, org_id)
     policy = ctx.policy()
+    read_team_file(ctx.settings)  # a bad team file stops the plan before it starts
     with (
         org_locked(ctx, org_id, lock_token),
         recorded_run(ctx.engine, org_id, RunKind.PLAN, trigger=trigger) as run,
     ):
         window = ctx.plan_window()
         with transaction(ctx.engine) as session:
-            snap = load_snapshot(org_id, policy, window, session=session)
+            team = load_field_team(org_id, org.kind, ctx.settings, ctx.geocoder, session=session)
+            snap = load_snapshot(org_id, policy, window, session=session, team=team)
         _step(progress, "snapshot", len(snap.accounts))
         solved = _solve(ctx, snap, policy, window, progress)
         with transaction(ctx.engine) as session:
@@ -336,6 +340,8 @@ def plan(
                 visits=summary.visits,
                 visits_to_push=summary.visits_to_push,
                 human_edits=summary.human_edits,
+                team_members=len(team.members),
+                team_defined=team.defined,
             )
             run.save(session=session)
         return summary
@@ -364,6 +370,7 @@ def _solve(
         travel=travel,
     )
     territories = roads.with_unreachable(territories)
+    territories = explain_team_moves(territories, snap.non_member_books, snap.rep_names)
     _step(progress, "territories", len(territories.assignments))
     call_plans = planner.build_call_plans(
         territories,
@@ -411,6 +418,7 @@ class PushSummary:
     plan_run_id: int
     queued: int
     report: SendReport
+    held: str | None = None  # why nothing was written (no field team defined)
 
 
 def latest_plan_run(org_id: str, *, session: Session) -> PlanRun | None:
@@ -431,7 +439,12 @@ def preview(org_id: str, *, ctx: Context | None = None, plan_run_id: int | None 
         )
         if plan_run is None:
             raise LookupError(f"org {org_id} has no plan yet: run `tsync run --once` or `tsync plan` first")
-        return diff_plan(org_id, plan_run, session=session)
+        diff = diff_plan(org_id, plan_run, session=session)
+    kind = ctx.org(org_id).kind
+    if not team_defined(ctx.settings, kind):
+        log.warning("org %s: %s", org_id, no_team_hint(kind))
+        diff.notes.append(no_team_hint(kind))
+    return diff
 
 
 def push(
@@ -458,8 +471,11 @@ def push(
             if plan_run is None or plan_run.id is None:
                 raise LookupError(f"org {org_id} has no plan to push")
             diff = diff_plan(org_id, plan_run, session=session)
-            queued = enqueue(org_id, plan_run.id, diff.changes, session=session)
-            run.set(plan_run_id=plan_run.id, queued=queued, left_alone=len(diff.left_alone))
+            held = None if team_defined(settings, org.kind) else no_team_hint(org.kind)
+            if held:
+                log.warning("org %s: %s", org_id, held)
+            queued = enqueue(org_id, plan_run.id, [] if held else diff.changes, session=session)
+            run.set(plan_run_id=plan_run.id, queued=queued, left_alone=len(diff.left_alone), held=held)
             run.save(session=session)
         connector = ctx.connector_factory(org, settings)
 
@@ -482,7 +498,7 @@ def push(
             run.set(api_calls=connector.api_calls, retries=connector.retries)
             connector.close()
         run.add(pushed=report.done, rejected=report.rejected, to_retry=report.retry, parked=report.parked)
-        return PushSummary(run.run_id, plan_run.id, queued, report)
+        return PushSummary(run.run_id, plan_run.id, queued, report, held)
 
 
 # --------------------------------------------------------------------------- the whole run
@@ -507,11 +523,22 @@ def begin_run(
     """
     ctx = ctx or default_context()
     _prepare(ctx, org_id)
+    _refuse_a_bad_team_file(ctx, org_id, trigger)
     token = uuid.uuid4().hex
     if not ctx.lock.acquire(org_id, token):
         raise OrgBusy(f"another run of org {org_id} is in progress")
     mark_interrupted(ctx.engine, org_id)
     return token, open_run(ctx.engine, org_id, RunKind.RUN, trigger=trigger)
+
+
+def _refuse_a_bad_team_file(ctx: Context, org_id: str, trigger: RunTrigger | str) -> None:
+    """Nothing runs on a bad team file; the refusal is in the run history, naming the cell."""
+    try:
+        read_team_file(ctx.settings)
+    except TeamFileError as exc:
+        run_id = open_run(ctx.engine, org_id, RunKind.RUN, trigger=trigger)
+        close_run(ctx.engine, run_id, RunStatus.FAILED, str(exc))
+        raise
 
 
 def end_run(
@@ -548,7 +575,7 @@ def run_all(
 ) -> RunSummary:
     """Pull, plan and push one org under one lock; with `dry_run`, stop after the diff."""
     ctx = ctx or default_context()
-    token, run_id = begin_run(org_id, ctx=ctx, trigger=trigger)
+    token, run_id = begin_run(org_id, ctx=ctx, trigger=trigger)  # a bad team file: not even the pull
     counts: dict[str, Any] = {}
     try:
         pulled = pull(org_id, ctx=ctx, full=full, trigger=trigger, lock_token=token, progress=progress)
@@ -569,7 +596,8 @@ def run_all(
             )
             report = pushed.report
             counts.update(
-                push_run=pushed.run_id, pushed=report.done, rejected=report.rejected, parked=report.parked
+                push_run=pushed.run_id, pushed=report.done, rejected=report.rejected, parked=report.parked,
+                held=pushed.held,
             )
             summary = RunSummary(run_id, pulled, planned, pushed, None)
     except BaseException as exc:

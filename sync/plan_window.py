@@ -30,7 +30,7 @@ class PlanWindow:
         """The first day whose visits stay in the store only (a later night pushes them)."""
         return self.start + timedelta(weeks=self.push_weeks)
 
-    def at(self, day: date, minute: float = 0.0) -> datetime:
-        """A local minute of a day, as aware UTC."""
-        local = datetime.combine(day, datetime.min.time(), self.zone) + timedelta(minutes=minute)
+    def at(self, day: date, minute: float = 0.0, zone: ZoneInfo | None = None) -> datetime:
+        """A local minute of a day (in the org's zone, or `zone`: a rep's), as aware UTC."""
+        local = datetime.combine(day, datetime.min.time(), zone or self.zone) + timedelta(minutes=minute)
         return local.astimezone(UTC)

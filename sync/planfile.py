@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from planner import (
     Account,
@@ -34,11 +33,18 @@ from planner import (
     rebalance,
 )
 from planner.model import WEEKDAY_NAMES, BalanceReport, DimensionStats, TimeWindow, parse_standing_windows
-from planner.public_holidays import check_holiday_region
 from planner.travel import TravelMatrix
 from sync import bounds
 from sync.field_map import CSVColumns, load_field_map
 from sync.geocode import Geocoder, ZipCentroidGeocoder
+from sync.rep_facts import (
+    RepFacts,
+    parse_clock,
+    parse_days_off,
+    parse_holiday_region,
+    parse_time_zone,
+    parse_working_days,
+)
 from sync.roads import RoadCheck
 from sync.strict_csv import CSVFileError, read_table
 from sync.travel_cache import CachedTravel
@@ -48,6 +54,7 @@ T = TypeVar("T")
 ACCOUNT_COLUMNS = ("id", "name", "lat", "lon", "tier", "potential", "effort",
                    "current_rep", "locked", "skills", "address", "postal_code", "country", "visit_windows")
 REP_COLUMNS = ("id", "name", "home_lat", "home_lon", "skills", "target_share", "overlay",
+               "working_days", "day_start", "day_end", "days_off",
                "time_zone", "holidays_country", "holidays_subdivision")
 REQUIRED_REP_COLUMNS = ("id", "home_lat", "home_lon")
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "x"}
@@ -311,8 +318,10 @@ def load_accounts(
 
 
 def load_reps(path: Path, problems: list[InputProblem] | None = None) -> list[Rep]:
-    """Reps from a CSV: id, name, home_lat, home_lon, skills, target_share, and optionally overlay,
-    time_zone, holidays_country, holidays_subdivision. A target share out of bounds is reported."""
+    """Reps from a CSV: id, name, home_lat, home_lon, and optionally every column of a team file
+    (skills, target_share, overlay, working_days, day_start, day_end, days_off, time_zone,
+    holidays_country, holidays_subdivision), parsed as the daemon parses its TEAM_FILE; a target
+    share out of bounds is reported and planned as 1."""
     reps: list[Rep] = []
     seen: dict[str, int] = {}
     found = problems if problems is not None else []
@@ -325,41 +334,59 @@ def load_reps(path: Path, problems: list[InputProblem] | None = None) -> list[Re
         def report(problem: str, line: int = line, rep_id: str = rep_id) -> None:
             found.append(InputProblem(path.name, line, rep_id, problem))
 
-        reps.append(
-            Rep(
-                id=rep_id,
-                name=cell("name").text,
-                home_lat=_required(cell("home_lat"), lambda c: _number(c, None, low=-90, high=90)),
-                home_lon=_required(cell("home_lon"), lambda c: _number(c, None, low=-180, high=180)),
-                skills=_skills(cell("skills")),
-                target_share=_bounded(cell("target_share"), bounds.TARGET_SHARE, report) or 1.0,
-                overlay=_flag(cell("overlay")),
-                time_zone=_time_zone(cell("time_zone")),
-                holidays_country=cell("holidays_country").text.upper(),
-                holidays_subdivision=_holiday_region(cell("holidays_country"), cell("holidays_subdivision")),
-            )
+        rep = Rep(
+            id=rep_id,
+            name=cell("name").text,
+            home_lat=_required(cell("home_lat"), lambda c: _number(c, None, low=-90, high=90)),
+            home_lon=_required(cell("home_lon"), lambda c: _number(c, None, low=-180, high=180)),
         )
+        reps.append(rep_facts(cell, report).apply(rep))
     return reps
 
 
-def _time_zone(cell: _Cell) -> str:
-    """An IANA zone name such as America/New_York (empty: the policy's default)."""
-    if cell.text == "":
-        return ""
+def _parsed(cell: _Cell, parse: Callable[[str], T]) -> T:
     try:
-        ZoneInfo(cell.text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise cell.fail(f"{cell.text!r} is not a time zone (use a name like America/New_York)") from None
-    return cell.text
+        return parse(cell.text)
+    except ValueError as exc:
+        raise cell.fail(str(exc)) from None
 
 
-def _holiday_region(country: _Cell, subdivision: _Cell) -> str:
-    """The subdivision, once the country and it are known to the holidays package."""
+def rep_facts(cell: Callable[[str], _Cell], report: Callable[[str], None] | None = None) -> RepFacts:
+    """The optional facts of one rep row (plan-file's reps.csv and the daemon's TEAM_FILE alike);
+    with `report`, a target share out of bounds is reported and left to the default, else refused."""
+    lat = _number(cell("home_lat"), None, low=-90, high=90)
+    lon = _number(cell("home_lon"), None, low=-180, high=180)
+    if (lat is None) != (lon is None):
+        missing = "home_lat" if lat is None else "home_lon"
+        raise cell(missing).fail("give both home_lat and home_lon, or neither")
+    start = _parsed(cell("day_start"), lambda t: parse_clock(t, "day_start"))
+    end = _parsed(cell("day_end"), lambda t: parse_clock(t, "day_end"))
+    if start is not None and end is not None and end <= start:
+        ends, starts = cell("day_end").text, cell("day_start").text
+        raise cell("day_end").fail(f"{ends!r} is not after day_start {starts!r}")
+    country, subdivision = cell("holidays_country"), cell("holidays_subdivision")
     try:
-        check_holiday_region(country.text.upper(), subdivision.text.upper())
+        region = parse_holiday_region(country.text, subdivision.text)
     except ValueError as exc:
         raise (subdivision if subdivision.text else country).fail(str(exc)) from None
-    return subdivision.text.upper()
+    share = cell("target_share")
+    return RepFacts(
+        home_lat=lat,
+        home_lon=lon,
+        home_postal_code=cell("home_postal_code").text or None,
+        skills=_skills(cell("skills")) if cell("skills").text else None,
+        target_share=_bounded(share, bounds.TARGET_SHARE, report) if report else _number(
+            share, None, low=bounds.TARGET_SHARE.low, high=bounds.TARGET_SHARE.high
+        ),
+        overlay=_flag(cell("overlay")) if cell("overlay").text else None,
+        working_days=_parsed(cell("working_days"), parse_working_days),
+        day_start_minute=start,
+        day_end_minute=end,
+        days_off=_parsed(cell("days_off"), parse_days_off),
+        time_zone=_parsed(cell("time_zone"), parse_time_zone),
+        holidays_country=region[0] or None,
+        holidays_subdivision=region[1] or None,
+    )
 
 
 def load_policy(path: Path | None) -> Policy:

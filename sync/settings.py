@@ -87,6 +87,9 @@ class Settings(BaseSettings):
         description="Field map TOML: the CRM fields (and plan-file columns) of tier, potential, effort, "
         "skills, locked, visit windows, territory; unset = territory-sync's custom fields",
     )
+    team_file: str | None = Field(
+        None, description="Field team CSV (email or crm_id, home, skills, hours...); see docs/crm-setup.md"
+    )
 
     # --- roads (docs/roads.md) -------------------------------------------------------
     routing_engine: Literal["haversine", "valhalla-local", "valhalla", "osrm"] = Field(
@@ -138,6 +141,9 @@ class Settings(BaseSettings):
     salesforce_outbound_secret: SecretStr | None = Field(
         None, description="Shared secret expected on Outbound Message requests"
     )
+    salesforce_rep_filter: str | None = Field(
+        None, description="SOQL condition on User naming the field team, e.g. Profile.Name = 'Field Sales'"
+    )
     salesforce_org_key: str = Field(
         "salesforce",
         description="The Salesforce org's id in the store and for --org (a name, not a secret)",
@@ -159,6 +165,9 @@ class Settings(BaseSettings):
     )
     hubspot_api_version: Literal["v3", "2026-03", "2026-09"] = Field(
         "v3", description="HubSpot CRM paths: v3, or date-versioned 2026-03 / 2026-09 (v3 ends 2027-09)"
+    )
+    hubspot_rep_teams: str | None = Field(
+        None, description="Comma-separated HubSpot owner team names that form the field team"
     )
     hubspot_org_key: str = Field(
         "hubspot", description="The HubSpot portal's id in the store and for --org (a name, not a secret)"
@@ -269,6 +278,10 @@ class Settings(BaseSettings):
     @property
     def hubspot_configured(self) -> bool:
         return self.hubspot_access_token is not None
+
+    @property
+    def hubspot_rep_team_names(self) -> tuple[str, ...]:
+        return tuple(_comma_list(self.hubspot_rep_teams or ""))
 
     def safe_database_url(self) -> str:
         return mask_url(self.database_url)

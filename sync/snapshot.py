@@ -25,6 +25,7 @@ from sync.runs import RecordProblem
 from sync.store import AccountRow, ActivityRow, LocationSource, OutboxItem, OutboxKind, OutboxStatus, RepRow
 from sync.store.outbox_payload import AssignmentPayload
 from sync.store.plan_summary import HumanEdit
+from sync.team import FieldTeam, HomeSource, MemberSource, NonMemberBooks, TeamMember
 
 VISIT_KEY_PREFIX = "ts-"  # external ids of the visits territory-sync writes
 
@@ -46,6 +47,8 @@ class Snapshot:
     human_edits: tuple[HumanEdit, ...]
     issues: tuple[RecordProblem, ...]
     fingerprint: str
+    team: FieldTeam | None = None
+    non_member_books: NonMemberBooks = field(default_factory=NonMemberBooks)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class AccountsView:
 
     accounts: list[Account] = field(default_factory=list)
     books: dict[str, list[AccountRow]] = field(default_factory=lambda: defaultdict(list))  # by owner
+    non_members: dict[str, str] = field(default_factory=dict)  # account -> its owner, not on the team
     human_edits: list[HumanEdit] = field(default_factory=list)
     issues: list[RecordProblem] = field(default_factory=list)
 
@@ -90,11 +94,19 @@ def last_pushed_assignments(org_id: str, *, session: Session) -> dict[str, Pushe
 
 
 def load_snapshot(
-    org_id: str, policy: Policy, window: PlanWindow, *, session: Session, history_days: int = 365
+    org_id: str,
+    policy: Policy,
+    window: PlanWindow,
+    *,
+    session: Session,
+    history_days: int = 365,
+    team: FieldTeam | None = None,
 ) -> Snapshot:
     """Accounts, reps and visits of one org as of the last pull.
 
-    Our own visits still open in the CRM come back as fixed appointments, so the
+    Only the field team's members are planned (without `team`: every active user);
+    accounts of active users off the team are unowned for the planner. Our own
+    visits still open in the CRM come back as fixed appointments, so the
     near-term plan a rep already sees stays put; visits people booked themselves
     count toward frequency like completed ones.
     """
@@ -107,13 +119,21 @@ def load_snapshot(
         .order_by(col(AccountRow.crm_id))
     ).all()
     active_reps = {r.crm_id: r for r in rep_rows if r.active}
+    members = (
+        {m.crm_id: m for m in team.members}
+        if team is not None
+        else {r.crm_id: TeamMember(r.crm_id, r.name, r.email, MemberSource.EVERY_ACTIVE_USER,
+                                   _row_home(r), HomeSource.CRM) for r in active_reps.values()}
+    )
+    zones = {m.crm_id: ZoneInfo(m.time_zone) for m in members.values() if m.time_zone}
     open_visits = _open_visits(
-        org_id, session=session, zone=window.zone, after=window.today, until=window.end
+        org_id, session=session, zone=window.zone, after=window.today, until=window.end, zones=zones
     )
     view = _accounts(
-        account_rows, policy, active_reps, last_pushed_assignments(org_id, session=session), open_visits
+        account_rows, policy, members, active_reps, last_pushed_assignments(org_id, session=session),
+        open_visits,
     )
-    reps = _reps(active_reps, view)
+    reps = _reps(members, view)
     completed = [
         *_completed_visits(
             org_id, session=session, since=window.today - timedelta(days=history_days), today=window.today
@@ -128,14 +148,17 @@ def load_snapshot(
         current_territory={a.crm_id: a.territory for a in account_rows},
         rep_names={r.crm_id: r.name for r in rep_rows},
         human_edits=tuple(view.human_edits),
-        issues=tuple(view.issues),
+        issues=tuple([*(team.problems() if team is not None else ()), *view.issues]),
         fingerprint=_fingerprint(view.accounts, reps, completed, policy),
+        team=team,
+        non_member_books=NonMemberBooks(dict(view.non_members)),
     )
 
 
 def _accounts(
     rows: Sequence[AccountRow],
     policy: Policy,
+    members: Mapping[str, TeamMember],
     active_reps: Mapping[str, RepRow],
     pushed: Mapping[str, PushedAssignment],
     open_visits: OpenVisits,
@@ -153,8 +176,11 @@ def _accounts(
             gone = f"owner {owner} is inactive or unknown: to be reassigned"
             view.issues.append(RecordProblem(Stream.ACCOUNTS, row.crm_id, gone))
             owner = None
-        locked = row.locked
         edits = _human_edits(row, pushed.get(row.crm_id))
+        if owner is not None and owner not in members and not row.locked and not edits:
+            view.non_members[row.crm_id] = owner  # handed to a member, with the reason
+            owner = None
+        locked = row.locked
         if edits:
             view.human_edits.extend(edits)
             locked = owner is not None  # a human's choice stands, as long as its owner can work it
@@ -185,12 +211,16 @@ def standing_windows(row: AccountRow) -> tuple[TimeWindow, ...]:
     return parse_standing_windows(row.visit_windows) if row.visit_windows else ()
 
 
-def _reps(active_reps: Mapping[str, RepRow], view: AccountsView) -> list[Rep]:
-    """Each active rep at home; a rep with no home is placed at the centre of its book, or left out."""
+def _row_home(row: RepRow) -> tuple[float, float] | None:
+    return (row.home_lat, row.home_lon) if row.home_lat is not None and row.home_lon is not None else None
+
+
+def _reps(members: Mapping[str, TeamMember], view: AccountsView) -> list[Rep]:
+    """Each member at home; one with no home is placed at the centre of its book (flagged), or left out."""
     reps: list[Rep] = []
-    for rep_id, rep_row in sorted(active_reps.items()):
-        lat, lon = rep_row.home_lat, rep_row.home_lon
-        if lat is None or lon is None:
+    for rep_id, member in sorted(members.items()):
+        home = member.home
+        if home is None:
             placed = [
                 (a.lat, a.lon) for a in view.books.get(rep_id, []) if a.lat is not None and a.lon is not None
             ]
@@ -198,12 +228,11 @@ def _reps(active_reps: Mapping[str, RepRow], view: AccountsView) -> list[Rep]:
                 unplaced = "no home location and no located accounts: not planned"
                 view.issues.append(RecordProblem(Stream.REPS, rep_id, unplaced))
                 continue
-            # Best available guess: the centre of the book the rep works today.
-            lat = sum(p[0] for p in placed) / len(placed)
-            lon = sum(p[1] for p in placed) / len(placed)
+            # Last resort, flagged: the centre of the book the rep works today.
+            home = (sum(p[0] for p in placed) / len(placed), sum(p[1] for p in placed) / len(placed))
             guessed = "no home location: using the centre of the current book"
             view.issues.append(RecordProblem(Stream.REPS, rep_id, guessed))
-        reps.append(Rep(id=rep_id, home_lat=lat, home_lon=lon, name=rep_row.name))
+        reps.append(member.rep(home))
     return reps
 
 
@@ -224,7 +253,10 @@ def _completed_visits(org_id: str, *, session: Session, since: date, today: date
     return completed
 
 
-def _open_visits(org_id: str, *, session: Session, zone: ZoneInfo, after: date, until: date) -> OpenVisits:
+def _open_visits(
+    org_id: str, *, session: Session, zone: ZoneInfo, after: date, until: date,
+    zones: Mapping[str, ZoneInfo] | None = None,
+) -> OpenVisits:
     """Future, not-yet-done visits in the CRM: ours become fixed appointments, others count as booked."""
     appointments: dict[str, list[TimeWindow]] = defaultdict(list)
     booked: list[CompletedVisitRow] = []
@@ -238,7 +270,7 @@ def _open_visits(org_id: str, *, session: Session, zone: ZoneInfo, after: date, 
         )
     ).all():
         assert a.started_at is not None and a.account_crm_id is not None
-        local = a.started_at.astimezone(zone)
+        local = a.started_at.astimezone((zones or {}).get(a.owner_crm_id or "", zone))
         if not after < local.date() < until:
             continue
         if a.external_id and a.external_id.startswith(VISIT_KEY_PREFIX):

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 from sqlmodel import Session
@@ -175,9 +176,10 @@ def _assignment_rows(
 def _visit_rows(
     plan_run_id: int, call_plans: Mapping[str, planner.CallPlan], window: PlanWindow
 ) -> list[dict[str, Any]]:
-    """One row per dated stop, in route order, with the drive that leads to it."""
+    """One row per dated stop, in route order, with the drive that leads to it, timed in the rep's zone."""
     rows = []
     for rep_id, cp in call_plans.items():
+        zone = _zone_of(cp, window)
         for day in cp.days:
             previous = day.leave
             for seq, visit in enumerate(day.visits, start=1):
@@ -189,10 +191,20 @@ def _visit_rows(
                         "account_crm_id": visit.account_id,
                         "visit_date": day.date,
                         "sequence": seq,
-                        "starts_at": window.at(day.date, visit.arrive),
-                        "ends_at": window.at(day.date, visit.depart),
+                        "starts_at": window.at(day.date, visit.arrive, zone),
+                        "ends_at": window.at(day.date, visit.depart, zone),
                         "drive_minutes_before": float(max(0, visit.arrive - previous)),
+                        "tier": visit.tier or None,
+                        "visits_per_year": visit.visits_per_year or None,
+                        "last_visit": visit.last_visit,
                     }
                 )
                 previous = visit.depart
     return rows
+
+
+def _zone_of(call_plan: planner.CallPlan | None, window: PlanWindow) -> ZoneInfo:
+    """The zone a call plan's minutes are in: the rep's (or the policy's), else the org's."""
+    if call_plan is not None and call_plan.time_zone:
+        return ZoneInfo(call_plan.time_zone)
+    return window.zone

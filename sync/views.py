@@ -367,4 +367,5 @@ def counts_summary(counts: dict[str, Any]) -> str:
         ("issues", "issues"),
         ("api_calls", "calls"),
     )
-    return ", ".join(f"{label} {counts[key]}" for key, label in labels if counts.get(key))
+    line = ", ".join(f"{label} {counts[key]}" for key, label in labels if counts.get(key))
+    return f"{line}; nothing written: no field team defined" if counts.get("held") else line

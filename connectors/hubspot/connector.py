@@ -55,6 +55,7 @@ from connectors.base import (
     Page,
     PushResult,
     RecordOutcome,
+    RepRecord,
     Stream,
     StreamSpec,
     VisitRecord,
@@ -135,11 +136,13 @@ class HubSpotConnector:
         retry_initial_wait: float = 0.25,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         api_version: HubSpotApiVersion = HubSpotApiVersion.V3,
+        rep_teams: Sequence[str] = (),
     ) -> None:
         """`search_per_second` paces this process's searches under HubSpot's own search
         limit (5/s); None leaves them unpaced (emulators without that limit). Pass
         `search_budget` (e.g. a `RedisBudget` of 5 per second) to share that limit
-        between worker processes instead."""
+        between worker processes instead. `rep_teams` names the owner teams of the field
+        team: every owner pulled is then marked on or off it."""
         if search_budget is None and search_per_second:
             search_budget = LocalBudget(search_per_second, 1.0, burst=min(1.0, search_per_second / 2))
         self._client = HubSpotClient(
@@ -154,6 +157,7 @@ class HubSpotConnector:
             today=lambda: clock().date(),
         )
         self._clock = clock
+        self.rep_teams = frozenset(t.strip().lower() for t in rep_teams if t.strip())
         self.field_map = field_map
         self.specs = hubspot_streams(field_map)
         self._known_properties: set[tuple[str, str]] = set()
@@ -208,7 +212,12 @@ class HubSpotConnector:
                 yield Page(records, deleted, encode_cursor(state))
 
     def _owners(self, spec: StreamSpec[R], since: str | None, *, full: bool) -> Iterator[Page[R]]:
-        """Owners, active and archived (deactivated users), changed since the cursor."""
+        """Owners, active and archived (deactivated users), changed since the cursor.
+
+        With `rep_teams`, every owner every time (they are listed whole anyway): a change of
+        teams, or of the setting, need not move an owner's `updatedAt`.
+        """
+        full = full or bool(self.rep_teams)
         cursors = {} if full else decode_cursor(since)
         mark = cursors.get(spec.crm_object, StreamCursor()).changed
         newest = mark
@@ -224,7 +233,7 @@ class HubSpotConnector:
                     ms = modified_ms(owner, spec.cursor_field)
                     owner_id = str(owner["id"])
                     if full or mark.admits(ms, owner_id):
-                        page.append(spec.mapper(owner, now=now))
+                        page.append(self._on_team(spec.mapper(owner, now=now), owner))
                         newest = newest.advance(ms, owner_id)
                 pages.append(page)
                 after = _next_after(answer.body or {})
@@ -235,6 +244,13 @@ class HubSpotConnector:
         interim = encode_cursor({spec.crm_object: StreamCursor(changed=mark)})
         for i, page in enumerate(pages):
             yield Page(page, [], final if i == len(pages) - 1 else interim)
+
+    def _on_team(self, record: X, owner: Mapping[str, Any]) -> X:
+        """The owner's record, marked on the field team when one of its teams is named."""
+        if not self.rep_teams or not isinstance(record, RepRecord):
+            return record
+        teams = {str(t.get("name") or "").strip().lower() for t in owner.get("teams") or ()}
+        return replace(record, on_team=bool(teams & self.rep_teams))
 
     # ------------------------------------------------------------------ one object type
 

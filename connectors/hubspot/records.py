@@ -226,6 +226,7 @@ def company_record(obj: Mapping[str, Any], fields: FieldMap) -> AccountRecord:
         skills=frozenset(v.strip() for v in str(_mapped(props, fields.skills) or "").split(";") if v.strip()),
         visit_windows=_text(_mapped(props, fields.visit_windows)),
         issues=(tier_problem,) if tier_problem else (),
+        address=_address(props),
         raw=dict(props),
     )
 
@@ -256,6 +257,11 @@ def hubspot_field_fact(prop: Mapping[str, Any]) -> FieldFact:
         readable=True,
         writable=not bool(metadata.get("readOnlyValue")) and not bool(prop.get("calculated")),
     )
+def _address(props: Mapping[str, Any]) -> str:
+    """`Springfield, IL 62701`: a company's city, state and zip (whichever it has)."""
+    parts = [_text(props.get(k)) for k in ("city", "state", "zip")]
+    city, region = parts[0], " ".join(p for p in parts[1:] if p)
+    return ", ".join(p for p in (city, region) if p)
 
 
 def merged_away(obj: Mapping[str, Any]) -> list[DeletedRecord]:
@@ -370,6 +376,7 @@ def meeting_properties(visit: VisitRecord) -> dict[str, str]:
         "hs_timestamp": iso_z(visit.start),
         "hs_meeting_title": visit.subject,
         "hs_meeting_body": visit.description,
+        "hs_meeting_location": visit.location,
         "hs_meeting_start_time": iso_z(visit.start),
         "hs_meeting_end_time": iso_z(visit.end),
         "hs_meeting_outcome": "CANCELED" if visit.cancelled else "SCHEDULED",

@@ -28,8 +28,8 @@ DEFAULT_FIELD_MAP = FieldMap(
 )
 
 COMPANY_PROPERTIES = (
-    "name", "zip", "country", "industry", "hubspot_owner_id", "latitude", "longitude", MODIFIED,
-    "hs_merged_object_ids",
+    "name", "city", "state", "zip", "country", "industry", "hubspot_owner_id", "latitude", "longitude",
+    MODIFIED, "hs_merged_object_ids",
 )  # fmt: skip
 MEETING_PROPERTIES = (
     "hs_timestamp", "hs_meeting_title", "hs_meeting_start_time", "hs_meeting_end_time",

@@ -28,6 +28,7 @@ The quota guard reads `Sforce-Limit-Info` after every call and raises
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +48,7 @@ from connectors.base import (
     PushResult,
     QuotaExhausted,
     RecordOutcome,
+    RepRecord,
     Stream,
     StreamSpec,
     VisitRecord,
@@ -108,6 +110,7 @@ class SalesforceConnector:
         budget: RequestBudget | None = None,
         quota_share: float = 0.5,
         use_territory2: bool = False,
+        rep_filter: str | None = None,
         retry_attempts: int = 8,
         max_retry_wait: float = 30.0,
         timeout: float = 60.0,
@@ -125,6 +128,7 @@ class SalesforceConnector:
         self.budget = budget
         self.quota_share = quota_share
         self.use_territory2 = use_territory2
+        self.rep_filter = rep_filter
         self._retry_attempts = retry_attempts
         self._max_retry_wait = max_retry_wait
         self._timeout = timeout
@@ -206,7 +210,32 @@ class SalesforceConnector:
         return streams_of(self.specs)
 
     def pull(self, stream: Stream, since: str | None, *, full: bool = False) -> Iterator[Page[Any]]:
+        if Stream(stream) is Stream.REPS and self.rep_filter:
+            return self._team_users(specs_for(self.specs, stream))
         return self._pull(since, full, specs_for(self.specs, stream))
+
+    def _team_users(self, specs: Sequence[StreamSpec[RepRecord]]) -> Iterator[Page[RepRecord]]:
+        """Every user, each marked on or off the field team by the rep filter.
+
+        Read whole every time (users are few): a change that makes a user match or
+        stop matching (a renamed profile, an edited filter) need not touch the User.
+        """
+        members = self._filtered_user_ids()
+        for page in self._pull(None, True, specs):
+            marked = [dataclasses.replace(r, on_team=r.crm_id in members) for r in page.records]
+            yield Page(records=marked, deleted=page.deleted, cursor=page.cursor)
+
+    def _filtered_user_ids(self) -> set[str]:
+        soql = f"SELECT Id FROM User WHERE ({self.rep_filter})"
+        try:
+            return {r["Id"] for rows in self.client.query_pages(soql) for r in rows}
+        except SalesforceAPIError as exc:
+            if exc.status >= 500 or exc.status in (401, 403):
+                raise
+            raise CRMError(
+                f"the rep filter (SALESFORCE_REP_FILTER) {self.rep_filter!r} was refused by Salesforce: "
+                f"{exc.message}"
+            ) from None
 
     def _pull(self, since: str | None, full: bool, specs: Sequence[StreamSpec[R]]) -> Iterator[Page[R]]:
         cursor = StreamCursor() if full else StreamCursor.decode(since)

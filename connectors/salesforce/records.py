@@ -32,6 +32,7 @@ from connectors.base import (
 
 ACCOUNT_PREFIX = "001"
 VISIT_KEY_FIELD = "Visit_Key__c"  # the Event external id our planned visits are upserted by
+BILLING_ADDRESS = ("Street", "City", "State", "PostalCode")  # Billing<part>: the visit's location
 
 
 def parse_datetime(value: str | None) -> datetime | None:
@@ -92,6 +93,7 @@ def account_from_salesforce(rec: Mapping[str, Any], fields: FieldMap) -> Account
         skills=picklist_values(_mapped(rec, fields.skills)),
         visit_windows=_text(_mapped(rec, fields.visit_windows)),
         issues=(tier_problem,) if tier_problem else (),
+        address=one_line_address(*(rec.get(f"Billing{p}") for p in BILLING_ADDRESS)),
         raw=_plain(rec),
     )
 
@@ -123,6 +125,10 @@ def salesforce_field_fact(described: Mapping[str, Any]) -> FieldFact:
         readable=True,
         writable=bool(described.get("updateable")),
     )
+def one_line_address(street: Any, city: Any, state: Any, postal_code: Any) -> str:
+    """`100 Main St, Springfield, IL 62701`, from whichever parts the record has."""
+    region = " ".join(str(p).strip() for p in (state, postal_code) if p and str(p).strip())
+    return ", ".join(str(p).strip() for p in (street, city, region) if p and str(p).strip())
 
 
 def rep_from_salesforce(rec: Mapping[str, Any]) -> RepRecord:
@@ -135,6 +141,7 @@ def rep_from_salesforce(rec: Mapping[str, Any]) -> RepRecord:
         home_lat=_float(rec.get("Latitude")),
         home_lon=_float(rec.get("Longitude")),
         home_postal_code=rec.get("PostalCode"),
+        time_zone=rec.get("TimeZoneSidKey") or None,
         raw=_plain(rec),
     )
 
@@ -200,12 +207,13 @@ def visit_to_salesforce(visit: VisitRecord, visit_key: str = VISIT_KEY_FIELD) ->
     return {
         "attributes": {"type": "Event"},
         visit_key: visit.key,
-        "Subject": visit.subject,
+        "Subject": visit.subject[:255],
         "WhatId": visit.account_id,
         "OwnerId": visit.owner_id,
         "StartDateTime": format_datetime(visit.start),
         "EndDateTime": format_datetime(visit.end),
         "Description": visit.description,
+        "Location": visit.location[:255],
     }
 
 

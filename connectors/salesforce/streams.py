@@ -26,11 +26,13 @@ DEFAULT_FIELD_MAP = FieldMap(
 )  # fmt: skip
 
 ACCOUNT_FIELDS = (
-    "Id", "Name", "BillingLatitude", "BillingLongitude", "BillingPostalCode", "BillingCountry",
+    "Id", "Name", "BillingLatitude", "BillingLongitude", "BillingStreet", "BillingCity", "BillingState",
+    "BillingPostalCode", "BillingCountry",
     "Industry", "OwnerId", "SystemModstamp", "LastModifiedDate", "IsDeleted", "MasterRecordId",
 )  # fmt: skip
 USER_FIELDS = (
-    "Id", "Name", "Email", "IsActive", "Latitude", "Longitude", "PostalCode", "SystemModstamp",
+    "Id", "Name", "Email", "IsActive", "Latitude", "Longitude", "PostalCode", "TimeZoneSidKey",
+    "SystemModstamp",
 )  # fmt: skip
 EVENT_FIELDS = (
     "Id", "Subject", "WhatId", "OwnerId", "StartDateTime", "EndDateTime", "Description",

@@ -149,6 +149,7 @@ class PulledAccount(PulledRow):
     locked: bool = False
     skills: str | None = Field(default=None, max_length=1000)  # ";"-separated, sorted
     visit_windows: str | None = Field(default=None, max_length=500)  # standing windows, as parsed
+    address: str | None = Field(default=None, max_length=300)
 
 
 class AccountRow(PulledAccount, table=True):
@@ -164,6 +165,8 @@ class PulledRep(PulledRow):
     home_lat: float | None = None
     home_lon: float | None = None
     home_postal_code: str | None = Field(default=None, max_length=32)
+    time_zone: str | None = Field(default=None, max_length=64)
+    on_crm_team: bool | None = None  # by SALESFORCE_REP_FILTER / HUBSPOT_REP_TEAMS; None: no rule set
 
 
 class RepRow(PulledRep, table=True):
@@ -272,6 +275,10 @@ class PlannedVisit(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     drive_minutes_before: float = 0.0
+    # for the rep's calendar entry: the account's tier and cadence, and its visit before this one
+    tier: str | None = Field(default=None, max_length=16)
+    visits_per_year: float | None = None
+    last_visit: date | None = None
 
 
 class OutboxItem(SQLModel, table=True):

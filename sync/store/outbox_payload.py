@@ -54,6 +54,7 @@ class VisitPayload(BaseModel):
     end: AwareDatetime
     subject: str = ""
     description: str = ""
+    location: str = ""  # the account's address
     cancelled: bool = False
 
     def record_key(self, idempotency_key: str) -> str:
@@ -69,12 +70,13 @@ class VisitPayload(BaseModel):
             end=self.end,
             subject=self.subject,
             description=self.description,
+            location=self.location,
             cancelled=self.cancelled,
         )
 
     def same_visit(self, other: VisitPayload) -> bool:
         """Would pushing `other` after this one change nothing a rep sees?"""
-        fields = ("owner_id", "start", "end", "cancelled")
+        fields = ("owner_id", "start", "end", "subject", "cancelled")
         return all(getattr(self, f) == getattr(other, f) for f in fields)
 
 

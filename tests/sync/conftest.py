@@ -19,13 +19,16 @@ from sync.celery_app import queue_names, reconfigure
 from sync.settings import Settings, get_settings, load_settings
 from sync.store.schema import upgrade
 
+# The seeded orgs' field team by the CRMs' own rules: without a team a run writes nothing.
+FIELD_TEAM = {"hubspot_rep_teams": "Field Sales", "salesforce_rep_filter": "Profile.Name = 'Field Sales'"}
+
 
 @pytest.fixture
 def make_settings(monkeypatch: pytest.MonkeyPatch, redis_url: str) -> Iterator[Callable[..., Settings]]:
     """Set the environment for one test and return the settings every component will read."""
 
     def make(**env: str) -> Settings:
-        for key, value in env.items():
+        for key, value in {**FIELD_TEAM, **env}.items():
             monkeypatch.setenv(key.upper(), value)
         get_settings.cache_clear()
         pipeline.default_context.cache_clear()

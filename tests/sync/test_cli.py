@@ -30,6 +30,7 @@ def tsync(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner
             "HUBSPOT_BASE_URL": server.url,
             "PLAN_SECONDS": "3",
             "PLAN_WEEKS": "1",
+            "HUBSPOT_REP_TEAMS": "Field Sales",
         }.items():
             monkeypatch.setenv(key, value)
         for key in ("CELERY_BROKER_URL", "REDIS_URL", "SALESFORCE_USERNAME"):

@@ -34,7 +34,7 @@ from sync.store import (
 from sync.store.plan_summary import HumanEdit
 from sync.store.schema import upgrade
 
-from .conftest import EmulatedCRM
+from .conftest import FIELD_TEAM, EmulatedCRM
 
 ORG = "hubspot"
 
@@ -53,6 +53,7 @@ def quick_connector(org: OrgConfig, settings: Settings) -> HubSpotConnector:
         search_per_second=None,
         retry_attempts=3,
         retry_initial_wait=0.02,
+        rep_teams=settings.hubspot_rep_team_names,
     )
 
 
@@ -69,7 +70,7 @@ def context(crm: tuple[RunningServer, FastAPI]) -> Callable[..., pipeline.Contex
             hubspot_base_url=server.url,
             plan_seconds=3,
             plan_weeks=1,
-            **overrides,
+            **{**FIELD_TEAM, **overrides},
         )
         upgrade(settings.database_url)
         ctx = pipeline.Context.from_settings(settings)

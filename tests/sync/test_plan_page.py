@@ -18,7 +18,7 @@ from sync.store.schema import upgrade
 from sync.web import create_app
 from sync.web.users import Role, add_user
 
-from .conftest import EmulatedCRM
+from .conftest import FIELD_TEAM, EmulatedCRM
 from .web.conftest import PASSWORD, SESSION_SECRET, VIEWER
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -51,6 +51,7 @@ def test_the_latest_plan_page_shows_every_territory_on_the_map_and_every_rep_in_
         redis_url=None,
         session_secret=SESSION_SECRET,
         users_file=str(tmp_path / "users.json"),
+        **FIELD_TEAM,
     )
     add_user(tmp_path / "users.json", VIEWER, Role.VIEWER, PASSWORD)  # the page needs a signed-in user
     upgrade(settings.database_url)

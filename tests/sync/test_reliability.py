@@ -43,7 +43,7 @@ from sync.store import (
 )
 from sync.store.schema import upgrade
 
-from .conftest import EmulatedCRM
+from .conftest import FIELD_TEAM, EmulatedCRM
 
 ORG = "hubspot"
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,6 +137,7 @@ def stack(
             "HUBSPOT_REQUESTS_PER_10S": "100000",
             "PLAN_SECONDS": "3",
             "PLAN_WEEKS": "1",
+            "HUBSPOT_REP_TEAMS": FIELD_TEAM["hubspot_rep_teams"],
             **extra,
         }
         settings = load_settings(**{k.lower(): v for k, v in env.items()})

@@ -19,6 +19,8 @@ from sync.settings import Settings, load_settings
 from sync.store import AccountRow, ActivityRow, OutboxItem, OutboxStatus, SyncRun
 from sync.store.schema import upgrade
 
+from .conftest import FIELD_TEAM
+
 ORG = "salesforce"
 
 
@@ -46,6 +48,7 @@ def patient_connector(org: OrgConfig, settings: Settings) -> SalesforceConnector
         base_url=settings.salesforce_base_url,
         retry_attempts=12,
         max_retry_wait=0.5,
+        rep_filter=settings.salesforce_rep_filter,
     )
 
 
@@ -62,6 +65,7 @@ def test_a_full_run_through_a_crm_storm_finishes_with_nothing_lost_and_the_retri
         plan_weeks=1,
         celery_broker_url=None,
         redis_url=None,
+        **FIELD_TEAM,
     )
     upgrade(settings.database_url)
     ctx = pipeline.Context.from_settings(settings)
