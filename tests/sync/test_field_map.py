@@ -15,13 +15,14 @@ from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from connectors.base import FieldMapError
+from connectors.base import FieldMapError, as_utc
 from emulators.hubspot import create_hubspot_app
 from emulators.salesforce import create_salesforce_app
 from emulators.seed import generate_org
@@ -30,8 +31,9 @@ from sync import pipeline
 from sync.cli import app as cli_app
 from sync.field_map import FieldMapFileError, load_field_map
 from sync.settings import Settings, load_settings
-from sync.store import AccountRow, PlannedAssignment, PlannedVisit, RecordIssue, SyncRun
+from sync.store import AccountRow, PlannedAssignment, PlannedVisit, RecordIssue, RepRow, SyncRun
 from sync.store.schema import upgrade
+from tests.sync.conftest import FIELD_TEAM
 
 ORG = "salesforce"
 EXAMPLE_MAP = Path(__file__).resolve().parents[2] / "docs" / "field-map.example.toml"  # as documented
@@ -54,6 +56,7 @@ def salesforce_org() -> Iterator[Start]:
 def nightly_context(server: RunningServer, database_url: str, field_map: Path | None) -> pipeline.Context:
     """The daemon's context from settings alone: the connector is built as `tsync run` builds it."""
     settings = load_settings(
+        **FIELD_TEAM,
         database_url=database_url,
         celery_broker_url=None,
         redis_url=None,
@@ -181,11 +184,13 @@ def test_standing_windows_and_required_skills_reach_the_plan_and_unreadable_wind
                 PlannedVisit.plan_run_id == summary.plan.plan_run_id, PlannedVisit.account_crm_id == surgeon
             )
         ).all()
+        zones = {r.crm_id: ZoneInfo(r.time_zone or "UTC") for r in session.exec(select(RepRow)).all()}
     assert visits, "a tier A account is visited within the horizon"
-    assert all(in_its_windows(v.starts_at) for v in visits), [str(v.starts_at) for v in visits]
+    local = [as_utc(v.starts_at).astimezone(zones[v.rep_crm_id]) for v in visits]  # windows are local
+    assert all(in_its_windows(t) for t in local), [str(t) for t in local]
     events = [e for e in (dict(app.state.org.get("Event", i)) for i in app.state.org.ids("Event"))
               if e.get("WhatId") == surgeon and e.get("Visit_Key__c")]
-    assert all(in_its_windows(e["StartDateTime"]) for e in events)
+    assert all(in_its_windows(e["StartDateTime"].astimezone(zones[e["OwnerId"]])) for e in events)
     assert "visit windows not understood" in issues_by_account(ctx)[unreadable]
     with Session(ctx.engine) as session:
         welding = session.get(PlannedAssignment, (summary.plan.plan_run_id, welder))
@@ -195,7 +200,7 @@ def test_standing_windows_and_required_skills_reach_the_plan_and_unreadable_wind
 
 
 def in_its_windows(moment: datetime) -> bool:
-    """Tuesday 07:15-07:30 or Thursday 12:00-13:00 (the org's zone is UTC)."""
+    """Tuesday 07:15-07:30 or Thursday 12:00-13:00, in the visiting rep's own zone."""
     clock = moment.strftime("%H:%M")
     return (moment.weekday() == 1 and "07:15" <= clock <= "07:30") or (
         moment.weekday() == 3 and "12:00" <= clock <= "13:00"
@@ -224,6 +229,7 @@ def test_a_hubspot_portal_with_no_custom_properties_is_planned_nightly_by_the_ex
     app = create_hubspot_app(generate_org(60, 3, seed=7, metros=1), schema="standard", search_per_second=None)
     with serve(app) as server:
         settings = load_settings(
+        **FIELD_TEAM,
             database_url=sqlite_url, celery_broker_url=None, redis_url=None, field_map=str(EXAMPLE_MAP),
             hubspot_access_token="pat-na1-test", hubspot_base_url=server.url, plan_seconds=3, plan_weeks=1,
         )
@@ -261,6 +267,7 @@ def test_a_hubspot_property_the_portal_cannot_serve_stops_the_run_with_one_line(
     app = create_hubspot_app(generate_org(30, 2, seed=7, metros=1), search_per_second=None, **options)
     with serve(app) as server:
         settings = load_settings(
+        **FIELD_TEAM,
             database_url=sqlite_url, celery_broker_url=None, redis_url=None,
             hubspot_access_token="pat-na1-test", hubspot_base_url=server.url, plan_seconds=3,
             field_map=str(map_file(tmp_path, field_map)) if field_map else None,
