@@ -7,9 +7,8 @@ typed, and `outbox` turns them into the connector's records.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 from datetime import date
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator
 
