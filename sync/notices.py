@@ -27,7 +27,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def notice_subject(gained: int, lost: int) -> str:
-    """"Territory change: 3 accounts gained, 1 lost"."""
+    """ "Territory change: 3 accounts gained, 1 lost"."""
     parts = []
     if gained:
         parts.append(f"{_plural(gained, 'account')} gained")
@@ -80,4 +80,3 @@ def rep_notices(
         )
         changes.append(Change(key, f"{plan_run_id}:notice:{rep.rep_id}", payload))
     return changes
-
