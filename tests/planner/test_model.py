@@ -76,3 +76,12 @@ def test_a_rep_needs_a_positive_share_and_an_account_a_non_negative_move_cost() 
         Rep("R0", 48.0, 11.0, target_share=0.0)
     with pytest.raises(ValueError, match="move_cost"):
         Account("A0", 48.0, 11.0, move_cost=-1.0)
+
+
+def test_a_policy_file_sets_the_open_deal_amount_that_keeps_an_account_with_its_rep() -> None:
+    assert Policy().transition.protect_pipeline_over == 10_000
+    policy = Policy.from_toml("[transition]\nprotect_pipeline_over = 25000\n")
+    assert policy.transition.protect_pipeline_over == 25_000.0
+    assert policy.disruption == Policy().disruption
+    with pytest.raises(ValueError, match="protect_pipeline_over"):
+        Policy.from_toml("[transition]\nprotect_pipeline_over = -1\n")
