@@ -7,6 +7,7 @@ real store.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from rich.console import Console
 from sqlmodel import Session, select
 
 import planner
@@ -24,11 +26,13 @@ from emulators.salesforce import create_salesforce_app
 from emulators.seed import generate_org
 from emulators.server import serve
 from sync import pipeline
+from sync.console import print_balance
 from sync.crm import OrgConfig
 from sync.open_pipeline import OpenDeal, OpenPipeline, weigh_accounts
 from sync.settings import Settings, load_settings
 from sync.store import OpportunityRow, OutboxItem, OutboxKind, OutboxStatus, PlannedAssignment, PlanRun
 from sync.store.schema import upgrade
+from sync.views import load_plan_view, plan_page
 
 from .conftest import EmulatedCRM
 
@@ -251,6 +255,15 @@ def test_an_account_with_an_open_deal_over_the_threshold_stays_with_its_rep_thro
     assert kept[one].reason == f"kept: open deal {protected[one]}, 250,000, closing 2027-01-15"
     assert summary.diff is not None and {k.account_id for k in summary.diff.kept} == set(kept)
     assert not any(g.account_id in protected for r in summary.diff.reps.values() for g in r.gained)
+
+    # The report and the ops page say so too.
+    view = load_plan_view(ctx.engine, org_id="hubspot")
+    out = Console(record=True, width=200)
+    print_balance(view, out)
+    printed = out.export_text()
+    assert "open pipeline $k" in printed and kept[one].reason in printed
+    page = plan_page(view, asset_prefix="/static/leaflet")
+    assert "Kept with their rep for an open deal" in page and html.escape(kept[one].reason) in page
 
     # Without the protection the same full redesign moves some of them.
     policy.write_text("[transition]\nprotect_pipeline_over = 1e9\n")
