@@ -176,7 +176,10 @@ def diff_plan(org_id: str, plan_run: PlanRun, *, session: Session) -> PlanDiff:
     changes = _assignment_changes(org_id, plan_run, ledger, session=session)
     changes.extend(_visit_changes(org_id, plan_run.id, plan_run.summary, ledger, session=session))
     moved = sorted(ledger.reps.values(), key=lambda r: r.rep_id)
-    changes.extend(rep_notices(plan_run.id, moved, ledger.rep_names, effective=plan_run.created_at.date()))
+    active = {r.crm_id for r in rep_rows if r.active and r.deleted_at is None}
+    changes.extend(
+        rep_notices(plan_run.id, moved, ledger.rep_names, active=active, effective=plan_run.created_at.date())
+    )
     return PlanDiff(
         plan_run_id=plan_run.id,
         changes=changes,

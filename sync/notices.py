@@ -9,7 +9,7 @@ after a crash update the same Task.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sync.diff import RepDiff
 
 NOTICE_KEY_PREFIX = "tsn-"  # CRM keys of our notices (visits use "ts-")
+LISTED = 100  # accounts listed per section; a redesign's longer lists end with a count
+DESCRIPTION_LIMIT = 30_000  # under Salesforce's 32,000 for a Task's Description
 
 
 def _plural(n: int, word: str) -> str:
@@ -41,17 +43,30 @@ def _line(name: str, account_id: str, direction: str, other: str | None, reason:
     return f"- {name or account_id} ({account_id}){who}: {reason}; effective {on.isoformat()}"
 
 
+def _listed(lines: Iterable[str]) -> list[str]:
+    shown = list(lines)
+    if len(shown) <= LISTED:
+        return shown
+    return [*shown[:LISTED], f"- … and {len(shown) - LISTED} more (the plan's dry run lists them all)"]
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
+
+
 def rep_notices(
     plan_run_id: int,
     reps: Iterable[RepDiff],
     rep_names: Mapping[str, str],
     *,
+    active: Collection[str],
     effective: date,
 ) -> list[Change]:
-    """One notice per rep whose book gains or loses accounts."""
+    """One notice per active rep whose book gains or loses accounts (a rep who left reads no Tasks,
+    and the CRM refuses to give them one)."""
     changes: list[Change] = []
     for rep in reps:
-        if not rep.gained and not rep.lost:
+        if rep.rep_id not in active or (not rep.gained and not rep.lost):
             continue
 
         def name(rep_id: str | None) -> str | None:
@@ -60,22 +75,22 @@ def rep_notices(
         lines = [f"Your territory changes with plan {plan_run_id}."]
         if rep.gained:
             lines.append("Accounts you gain:")
-            lines += [
+            lines += _listed(
                 _line(c.name, c.account_id, "from", name(c.other_rep), c.reason, c.effective or effective)
                 for c in rep.gained
-            ]
+            )
         if rep.lost:
             lines.append("Accounts you hand over:")
-            lines += [
+            lines += _listed(
                 _line(c.name, c.account_id, "to", name(c.other_rep), c.reason, c.effective or effective)
                 for c in rep.lost
-            ]
+            )
         key = f"{NOTICE_KEY_PREFIX}{plan_run_id}-{rep.rep_id}"
         payload = NoticePayload(
             notice_key=key,
             owner_id=rep.rep_id,
             subject=notice_subject(len(rep.gained), len(rep.lost)),
-            description="\n".join(lines),
+            description=_fit("\n".join(lines)),
             due=min([effective, *(c.effective for c in (*rep.gained, *rep.lost) if c.effective)]),
         )
         changes.append(Change(key, f"{plan_run_id}:notice:{rep.rep_id}", payload))

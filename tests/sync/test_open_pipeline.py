@@ -31,6 +31,7 @@ from sync.crm import OrgConfig
 from sync.open_pipeline import OpenDeal, OpenPipeline, weigh_accounts
 from sync.settings import Settings, load_settings
 from sync.store import OpportunityRow, OutboxItem, OutboxKind, OutboxStatus, PlannedAssignment, PlanRun
+from sync.store.outbox_payload import NoticePayload
 from sync.store.schema import upgrade
 from sync.views import load_plan_view, plan_page
 
@@ -190,9 +191,8 @@ def near_their_rep(companies: dict[str, dict[str, str | None]], active: set[str]
     books: dict[str, list[tuple[float, float]]] = {}
     for p in companies.values():
         if p.get("hubspot_owner_id") in active and p.get("latitude") and p.get("longitude"):
-            books.setdefault(str(p["hubspot_owner_id"]), []).append(
-                (float(p["latitude"]), float(p["longitude"]))
-            )  # type: ignore[arg-type]
+            point = (float(str(p["latitude"])), float(str(p["longitude"])))
+            books.setdefault(str(p["hubspot_owner_id"]), []).append(point)
     centre = {
         o: (sum(x for x, _ in pts) / len(pts), sum(y for _, y in pts) / len(pts)) for o, pts in books.items()
     }
@@ -200,7 +200,7 @@ def near_their_rep(companies: dict[str, dict[str, str | None]], active: set[str]
     for c, p in companies.items():
         owner = p.get("hubspot_owner_id")
         if owner in centre and p.get("latitude") and p.get("longitude"):
-            lat, lon = float(p["latitude"]), float(p["longitude"])  # type: ignore[arg-type]
+            lat, lon = float(str(p["latitude"])), float(str(p["longitude"]))
             dy, dx = (
                 (lat - centre[owner][0]) * 111,
                 (lon - centre[owner][1]) * 111 * math.cos(math.radians(lat)),
@@ -371,3 +371,28 @@ def test_a_notice_sent_twice_to_salesforce_is_one_task_owned_by_the_rep(salesfor
     assert len(org.ids("Task")) == before + 1 and len(ours) == 1
     assert ours[0]["OwnerId"] == rep and ours[0]["Subject"] == notice.subject
     assert str(ours[0]["ActivityDate"]).startswith("2026-12-03") and ours[0]["Status"] == "Not Started"
+
+
+def test_a_rep_losing_a_whole_book_gets_one_notice_that_fits_and_a_rep_who_left_gets_none() -> None:
+    from sync.diff import AccountChange, RepDiff
+    from sync.notices import rep_notices
+
+    reason = "balances workload: " + "x" * 200
+    leaving = RepDiff(
+        "R1", "Ana", lost=[AccountChange(f"a{i}", f"Acct {i}", "R2", reason) for i in range(236)]
+    )
+    gaining = RepDiff(
+        "R2", "Ben", gained=[AccountChange(f"a{i}", f"Acct {i}", "R1", reason) for i in range(236)]
+    )
+    left = RepDiff("R3", "Cy", lost=[AccountChange("b1", "Gone", "R2", "had no rep")])
+    names = {"R1": "Ana", "R2": "Ben", "R3": "Cy"}
+    changes = rep_notices(
+        9, [leaving, gaining, left], names, active={"R1", "R2"}, effective=date(2026, 12, 2)
+    )
+    by_rep = {c.payload.owner_id: c.payload for c in changes if isinstance(c.payload, NoticePayload)}
+    assert set(by_rep) == {"R1", "R2"} == {c.record_id.rsplit("-", 1)[1] for c in changes}
+    assert by_rep["R1"].subject == "Territory change: 236 accounts lost"
+    assert by_rep["R2"].subject == "Territory change: 236 accounts gained"
+    text = by_rep["R1"].description
+    assert len(text) <= 30_000 and "… and 136 more" in text
+    assert "- Acct 0 (a0) to Ben: balances workload" in text and "effective 2026-12-02" in text
