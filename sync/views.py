@@ -498,7 +498,8 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
         if band_rows else ""
     )
     kept_rows = "".join(
-        f"<tr><td>{html.escape(k.account_id)}</td><td>{html.escape(k.reason)}</td></tr>" for k in summary.kept
+        f"<tr><td>{html.escape(k.account_name or k.account_id)}</td><td>{html.escape(k.reason)}</td></tr>"
+        for k in summary.kept
     )
     kept = (
         " <h2>Kept with their rep for an open deal</h2>\n"
