@@ -396,3 +396,25 @@ def test_a_rep_losing_a_whole_book_gets_one_notice_that_fits_and_a_rep_who_left_
     text = by_rep["R1"].description
     assert len(text) <= 30_000 and "… and 136 more" in text
     assert "- Acct 0 (a0) to Ben: balances workload" in text and "effective 2026-12-02" in text
+
+
+def test_salesforce_reps_whose_books_change_get_one_task_each_and_a_second_push_adds_none(
+    salesforce: EmulatedCRM, database_url: str
+) -> None:
+    _server, app = salesforce
+    org = app.state.org
+    ctx = salesforce_context(salesforce, database_url)
+    summary = pipeline.run_all("salesforce", ctx=ctx)
+    assert summary.push is not None and summary.push.report.rejected == 0
+
+    def notices() -> list[dict[str, Any]]:
+        return [t for t in org.find("Task") if str(t.get("Visit_Key__c") or "").startswith("tsn-")]
+
+    sent = notices()
+    active = {u["Id"] for u in org.find("User") if u.get("IsActive")}
+    assert sent and len({t["OwnerId"] for t in sent}) == len(sent) and {t["OwnerId"] for t in sent} <= active
+    assert all(
+        t["Subject"].startswith("Territory change: ") and "effective " in t["Description"] for t in sent
+    )
+    again = pipeline.push("salesforce", ctx=ctx, plan_run_id=summary.plan.plan_run_id)
+    assert again.queued == 0 and len(notices()) == len(sent)
