@@ -374,28 +374,28 @@ def test_a_notice_sent_twice_to_salesforce_is_one_task_owned_by_the_rep(salesfor
 
 
 def test_a_rep_losing_a_whole_book_gets_one_notice_that_fits_and_a_rep_who_left_gets_none() -> None:
-    from sync.diff import AccountChange, RepDiff
-    from sync.notices import rep_notices
+    from sync.notices import Move, rep_notices
 
     reason = "balances workload: " + "x" * 200
-    leaving = RepDiff(
-        "R1", "Ana", lost=[AccountChange(f"a{i}", f"Acct {i}", "R2", reason) for i in range(236)]
-    )
-    gaining = RepDiff(
-        "R2", "Ben", gained=[AccountChange(f"a{i}", f"Acct {i}", "R1", reason) for i in range(236)]
-    )
-    left = RepDiff("R3", "Cy", lost=[AccountChange("b1", "Gone", "R2", "had no rep")])
+    moves = [Move(f"a{i}", f"Acct {i}", "R1", "R2", reason) for i in range(236)]
+    moves.append(Move("b1", "Gone", "R3", "R2", "had no rep"))
     names = {"R1": "Ana", "R2": "Ben", "R3": "Cy"}
+    dated = {"a5": date(2027, 1, 4)}
     changes = rep_notices(
-        9, [leaving, gaining, left], names, active={"R1", "R2"}, effective=date(2026, 12, 2)
-    )
+        "p12", moves, names, active={"R1", "R2"}, effective=date(2026, 12, 2), effective_on=dated,
+        label="proposal 12",
+    )  # fmt: skip
     by_rep = {c.payload.owner_id: c.payload for c in changes if isinstance(c.payload, NoticePayload)}
-    assert set(by_rep) == {"R1", "R2"} == {c.record_id.rsplit("-", 1)[1] for c in changes}
+    assert set(by_rep) == {"R1", "R2"}, "the rep who left (R3) gets none"
+    assert {c.key for c in changes} == {"p12:notice:R1", "p12:notice:R2"}
     assert by_rep["R1"].subject == "Territory change: 236 accounts lost"
-    assert by_rep["R2"].subject == "Territory change: 236 accounts gained"
+    assert by_rep["R2"].subject == "Territory change: 237 accounts gained"
     text = by_rep["R1"].description
+    assert text.startswith("Your territory changes with proposal 12.")
     assert len(text) <= 30_000 and "… and 136 more" in text
     assert "- Acct 0 (a0) to Ben: balances workload" in text and "effective 2026-12-02" in text
+    assert "- Acct 5 (a5) to Ben: balances workload" in text and "effective 2027-01-04" in text
+    assert by_rep["R1"].due == date(2026, 12, 2)
 
 
 def test_salesforce_reps_whose_books_change_get_one_task_each_and_a_second_push_adds_none(
