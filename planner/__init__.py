@@ -38,6 +38,7 @@ from planner.model import (
     TerritoryPlan,
     TierPolicy,
     TimeWindow,
+    TransitionPolicy,
     TravelPolicy,
     Unassigned,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "TierCoverage",
     "TierPolicy",
     "TimeWindow",
+    "TransitionPolicy",
     "TravelMatrix",
     "TravelPolicy",
     "Unassigned",

@@ -51,5 +51,6 @@ EFFORT = Bound("effort", 0.0, 50.0, low_open=True, default=None, default_said="p
 LATITUDE = Bound("latitude", -90.0, 90.0)
 LONGITUDE = Bound("longitude", -180.0, 180.0)
 TARGET_SHARE = Bound("target_share", 0.01, 10.0, default=1.0, default_said="planned as 1")
+DEAL_AMOUNT = Bound("deal amount", 0.0, 1e11, default=None, default_said="counted as no amount")
 
-BOUNDS = (POTENTIAL, EFFORT, LATITUDE, LONGITUDE, TARGET_SHARE)
+BOUNDS = (POTENTIAL, EFFORT, LATITUDE, LONGITUDE, TARGET_SHARE, DEAL_AMOUNT)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from sync.notices import Move, rep_notices
 from sync.outbox import Change
 from sync.store import (
     AccountRow,
@@ -31,7 +32,7 @@ from sync.store import (
     RepRow,
 )
 from sync.store.outbox_payload import AssignmentPayload, VisitPayload
-from sync.store.plan_summary import BalanceMetrics, PlanRunSummary
+from sync.store.plan_summary import BalanceMetrics, KeptAccount, PlanRunSummary, RepPipeline
 from sync.visit_text import AccountLabel, visit_description, visit_subject
 
 P = TypeVar("P", AssignmentPayload, VisitPayload)
@@ -43,6 +44,7 @@ class AccountChange:
     name: str
     other_rep: str | None  # lost: where it goes; gained: where it came from
     reason: str
+    effective: date | None = None  # when the change takes effect (None: at once, the run's date)
 
 
 @dataclass
@@ -58,6 +60,8 @@ class RepDiff:
     visits_added: int = 0
     visits_removed: int = 0
     visits_moved: int = 0
+    pipeline_before: RepPipeline = field(default_factory=RepPipeline)
+    pipeline_after: RepPipeline = field(default_factory=RepPipeline)
 
     @property
     def changed(self) -> bool:
@@ -87,6 +91,8 @@ class RepDiff:
             "visits_added": self.visits_added,
             "visits_removed": self.visits_removed,
             "visits_moved": self.visits_moved,
+            "open_pipeline_before": self.pipeline_before.amount,
+            "open_pipeline_after": self.pipeline_after.amount,
         }
 
 
@@ -97,6 +103,7 @@ class PlanDiff:
     reps: dict[str, RepDiff]
     left_alone: list[str]  # human edits and moved visits we will not overwrite
     notes: list[str] = field(default_factory=list)  # about the push as a whole (no field team defined)
+    kept: tuple[KeptAccount, ...] = ()  # left with their rep for an open deal
 
     @property
     def assignment_changes(self) -> int:
@@ -106,6 +113,10 @@ class PlanDiff:
     def visit_changes(self) -> int:
         return sum(1 for c in self.changes if c.kind is OutboxKind.VISIT)
 
+    @property
+    def notices(self) -> int:
+        return sum(1 for c in self.changes if c.kind is OutboxKind.NOTICE)
+
     def sorted_reps(self) -> list[RepDiff]:
         return sorted(self.reps.values(), key=lambda r: r.rep_id)
 
@@ -114,9 +125,11 @@ class PlanDiff:
             "plan_run_id": self.plan_run_id,
             "assignment_changes": self.assignment_changes,
             "visit_changes": self.visit_changes,
+            "rep_notices": self.notices,
             "reps": [r.as_dict() for r in self.sorted_reps()],
             "left_alone": self.left_alone,
             "notes": self.notes,
+            "kept": [k.model_dump(mode="json") for k in self.kept],
         }
 
 
@@ -141,6 +154,12 @@ class Ledger:
             r = self.rep(load.rep_id)
             r.workload_after, r.drive_minutes_after = load.workload_minutes, load.drive_minutes
 
+    def pipelines(self, summary: PlanRunSummary) -> None:
+        for rep_id, before in summary.pipeline_before.items():
+            self.rep(rep_id).pipeline_before = before
+        for rep_id, after in summary.pipeline_after.items():
+            self.rep(rep_id).pipeline_after = after
+
 
 def _latest_done(org_id: str, payload_type: type[P], *, session: Session) -> dict[str, P]:
     """Per record, the payload we last pushed successfully."""
@@ -158,9 +177,17 @@ def diff_plan(org_id: str, plan_run: PlanRun, *, session: Session) -> PlanDiff:
     rep_rows = session.exec(select(RepRow).where(RepRow.org_id == org_id)).all()
     ledger = Ledger(rep_names={r.crm_id: r.name for r in rep_rows})
     ledger.workloads(plan_run.metrics_before, plan_run.metrics_after)
+    ledger.pipelines(plan_run.summary)
     changes = _assignment_changes(org_id, plan_run, ledger, session=session)
     changes.extend(_visit_changes(org_id, plan_run.id, plan_run.summary, ledger, session=session))
-    return PlanDiff(plan_run_id=plan_run.id, changes=changes, reps=ledger.reps, left_alone=ledger.left_alone)
+    changes.extend(_notices(plan_run, ledger, {r.crm_id for r in rep_rows if r.active and not r.deleted_at}))
+    return PlanDiff(
+        plan_run_id=plan_run.id,
+        changes=changes,
+        reps=ledger.reps,
+        left_alone=ledger.left_alone,
+        kept=plan_run.summary.kept,
+    )
 
 
 # --------------------------------------------------------------------------- assignments
@@ -198,6 +225,17 @@ def _assignment_changes(org_id: str, plan_run: PlanRun, ledger: Ledger, *, sessi
         if pa.rep_crm_id != account.owner_crm_id:
             _record_move(ledger, pa, account)
     return changes
+
+
+def _notices(plan_run: PlanRun, ledger: Ledger, active: set[str]) -> list[Change]:
+    """One Task for each active rep whose book the plan's owner changes touch."""
+    gained = [(rep_id, c) for rep_id, rep in sorted(ledger.reps.items()) for c in rep.gained]
+    moves = [Move(c.account_id, c.name, c.other_rep, rep_id, c.reason) for rep_id, c in gained]
+    dated = {c.account_id: c.effective for _, c in gained if c.effective}
+    on = plan_run.created_at.date()
+    return rep_notices(
+        str(plan_run.id), moves, ledger.rep_names, active=active, effective=on, effective_on=dated
+    )
 
 
 def _record_move(ledger: Ledger, pa: PlannedAssignment, account: AccountRow) -> None:

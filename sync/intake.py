@@ -18,14 +18,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from annotated_types import MaxLen
 from pydantic import ValidationError
 
-from connectors.base import AccountRecord, ActivityRecord, RepRecord, Stream, as_utc
+from connectors.base import AccountRecord, ActivityRecord, OpportunityRecord, RepRecord, Stream, as_utc
 from planner.model import parse_standing_windows
 from sync import bounds
 from sync.geocode import Geocoder
 from sync.runs import RecordProblem
-from sync.store import LocationSource, PulledAccount, PulledActivity, PulledRep, PulledRow
+from sync.store import (
+    LocationSource,
+    PulledAccount,
+    PulledActivity,
+    PulledOpportunity,
+    PulledRep,
+    PulledRow,
+)
 
 RowT = TypeVar("RowT", bound=PulledRow)
+# No single deal is worth a hundred billion: above that, the amount is a typo or a test record.
 
 
 @dataclass(frozen=True)
@@ -241,3 +249,28 @@ def _known_zone(name: str | None) -> str | None:
     except (ZoneInfoNotFoundError, ValueError):
         return None
     return name
+def opportunities(records: Sequence[OpportunityRecord], ctx: IntakeContext) -> Intake[PulledOpportunity]:
+    out: Intake[PulledOpportunity] = Intake(Stream.OPPORTUNITIES)
+    for r in records:
+        amount, problem = bounds.DEAL_AMOUNT.checked(r.amount)
+        if problem:
+            out.problem(r.crm_id, problem)
+        out.add(
+            PulledOpportunity,
+            {
+                "org_id": ctx.org_id,
+                "crm_id": r.crm_id,
+                "name": r.name,
+                "amount": amount,
+                "stage": r.stage,
+                "close_date": r.close_date,
+                "owner_crm_id": r.owner_id,
+                "account_crm_id": r.account_id,
+                "is_closed": r.is_closed,
+                "crm_modified_at": as_utc(r.modified_at),
+                "deleted_at": None,
+                "merged_into": None,
+                "raw": dict(r.raw),
+            },
+        )
+    return out

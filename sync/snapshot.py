@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from connectors.base import Stream
 from planner import Account, Policy, Rep, TimeWindow
 from planner.model import parse_standing_windows
+from sync.open_pipeline import OpenDeal, OpenPipeline, load_open_pipeline, weigh_accounts
 from sync.plan_window import PlanWindow
 from sync.runs import RecordProblem
 from sync.store import AccountRow, ActivityRow, LocationSource, OutboxItem, OutboxKind, OutboxStatus, RepRow
@@ -49,6 +50,8 @@ class Snapshot:
     fingerprint: str
     team: FieldTeam | None = None
     non_member_books: NonMemberBooks = field(default_factory=NonMemberBooks)
+    pipeline: OpenPipeline = field(default_factory=OpenPipeline)
+    protected: Mapping[str, OpenDeal] = field(default_factory=dict)  # kept for this open deal
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ def load_snapshot(
         open_visits,
     )
     reps = _reps(members, view)
+    pipeline = load_open_pipeline(org_id, session=session, today=window.today)
+    view.accounts, protected = weigh_accounts(view.accounts, pipeline, policy)
     completed = [
         *_completed_visits(
             org_id, session=session, since=window.today - timedelta(days=history_days), today=window.today
@@ -152,6 +157,8 @@ def load_snapshot(
         fingerprint=_fingerprint(view.accounts, reps, completed, policy),
         team=team,
         non_member_books=NonMemberBooks(dict(view.non_members)),
+        pipeline=pipeline,
+        protected=protected,
     )
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 import planner
 from connectors.base import Stream
+from sync.open_pipeline import kept_accounts
 from sync.plan_window import PlanWindow
 from sync.runs import RecordProblem, RunRecorder
 from sync.snapshot import VISIT_KEY_PREFIX, Snapshot
@@ -115,6 +116,11 @@ def plan_summary(snap: Snapshot, solved: SolvedPlan, window: PlanWindow) -> Plan
         reps={r.id: _planned_rep(r, solved.call_plans.get(r.id), window) for r in snap.reps},
         coverage_plan=coverage_plan_record(plan.coverage_plan),
         roads=solved.roads,
+        kept=kept_accounts(
+            snap.protected, snap.current_owner, plan.assignments, {a.id: a.name for a in snap.accounts}
+        ),
+        pipeline_before=snap.pipeline.by_rep(snap.current_owner),
+        pipeline_after=snap.pipeline.by_rep(plan.assignments),
     )
 
 

@@ -25,6 +25,8 @@ from connectors.base import (
     FieldFact,
     FieldKind,
     FieldMap,
+    OpportunityRecord,
+    RepNotice,
     RepRecord,
     VisitRecord,
     as_utc,
@@ -187,6 +189,29 @@ def task_from_salesforce(rec: Mapping[str, Any]) -> ActivityRecord:
     )
 
 
+def _date(value: Any) -> date | None:
+    """A Salesforce date (`2026-12-31`); anything else is no date."""
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def opportunity_from_salesforce(rec: Mapping[str, Any], *, now: datetime) -> OpportunityRecord:
+    return OpportunityRecord(
+        crm_id=rec["Id"],
+        name=rec.get("Name") or "",
+        modified_at=_modstamp(rec),
+        amount=_float(rec.get("Amount")),
+        stage=rec.get("StageName") or "",
+        close_date=_date(rec.get("CloseDate")),
+        owner_id=rec.get("OwnerId"),
+        account_id=rec.get("AccountId"),
+        is_closed=bool(rec.get("IsClosed")),
+        raw=_plain(rec),
+    )
+
+
 def deleted_from_salesforce(rec: Mapping[str, Any]) -> DeletedRecord:
     """A queryAll row with `IsDeleted = true`; merge losers carry their winner."""
     return DeletedRecord(crm_id=rec["Id"], deleted_at=_modstamp(rec), merged_into=rec.get("MasterRecordId"))
@@ -214,6 +239,20 @@ def visit_to_salesforce(visit: VisitRecord, visit_key: str = VISIT_KEY_FIELD) ->
         "EndDateTime": format_datetime(visit.end),
         "Description": visit.description,
         "Location": visit.location[:255],
+    }
+
+
+def notice_to_salesforce(notice: RepNotice, key_field: str = VISIT_KEY_FIELD) -> dict[str, Any]:
+    """A Task for the rep, keyed by the activity key field (shared by Events and Tasks), for an upsert."""
+    return {
+        "attributes": {"type": "Task"},
+        key_field: notice.key,
+        "Subject": notice.subject[:255],
+        "Description": notice.description,
+        "OwnerId": notice.owner_id,
+        "ActivityDate": notice.due.isoformat(),
+        "Status": "Not Started",
+        "Priority": "Normal",
     }
 
 

@@ -97,3 +97,10 @@ def test_standing_window_text_names_weekdays_ranges_or_every_day() -> None:
 def test_standing_window_text_nobody_can_read_is_an_error_naming_it(text: str, said: str) -> None:
     with pytest.raises(ValueError, match=said):
         parse_standing_windows(text)
+def test_a_policy_file_sets_the_open_deal_amount_that_keeps_an_account_with_its_rep() -> None:
+    assert Policy().transition.protect_pipeline_over == 10_000
+    policy = Policy.from_toml("[transition]\nprotect_pipeline_over = 25000\n")
+    assert policy.transition.protect_pipeline_over == 25_000.0
+    assert policy.disruption == Policy().disruption
+    with pytest.raises(ValueError, match="protect_pipeline_over"):
+        Policy.from_toml("[transition]\nprotect_pipeline_over = -1\n")
