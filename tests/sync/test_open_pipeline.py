@@ -56,7 +56,10 @@ def hubspot_connector(org: OrgConfig, settings: Settings) -> HubSpotConnector:
 def salesforce_connector(org: OrgConfig, settings: Settings) -> SalesforceConnector:
     creds = SalesforceCredentials(username="ops@acme.example", password="pw", security_token="")
     return SalesforceConnector(
-        creds, base_url=settings.salesforce_base_url, max_retry_wait=0.2, rep_filter=settings.salesforce_rep_filter
+        creds,
+        base_url=settings.salesforce_base_url,
+        max_retry_wait=0.2,
+        rep_filter=settings.salesforce_rep_filter,
     )
 
 
