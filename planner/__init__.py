@@ -19,6 +19,7 @@ from planner.callplan_model import (
     Visit,
 )
 from planner.capacity import rep_capacity_minutes, reps_needed, workload_table
+from planner.handoffs import Handoff
 from planner.metrics import balance_report
 from planner.model import (
     Account,
@@ -63,6 +64,7 @@ __all__ = [
     "DimensionStats",
     "DisruptionPolicy",
     "FrequencyCut",
+    "Handoff",
     "HaversineTravel",
     "Move",
     "OutOfBand",
