@@ -59,7 +59,8 @@ class HandoffSlots:
     def warnings_of(self, rep_id: str) -> tuple[str, ...]:
         return tuple(
             f"handoff of {h.account_id} ({h.outgoing_rep} → {h.incoming_rep} on {h.effective}): {why}"
-            for h, why in self.skipped if rep_id in (h.outgoing_rep, h.incoming_rep)
+            for h, why in self.skipped
+            if rep_id in (h.outgoing_rep, h.incoming_rep)
         )
 
 
@@ -75,8 +76,15 @@ class Span:
 
 
 def handoff_slots(
-    handoffs: Sequence[Handoff], accounts_by_id: Mapping[str, Account], reps_by_id: Mapping[str, Rep],
-    policy: Policy, *, start: date, weeks: int, calendar: Calendar, travel: TravelMatrix,
+    handoffs: Sequence[Handoff],
+    accounts_by_id: Mapping[str, Account],
+    reps_by_id: Mapping[str, Rep],
+    policy: Policy,
+    *,
+    start: date,
+    weeks: int,
+    calendar: Calendar,
+    travel: TravelMatrix,
 ) -> HandoffSlots:
     """The joint visit of each handoff, or the reason it gets none in [start, start + weeks)."""
     slots: list[HandoffSlot] = []
@@ -91,8 +99,14 @@ def handoff_slots(
 
 
 def _slot(
-    h: Handoff, accounts_by_id: Mapping[str, Account], reps_by_id: Mapping[str, Rep], policy: Policy,
-    start: date, weeks: int, calendar: Calendar, travel: TravelMatrix,
+    h: Handoff,
+    accounts_by_id: Mapping[str, Account],
+    reps_by_id: Mapping[str, Rep],
+    policy: Policy,
+    start: date,
+    weeks: int,
+    calendar: Calendar,
+    travel: TravelMatrix,
 ) -> HandoffSlot | str:
     """The slot, a reason there is none, or "" when the date is beyond the horizon (a later plan's)."""
     acc = accounts_by_id.get(h.account_id)

@@ -16,29 +16,45 @@ IN = Rep(id="ben", home_lat=52.48, home_lon=13.30, day_start_minute=9 * 60)
 
 def book_of(rep: Rep, prefix: str, n: int) -> list[Account]:
     return [
-        Account(id=f"{prefix}{k}", lat=rep.home_lat + 0.02 * math.sin(k),
-                lon=rep.home_lon + 0.03 * math.cos(k), tier="B")
+        Account(
+            id=f"{prefix}{k}",
+            lat=rep.home_lat + 0.02 * math.sin(k),
+            lon=rep.home_lon + 0.03 * math.cos(k),
+            tier="B",
+        )
         for k in range(n)
     ]
 
 
 MOVING = Account(id="moving", lat=52.50, lon=13.36, tier="A", current_rep="ana")
 ACCOUNTS = [*book_of(OUT, "a", 8), *book_of(IN, "b", 8), MOVING]
-BOOK = {"ana": [a.id for a in ACCOUNTS if a.id.startswith("a")],
-        "ben": [a.id for a in ACCOUNTS if a.id.startswith("b")] + ["moving"]}
+BOOK = {
+    "ana": [a.id for a in ACCOUNTS if a.id.startswith("a")],
+    "ben": [a.id for a in ACCOUNTS if a.id.startswith("b")] + ["moving"],
+}
 HANDOFF = Handoff("moving", outgoing_rep="ana", incoming_rep="ben", effective=EFFECTIVE)
 
 
 def plans(
     start: date = START, weeks: int = 8, handoffs: tuple[Handoff, ...] = (HANDOFF,)
 ) -> dict[str, CallPlan]:
-    return build_call_plans(BOOK, ACCOUNTS, [OUT, IN], Policy(), start=start, weeks=weeks, params=QUICK,
-                            time_limit=4.0, handoffs=handoffs)
+    return build_call_plans(
+        BOOK,
+        ACCOUNTS,
+        [OUT, IN],
+        Policy(),
+        start=start,
+        weeks=weeks,
+        params=QUICK,
+        time_limit=4.0,
+        handoffs=handoffs,
+    )
 
 
 def visits_of(plan: CallPlan, account_id: str) -> list[tuple[date, int, str]]:
-    return [(d.date, v.arrive, v.joint_with)
-            for d in plan.days for v in d.visits if v.account_id == account_id]
+    return [
+        (d.date, v.arrive, v.joint_with) for d in plan.days for v in d.visits if v.account_id == account_id
+    ]
 
 
 def test_a_handoff_puts_one_joint_visit_at_the_same_time_on_both_plans_before_the_date() -> None:
