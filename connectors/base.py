@@ -4,7 +4,7 @@ Connectors turn each CRM's shapes into these records (timestamps in UTC,
 ids as strings) and hide every quirk behind `CRMConnector`. Nothing here
 imports a CRM SDK: only each CRM's `client` module does.
 
-A `Stream` is a neutral kind of record (reps, accounts, activities). Each CRM
+A `Stream` is a neutral kind of record (reps, accounts, activities, opportunities). Each CRM
 declares, in its own `streams` module, one `StreamSpec` per CRM object that
 feeds a stream: the object, the fields read, the mapper to the neutral record,
 the cursor field and whether deletions are reported. Activities are fed by two
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload, runtime_checkable
 
@@ -101,6 +101,22 @@ class ActivityRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OpportunityRecord:
+    """A Salesforce Opportunity or HubSpot deal: pipeline at an account, open until it closes."""
+
+    crm_id: str
+    name: str
+    modified_at: datetime
+    amount: float | None = None
+    stage: str = ""  # as the CRM names it (a StageName, a dealstage id)
+    close_date: date | None = None
+    owner_id: str | None = None
+    account_id: str | None = None
+    is_closed: bool = False
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class DeletedRecord:
     """A record the CRM deleted or merged away since the cursor."""
 
@@ -109,7 +125,7 @@ class DeletedRecord:
     merged_into: str | None = None
 
 
-PulledRecord = AccountRecord | RepRecord | ActivityRecord
+PulledRecord = AccountRecord | RepRecord | ActivityRecord | OpportunityRecord
 
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
@@ -137,12 +153,14 @@ class Stream(StrEnum):
     REPS = "reps"  # RepRecord
     ACCOUNTS = "accounts"  # AccountRecord
     ACTIVITIES = "activities"  # ActivityRecord
+    OPPORTUNITIES = "opportunities"  # OpportunityRecord
 
 
 STREAM_RECORDS: Mapping[Stream, type[PulledRecord]] = {
     Stream.REPS: RepRecord,
     Stream.ACCOUNTS: AccountRecord,
     Stream.ACTIVITIES: ActivityRecord,
+    Stream.OPPORTUNITIES: OpportunityRecord,
 }
 
 
@@ -231,6 +249,21 @@ class VisitRecord:
     subject: str
     description: str = ""
     cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RepNotice:
+    """A note to one rep (a Salesforce Task, a HubSpot task) about a change to their book.
+
+    `key` is stored on the CRM record (the external id our visits use), so sending
+    the same notice again updates that Task instead of creating another.
+    """
+
+    key: str
+    owner_id: str
+    subject: str
+    description: str
+    due: date
 
 
 class Outcome(StrEnum):
@@ -323,6 +356,11 @@ class CRMConnector(Protocol):
     ) -> Iterator[Page[ActivityRecord]]: ...
 
     @overload
+    def pull(
+        self, stream: Literal[Stream.OPPORTUNITIES], since: str | None, *, full: bool = False
+    ) -> Iterator[Page[OpportunityRecord]]: ...
+
+    @overload
     def pull(self, stream: Stream, since: str | None, *, full: bool = False) -> Iterator[Page[Any]]: ...
 
     def pull(self, stream: Stream, since: str | None, *, full: bool = False) -> Iterator[Page[Any]]:
@@ -333,6 +371,10 @@ class CRMConnector(Protocol):
     def push_assignments(self, changes: Sequence[AssignmentChange]) -> PushResult: ...
 
     def push_visits(self, visits: Sequence[VisitRecord]) -> PushResult: ...
+
+    def push_notices(self, notices: Sequence[RepNotice]) -> PushResult:
+        """One Task per notice, owned by its rep, upserted by the notice's key."""
+        ...
 
     @property
     def api_calls(self) -> int:

@@ -39,6 +39,7 @@ from planner.model import (
     TerritoryPlan,
     TierPolicy,
     TimeWindow,
+    TransitionPolicy,
     TravelPolicy,
     Unassigned,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "TierCoverage",
     "TierPolicy",
     "TimeWindow",
+    "TransitionPolicy",
     "TravelMatrix",
     "TravelPolicy",
     "Unassigned",

@@ -202,6 +202,19 @@ class DisruptionPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class TransitionPolicy:
+    """How territory changes are carried out; the caller applies these (the planner sees only
+    `Account.keep_rep`)."""
+
+    # an account with an open deal above this amount is not moved by choice while the deal is open
+    protect_pipeline_over: float = 10_000.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.protect_pipeline_over < float("inf"):
+            raise ValueError("transition.protect_pipeline_over must be an amount >= 0")
+
+
+@dataclass(frozen=True, slots=True)
 class CalendarPolicy:
     """Defaults for reps that do not say: where their public holidays come from, and their zone."""
 
@@ -231,6 +244,7 @@ class Policy:
     disruption: DisruptionPolicy = DisruptionPolicy()
     travel: TravelPolicy = TravelPolicy()
     calendar: CalendarPolicy = CalendarPolicy()
+    transition: TransitionPolicy = TransitionPolicy()
     # when the team is short: "report" the coverage plan that fits, or "fit" (apply it to call plans)
     coverage: str = "report"
     coverage_order: str = "tier"  # cut the lowest tiers first, or "value": least potential per minute
@@ -278,7 +292,7 @@ class Policy:
                           ("coverage_floor", float)):
             if key in data:
                 changes[key] = kind(data[key])
-        for section in ("capacity", "balance", "disruption", "travel", "calendar"):
+        for section in ("capacity", "balance", "disruption", "travel", "calendar", "transition"):
             if section in data:
                 changes[section] = _merge(getattr(policy, section), data[section], section)
         return replace(policy, **changes)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sync.pipeline import RunSummary
     from sync.runs import RunDetail
     from sync.store import OutboxItem, SyncRun
+    from sync.store.plan_summary import KeptAccount
     from sync.views import PlanView
 
 console = Console()
@@ -90,7 +91,9 @@ def print_run(org_id: str, summary: RunSummary) -> None:
 def print_diff(org_id: str, diff: PlanDiff) -> None:
     """Per rep, what the plan would change, then the first moves with their reasons."""
     table = Table(title=f"{escape(org_id)}: what plan run {diff.plan_run_id} would change", show_lines=False)
-    for name in ("rep", "gained", "lost", "workload h/yr", "drive h/yr", "visits +", "visits −", "moved"):
+    columns = ("rep", "gained", "lost", "workload h/yr", "drive h/yr", "open pipeline $k", "visits +",
+               "visits −", "moved")  # fmt: skip
+    for name in columns:
         table.add_column(name, justify="left" if name == "rep" else "right")
     reps = diff.sorted_reps()
     for rep in reps:
@@ -102,15 +105,18 @@ def print_diff(org_id: str, diff: PlanDiff) -> None:
             str(len(rep.lost)),
             f"{rep.workload_hours[0]:.0f} → {rep.workload_hours[1]:.0f}",
             f"{rep.drive_hours[0]:.0f} → {rep.drive_hours[1]:.0f}",
+            f"{rep.pipeline_before.amount / 1e3:,.0f} → {rep.pipeline_after.amount / 1e3:,.0f}",
             str(rep.visits_added),
             str(rep.visits_removed),
             str(rep.visits_moved),
         )
     console.print(table)
     console.print(
-        f"{diff.assignment_changes} account changes and {diff.visit_changes} visit changes would be "
-        f"written; {len(diff.left_alone)} records changed by people are left alone."
+        f"{diff.assignment_changes} account changes, {diff.visit_changes} visit changes and "
+        f"{diff.notices} rep notices would be written; {len(diff.left_alone)} records changed by "
+        "people are left alone."
     )
+    print_kept(diff.kept)
     moves = [(rep, gained) for rep in reps for gained in rep.gained][:10]
     for rep, gained in moves:
         console.print(
@@ -118,6 +124,18 @@ def print_diff(org_id: str, diff: PlanDiff) -> None:
         )
     if diff.assignment_changes > len(moves):
         console.print(f"  … and {diff.assignment_changes - len(moves)} more (use --json for all)")
+
+
+def print_kept(kept: Sequence[KeptAccount], out: Console | None = None, *, shown: int = 10) -> None:
+    """The accounts left with their rep for an open deal, each with its deal."""
+    out = out or console
+    if not kept:
+        return
+    out.print(f"{len(kept)} accounts stay with their rep for an open deal:")
+    for k in kept[:shown]:
+        out.print(f"  {escape(k.account_id)}: {escape(k.reason)}")
+    if len(kept) > shown:
+        out.print(f"  … and {len(kept) - shown} more (use --json for all)")
 
 
 def print_runs(rows: Sequence[SyncRun]) -> None:
@@ -193,7 +211,9 @@ def print_balance(view: PlanView, out: Console | None = None) -> None:
     per_rep = Table(
         title=f"Plan run {view.plan_run.id} ({escape(view.plan_run.org_id)}): per rep, before → after"
     )
-    for name in ("rep", "accounts", "potential $M", "workload h/yr", "utilisation", "drive h/yr"):
+    columns = ("rep", "accounts", "potential $M", "workload h/yr", "utilisation", "drive h/yr",
+               "open pipeline $k")  # fmt: skip
+    for name in columns:
         per_rep.add_column(name, justify="left" if name == "rep" else "right")
     for r in balance_rows(view):
         util = r.utilisation[1]
@@ -205,8 +225,10 @@ def print_balance(view: PlanView, out: Console | None = None) -> None:
             f"{r.workload_hours[0]:.0f} → {r.workload_hours[1]:.0f}",
             f"{r.utilisation[0]:.0%} → {shown}",
             f"{r.drive_hours[0]:.0f} → {r.drive_hours[1]:.0f}",
+            f"{r.open_pipeline[0] / 1e3:,.0f} → {r.open_pipeline[1] / 1e3:,.0f}",
         )
     out.print(per_rep)
+    print_kept(view.plan_run.summary.kept, out)
     dims = Table(
         title=(
             f"Balance (green meets the target: potential CV < {THRESHOLDS['potential_cv']}, "

@@ -11,11 +11,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
+from sync.notices import rep_notices
 from sync.outbox import Change
 from sync.store import (
     AccountRow,
@@ -29,7 +30,7 @@ from sync.store import (
     RepRow,
 )
 from sync.store.outbox_payload import AssignmentPayload, VisitPayload
-from sync.store.plan_summary import BalanceMetrics, PlanRunSummary
+from sync.store.plan_summary import BalanceMetrics, KeptAccount, PlanRunSummary, RepPipeline
 
 P = TypeVar("P", AssignmentPayload, VisitPayload)
 
@@ -40,6 +41,7 @@ class AccountChange:
     name: str
     other_rep: str | None  # lost: where it goes; gained: where it came from
     reason: str
+    effective: date | None = None  # when the change takes effect (None: at once, the run's date)
 
 
 @dataclass
@@ -55,6 +57,8 @@ class RepDiff:
     visits_added: int = 0
     visits_removed: int = 0
     visits_moved: int = 0
+    pipeline_before: RepPipeline = field(default_factory=RepPipeline)
+    pipeline_after: RepPipeline = field(default_factory=RepPipeline)
 
     @property
     def changed(self) -> bool:
@@ -84,6 +88,8 @@ class RepDiff:
             "visits_added": self.visits_added,
             "visits_removed": self.visits_removed,
             "visits_moved": self.visits_moved,
+            "open_pipeline_before": self.pipeline_before.amount,
+            "open_pipeline_after": self.pipeline_after.amount,
         }
 
 
@@ -93,6 +99,7 @@ class PlanDiff:
     changes: list[Change]
     reps: dict[str, RepDiff]
     left_alone: list[str]  # human edits and moved visits we will not overwrite
+    kept: tuple[KeptAccount, ...] = ()  # left with their rep for an open deal
 
     @property
     def assignment_changes(self) -> int:
@@ -102,6 +109,10 @@ class PlanDiff:
     def visit_changes(self) -> int:
         return sum(1 for c in self.changes if c.kind is OutboxKind.VISIT)
 
+    @property
+    def notices(self) -> int:
+        return sum(1 for c in self.changes if c.kind is OutboxKind.NOTICE)
+
     def sorted_reps(self) -> list[RepDiff]:
         return sorted(self.reps.values(), key=lambda r: r.rep_id)
 
@@ -110,8 +121,10 @@ class PlanDiff:
             "plan_run_id": self.plan_run_id,
             "assignment_changes": self.assignment_changes,
             "visit_changes": self.visit_changes,
+            "rep_notices": self.notices,
             "reps": [r.as_dict() for r in self.sorted_reps()],
             "left_alone": self.left_alone,
+            "kept": [k.model_dump(mode="json") for k in self.kept],
         }
 
 
@@ -136,6 +149,12 @@ class Ledger:
             r = self.rep(load.rep_id)
             r.workload_after, r.drive_minutes_after = load.workload_minutes, load.drive_minutes
 
+    def pipelines(self, summary: PlanRunSummary) -> None:
+        for rep_id, before in summary.pipeline_before.items():
+            self.rep(rep_id).pipeline_before = before
+        for rep_id, after in summary.pipeline_after.items():
+            self.rep(rep_id).pipeline_after = after
+
 
 def _latest_done(org_id: str, payload_type: type[P], *, session: Session) -> dict[str, P]:
     """Per record, the payload we last pushed successfully."""
@@ -153,9 +172,18 @@ def diff_plan(org_id: str, plan_run: PlanRun, *, session: Session) -> PlanDiff:
     rep_rows = session.exec(select(RepRow).where(RepRow.org_id == org_id)).all()
     ledger = Ledger(rep_names={r.crm_id: r.name for r in rep_rows})
     ledger.workloads(plan_run.metrics_before, plan_run.metrics_after)
+    ledger.pipelines(plan_run.summary)
     changes = _assignment_changes(org_id, plan_run, ledger, session=session)
     changes.extend(_visit_changes(org_id, plan_run.id, plan_run.summary, ledger, session=session))
-    return PlanDiff(plan_run_id=plan_run.id, changes=changes, reps=ledger.reps, left_alone=ledger.left_alone)
+    moved = sorted(ledger.reps.values(), key=lambda r: r.rep_id)
+    changes.extend(rep_notices(plan_run.id, moved, ledger.rep_names, effective=plan_run.created_at.date()))
+    return PlanDiff(
+        plan_run_id=plan_run.id,
+        changes=changes,
+        reps=ledger.reps,
+        left_alone=ledger.left_alone,
+        kept=plan_run.summary.kept,
+    )
 
 
 # --------------------------------------------------------------------------- assignments

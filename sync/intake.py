@@ -16,12 +16,21 @@ from typing import Any, Generic, TypeVar
 from annotated_types import MaxLen
 from pydantic import ValidationError
 
-from connectors.base import AccountRecord, ActivityRecord, RepRecord, Stream, as_utc
+from connectors.base import AccountRecord, ActivityRecord, OpportunityRecord, RepRecord, Stream, as_utc
 from sync.geocode import Geocoder
 from sync.runs import RecordProblem
-from sync.store import LocationSource, PulledAccount, PulledActivity, PulledRep, PulledRow
+from sync.store import (
+    LocationSource,
+    PulledAccount,
+    PulledActivity,
+    PulledOpportunity,
+    PulledRep,
+    PulledRow,
+)
 
 RowT = TypeVar("RowT", bound=PulledRow)
+# No single deal is worth a hundred billion: above that, the amount is a typo or a test record.
+MAX_DEAL_AMOUNT = 1e11
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,34 @@ def activities(records: Sequence[ActivityRecord], ctx: IntakeContext) -> Intake[
                 "subject": r.subject,
                 "completed": r.completed,
                 "external_id": r.external_id,
+                "crm_modified_at": as_utc(r.modified_at),
+                "deleted_at": None,
+                "merged_into": None,
+                "raw": dict(r.raw),
+            },
+        )
+    return out
+
+
+def opportunities(records: Sequence[OpportunityRecord], ctx: IntakeContext) -> Intake[PulledOpportunity]:
+    out: Intake[PulledOpportunity] = Intake(Stream.OPPORTUNITIES)
+    for r in records:
+        amount = r.amount
+        if amount is not None and not (math.isfinite(amount) and 0 <= amount <= MAX_DEAL_AMOUNT):
+            out.problem(r.crm_id, f"amount {amount} is not a plausible deal amount: counted as 0")
+            amount = None
+        out.add(
+            PulledOpportunity,
+            {
+                "org_id": ctx.org_id,
+                "crm_id": r.crm_id,
+                "name": r.name,
+                "amount": amount,
+                "stage": r.stage,
+                "close_date": r.close_date,
+                "owner_crm_id": r.owner_id,
+                "account_crm_id": r.account_id,
+                "is_closed": r.is_closed,
                 "crm_modified_at": as_utc(r.modified_at),
                 "deleted_at": None,
                 "merged_into": None,

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from connectors.base import CRMConnector, Outcome, PushResult
 from sync.store import OutboxItem, OutboxKind, OutboxStatus, transaction
-from sync.store.outbox_payload import AssignmentPayload, VisitPayload
+from sync.store.outbox_payload import AssignmentPayload, NoticePayload, VisitPayload
 from sync.store.types import utcnow
 
 CHUNK = 200  # rows claimed per connector call: one Salesforce collection, two HubSpot batches
@@ -33,9 +33,9 @@ CHUNK = 200  # rows claimed per connector call: one Salesforce collection, two H
 class Change:
     """One change a plan makes in the CRM, before it is queued."""
 
-    record_id: str  # the account id, or the visit key
+    record_id: str  # the account id, the visit key or the notice key
     key: str  # idempotency key: the same change queued twice is one outbox row
-    payload: AssignmentPayload | VisitPayload
+    payload: AssignmentPayload | VisitPayload | NoticePayload
 
     @property
     def kind(self) -> OutboxKind:
@@ -128,7 +128,7 @@ def send(
             .values(status=OutboxStatus.PENDING)
         )
     totals = dict(sent=0, done=0, rejected=0, retry=0, parked=0, api_calls=0)
-    for kind in (OutboxKind.ASSIGNMENT, OutboxKind.VISIT):
+    for kind in (OutboxKind.ASSIGNMENT, OutboxKind.VISIT, OutboxKind.NOTICE):
         after_id = 0
         while True:
             with transaction(engine) as session:
@@ -183,9 +183,11 @@ def _push(connector: CRMConnector, items: Sequence[OutboxItem]) -> PushResult:
         r.payload.to_change(r.idempotency_key) for r in items if isinstance(r.payload, AssignmentPayload)
     ]
     visits = [i.payload.to_visit() for i in items if isinstance(i.payload, VisitPayload)]
+    notices = [i.payload.to_notice() for i in items if isinstance(i.payload, NoticePayload)]
     results = [
         *([connector.push_assignments(changes)] if changes else []),
         *([connector.push_visits(visits)] if visits else []),
+        *([connector.push_notices(notices)] if notices else []),
     ]
     return PushResult(
         outcomes=[o for r in results for o in r.outcomes], api_calls=sum(r.api_calls for r in results)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from connectors.base import Stream
 from planner import Account, Policy, Rep, TimeWindow
+from sync.open_pipeline import OpenDeal, OpenPipeline, load_open_pipeline, weigh_accounts
 from sync.plan_window import PlanWindow
 from sync.runs import RecordProblem
 from sync.store import AccountRow, ActivityRow, LocationSource, OutboxItem, OutboxKind, OutboxStatus, RepRow
@@ -45,6 +46,8 @@ class Snapshot:
     human_edits: tuple[HumanEdit, ...]
     issues: tuple[RecordProblem, ...]
     fingerprint: str
+    pipeline: OpenPipeline = field(default_factory=OpenPipeline)
+    protected: Mapping[str, OpenDeal] = field(default_factory=dict)  # kept for this open deal
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ def load_snapshot(
         account_rows, policy, active_reps, last_pushed_assignments(org_id, session=session), open_visits
     )
     reps = _reps(active_reps, view)
+    pipeline = load_open_pipeline(org_id, session=session, today=window.today)
+    view.accounts, protected = weigh_accounts(view.accounts, pipeline, policy)
     completed = [
         *_completed_visits(
             org_id, session=session, since=window.today - timedelta(days=history_days), today=window.today
@@ -129,6 +134,8 @@ def load_snapshot(
         human_edits=tuple(view.human_edits),
         issues=tuple(view.issues),
         fingerprint=_fingerprint(view.accounts, reps, completed, policy),
+        pipeline=pipeline,
+        protected=protected,
     )
 
 

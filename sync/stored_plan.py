@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 import planner
 from connectors.base import Stream
+from sync.open_pipeline import kept_accounts
 from sync.plan_window import PlanWindow
 from sync.runs import RecordProblem, RunRecorder
 from sync.snapshot import VISIT_KEY_PREFIX, Snapshot
@@ -107,6 +108,9 @@ def plan_summary(snap: Snapshot, solved: SolvedPlan, window: PlanWindow) -> Plan
         ),
         coverage={rep: RepCoverage.model_validate(cp.coverage) for rep, cp in solved.call_plans.items()},
         reps={r.id: PlannedRep(name=r.name, home_lat=r.home_lat, home_lon=r.home_lon) for r in snap.reps},
+        kept=kept_accounts(snap.protected, snap.current_owner, plan.assignments),
+        pipeline_before=snap.pipeline.by_rep(snap.current_owner),
+        pipeline_after=snap.pipeline.by_rep(plan.assignments),
     )
 
 

@@ -12,13 +12,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from connectors.base import STREAM_RECORDS, AccountRecord, ActivityRecord, Page, RepRecord, Stream
+from connectors.base import (
+    STREAM_RECORDS,
+    AccountRecord,
+    ActivityRecord,
+    OpportunityRecord,
+    Page,
+    RepRecord,
+    Stream,
+)
 from sync import intake
 from sync.intake import Intake, IntakeContext
-from sync.store import AccountRow, ActivityRow, RepRow
+from sync.store import AccountRow, ActivityRow, OpportunityRow, RepRow
 
 R = TypeVar("R")
-PulledTable = type[AccountRow] | type[RepRow] | type[ActivityRow]
+PulledTable = type[AccountRow] | type[RepRow] | type[ActivityRow] | type[OpportunityRow]
 
 
 @dataclass(frozen=True)
@@ -42,9 +50,12 @@ STORES: Mapping[Stream, StreamStore[Any]] = {
     Stream.REPS: StreamStore[RepRecord](Stream.REPS, RepRow, intake.reps),
     Stream.ACCOUNTS: StreamStore[AccountRecord](Stream.ACCOUNTS, AccountRow, intake.accounts),
     Stream.ACTIVITIES: StreamStore[ActivityRecord](Stream.ACTIVITIES, ActivityRow, intake.activities),
+    Stream.OPPORTUNITIES: StreamStore[OpportunityRecord](
+        Stream.OPPORTUNITIES, OpportunityRow, intake.opportunities
+    ),
 }
 # Reps before accounts before activities: a run's accounts can name owners it has just pulled.
-PULL_ORDER: tuple[Stream, ...] = (Stream.REPS, Stream.ACCOUNTS, Stream.ACTIVITIES)
+PULL_ORDER: tuple[Stream, ...] = (Stream.REPS, Stream.ACCOUNTS, Stream.ACTIVITIES, Stream.OPPORTUNITIES)
 
 
 def parse_streams(names: Iterable[Stream | str]) -> tuple[Stream, ...]:

@@ -342,6 +342,7 @@ class RepBalance:
     workload_hours: Pair
     utilisation: Pair
     drive_hours: Pair
+    open_pipeline: Pair = (0.0, 0.0)  # open deals at the book's accounts
 
 
 @dataclass(frozen=True)
@@ -361,8 +362,10 @@ class DimensionBalance:
 def balance_rows(view: PlanView) -> list[RepBalance]:
     """Per rep, before and after: accounts, potential, workload, utilisation, drive time."""
     before, after = view.before.by_rep(), view.after.by_rep()
+    summary = view.plan_run.summary
     rows = []
     for rep_id in sorted(set(before) | set(after)):
+        deals_before, deals_after = summary.pipeline_before.get(rep_id), summary.pipeline_after.get(rep_id)
         b = before.get(rep_id) or RepLoadMetrics(rep_id=rep_id)
         a = after.get(rep_id) or RepLoadMetrics(rep_id=rep_id)
         rep = view.reps.get(rep_id)
@@ -375,6 +378,10 @@ def balance_rows(view: PlanView) -> list[RepBalance]:
                 workload_hours=(b.workload_minutes / 60, a.workload_minutes / 60),
                 utilisation=(b.utilisation, a.utilisation),
                 drive_hours=(b.drive_minutes / 60, a.drive_minutes / 60),
+                open_pipeline=(
+                    deals_before.amount if deals_before else 0.0,
+                    deals_after.amount if deals_after else 0.0,
+                ),
             )
         )
     return rows

@@ -1,6 +1,6 @@
 """`HubSpotConnector`: incremental pulls and batched, per-record pushes against HubSpot CRM v3.
 
-Pulls (the objects `streams.py` declares: owners; companies; meetings + calls),
+Pulls (the objects `streams.py` declares: owners; companies; meetings + calls; deals),
 each page yielded as it arrives:
 
 - a first or `full` pull lists every record (`limit=100`, the cheapest way
@@ -30,6 +30,8 @@ Pushes, always in batches of 100:
   when some already exist (409) the batch is upserted by key instead and only
   the new meetings are associated, so pushing again never duplicates a
   meeting; cancelled visits set the meeting outcome to CANCELED;
+- rep notices: tasks upserted by the unique `territory_sync_notice_key`
+  (created if missing), owned by the rep;
 - a batch HubSpot rejects as a whole (400/404/409) is split in halves until
   the bad records are isolated; each record gets its own outcome with
   HubSpot's category and message; transient failures that outlast the
@@ -55,6 +57,7 @@ from connectors.base import (
     Page,
     PushResult,
     RecordOutcome,
+    RepNotice,
     Stream,
     StreamSpec,
     VisitRecord,
@@ -70,6 +73,8 @@ from connectors.hubspot.client import (
     classify,
 )
 from connectors.hubspot.records import (
+    NOTICE_KEY,
+    NOTICE_KEY_PROPERTY,
     VISIT_KEY,
     VISIT_KEY_PROPERTY,
     StreamCursor,
@@ -84,6 +89,7 @@ from connectors.hubspot.records import (
     meeting_upsert_input,
     merged_away,
     modified_ms,
+    notice_upsert_input,
     territory_property,
     with_associations,
 )
@@ -481,6 +487,24 @@ class HubSpotConnector:
         }
         # A visit never pushed has no meeting to cancel: its goal (no meeting) already holds.
         return {i: RecordOutcome(v.key, Outcome.DONE, crm_id=by_key.get(v.key)) for i, v in items}
+
+    def push_notices(self, notices: Sequence[RepNotice]) -> PushResult:
+        """Tasks upserted by the unique `territory_sync_notice_key`: sending again updates, never adds."""
+        calls_before = self.api_calls
+        outcomes: dict[int, RecordOutcome] = {}
+        if notices:
+            self._ensure_property("tasks", NOTICE_KEY_PROPERTY)
+        for chunk in _chunks(list(enumerate(notices)), lambda n: n.key):
+            outcomes.update(self._isolating(chunk, self._send_notices, lambda n: n.key))
+        return PushResult([outcomes[i] for i in range(len(notices))], self.api_calls - calls_before)
+
+    def _send_notices(self, items: Sequence[tuple[int, RepNotice]]) -> dict[int, RecordOutcome]:
+        answer = self._client.batch_upsert("tasks", [notice_upsert_input(n) for _, n in items])
+        by_key = {
+            str((r.get("properties") or {}).get(NOTICE_KEY)): str(r["id"])
+            for r in (answer.body or {}).get("results") or []
+        }
+        return {i: RecordOutcome(n.key, Outcome.DONE, crm_id=by_key.get(n.key)) for i, n in items}
 
     # ------------------------------------------------------------------ shared push rules
 

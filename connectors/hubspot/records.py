@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from connectors.base import (
@@ -28,6 +28,8 @@ from connectors.base import (
     AssignmentChange,
     DeletedRecord,
     FieldMap,
+    OpportunityRecord,
+    RepNotice,
     RepRecord,
     VisitRecord,
     as_utc,
@@ -35,6 +37,8 @@ from connectors.base import (
 
 CURSOR_PREFIX = "hubspot:1:"
 VISIT_KEY = "territory_sync_visit_key"
+NOTICE_KEY = "territory_sync_notice_key"
+CLOSED_STAGES = frozenset({"closedwon", "closedlost"})  # the default pipeline's closed stages
 MODIFIED = "hs_lastmodifieddate"
 MEETING_TO_COMPANY = 188
 CALL_TO_COMPANY = 182
@@ -61,6 +65,17 @@ VISIT_KEY_PROPERTY = {
     "fieldType": "text",
     "groupName": "meetinginformation",
     "description": "Idempotency key of a visit planned by territory-sync",
+    "hasUniqueValue": True,
+    "formField": False,
+}
+
+NOTICE_KEY_PROPERTY = {
+    "name": NOTICE_KEY,
+    "label": "Territory-sync notice key",
+    "type": "string",
+    "fieldType": "text",
+    "groupName": "taskinformation",
+    "description": "Idempotency key of a territory-change notice sent by territory-sync",
     "hasUniqueValue": True,
     "formField": False,
 }
@@ -303,6 +318,26 @@ def call_record(obj: Mapping[str, Any], *, now: datetime) -> ActivityRecord:
     )
 
 
+def deal_record(obj: Mapping[str, Any], *, now: datetime) -> OpportunityRecord:
+    """A deal; closed by HubSpot's own `hs_is_closed`, else by a closed stage of the default pipeline."""
+    props: Mapping[str, Any] = obj.get("properties") or {}
+    stage = str(props.get("dealstage") or "")
+    flag = str(props.get("hs_is_closed") or "").strip().lower()
+    closes = parse_time(props.get("closedate"))
+    return OpportunityRecord(
+        crm_id=str(obj["id"]),
+        name=str(props.get("dealname") or ""),
+        modified_at=parse_time(props.get(MODIFIED)) or now,
+        amount=_float(props.get("amount")),
+        stage=stage,
+        close_date=closes.date() if closes else None,
+        owner_id=_text(props.get("hubspot_owner_id")),
+        account_id=associated_id(obj, "companies"),
+        is_closed=flag == "true" if flag in ("true", "false") else stage in CLOSED_STAGES,
+        raw=dict(props),
+    )
+
+
 def associated_id(obj: Mapping[str, Any], to_type: str) -> str | None:
     """The first record of `to_type` an object is associated to, as a listing with
     `associations=to_type` returns it (the connector gives search results the same shape)."""
@@ -360,6 +395,25 @@ def meeting_create_input(visit: VisitRecord) -> dict[str, Any]:
 
 def meeting_upsert_input(visit: VisitRecord) -> dict[str, Any]:
     return {"idProperty": VISIT_KEY, "id": visit.key, "properties": meeting_properties(visit)}
+
+
+def notice_upsert_input(notice: RepNotice) -> dict[str, Any]:
+    """A task for the rep, upserted by its notice key (due at the start of its due day, UTC)."""
+    due = datetime.combine(notice.due, time(), UTC)
+    return {
+        "idProperty": NOTICE_KEY,
+        "id": notice.key,
+        "properties": {
+            "hs_timestamp": iso_z(due),
+            "hs_task_subject": notice.subject,
+            "hs_task_body": notice.description,
+            "hs_task_status": "NOT_STARTED",
+            "hs_task_priority": "MEDIUM",
+            "hs_task_type": "TODO",
+            "hubspot_owner_id": notice.owner_id,
+            NOTICE_KEY: notice.key,
+        },
+    }
 
 
 def meeting_cancel_input(visit: VisitRecord) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """HubSpot's streams: one `StreamSpec` per CRM object, built from the portal's `FieldMap`.
 
-Companies, meetings and calls are CRM objects (listed, searched by
+Companies, meetings, calls and deals are CRM objects (listed, searched by
 `hs_lastmodifieddate`, archived when deleted); engagements need their company
-association. Owners are not a CRM object: the owners API has no search and no
+association, and so do deals. Owners are not a CRM object: the owners API has no search and no
 archive log, and an archived owner is a deactivated user, not a deletion.
 """
 
@@ -18,6 +18,7 @@ from connectors.hubspot.records import (
     VISIT_KEY,
     call_record,
     company_record,
+    deal_record,
     meeting_record,
     owner_record,
 )
@@ -37,6 +38,11 @@ MEETING_PROPERTIES = (
 )  # fmt: skip
 CALL_PROPERTIES = (
     "hs_timestamp", "hs_call_title", "hs_call_status", "hs_call_duration", "hubspot_owner_id", MODIFIED,
+)  # fmt: skip
+
+DEAL_PROPERTIES = (
+    "dealname", "amount", "dealstage", "closedate", "hubspot_owner_id", "hs_is_closed", MODIFIED,
+    "hs_merged_object_ids",
 )  # fmt: skip
 
 
@@ -74,7 +80,17 @@ CALLS = StreamSpec(
     associations=("companies",),
 )
 
+DEALS = StreamSpec(
+    Stream.OPPORTUNITIES,
+    "deals",
+    DEAL_PROPERTIES,
+    deal_record,
+    MODIFIED,
+    deletable=True,
+    associations=("companies",),
+)
+
 
 def hubspot_streams(fields: FieldMap = DEFAULT_FIELD_MAP) -> tuple[StreamSpec[Any], ...]:
     """Every stream of a HubSpot portal, in the order its objects are pulled."""
-    return (OWNER_STREAM, companies(fields), MEETINGS, CALLS)
+    return (OWNER_STREAM, companies(fields), MEETINGS, CALLS, DEALS)

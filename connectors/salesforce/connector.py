@@ -1,7 +1,7 @@
 """`SalesforceConnector`: incremental pulls and batched, per-record pushes for one Salesforce org.
 
 Pulls run one `queryAll` per sObject of the stream (declared in
-`streams.py`: users; accounts; events + tasks), ordered by the spec's cursor
+`streams.py`: users; accounts; events + tasks; opportunities), ordered by the spec's cursor
 field (`SystemModstamp`) and `Id`, and resumed from a keyset cursor (see
 `records.py`), so soft-deleted rows and merge losers (`MasterRecordId`)
 arrive as deletions, and ties at the cursor are neither lost nor doubled.
@@ -14,7 +14,8 @@ Pushes go out as sObject Collections of 200 with `allOrNone=false`, so one
 bad record never fails its batch: each record gets its own outcome, a
 rejection carrying Salesforce's own `statusCode` and message. Visits are
 Events upserted by the external id `Visit_Key__c` (pushing twice updates,
-never duplicates); a cancelled visit deletes its Event. With
+never duplicates); a cancelled visit deletes its Event. Rep notices are
+Tasks upserted by the same external id. With
 `use_territory2`, assignments are also written as
 `ObjectTerritory2Association` rows in the org's Planning `Territory2Model`.
 
@@ -43,6 +44,7 @@ from connectors.base import (
     PushResult,
     QuotaExhausted,
     RecordOutcome,
+    RepNotice,
     Stream,
     StreamSpec,
     VisitRecord,
@@ -64,6 +66,7 @@ from connectors.salesforce.records import (
     StreamCursor,
     assignment_to_salesforce,
     deleted_from_salesforce,
+    notice_to_salesforce,
     parse_datetime,
     visit_to_salesforce,
 )
@@ -284,6 +287,18 @@ class SalesforceConnector:
         for batch in _batches(cancels, key=lambda item: item[1].key):
             self._cancel_visits(batch, outcomes)
         ordered = [outcomes[i] for i in range(len(visits))]
+        return PushResult(outcomes=ordered, api_calls=self.api_calls - calls_before)
+
+    def push_notices(self, notices: Sequence[RepNotice]) -> PushResult:
+        """Tasks upserted by their key: a notice sent twice updates its Task."""
+        calls_before = self.api_calls
+        outcomes: dict[int, RecordOutcome] = {}
+        for batch in _batches(list(enumerate(notices)), key=lambda item: item[1].key):
+            records = [notice_to_salesforce(n) for _, n in batch]
+            results = self._send(records, partial(self.client.collection_upsert, "Task", VISIT_KEY_FIELD))
+            for (index, notice), result in zip(batch, results, strict=True):
+                outcomes[index] = _outcome(notice.key, result, None)
+        ordered = [outcomes[i] for i in range(len(notices))]
         return PushResult(outcomes=ordered, api_calls=self.api_calls - calls_before)
 
     def _send(

@@ -23,6 +23,8 @@ from connectors.base import (
     AssignmentChange,
     DeletedRecord,
     FieldMap,
+    OpportunityRecord,
+    RepNotice,
     RepRecord,
     VisitRecord,
     as_utc,
@@ -137,6 +139,22 @@ def task_from_salesforce(rec: Mapping[str, Any]) -> ActivityRecord:
     )
 
 
+def opportunity_from_salesforce(rec: Mapping[str, Any], *, now: datetime) -> OpportunityRecord:
+    close = rec.get("CloseDate")
+    return OpportunityRecord(
+        crm_id=rec["Id"],
+        name=rec.get("Name") or "",
+        modified_at=_modstamp(rec),
+        amount=_float(rec.get("Amount")),
+        stage=rec.get("StageName") or "",
+        close_date=date.fromisoformat(close[:10]) if close else None,
+        owner_id=rec.get("OwnerId"),
+        account_id=rec.get("AccountId"),
+        is_closed=bool(rec.get("IsClosed")),
+        raw=_plain(rec),
+    )
+
+
 def deleted_from_salesforce(rec: Mapping[str, Any]) -> DeletedRecord:
     """A queryAll row with `IsDeleted = true`; merge losers carry their winner."""
     return DeletedRecord(crm_id=rec["Id"], deleted_at=_modstamp(rec), merged_into=rec.get("MasterRecordId"))
@@ -163,6 +181,20 @@ def visit_to_salesforce(visit: VisitRecord) -> dict[str, Any]:
         "StartDateTime": format_datetime(visit.start),
         "EndDateTime": format_datetime(visit.end),
         "Description": visit.description,
+    }
+
+
+def notice_to_salesforce(notice: RepNotice) -> dict[str, Any]:
+    """A Task for the rep, keyed by `VISIT_KEY_FIELD` (shared by Events and Tasks), for an upsert."""
+    return {
+        "attributes": {"type": "Task"},
+        VISIT_KEY_FIELD: notice.key,
+        "Subject": notice.subject[:255],
+        "Description": notice.description,
+        "OwnerId": notice.owner_id,
+        "ActivityDate": notice.due.isoformat(),
+        "Status": "Not Started",
+        "Priority": "Normal",
     }
 
 

@@ -15,6 +15,7 @@ from connectors.salesforce.records import (
     VISIT_KEY_FIELD,
     account_from_salesforce,
     event_from_salesforce,
+    opportunity_from_salesforce,
     rep_from_salesforce,
     task_from_salesforce,
 )
@@ -37,6 +38,11 @@ EVENT_FIELDS = (
 )  # fmt: skip
 TASK_FIELDS = (
     "Id", "Subject", "WhatId", "OwnerId", "ActivityDate", "Status", "SystemModstamp", "IsDeleted",
+)  # fmt: skip
+
+OPPORTUNITY_FIELDS = (
+    "Id", "Name", "Amount", "StageName", "CloseDate", "IsClosed", "OwnerId", "AccountId",
+    "SystemModstamp", "IsDeleted",
 )  # fmt: skip
 
 
@@ -67,8 +73,16 @@ EVENTS = StreamSpec(
     Stream.ACTIVITIES, "Event", EVENT_FIELDS, event_from_salesforce, CURSOR_FIELD, deletable=True
 )
 TASKS = StreamSpec(Stream.ACTIVITIES, "Task", TASK_FIELDS, _task, CURSOR_FIELD, deletable=True)
+OPPORTUNITIES = StreamSpec(
+    Stream.OPPORTUNITIES,
+    "Opportunity",
+    OPPORTUNITY_FIELDS,
+    opportunity_from_salesforce,
+    CURSOR_FIELD,
+    deletable=True,
+)
 
 
 def salesforce_streams(fields: FieldMap = DEFAULT_FIELD_MAP) -> tuple[StreamSpec[Any], ...]:
     """Every stream of a Salesforce org, in the order its objects are pulled."""
-    return (USERS, accounts(fields), EVENTS, TASKS)
+    return (USERS, accounts(fields), EVENTS, TASKS, OPPORTUNITIES)

@@ -4,7 +4,7 @@ Covers what territory-sync touches, answering with HubSpot's own statuses,
 shapes and error bodies (`{status, message, correlationId, category}`),
 assembled from one router per job:
 
-- `routes/objects.py`: companies, deals, meetings, calls: list (`limit` <= 100,
+- `routes/objects.py`: companies, deals, meetings, calls, tasks: list (`limit` <= 100,
   `after`, `properties` repeated or comma-separated, `archived`,
   `associations`), get (`idProperty`; merged ids resolve to the primary),
   create (201, inline associations), update, archive;

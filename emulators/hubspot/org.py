@@ -52,8 +52,14 @@ OBJECT_TYPES: dict[str, str] = {
     "contacts": "contacts",
     "contact": "contacts",
     "0-1": "contacts",
+    "tasks": "tasks",
+    "task": "tasks",
+    "0-27": "tasks",
 }
-TYPE_IDS = {"companies": "0-2", "meetings": "0-47", "calls": "0-48", "deals": "0-3", "contacts": "0-1"}
+TYPE_IDS = {
+    "companies": "0-2", "meetings": "0-47", "calls": "0-48", "deals": "0-3", "contacts": "0-1",
+    "tasks": "0-27",
+}  # fmt: skip
 
 # HUBSPOT_DEFINED association type ids, by (from, to).
 ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
@@ -65,6 +71,8 @@ ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     ("companies", "deals"): 342,
     ("contacts", "companies"): 279,
     ("companies", "contacts"): 280,
+    ("tasks", "companies"): 192,
+    ("companies", "tasks"): 191,
 }
 
 # Properties every object type computes itself; writes to them are ignored.
@@ -81,6 +89,7 @@ PRIMARY_PROPERTY = {
     "meetings": "hs_meeting_title",
     "calls": "hs_call_title",
     "contacts": "email",
+    "tasks": "hs_task_subject",
 }
 # HubSpot's default sales pipeline: stage id -> (label, closed, won).
 DEAL_STAGES: dict[str, tuple[str, bool, bool]] = {
@@ -299,6 +308,17 @@ def default_properties(
         _p("hs_call_direction", "enumeration", group="engagement"),
         _p("hs_call_duration", "number", group="engagement"),
     ]
+    tasks = [
+        *common,
+        _p("hs_createdate", "datetime", group="taskinformation"),
+        _p("hs_timestamp", "datetime", group="taskinformation"),
+        _p("hs_task_subject", group="taskinformation"),
+        _p("hs_task_body", group="taskinformation"),
+        _p("hs_task_status", "enumeration", group="taskinformation",
+           options=("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED")),
+        _p("hs_task_priority", "enumeration", group="taskinformation", options=("LOW", "MEDIUM", "HIGH")),
+        _p("hs_task_type", "enumeration", group="taskinformation", options=("TODO", "CALL", "EMAIL")),
+    ]
     if property_set == "standard":
         companies = [p for p in companies if p.hubspot_defined]
     locked = set(read_only)
@@ -322,6 +342,7 @@ def default_properties(
         "calls": calls,
         "deals": deals,
         "contacts": contacts,
+        "tasks": tasks,
     }
     return {
         t: {p.name: replace(p, read_only=True) if f"{t}.{p.name}" in locked else p for p in props}
@@ -335,6 +356,7 @@ DEFAULT_GROUPS = {
     "calls": ("callinformation", "engagement"),
     "deals": ("dealinformation",),
     "contacts": ("contactinformation",),
+    "tasks": ("taskinformation",),
 }
 
 
@@ -347,6 +369,7 @@ DEFAULT_LIST_PROPERTIES = {
     "meetings": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
     "calls": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
     "contacts": ("firstname", "lastname", "email", "createdate", "lastmodifieddate", "hs_object_id"),
+    "tasks": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id", "hs_task_subject"),
     "deals": (
         "dealname",
         "amount",
@@ -840,7 +863,7 @@ def derive_properties(obj: StoredObject) -> None:
 UNSCOPED_TYPES = frozenset(
     {
         "tickets", "ticket", "0-5", "products", "product", "0-7", "line_items", "line_item", "0-8",
-        "quotes", "quote", "0-14", "tasks", "task", "0-27", "notes", "note", "0-46", "emails", "email",
+        "quotes", "quote", "0-14", "notes", "note", "0-46", "emails", "email",
         "0-49", "communications", "communication", "0-18", "postal_mail", "0-116", "goal_targets",
         "goals", "0-74", "leads", "lead", "0-136", "feedback_submissions", "0-19", "invoices", "0-53",
     }

@@ -16,7 +16,7 @@ from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from connectors.base import ActivityKind, CRMKind, Stream
-from sync.store.outbox_payload import AssignmentPayload, OutboxPayload, VisitPayload
+from sync.store.outbox_payload import AssignmentPayload, NoticePayload, OutboxPayload, VisitPayload
 from sync.store.plan_summary import BalanceMetrics, PlanRunSummary
 from sync.store.proposal_doc import ProposalDiff, ProposalOutcome
 from sync.store.types import JSONDocument, StrEnumColumn, TypedJSON, UTCDateTime, utcnow
@@ -92,6 +92,7 @@ class LocationSource(StrEnum):
 class OutboxKind(StrEnum):
     ASSIGNMENT = "assignment"  # an account's owner and territory
     VISIT = "visit"  # a planned visit (Event / meeting), or its withdrawal
+    NOTICE = "notice"  # a Task telling a rep which accounts their book gained and lost
 
 
 class ProposalStatus(StrEnum):
@@ -198,6 +199,21 @@ class ActivityRow(PulledActivity, table=True):
     __table_args__ = (Index("ix_activity_account", "org_id", "account_crm_id"),)
 
     kind: ActivityKind = _enum(ActivityKind)
+
+
+class PulledOpportunity(PulledRow):
+    name: str = Field(default="", max_length=300)
+    amount: float | None = None
+    stage: str = Field(default="", max_length=120)
+    close_date: date | None = None
+    owner_crm_id: str | None = Field(default=None, max_length=64)
+    account_crm_id: str | None = Field(default=None, max_length=64)
+    is_closed: bool = False
+
+
+class OpportunityRow(PulledOpportunity, table=True):
+    __tablename__ = "opportunity"
+    __table_args__ = (Index("ix_opportunity_account", "org_id", "account_crm_id"),)
 
 
 class SyncCursor(SQLModel, table=True):
@@ -324,8 +340,8 @@ class OutboxItem(SQLModel, table=True):
     plan_run_id: int | None = Field(default=None, foreign_key="plan_run.id")
     idempotency_key: str = Field(max_length=200, unique=True)
     kind: OutboxKind = _enum(OutboxKind)
-    record_id: str = Field(max_length=128)  # account id or visit key
-    payload: AssignmentPayload | VisitPayload = _document(OutboxPayload)
+    record_id: str = Field(max_length=128)  # account id, visit key or notice key
+    payload: AssignmentPayload | VisitPayload | NoticePayload = _document(OutboxPayload)
     status: OutboxStatus = _enum(OutboxStatus, OutboxStatus.PENDING)
     attempts: int = 0
     last_error: str | None = None

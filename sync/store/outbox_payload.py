@@ -1,4 +1,4 @@
-"""What an outbox row asks the CRM to do: an assignment or a visit, as one typed payload.
+"""What an outbox row asks the CRM to do: an assignment, a visit or a rep notice, as one typed payload.
 
 The one place these payloads are defined: `diff` builds them, the `outbox.payload`
 column stores them as JSON (the `kind` key tells them apart) and gives them back
@@ -7,11 +7,12 @@ typed, and `outbox` turns them into the connector's records.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator
 
-from connectors.base import AssignmentChange, VisitRecord
+from connectors.base import AssignmentChange, RepNotice, VisitRecord
 
 
 class AssignmentPayload(BaseModel):
@@ -79,4 +80,30 @@ class VisitPayload(BaseModel):
         return all(getattr(self, f) == getattr(other, f) for f in fields)
 
 
-OutboxPayload = Annotated[AssignmentPayload | VisitPayload, Discriminator("kind")]
+class NoticePayload(BaseModel):
+    """Tell a rep, in one Task of their own, which accounts their book gained and lost (and why)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["notice"] = "notice"
+    notice_key: str  # stored on the CRM Task: sending it again updates that Task
+    owner_id: str
+    subject: str
+    description: str
+    due: date  # the changes' effective date
+
+    def record_key(self, idempotency_key: str) -> str:
+        """The key the connector answers with: the notice's own key."""
+        return self.notice_key
+
+    def to_notice(self) -> RepNotice:
+        return RepNotice(
+            key=self.notice_key,
+            owner_id=self.owner_id,
+            subject=self.subject,
+            description=self.description,
+            due=self.due,
+        )
+
+
+OutboxPayload = Annotated[AssignmentPayload | VisitPayload | NoticePayload, Discriminator("kind")]

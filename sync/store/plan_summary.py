@@ -11,6 +11,7 @@ so older plan runs read back too.
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
@@ -145,6 +146,25 @@ class PlannedRep(StoredDocument):
     home_lon: float | None = None
 
 
+class KeptAccount(StoredDocument):
+    """An account the plan left with its rep because of an open deal above the policy's threshold."""
+
+    account_id: str
+    rep_id: str
+    reason: str  # "kept: open deal ‹name›, ‹amount›, closing ‹date›"
+    deal_id: str = ""
+    deal_name: str = ""
+    amount: float = 0.0
+    close_date: date | None = None
+
+
+class RepPipeline(StoredDocument):
+    """The open pipeline at the accounts of one rep's book: its amount and how many deals."""
+
+    amount: float = 0.0
+    deals: int = 0
+
+
 class PlanRunSummary(StoredDocument):
     """What one plan run decided, beside its assignments and visits."""
 
@@ -161,3 +181,6 @@ class PlanRunSummary(StoredDocument):
     solver: SolverOutcome = SolverOutcome()
     coverage: dict[str, RepCoverage] = {}
     reps: dict[str, PlannedRep] = {}
+    kept: tuple[KeptAccount, ...] = ()  # left with their rep for an open deal
+    pipeline_before: dict[str, RepPipeline] = {}  # open pipeline per rep, by today's owners
+    pipeline_after: dict[str, RepPipeline] = {}  # ... and by the plan's
