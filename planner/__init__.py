@@ -39,6 +39,7 @@ from planner.model import (
     TierPolicy,
     TimeWindow,
     TravelPolicy,
+    TriggerPolicy,
     Unassigned,
 )
 from planner.rebalance_params import RebalanceParams
@@ -76,6 +77,7 @@ __all__ = [
     "TimeWindow",
     "TravelMatrix",
     "TravelPolicy",
+    "TriggerPolicy",
     "Unassigned",
     "Unplannable",
     "Visit",

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
+from sync.store.proposal_doc import NightDecision
+
 
 def _finite_or_none(value: object) -> object:
     return None if isinstance(value, float) and not math.isfinite(value) else value
@@ -161,3 +163,4 @@ class PlanRunSummary(StoredDocument):
     solver: SolverOutcome = SolverOutcome()
     coverage: dict[str, RepCoverage] = {}
     reps: dict[str, PlannedRep] = {}
+    night: NightDecision = NightDecision()  # forced changes and the rebalance proposed (sync/changes.py)
