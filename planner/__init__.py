@@ -41,6 +41,7 @@ from planner.model import (
     TimeWindow,
     TransitionPolicy,
     TravelPolicy,
+    TriggerPolicy,
     Unassigned,
 )
 from planner.rebalance_params import RebalanceParams
@@ -80,6 +81,7 @@ __all__ = [
     "TransitionPolicy",
     "TravelMatrix",
     "TravelPolicy",
+    "TriggerPolicy",
     "Unassigned",
     "Unplannable",
     "Visit",

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 import planner
 from connectors.base import CRMConnector, DeletedRecord, Stream, as_utc
-from sync import intake
+from sync import changes, intake, proposals
 from sync.crm import OrgConfig, build_connector, configured_orgs, redis_prefix
 from sync.diff import PlanDiff, diff_plan
 from sync.geocode import Geocoder, ZipCentroidGeocoder
@@ -45,6 +45,7 @@ from sync.settings import Settings, get_settings
 from sync.snapshot import Snapshot, load_snapshot
 from sync.store import (
     PlanRun,
+    Proposal,
     RunKind,
     RunStatus,
     RunTrigger,
@@ -312,8 +313,10 @@ def plan(
         window = ctx.plan_window()
         with transaction(ctx.engine) as session:
             snap = load_snapshot(org_id, policy, window, session=session)
+            history = changes.ChangeHistory.load(org_id, policy, ctx.clock(), session=session)
+            waiting = proposals.pending(org_id, session=session)
         _step(progress, "snapshot", len(snap.accounts))
-        solved = _solve(ctx, snap, policy, window, progress)
+        solved, night = _solve(ctx, snap, policy, window, progress, history, waiting[-1] if waiting else None)
         with transaction(ctx.engine) as session:
             plan_run = store_plan(
                 org_id,
@@ -325,6 +328,7 @@ def plan(
                 seed=ctx.settings.plan_seed,
                 session=session,
             )
+            changes.record_night(org_id, plan_run, night, snap, session=session)
             summary = _plan_summary(run.run_id, plan_run, snap, solved, window)
             run.set(
                 plan_run_id=summary.plan_run_id,
@@ -346,20 +350,24 @@ def _step(progress: Progress | None, what: str, n: int) -> None:
 
 
 def _solve(
-    ctx: Context, snap: Snapshot, policy: planner.Policy, window: PlanWindow, progress: Progress | None
-) -> SolvedPlan:
-    """Territories first, then each rep's dated visits over the window, from the same snapshot."""
+    ctx: Context,
+    snap: Snapshot,
+    policy: planner.Policy,
+    window: PlanWindow,
+    progress: Progress | None,
+    history: changes.ChangeHistory,
+    pending: Proposal | None,
+) -> tuple[SolvedPlan, changes.NightPlan]:
+    """Territories first (forced changes, and a rebalance only when due), then each rep's dated
+    visits over the window, from the same snapshot."""
     settings = ctx.settings
     travel = ctx.travel(policy)
-    territories = planner.rebalance(
-        snap.accounts,
-        snap.reps,
-        policy,
-        mode=settings.plan_mode,
-        seed=settings.plan_seed,
-        time_limit=settings.plan_seconds,
-        travel=travel,
-    )
+    rebalance = changes.rebalancer(snap.reps, travel, seed=settings.plan_seed, seconds=settings.plan_seconds)
+    night = changes.plan_night(
+        snap, policy, history, rebalance,
+        mode=settings.plan_mode, changes=settings.territory_changes, pending=pending,
+    )  # fmt: skip
+    territories = night.territories
     _step(progress, "territories", len(territories.assignments))
     call_plans = planner.build_call_plans(
         territories,
@@ -374,7 +382,7 @@ def _solve(
         time_limit=settings.plan_seconds,
     )
     _step(progress, "call plans", len(call_plans))
-    return SolvedPlan(territories, call_plans)
+    return SolvedPlan(territories, call_plans), night
 
 
 def _plan_summary(
@@ -451,8 +459,10 @@ def push(
             )
             if plan_run is None or plan_run.id is None:
                 raise LookupError(f"org {org_id} has no plan to push")
+            approved = changes.approve_waiting(org_id, plan_run, settings.territory_changes, session=session)
             diff = diff_plan(org_id, plan_run, session=session)
-            queued = enqueue(org_id, plan_run.id, diff.changes, session=session)
+            to_write = changes.forced_only(diff, plan_run, session=session)
+            queued = enqueue(org_id, plan_run.id, to_write, session=session) + approved
             run.set(plan_run_id=plan_run.id, queued=queued, left_alone=len(diff.left_alone))
             run.save(session=session)
         connector = ctx.connector_factory(org, settings)

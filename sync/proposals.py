@@ -292,16 +292,33 @@ def moved_by_choice_since(org_id: str, since: datetime, *, session: Session) -> 
     return moved
 
 
-def written_by_proposals(plan_run: PlanRun, *, session: Session) -> set[str]:
-    """Accounts whose owner a proposal writes, so pushing `plan_run` must not write (or undo) them:
-    the moves of its own proposals, and of any proposal approved after it was planned."""
+@dataclass(frozen=True)
+class HeldAccounts:
+    """Accounts whose owner proposals decide, as far as pushing one plan run is concerned."""
+
+    approved: frozenset[str]  # a proposal writes them: the plan must not write (or undo) them at all
+    pending: frozenset[str]  # waiting for a person: the plan may fix their territory, not their owner
+
+    def allows(self, payload: AssignmentPayload) -> bool:
+        if payload.account_id in self.approved:
+            return False
+        return payload.account_id not in self.pending or payload.owner_id == payload.previous_owner_id
+
+
+def held_accounts(plan_run: PlanRun, *, session: Session) -> HeldAccounts:
+    """The moves of the plan run's own proposals, and of any proposal approved after it was planned."""
     rows = session.exec(
         select(Proposal).where(
             Proposal.org_id == plan_run.org_id,
+            col(Proposal.status).in_(
+                [ProposalStatus.PENDING, ProposalStatus.APPROVED, ProposalStatus.APPLIED]
+            ),
             (col(Proposal.plan_run_id) == plan_run.id) | (col(Proposal.decided_at) >= plan_run.created_at),
         )
     ).all()
-    return {m.account_id for p in rows for m in p.diff.moves}
+    decided = {m.account_id for p in rows if p.status is not ProposalStatus.PENDING for m in p.diff.moves}
+    waiting = {m.account_id for p in rows if p.status is ProposalStatus.PENDING for m in p.diff.moves}
+    return HeldAccounts(frozenset(decided), frozenset(waiting - decided))
 
 
 # --------------------------------------------------------------------------- the audit trail

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
         13, ge=1, le=52, description="Weeks the call plan looks ahead, so every tier gets its visits"
     )
     policy_file: str | None = Field(None, description="Policy TOML (tiers, capacity, balance)")
+    territory_changes: Literal["approve", "auto"] = Field(
+        "approve",
+        description="Rebalancing moves: approve = a proposal waits for a person; auto = approved at once",
+    )
     osrm_url: str | None = Field(None, description="OSRM-compatible table API; unset = haversine")
 
     # --- Salesforce ------------------------------------------------------------------

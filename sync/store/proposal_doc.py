@@ -46,3 +46,17 @@ class ProposalOutcome(ProposalDocument):
 
     applied: tuple[str, ...] = ()  # account ids queued for the CRM
     dropped: tuple[DroppedMove, ...] = ()
+
+
+class NightDecision(ProposalDocument):
+    """What a night decided about owners: forced changes applied, and why it proposed or did not."""
+
+    forced: int = 0  # owner changes the night applied itself (no owner, owner gone, out of reach, skill)
+    proposed: int = 0  # rebalancing moves put to a person
+    proposal_id: int | None = None
+    trigger: tuple[str, ...] = ()  # where balance is past the trigger (empty: within it)
+    budget_left: int | None = None  # moves by choice left in the rolling window (None: full mode)
+    cooling: int = 0  # accounts moved by choice within the cooldown: kept
+    kept_pending: int | None = None  # an older proposal for the same book, still waiting
+    why_no_proposal: str = ""
+    fingerprint: str = ""  # the book the proposal was planned on

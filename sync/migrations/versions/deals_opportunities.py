@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import sync.store.types
 
 revision: str = 'deals_opportunities'
-down_revision: str | None = '0002'
+down_revision: str | None = 'changes_proposals'  # transit: chained locally; the lead renumbers
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
