@@ -137,10 +137,13 @@ class _RepHandoffs:
         return cls(spans, joint, slots.warnings_of(rep_id))
 
     def account(self, acc: Account) -> Account:
-        """The account as this rep's plan sees it: with the joint visit booked."""
-        if acc.id not in self.joint:
+        """The account as this rep's plan sees it: its appointments in the rep's span, the joint visit."""
+        span = self.spans.get(acc.id)
+        if span is None:
             return acc
-        return replace(acc, windows=(*acc.windows, self.joint[acc.id][0]))
+        windows = tuple(w for w in acc.windows if w.on is None or span.holds(w.on))
+        joint = (self.joint[acc.id][0],) if acc.id in self.joint else ()
+        return replace(acc, windows=windows + joint)
 
     def mark(self, days: list[DayRoute]) -> list[DayRoute]:
         """Each joint visit names the other rep."""

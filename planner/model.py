@@ -226,10 +226,14 @@ class TransitionPolicy:
 
     # an account with an open deal above this amount is not moved by choice while the deal is open
     protect_pipeline_over: float = 10_000.0
+    # an approved move takes effect this many days after approval, with a handoff visit before (0: at once)
+    days: int = 30
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.protect_pipeline_over < float("inf"):
             raise ValueError("transition.protect_pipeline_over must be an amount >= 0")
+        if self.days < 0:
+            raise ValueError("transition.days must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)

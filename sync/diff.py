@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
+from sync.handoff_visits import visit_subject
 from sync.notices import rep_notices
 from sync.outbox import Change
 from sync.store import (
@@ -301,7 +302,7 @@ def _planned_visit_changes(
             owner_id=v.rep_crm_id,
             start=v.starts_at,
             end=v.ends_at,
-            subject=f"Visit: {v.account_crm_id}",
+            subject=visit_subject(key, v.account_crm_id),
             description=f"Planned by territory-sync (plan run {run_id}), stop {v.sequence} of the day",
         )
         crm = known.in_crm.get(key)

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 import planner
 from connectors.base import CRMConnector, DeletedRecord, Stream, as_utc
-from sync import changes, intake, proposals
+from sync import changes, intake, proposals, transitions
 from sync.crm import OrgConfig, build_connector, configured_orgs, redis_prefix
 from sync.diff import PlanDiff, diff_plan
 from sync.geocode import Geocoder, ZipCentroidGeocoder
@@ -315,8 +315,12 @@ def plan(
             snap = load_snapshot(org_id, policy, window, session=session)
             history = changes.ChangeHistory.load(org_id, policy, ctx.clock(), session=session)
             waiting = proposals.pending(org_id, session=session)
+            held = transitions.held_moves(org_id, session=session)
         _step(progress, "snapshot", len(snap.accounts))
-        solved, night = _solve(ctx, snap, policy, window, progress, history, waiting[-1] if waiting else None)
+        solved, night = _solve(
+            ctx, snap, policy, window, progress, history, waiting[-1] if waiting else None,
+            transitions.handoffs(held, snap.reps),
+        )  # fmt: skip
         with transaction(ctx.engine) as session:
             plan_run = store_plan(
                 org_id,
@@ -357,6 +361,7 @@ def _solve(
     progress: Progress | None,
     history: changes.ChangeHistory,
     pending: Proposal | None,
+    handoffs: Sequence[planner.Handoff] = (),
 ) -> tuple[SolvedPlan, changes.NightPlan]:
     """Territories first (forced changes, and a rebalance only when due), then each rep's dated
     visits over the window, from the same snapshot."""
@@ -370,7 +375,8 @@ def _solve(
     territories = night.territories
     _step(progress, "territories", len(territories.assignments))
     call_plans = planner.build_call_plans(
-        territories,
+        # with transition dates, tonight's owners keep their accounts until a move's date comes
+        night.stable if policy.transition.days else territories,
         snap.accounts,
         snap.reps,
         policy,
@@ -380,6 +386,7 @@ def _solve(
         completed=[planner.CompletedVisit(c.account_id, c.on) for c in snap.completed],
         seed=settings.plan_seed,
         time_limit=settings.plan_seconds,
+        handoffs=handoffs,
     )
     _step(progress, "call plans", len(call_plans))
     return SolvedPlan(territories, call_plans), night
@@ -459,7 +466,10 @@ def push(
             )
             if plan_run is None or plan_run.id is None:
                 raise LookupError(f"org {org_id} has no plan to push")
-            approved = changes.approve_waiting(org_id, plan_run, settings.territory_changes, session=session)
+            days = ctx.policy().transition.days
+            approved = changes.approve_waiting(
+                org_id, plan_run, settings.territory_changes, transition_days=days, session=session
+            ) + transitions.apply_due(org_id, ctx.today(), now=ctx.clock(), session=session)
             diff = diff_plan(org_id, plan_run, session=session)
             to_write = changes.forced_only(diff, plan_run, session=session)
             queued = enqueue(org_id, plan_run.id, to_write, session=session) + approved

@@ -158,16 +158,25 @@ def reject(
 
 
 def approve(
-    proposal_id: int, by: str, *, reason: str | None = None, now: datetime | None = None, session: Session
+    proposal_id: int,
+    by: str,
+    *,
+    reason: str | None = None,
+    now: datetime | None = None,
+    transition_days: int = 0,
+    session: Session,
 ) -> Decision:
-    """Record the approval, then queue the moves that still hold and record what was dropped."""
+    """Record the approval, then queue the moves that still hold and record what was dropped; with
+    `transition_days` (the policy's `[transition] days`) the moves wait for their date instead."""
+    from sync.transitions import take_effect
+
     proposal = get_proposal(proposal_id, session=session)
     _decidable(proposal)
     at = now or utcnow()
     proposal.status = ProposalStatus.APPROVED
     proposal.decided_by, proposal.decided_at, proposal.decision_reason = by, at, reason
     session.add(proposal)
-    return apply(proposal, now=at, session=session)
+    return take_effect(proposal, days=transition_days, now=at, session=session)
 
 
 def apply(proposal: Proposal, *, now: datetime | None = None, session: Session) -> Decision:
@@ -289,6 +298,17 @@ def moved_by_choice_since(org_id: str, since: datetime, *, session: Session) -> 
         assert p.applied_at is not None
         for account_id in p.outcome.applied:
             moved[account_id] = p.applied_at
+    # approved and waiting for its transition date: its moves are spoken for already
+    for p in session.exec(
+        select(Proposal).where(
+            Proposal.org_id == org_id,
+            Proposal.status == ProposalStatus.APPROVED,
+            col(Proposal.decided_at) >= since,
+        )
+    ):
+        assert p.decided_at is not None
+        for m in p.diff.moves:
+            moved.setdefault(m.account_id, p.decided_at)
     return moved
 
 
