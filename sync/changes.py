@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -27,7 +27,7 @@ import planner
 from sync import proposals
 from sync.diff import PlanDiff
 from sync.outbox import Change
-from sync.snapshot import Snapshot
+from sync.snapshot import Snapshot, last_pushed_assignments
 from sync.store import PlanRun, Proposal
 from sync.store.outbox_payload import AssignmentPayload
 from sync.store.plan_summary import BalanceMetrics
@@ -63,19 +63,25 @@ class ChangeMode(StrEnum):
 
 @dataclass(frozen=True)
 class ChangeHistory:
-    """What was already moved by choice: the budget it used and the accounts still cooling down."""
+    """What was already decided: the budget moves by choice used, the accounts still cooling down,
+    the owners we set ourselves lately, and the book the last decided proposal left."""
 
-    moved_in_window: int
-    cooling: frozenset[str]
+    moved_in_window: int = 0
+    cooling: frozenset[str] = frozenset()
+    ours: Mapping[str, str] = field(default_factory=dict)  # account -> owner we pushed within the cooldown
+    settled_books: frozenset[str] = frozenset()  # book fingerprints no proposal is needed for again
 
     @classmethod
     def load(cls, org_id: str, policy: planner.Policy, now: datetime, *, session: Session) -> ChangeHistory:
         d = policy.disruption
         window = proposals.moved_by_choice_since(org_id, now - timedelta(days=d.window_days), session=session)
-        cooling = proposals.moved_by_choice_since(
-            org_id, now - timedelta(days=d.cooldown_days), session=session
-        )
-        return cls(moved_in_window=len(window), cooling=frozenset(cooling))
+        since = now - timedelta(days=d.cooldown_days)
+        cooling = proposals.moved_by_choice_since(org_id, since, session=session)
+        pushed = last_pushed_assignments(org_id, session=session)
+        ours = {a: p.payload.owner_id for a, p in pushed.items() if p.at >= since and p.payload.owner_id}
+        last = proposals.latest_decided(org_id, session=session)
+        settled = {last.inputs_fingerprint, last.diff.book_after} - {""} if last is not None else set()
+        return cls(len(window), frozenset(cooling), ours, frozenset(settled))
 
 
 @dataclass(frozen=True)
@@ -131,21 +137,11 @@ def book_fingerprint(
     """What a rebalance depends on: accounts, their owners and the reps (not the day's visits)."""
     digest = hashlib.sha256()
     rows = [
-        (
-            a.id,
-            a.lat,
-            a.lon,
-            a.tier,
-            a.potential,
-            a.effort,
-            sorted(a.skills),
-            a.current_rep,
-            a.locked,
-            a.keep_rep,
-        )
-        for a in accounts
+        (a.id, a.lat, a.lon, a.tier, a.potential, a.effort, sorted(a.skills), a.current_rep) for a in accounts
     ]
-    digest.update(json.dumps([rows, [repr(r) for r in reps]], default=str).encode())
+    # a rep by who it is, not where: a home guessed from the book moves with the book
+    team = [(r.id, r.target_share, sorted(r.skills), r.overlay) for r in reps]
+    digest.update(json.dumps([rows, team], default=str).encode())
     digest.update(repr(policy).encode())
     return digest.hexdigest()
 
@@ -161,8 +157,7 @@ def plan_night(
     pending: Proposal | None,
 ) -> NightPlan:
     """Forced changes always; a rebalance only if the trigger is crossed and the budget allows it."""
-    kept = [dataclasses.replace(a, keep_rep=True) for a in snap.accounts]
-    stable = rebalance(kept, policy, "minimal")
+    stable = rebalance(_kept(snap, history), policy, "minimal")
     check = trigger_check(stable.after, policy.trigger, snap.rep_names)
     plannable = len(stable.assignments)
     budget = max(0, math.floor(policy.disruption.max_move_share * plannable) - history.moved_in_window)
@@ -189,14 +184,35 @@ def plan_night(
     if pending is not None and pending.inputs_fingerprint == fingerprint:
         decision = decision.model_copy(update={"kept_pending": pending.id})
         return _stable(stable, decision, f"proposal {pending.id} is still pending for the same book")
+    if fingerprint in history.settled_books:
+        return _stable(stable, decision, "nothing changed in the CRM since the last proposal was decided")
     share = min(1.0, (budget + 0.5) / max(len(base), 1))
     rebalanced = rebalance(base, _with_move_share(policy, share), mode)
     after = trigger_check(rebalanced.after, policy.trigger, snap.rep_names)
     if not rebalanced.moves or after.excess > 0.9 * check.excess:
         return _stable(stable, decision, "no rebalance within the budget improves balance enough")
-    decision = decision.model_copy(update={"proposed": len(rebalanced.moves), "fingerprint": fingerprint})
+    after_fp = book_fingerprint(
+        [dataclasses.replace(a, current_rep=rebalanced.assignments.get(a.id, a.current_rep)) for a in base],
+        snap.reps,
+        policy,
+    )
+    decision = decision.model_copy(
+        update={"proposed": len(rebalanced.moves), "fingerprint": fingerprint, "book_after": after_fp}
+    )
     chosen = _merged(stable, rebalanced) if changes == ChangeMode.AUTO else stable
     return NightPlan(chosen, stable, rebalanced, decision)
+
+
+def _kept(snap: Snapshot, history: ChangeHistory) -> list[planner.Account]:
+    """Every account kept by its rep unless it must move; an owner we set lately is not undone by
+    the reach rule (no flip-flop between nights), only by its rep leaving or lacking a skill."""
+    reps = {r.id: r for r in snap.reps}
+    kept = []
+    for a in snap.accounts:
+        rep = reps.get(a.current_rep or "")
+        ours = rep is not None and history.ours.get(a.id) == rep.id and a.skills <= rep.skills
+        kept.append(dataclasses.replace(a, keep_rep=True, locked=a.locked or ours))
+    return kept
 
 
 def _stable(stable: planner.TerritoryPlan, decision: NightDecision, why: str) -> NightPlan:
@@ -254,6 +270,7 @@ def record_night(
             before=BalanceMetrics.model_validate(night.stable.after),
             after=BalanceMetrics.model_validate(night.rebalance.after),
             fingerprint=night.decision.fingerprint,
+            book_after=night.decision.book_after,
             session=session,
         )
     elif night.decision.kept_pending is None:

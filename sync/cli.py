@@ -415,6 +415,73 @@ def runs(
         print_run_detail(detail)
 
 
+@app.command()
+def proposals(
+    proposal_id: int | None = typer.Argument(None, help="Show this proposal: every move, its audit line"),
+    org: str | None = typer.Option(None, "--org", help="Only this org"),
+    limit: int = typer.Option(20, "--limit", help="How many proposals"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+) -> None:
+    """Territory proposals: rebalancing moves waiting for approval, and what was decided."""
+    from sync.proposal_views import print_proposal, print_proposals, proposal_view, proposal_views
+    from sync.proposals import ProposalNotFound, get_proposal
+    from sync.store import transaction
+
+    with transaction(_engine()) as session:
+        try:
+            views = (
+                [proposal_view(get_proposal(proposal_id, session=session), session=session)]
+                if proposal_id is not None
+                else proposal_views(org_id=org, limit=limit, session=session)
+            )
+        except ProposalNotFound as exc:
+            raise fail(str(exc)) from None
+    if as_json:
+        console.print_json(json.dumps([v.as_dict() for v in views]))
+    elif proposal_id is not None:
+        print_proposal(views[0], console)
+    else:
+        print_proposals(views, console)
+
+
+@app.command()
+def approve(
+    proposal_id: int = typer.Argument(..., help="The proposal's id (`tsync proposals`)"),
+    by: str = typer.Option(..., "--by", help="Who approves (recorded with the decision)"),
+    reason: str | None = typer.Option(None, "--reason", help="Why (recorded)"),
+) -> None:
+    """Approve a proposal: its moves that still hold are written to the CRM, each naming the proposal."""
+    from sync.decide import approve_proposal
+    from sync.proposals import NotDecidable, ProposalNotFound
+
+    try:
+        approval = approve_proposal(proposal_id, by, reason=reason)
+    except (ProposalNotFound, NotDecidable) as exc:
+        raise fail(str(exc)) from None
+    d = approval.decision
+    sent = f"{approval.sent.done} written to the CRM" if approval.sent else "queued for the next `tsync push`"
+    console.print(f"proposal {d.proposal_id} approved by {escape(by)}: {len(d.applied)} move(s) {sent}")
+    for dropped in d.dropped:
+        console.print(f"  dropped {escape(dropped.account_id)}: {escape(dropped.why)}", highlight=False)
+
+
+@app.command()
+def reject(
+    proposal_id: int = typer.Argument(..., help="The proposal's id (`tsync proposals`)"),
+    by: str = typer.Option(..., "--by", help="Who rejects (recorded with the decision)"),
+    reason: str = typer.Option(..., "--reason", help="Why (recorded)"),
+) -> None:
+    """Reject a proposal: nothing of it reaches the CRM; the decision is recorded."""
+    from sync.decide import reject_proposal
+    from sync.proposals import NotDecidable, ProposalNotFound
+
+    try:
+        reject_proposal(proposal_id, by, reason)
+    except (ProposalNotFound, NotDecidable) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"proposal {proposal_id} rejected by {escape(by)}: {escape(reason)}")
+
+
 @outbox_app.command("list")
 def outbox_list(
     status: str = typer.Option("parked", "--status", help="pending, retry, parked, done, superseded"),

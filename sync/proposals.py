@@ -67,6 +67,7 @@ def record_proposal(
     before: BalanceMetrics,
     after: BalanceMetrics,
     fingerprint: str = "",
+    book_after: str = "",
     origin: ProposalOrigin = ProposalOrigin.NIGHTLY,
     label: str = "",
     session: Session,
@@ -82,7 +83,7 @@ def record_proposal(
         origin=origin,
         label=label,
         inputs_fingerprint=fingerprint,
-        diff=ProposalDiff(moves=tuple(sorted(moves, key=lambda m: m.account_id))),
+        diff=ProposalDiff(moves=tuple(sorted(moves, key=lambda m: m.account_id)), book_after=book_after),
         metrics_before=before,
         metrics_after=after,
     )
@@ -113,6 +114,22 @@ def pending(org_id: str, *, session: Session) -> list[Proposal]:
             .order_by(col(Proposal.id))
         ).all()
     )
+
+
+def latest_decided(org_id: str, *, session: Session) -> Proposal | None:
+    """The org's last nightly proposal a person (or auto mode) approved or rejected."""
+    return session.exec(
+        select(Proposal)
+        .where(
+            Proposal.org_id == org_id,
+            Proposal.origin == ProposalOrigin.NIGHTLY,
+            col(Proposal.status).in_(
+                [ProposalStatus.APPLIED, ProposalStatus.APPROVED, ProposalStatus.REJECTED]
+            ),
+        )
+        .order_by(col(Proposal.decided_at).desc(), col(Proposal.id).desc())
+        .limit(1)
+    ).first()
 
 
 def list_proposals(

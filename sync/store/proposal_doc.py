@@ -29,6 +29,7 @@ class ProposalDiff(ProposalDocument):
     """The moves of a proposal, in account order."""
 
     moves: tuple[ProposedMove, ...] = ()
+    book_after: str = ""  # fingerprint of the book once every move is made (a later night compares)
 
     def accounts(self) -> set[str]:
         return {m.account_id for m in self.moves}
@@ -60,3 +61,4 @@ class NightDecision(ProposalDocument):
     kept_pending: int | None = None  # an older proposal for the same book, still waiting
     why_no_proposal: str = ""
     fingerprint: str = ""  # the book the proposal was planned on
+    book_after: str = ""  # ... and the book once it is applied
