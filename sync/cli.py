@@ -421,8 +421,12 @@ def proposals(
     org: str | None = typer.Option(None, "--org", help="Only this org"),
     limit: int = typer.Option(20, "--limit", help="How many proposals"),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+    compare: tuple[int, int] | None = typer.Option(None, "--compare", help="Two proposals, side by side"),
 ) -> None:
     """Territory proposals: rebalancing moves waiting for approval, and what was decided."""
+    if compare is not None:
+        _compare(compare, as_json=as_json)
+        return
     from sync.proposal_views import print_proposal, print_proposals, proposal_view, proposal_views
     from sync.proposals import ProposalNotFound, get_proposal
     from sync.store import transaction
@@ -442,6 +446,53 @@ def proposals(
         print_proposal(views[0], console)
     else:
         print_proposals(views, console)
+
+
+def _compare(ids: tuple[int, int], *, as_json: bool) -> None:
+    from sync.proposals import ProposalNotFound
+    from sync.scenarios import compare, print_comparison
+    from sync.store import transaction
+
+    with transaction(_engine()) as session:
+        try:
+            pair = compare(*ids, session=session)
+        except ProposalNotFound as exc:
+            raise fail(str(exc)) from None
+    if as_json:
+        console.print_json(json.dumps([f.as_dict() for f in pair]))
+    else:
+        print_comparison(pair, console)
+
+
+@app.command()
+def propose(
+    org: str | None = OrgOption,
+    add_rep: list[str] = typer.Option([], "--add-rep", help="EMAIL,POSTAL_CODE of a rep to add (repeatable)"),
+    remove_rep: list[str] = typer.Option([], "--remove-rep", help="EMAIL of a rep to leave out (repeatable)"),
+    policy: Path | None = typer.Option(None, "--policy", help="Plan with this policy TOML instead"),
+    mode: str = typer.Option("minimal", "--mode", help="full (a clean redesign) or minimal (fewest moves)"),
+) -> None:
+    """A scenario from the stored snapshot, stored as a proposal; the CRM is neither read nor written."""
+    from sync.scenarios import NewRep, ScenarioError, ScenarioRequest
+    from sync.scenarios import propose as propose_scenario
+
+    if mode not in ("full", "minimal"):
+        raise fail("--mode must be full or minimal")
+    for org_id in _orgs(org):
+        try:
+            request = ScenarioRequest(
+                add_reps=tuple(NewRep.parse(r) for r in add_rep), remove_reps=tuple(remove_rep),
+                policy_file=policy, mode="full" if mode == "full" else "minimal",
+            )  # fmt: skip
+            p = propose_scenario(org_id, request)
+        except ScenarioError as exc:
+            raise fail(str(exc)) from None
+        console.print(
+            f"[bold]{escape(org_id)}[/]: proposal {p.id}: {escape(p.label)}: {len(p.diff.moves)} moves, "
+            f"potential CV {p.metrics_before.potential.cv or 0:.3f} → "
+            f"{p.metrics_after.potential.cv or 0:.3f}; "
+            f"`tsync proposals --compare {p.id} <other>` puts it beside another"
+        )
 
 
 @app.command()

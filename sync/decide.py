@@ -32,7 +32,10 @@ def approve_proposal(
     ctx = ctx or default_context()
     with transaction(ctx.engine) as session:
         org_id = proposals.get_proposal(proposal_id, session=session).org_id
-        decision = proposals.approve(proposal_id, by, reason=reason, now=ctx.clock(), session=session)
+        decision = proposals.approve(
+            proposal_id, by, reason=reason, now=ctx.clock(), transition_days=ctx.policy().transition.days,
+            session=session,
+        )  # fmt: skip
     if not send or not decision.queued:
         return Approval(decision, None)
     try:
