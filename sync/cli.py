@@ -254,14 +254,17 @@ def push(
     """Send the latest plan's changes to the CRM through the outbox (or preview them)."""
     from sync import pipeline
     from sync.console import print_diff, print_pushed
+    from sync.transitions import print_held
 
     results: dict[str, Any] = {}
     for org_id in _orgs(org):
         if dry_run:
             diff = pipeline.preview(org_id, plan_run_id=plan_run)
-            results[org_id] = diff.as_dict()
+            held = _held_moves(org_id)
+            results[org_id] = {**diff.as_dict(), "transitions": [h.as_dict() for h in held]}
             if not as_json:
                 print_diff(org_id, diff)
+                print_held(held, console)
             continue
         with progress_bars() as progress:
             summary = pipeline.push(org_id, plan_run_id=plan_run, progress=ProgressSink(progress))
@@ -446,6 +449,15 @@ def proposals(
         print_proposal(views[0], console)
     else:
         print_proposals(views, console)
+
+
+def _held_moves(org_id: str) -> list[Any]:
+    """Approved moves waiting for their transition date (the dry run shows each with its date)."""
+    from sync.store import transaction
+    from sync.transitions import held_views
+
+    with transaction(_engine()) as session:
+        return list(held_views(org_id, session=session))
 
 
 def _compare(ids: tuple[int, int], *, as_json: bool) -> None:

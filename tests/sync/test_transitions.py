@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from rich.console import Console
 from sqlmodel import Session, col, select
 
 from sync import pipeline, proposals
@@ -30,6 +31,7 @@ from sync.store import (
 from sync.store.plan_summary import BalanceMetrics
 from sync.store.proposal_doc import ProposedMove
 from sync.store.schema import upgrade
+from sync.transitions import held_views, print_held
 
 from .conftest import EmulatedCRM
 
@@ -146,6 +148,13 @@ def test_an_approved_move_lands_on_its_transition_date_with_a_handoff_visit_on_b
     assert sorted(owner for owner, _ in meetings) == sorted([outgoing, incoming])
     assert meetings[0][1] == meetings[1][1]  # the same time on both calendars
     assert datetime.fromisoformat(meetings[0][1].replace("Z", "+00:00")).date() < EFFECTIVE
+    with Session(ctx.engine) as session:
+        (held,) = held_views(ORG, session=session)
+    assert (held.account_id, held.effective_on) == (account, EFFECTIVE.isoformat())
+    assert held.handoff_at is not None and held.handoff_at[:16] == meetings[0][1][:16]
+    shown = Console(record=True, width=160)
+    print_held([held], shown)
+    assert f"on {EFFECTIVE.isoformat()} (proposal {proposal_id}); handoff visit" in shown.export_text()
     covering = planned_reps_of(ctx, night.plan.plan_run_id, account)
     assert all(d < EFFECTIVE for d in covering[outgoing])
     handoff_day = datetime.fromisoformat(meetings[0][1].replace("Z", "+00:00")).date()
