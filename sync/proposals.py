@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -185,7 +185,6 @@ def approve(
 ) -> Decision:
     """Record the approval, then queue the moves that still hold and record what was dropped; with
     `transition_days` (the policy's `[transition] days`) the moves wait for their date instead."""
-    from sync.transitions import take_effect
 
     proposal = get_proposal(proposal_id, session=session)
     _decidable(proposal)
@@ -194,6 +193,21 @@ def approve(
     proposal.decided_by, proposal.decided_at, proposal.decision_reason = by, at, reason
     session.add(proposal)
     return take_effect(proposal, days=transition_days, now=at, session=session)
+
+
+def take_effect(proposal: Proposal, *, days: int, now: datetime | None = None, session: Session) -> Decision:
+    """After approval: apply at once (`days` 0), or hold the approved proposal until approval day + `days`
+    (`sync.transitions` applies it on that date and plans the handoff visits before it)."""
+    at = now or utcnow()
+    proposal.effective_on = at.date() + timedelta(days=max(0, days))
+    if days <= 0:
+        return apply(proposal, now=at, session=session)
+    assert proposal.id is not None
+    session.add(proposal)
+    return Decision(
+        proposal_id=proposal.id, status=proposal.status, decided_by=proposal.decided_by or "",
+        applied=(), dropped=(), queued=0,
+    )  # fmt: skip
 
 
 def apply(proposal: Proposal, *, now: datetime | None = None, session: Session) -> Decision:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from rich.console import Console
@@ -25,7 +25,6 @@ import planner
 from sync import proposals
 from sync.handoff_visits import HANDOFF_KEY_MARK
 from sync.store import PlannedVisit, PlanRun, Proposal, ProposalStatus, RepRow
-from sync.store.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -38,27 +37,6 @@ class HeldMove:
     from_rep: str
     to_rep: str
     effective_on: date
-
-
-def take_effect(
-    proposal: Proposal, *, days: int, now: datetime | None = None, session: Session
-) -> proposals.Decision:
-    """After approval: apply at once (`days` 0), or hold the proposal until approval day + `days`."""
-    at = now or utcnow()
-    if days <= 0:
-        proposal.effective_on = at.date()
-        return proposals.apply(proposal, now=at, session=session)
-    assert proposal.id is not None
-    proposal.effective_on = at.date() + timedelta(days=days)
-    session.add(proposal)
-    return proposals.Decision(
-        proposal_id=proposal.id,
-        status=proposal.status,
-        decided_by=proposal.decided_by or "",
-        applied=(),
-        dropped=(),
-        queued=0,
-    )
 
 
 def held(org_id: str, *, session: Session) -> list[Proposal]:
