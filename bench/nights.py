@@ -22,8 +22,10 @@ once) or `none` (proposals never approved: only forced changes land).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import random
+import re
 import statistics
 import tempfile
 from collections.abc import Iterator
@@ -259,7 +261,7 @@ def run_nights(config: NightsConfig, *, console: Console | None = None) -> list[
             )
             rows.append(row)
             if console is not None:
-                console.print(_line(row), soft_wrap=True)
+                console.print(night_line(row), soft_wrap=True)
     return rows
 
 
@@ -273,7 +275,7 @@ def _pending(ctx: pipeline.Context) -> int:
     return int(counter(ctx, ORG_ID)) if callable(counter) else 0
 
 
-def _line(n: Night) -> str:
+def night_line(n: Night) -> str:
     cv = "—" if n.potential_cv is None else f"{n.potential_cv:.3f}"
     return (
         f"night {n.number:>2} {n.day}: {n.owner_changes:>4} owner changes "
@@ -329,6 +331,33 @@ def write_png(runs: dict[str, list[Night]], path: Path) -> Path:
     return path
 
 
+LINE = re.compile(
+    r"night\s+(\d+) (\S+):\s+(\d+) owner changes \(([\d.]+)%, (\d+) again\); "
+    r"90 days ([\d.]+)% of budget (\d+)%; potential CV (\S+); (.*)"
+)
+
+
+def rows_from_log(path: Path) -> list[Night]:
+    """The nights a run printed (its per-night lines), e.g. of runs made in parallel, one mode each."""
+    rows: list[Night] = []
+    accounts = 0
+    for line in path.read_text().splitlines():
+        m = LINE.match(line.strip())
+        if m is None:
+            continue
+        changes, pct = int(m[3]), float(m[4])
+        accounts = round(changes * 100 / pct) if pct > 0 else accounts
+        rows.append(Night(
+            number=int(m[1]), day=m[2], drift=m[9], owner_changes=changes, moved_again=int(m[5]),
+            accounts=accounts, moved_share_window=float(m[6]) / 100, budget=float(m[7]) / 100,
+            potential_cv=None if m[8] == "—" else float(m[8]),
+        ))  # fmt: skip
+    for n, row in enumerate(rows):  # nights before the first change: the first known count
+        if row.accounts == 0:
+            rows[n] = dataclasses.replace(row, accounts=next((r.accounts for r in rows if r.accounts), 1))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nights", type=int, default=60)
@@ -337,9 +366,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="plan time limit per night")
     parser.add_argument("--changes", nargs="+", default=["main"], choices=["main", "auto", "none"])
     parser.add_argument("--png", type=Path, default=None)
+    parser.add_argument(
+        "--from-logs",
+        nargs="+",
+        default=[],
+        metavar="LABEL=LOG",
+        help="tabulate and plot runs already made (their printed nights) instead of running",
+    )
     args = parser.parse_args(argv)
     console = Console(width=max(Console().width, 120))
     runs: dict[str, list[Night]] = {}
+    if args.from_logs:
+        for spec in args.from_logs:
+            label, _, log = spec.partition("=")
+            runs[label] = rows_from_log(Path(log))
+            console.print(table(runs[label], f"{len(runs[label])} nights, changes: {label}"))
+            console.print(summary(runs[label], label))
+        if args.png:
+            console.print(f"wrote {write_png(runs, args.png)}")
+        return
     for mode in args.changes:
         config = NightsConfig(
             nights=args.nights,
@@ -356,6 +401,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def summary(rows: list[Night], mode: str) -> str:
+    if not rows:
+        return f"{mode}: no nights"
     total = sum(n.owner_changes for n in rows[1:])
     quiet = sum(1 for n in rows[1:] if n.owner_changes == 0)
     worst = max((n.moved_share_window for n in rows), default=0.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench.nights import NightsConfig, run_nights, summary, table, write_png
+from bench.nights import NightsConfig, night_line, rows_from_log, run_nights, summary, table, write_png
 
 
 def test_a_short_run_of_nights_reports_owner_changes_budget_and_balance_per_night(tmp_path: Path) -> None:
@@ -24,3 +24,10 @@ def test_a_short_run_of_nights_reports_owner_changes_budget_and_balance_per_nigh
     assert "owner changes" in text and "night 1 changed" in text
     png = write_png({"main": rows}, tmp_path / "nights.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+    log = tmp_path / "nights.log"
+    log.write_text("\n".join(night_line(n) for n in rows))
+    again = rows_from_log(log)
+    assert [(n.number, n.owner_changes, n.potential_cv) for n in again] == [
+        (n.number, n.owner_changes, None if n.potential_cv is None else round(n.potential_cv, 3))
+        for n in rows
+    ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 
-from planner import Account, CallPlan, CallPlanParams, Handoff, Policy, Rep, build_call_plans
+from planner import Account, CallPlan, CallPlanParams, Handoff, Policy, Rep, TimeWindow, build_call_plans
 
 START = date(2026, 3, 2)  # a Monday
 EFFECTIVE = date(2026, 3, 25)  # a Wednesday, three weeks and a bit in
@@ -94,3 +95,12 @@ def test_a_handoff_beyond_the_horizon_waits_and_one_already_in_effect_is_reporte
     assert any("handoff of moving" in w and "before this plan starts" in w for w in result["ben"].warnings)
     assert visits_of(result["ana"], "moving") == []  # in effect: only the incoming rep visits it
     assert visits_of(result["ben"], "moving")
+
+
+def test_a_booked_appointment_after_the_date_goes_to_the_incoming_rep_only() -> None:
+    booked = TimeWindow(10 * 60, 10 * 60 + 30, on=EFFECTIVE + timedelta(days=6))
+    accounts = [a if a.id != "moving" else replace(a, windows=(booked,)) for a in ACCOUNTS]
+    result = build_call_plans(BOOK, accounts, [OUT, IN], Policy(), start=START, weeks=8, params=QUICK,
+                              time_limit=4.0, handoffs=(HANDOFF,))  # fmt: skip
+    assert booked.on not in [on for on, _, _ in visits_of(result["ana"], "moving")]
+    assert booked.on in [on for on, _, _ in visits_of(result["ben"], "moving")]
