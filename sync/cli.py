@@ -459,8 +459,9 @@ def approve(
     except (ProposalNotFound, NotDecidable) as exc:
         raise fail(str(exc)) from None
     d = approval.decision
-    sent = f"{approval.sent.done} written to the CRM" if approval.sent else "queued for the next `tsync push`"
-    console.print(f"proposal {d.proposal_id} approved by {escape(by)}: {len(d.applied)} move(s) {sent}")
+    sent = f"{approval.sent.done} written to the CRM" if approval.sent else "the next `tsync push` sends them"
+    queued = f"{len(d.applied)} move(s) queued"
+    console.print(f"proposal {d.proposal_id} approved by {escape(by)}: {queued}, {sent}")
     for dropped in d.dropped:
         console.print(f"  dropped {escape(dropped.account_id)}: {escape(dropped.why)}", highlight=False)
 

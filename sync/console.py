@@ -167,14 +167,16 @@ def print_run_detail(detail: RunDetail, *, issues_shown: int = 200) -> None:
 
 def print_outbox(status: str, rows: Sequence[OutboxItem]) -> None:
     table = Table(title=f"outbox: {status}")
-    for name in ("id", "org", "kind", "record", "attempts", "next attempt", "CRM error"):
+    for name in ("id", "org", "kind", "record", "proposal", "attempts", "next attempt", "CRM error"):
         table.add_column(name)
     for r in rows:
+        proposal = getattr(r.payload, "proposal_id", None)  # the approved proposal an owner change carries out
         table.add_row(
             str(r.id),
             escape(r.org_id),
             r.kind,
             escape(r.record_id),
+            str(proposal) if proposal else "",
             str(r.attempts),
             r.next_attempt_at.isoformat() if r.next_attempt_at else "",
             escape(f"{r.last_error_code or ''} {r.last_error or ''}".strip()),
