@@ -166,11 +166,13 @@ def print_run_detail(detail: RunDetail, *, issues_shown: int = 200) -> None:
 
 
 def print_outbox(status: str, rows: Sequence[OutboxItem]) -> None:
+    from sync.store.outbox_payload import AssignmentPayload
+
     table = Table(title=f"outbox: {status}")
     for name in ("id", "org", "kind", "record", "proposal", "attempts", "next attempt", "CRM error"):
         table.add_column(name)
     for r in rows:
-        proposal = getattr(r.payload, "proposal_id", None)  # the approved proposal an owner change carries out
+        proposal = r.payload.proposal_id if isinstance(r.payload, AssignmentPayload) else None
         table.add_row(
             str(r.id),
             escape(r.org_id),
