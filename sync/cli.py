@@ -233,6 +233,7 @@ def pull(
 def plan(org: str | None = OrgOption) -> None:
     """Rebalance territories and build call plans from what the store holds (no CRM calls)."""
     from sync import pipeline
+    from sync.console import print_night
 
     for org_id in _orgs(org):
         with progress_bars() as progress:
@@ -242,6 +243,7 @@ def plan(org: str | None = OrgOption) -> None:
             f"{summary.visits} visits planned, {summary.unassigned} unassigned, "
             f"{summary.human_edits} human edits kept"
         )
+        print_night(summary.night)
 
 
 @app.command()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sync.pipeline import RunSummary
     from sync.runs import RunDetail
     from sync.store import OutboxItem, SyncRun
+    from sync.store.proposal_doc import NightDecision
     from sync.views import PlanView
 
 console = Console()
@@ -85,6 +86,19 @@ def print_run(org_id: str, summary: RunSummary) -> None:
         f"accounts, {summary.plan.moves} moves, {summary.plan.visits} visits; "
         f"{r.done} changes applied, {r.rejected} rejected, {r.parked} parked"
     )
+    print_night(summary.plan.night)
+
+
+def print_night(night: NightDecision) -> None:
+    """What the night decided about owners: forced changes made, and the rebalance put to a person."""
+    forced = f"  {night.forced} forced owner change(s) made"
+    if night.proposal_id is not None:
+        pid = night.proposal_id
+        console.print(
+            f"{forced}; proposal {pid}: {night.proposed} rebalancing move(s) (see `tsync proposals {pid}`)"
+        )
+    elif night.why_no_proposal:
+        console.print(f"{forced}; no rebalance: {escape(night.why_no_proposal)}")
 
 
 def print_diff(org_id: str, diff: PlanDiff) -> None:
