@@ -68,7 +68,8 @@ class ChangeHistory:
 
     moved_in_window: int = 0
     cooling: frozenset[str] = frozenset()
-    ours: Mapping[str, str] = field(default_factory=dict)  # account -> owner we pushed within the cooldown
+    written: Mapping[str, str] = field(default_factory=dict)  # account -> owner we wrote within the cooldown
+    given: frozenset[str] = frozenset()  # ... of those, the ones whose owner we changed
     settled_books: frozenset[str] = frozenset()  # book fingerprints no proposal is needed for again
 
     @classmethod
@@ -78,10 +79,12 @@ class ChangeHistory:
         since = now - timedelta(days=d.cooldown_days)
         cooling = proposals.moved_by_choice_since(org_id, since, session=session)
         pushed = last_pushed_assignments(org_id, session=session)
-        ours = {a: p.payload.owner_id for a, p in pushed.items() if p.at >= since and p.payload.owner_id}
+        recent = {a: p.payload for a, p in pushed.items() if p.at >= since and p.payload.owner_id}
+        written = {a: p.owner_id for a, p in recent.items() if p.owner_id}
+        given = frozenset(a for a, p in recent.items() if p.owner_id != p.previous_owner_id)
         last = proposals.latest_decided(org_id, session=session)
         settled = {last.inputs_fingerprint, last.diff.book_after} - {""} if last is not None else set()
-        return cls(len(window), frozenset(cooling), ours, frozenset(settled))
+        return cls(len(window), frozenset(cooling), written, given, frozenset(settled))
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ def plan_night(
     pending: Proposal | None,
 ) -> NightPlan:
     """Forced changes always; a rebalance only if the trigger is crossed and the budget allows it."""
-    stable = rebalance(_kept(snap, history), policy, "minimal")
+    stable = rebalance(_kept(snap, history, stable=True), policy, "minimal")
     check = trigger_check(stable.after, policy.trigger, snap.rep_names)
     plannable = len(stable.assignments)
     budget = max(0, math.floor(policy.disruption.max_move_share * plannable) - history.moved_in_window)
@@ -172,13 +175,14 @@ def plan_night(
     if mode == "minimal" and budget == 0:
         return _stable(stable, decision, "the rolling move budget is used up")
     forced = {m.account_id for m in stable.moves}
+    # an account we gave an owner lately (forced or by choice) is not rebalanced within the cooldown
     base = [
         dataclasses.replace(
             a,
             current_rep=stable.assignments.get(a.id, a.current_rep),
             keep_rep=a.id in forced or a.id in history.cooling,
         )
-        for a in snap.accounts
+        for a in _kept(snap, history, stable=False)
     ]
     fingerprint = book_fingerprint(base, snap.reps, policy)
     if pending is not None and pending.inputs_fingerprint == fingerprint:
@@ -186,8 +190,7 @@ def plan_night(
         return _stable(stable, decision, f"proposal {pending.id} is still pending for the same book")
     if fingerprint in history.settled_books:
         return _stable(stable, decision, "nothing changed in the CRM since the last proposal was decided")
-    share = min(1.0, (budget + 0.5) / max(len(base), 1))
-    rebalanced = rebalance(base, _with_move_share(policy, share), mode)
+    rebalanced = _within_budget(rebalance, base, policy, mode, budget)
     after = trigger_check(rebalanced.after, policy.trigger, snap.rep_names)
     if not rebalanced.moves or after.excess > 0.9 * check.excess:
         return _stable(stable, decision, "no rebalance within the budget improves balance enough")
@@ -203,20 +206,41 @@ def plan_night(
     return NightPlan(chosen, stable, rebalanced, decision)
 
 
-def _kept(snap: Snapshot, history: ChangeHistory) -> list[planner.Account]:
-    """Every account kept by its rep unless it must move; an owner we set lately is not undone by
-    the reach rule (no flip-flop between nights), only by its rep leaving or lacking a skill."""
+def _kept(snap: Snapshot, history: ChangeHistory, *, stable: bool) -> list[planner.Account]:
+    """Accounts as tonight's runs see them. For the stable run, every account is kept by its rep
+    unless it must move, and an owner we wrote lately is not undone by the reach rule (a rep's home
+    guessed from its book moves with the book: no flip-flop between nights), only by its rep leaving
+    or lacking a skill. For the rebalance, accounts we gave an owner lately stay (the cooldown)."""
     reps = {r.id: r for r in snap.reps}
     kept = []
     for a in snap.accounts:
         rep = reps.get(a.current_rep or "")
-        ours = rep is not None and history.ours.get(a.id) == rep.id and a.skills <= rep.skills
-        kept.append(dataclasses.replace(a, keep_rep=True, locked=a.locked or ours))
+        ours = rep is not None and history.written.get(a.id) == rep.id and a.skills <= rep.skills
+        if stable:
+            kept.append(dataclasses.replace(a, keep_rep=True, locked=a.locked or ours))
+        else:
+            kept.append(dataclasses.replace(a, locked=a.locked or (ours and a.id in history.given)))
     return kept
 
 
 def _stable(stable: planner.TerritoryPlan, decision: NightDecision, why: str) -> NightPlan:
     return NightPlan(stable, stable, None, decision.model_copy(update={"why_no_proposal": why}))
+
+
+def _within_budget(
+    rebalance: Rebalance, base: list[planner.Account], policy: planner.Policy, mode: Mode, budget: int
+) -> planner.TerritoryPlan:
+    """The rebalance with what is left of the rolling budget; the planner does not count moves of
+    accounts it thinks their rep cannot reach, so a plan over budget is re-planned with less."""
+    limit = budget
+    for _ in range(3):
+        share = min(1.0, (limit + 0.5) / max(len(base), 1))
+        plan = rebalance(base, _with_move_share(policy, share), mode)
+        over = len(plan.moves) - budget
+        if mode != "minimal" or over <= 0 or limit == 0:
+            return plan
+        limit = max(0, limit - over)
+    return dataclasses.replace(plan, moves=())
 
 
 def _with_move_share(policy: planner.Policy, share: float) -> planner.Policy:

@@ -233,6 +233,7 @@ def pull(
 def plan(org: str | None = OrgOption) -> None:
     """Rebalance territories and build call plans from what the store holds (no CRM calls)."""
     from sync import pipeline
+    from sync.console import print_night
 
     for org_id in _orgs(org):
         with progress_bars() as progress:
@@ -242,6 +243,7 @@ def plan(org: str | None = OrgOption) -> None:
             f"{summary.visits} visits planned, {summary.unassigned} unassigned, "
             f"{summary.human_edits} human edits kept"
         )
+        print_night(summary.night)
 
 
 @app.command()
@@ -522,8 +524,9 @@ def approve(
     except (ProposalNotFound, NotDecidable) as exc:
         raise fail(str(exc)) from None
     d = approval.decision
-    sent = f"{approval.sent.done} written to the CRM" if approval.sent else "queued for the next `tsync push`"
-    console.print(f"proposal {d.proposal_id} approved by {escape(by)}: {len(d.applied)} move(s) {sent}")
+    sent = f"{approval.sent.done} written to the CRM" if approval.sent else "the next `tsync push` sends them"
+    queued = f"{len(d.applied)} move(s) queued"
+    console.print(f"proposal {d.proposal_id} approved by {escape(by)}: {queued}, {sent}")
     for dropped in d.dropped:
         console.print(f"  dropped {escape(dropped.account_id)}: {escape(dropped.why)}", highlight=False)
 

@@ -82,6 +82,7 @@ def demo_settings(out_dir: Path, sf_url: str, hs_url: str, size: DemoSize) -> Se
         # The emulators serve one org each at loopback speed: a generous budget keeps the demo quick.
         salesforce_requests_per_second=500.0,
         hubspot_requests_per_10s=5000,
+        territory_changes="auto",  # the demo approves its own proposals (and says so)
     )
 
 
@@ -96,7 +97,8 @@ def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | 
     console.print(
         f"[bold]territory-sync demo[/]: a Salesforce org of {size.salesforce_accounts:,} accounts and "
         f"{size.salesforce_reps} reps, a HubSpot portal of {size.hubspot_accounts:,} companies and "
-        f"{size.hubspot_reps} owners, both emulated on this machine."
+        f"{size.hubspot_reps} owners, both emulated on this machine. Rebalancing proposals are "
+        "approved at once (TERRITORY_CHANGES=auto); in production they wait for `tsync approve`."
     )
     with emulators(size) as (sf, hs, sf_app, hs_app):
         settings = demo_settings(out_dir, sf.url, hs.url, size)

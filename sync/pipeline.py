@@ -55,6 +55,7 @@ from sync.store import (
     upsert_page,
 )
 from sync.store.plan_summary import BalanceMetrics
+from sync.store.proposal_doc import NightDecision
 from sync.store.types import utcnow
 from sync.stored_plan import SolvedPlan, store_plan
 from sync.streams import PULL_ORDER, STORES, PulledTable, StreamStore, parse_streams
@@ -292,6 +293,7 @@ class PlanSummary:
     extra_reps_needed: int
     before: BalanceMetrics
     after: BalanceMetrics
+    night: NightDecision = field(default_factory=NightDecision)  # forced changes, and the rebalance proposed
 
 
 def plan(
@@ -408,6 +410,7 @@ def _plan_summary(
         extra_reps_needed=territories.extra_reps_needed,
         before=plan_run.metrics_before,
         after=plan_run.metrics_after,
+        night=plan_run.summary.night,
     )
 
 

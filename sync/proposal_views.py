@@ -167,4 +167,4 @@ def print_proposal(v: ProposalView, out: Console, *, shown: int = 50) -> None:
     if v.decision_reason:
         out.print(f"  reason: {escape(v.decision_reason)}", highlight=False)
     if v.status == "applied":
-        out.print(f"  {v.applied} move(s) written, {v.dropped} dropped")
+        out.print(f"  {v.applied} move(s) queued for the CRM, {v.dropped} dropped")

@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -24,6 +25,7 @@ from sqlmodel import Session, col, select
 import planner
 from sync import proposals
 from sync.handoff_visits import HANDOFF_KEY_MARK
+from sync.settings import Settings
 from sync.store import PlannedVisit, PlanRun, Proposal, ProposalStatus, RepRow
 
 
@@ -37,6 +39,12 @@ class HeldMove:
     from_rep: str
     to_rep: str
     effective_on: date
+
+
+def configured_days(settings: Settings) -> int:
+    """The policy's `[transition] days` (approvals outside a pipeline run, e.g. on the web)."""
+    text = Path(settings.policy_file).read_text() if settings.policy_file else ""
+    return planner.Policy.from_toml(text).transition.days
 
 
 def held(org_id: str, *, session: Session) -> list[Proposal]:
