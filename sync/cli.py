@@ -524,6 +524,12 @@ def approve(
     except (ProposalNotFound, NotDecidable) as exc:
         raise fail(str(exc)) from None
     d = approval.decision
+    if d.effective_on is not None and d.status == "approved":  # held for its transition date
+        console.print(
+            f"proposal {d.proposal_id} approved by {escape(by)}: its moves take effect on {d.effective_on}, "
+            "with a handoff visit of both reps before it (`tsync push --dry-run` lists them)"
+        )
+        return
     sent = f"{approval.sent.done} written to the CRM" if approval.sent else "the next `tsync push` sends them"
     queued = f"{len(d.applied)} move(s) queued"
     console.print(f"proposal {d.proposal_id} approved by {escape(by)}: {queued}, {sent}")

@@ -66,7 +66,10 @@ def emulators(size: DemoSize) -> Iterator[tuple[RunningServer, RunningServer, An
 
 
 def demo_settings(out_dir: Path, sf_url: str, hs_url: str, size: DemoSize) -> Settings:
+    policy = out_dir / "demo-policy.toml"
+    policy.write_text("[transition]\ndays = 0  # the demo's approved moves take effect at once\n")
     return load_settings(
+        policy_file=str(policy),
         database_url=f"sqlite:///{out_dir / 'demo.db'}",
         celery_broker_url=None,
         redis_url=None,
@@ -98,7 +101,8 @@ def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | 
         f"[bold]territory-sync demo[/]: a Salesforce org of {size.salesforce_accounts:,} accounts and "
         f"{size.salesforce_reps} reps, a HubSpot portal of {size.hubspot_accounts:,} companies and "
         f"{size.hubspot_reps} owners, both emulated on this machine. Rebalancing proposals are "
-        "approved at once (TERRITORY_CHANGES=auto); in production they wait for `tsync approve`."
+        "approved at once (TERRITORY_CHANGES=auto) and take effect at once ([transition] days = 0); "
+        "in production they wait for `tsync approve` and a transition date."
     )
     with emulators(size) as (sf, hs, sf_app, hs_app):
         settings = demo_settings(out_dir, sf.url, hs.url, size)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -54,6 +54,7 @@ class Decision:
     applied: tuple[str, ...]
     dropped: tuple[DroppedMove, ...]
     queued: int  # outbox rows added
+    effective_on: date | None = None  # when the moves take effect (held until then when later than today)
 
 
 # --------------------------------------------------------------------------- recording
@@ -206,7 +207,7 @@ def take_effect(proposal: Proposal, *, days: int, now: datetime | None = None, s
     session.add(proposal)
     return Decision(
         proposal_id=proposal.id, status=proposal.status, decided_by=proposal.decided_by or "",
-        applied=(), dropped=(), queued=0,
+        applied=(), dropped=(), queued=0, effective_on=proposal.effective_on,
     )  # fmt: skip
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from sync.cli import app
@@ -11,6 +13,14 @@ from sync.cli import app
 from .test_cli import invoke, tsync  # noqa: F401  (the fixture: the HubSpot emulator and a SQLite store)
 
 HOSTILE_BY = "[bold]ana@example.com[/]"
+
+
+@pytest.fixture(autouse=True)
+def moves_take_effect_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Approvals here apply at once; transition dates are test_transitions.py's."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[transition]\ndays = 0\n")
+    monkeypatch.setenv("POLICY_FILE", str(policy))
 
 
 def test_an_ops_lead_lists_a_proposal_approves_it_and_reads_the_audit_line(tsync: CliRunner) -> None:  # noqa: F811

@@ -5,6 +5,7 @@ emulator over real HTTP, on a real PostgreSQL store, reading owners back from th
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,6 +54,10 @@ class Nights:
 
     def __init__(self, crm: EmulatedCRM, database_url: str, **overrides: Any) -> None:
         server, self.app = crm
+        if "policy_file" not in overrides:  # approvals take effect at once (test_transitions.py: dates)
+            policy = Path(tempfile.mkdtemp()) / "policy.toml"
+            policy.write_text("[transition]\ndays = 0\n")
+            overrides["policy_file"] = str(policy)
         settings = load_settings(
             database_url=database_url,
             celery_broker_url=None,
@@ -199,7 +204,9 @@ def test_the_rolling_budget_and_the_cooldown_hold_across_nights(
     crm: EmulatedCRM, postgres_url: str, tmp_path: Path
 ) -> None:
     policy = tmp_path / "policy.toml"
-    policy.write_text("[disruption]\nmax_move_share = 0.08\nwindow_days = 90\ncooldown_days = 180\n")
+    policy.write_text(
+        "[disruption]\nmax_move_share = 0.08\nwindow_days = 90\ncooldown_days = 180\n[transition]\ndays = 0\n"
+    )
     nights = Nights(crm, postgres_url, territory_changes="auto", policy_file=str(policy))
     t0 = nights.now
     first = nights.run(t0)
