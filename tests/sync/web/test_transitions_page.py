@@ -29,7 +29,7 @@ def metrics(reps: int, cv: float) -> BalanceMetrics:
     return BalanceMetrics(potential=DimensionMetrics(cv=cv), reps=loads)
 
 
-def seed(settings: Settings) -> tuple[int, int]:
+def seed(settings: Settings) -> tuple[int, int, int]:
     with Session(engine_for(settings.database_url)) as session:
         session.add(CrmOrg(id="acme", kind=CRMKind.SALESFORCE))
         session.add(RepRow(org_id="acme", crm_id="r1", name="Ana <b>Lopez</b>"))
@@ -49,14 +49,14 @@ def seed(settings: Settings) -> tuple[int, int]:
                                session=session)  # fmt: skip
         session.commit()
         assert five.id is not None and four.id is not None
-        return five.id, four.id
+        return held.id, five.id, four.id
 
 
 def test_the_transitions_page_shows_each_moves_date_and_two_proposals_side_by_side(
     web_settings: Callable[..., Settings],
 ) -> None:
     settings = web_settings()
-    five, four = seed(settings)
+    held, five, four = seed(settings)
     app = create_app(settings)
     with serve_web_app(app, settings) as web:
         viewer, _ = browser_client(web.url)
@@ -71,3 +71,5 @@ def test_the_transitions_page_shows_each_moves_date_and_two_proposals_side_by_si
         for row in ("potential CV", "hires needed", "utilisation mean / max"):
             assert row in html
         assert viewer.get("/transitions", params={"a": 999, "b": five}).status_code == 404
+        proposal = viewer.get(f"/proposals/{held}").text
+        assert 'id="effective"' in proposal and "take effect on 2031-04-02" in proposal
