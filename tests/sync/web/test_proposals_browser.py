@@ -4,6 +4,7 @@ an approver approves or rejects from the form and the decision is recorded with 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,8 +54,12 @@ def _propose(settings: Settings) -> int:
 
 
 @pytest.fixture
-def console(web_settings: Callable[..., Settings]) -> Iterator[tuple[FastAPI, RunningWeb, int]]:
-    settings = web_settings()
+def console(
+    web_settings: Callable[..., Settings], tmp_path: Path
+) -> Iterator[tuple[FastAPI, RunningWeb, int]]:
+    policy = tmp_path / "policy.toml"  # approvals apply at once here (dates: test_transitions_page)
+    policy.write_text("[transition]\ndays = 0\n")
+    settings = web_settings(policy_file=str(policy))
     pid = _propose(settings)
     app = create_app(settings)
     with serve_web_app(app, settings) as web:
