@@ -316,10 +316,11 @@ def write_png(runs: dict[str, list[Night]], path: Path) -> Path:
     first = next(iter(runs.values()))
     ax2.axhline(100 * first[0].budget, color="grey", linestyle="--", label="move budget")
     ax1.set_ylabel("owner changes")
-    ax2.set_ylabel("moved in 90 days (%)")
+    ax2.set_ylabel("moved in 90 days (%, any reason)")
     ax3.set_ylabel("potential CV")
     ax3.set_xlabel("night")
     ax1.set_yscale("symlog")
+    ax1.set_ylim(bottom=0)
     for ax in (ax1, ax2, ax3):
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right")
