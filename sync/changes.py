@@ -21,14 +21,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from sqlmodel import Session
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 import planner
 from sync import proposals
 from sync.diff import PlanDiff
 from sync.outbox import Change
 from sync.snapshot import Snapshot, last_pushed_assignments
-from sync.store import PlanRun, Proposal
+from sync.store import PlanRun, Proposal, RepRow
 from sync.store.outbox_payload import AssignmentPayload
 from sync.store.plan_summary import BalanceMetrics
 from sync.store.proposal_doc import NightDecision, ProposedMove
@@ -70,6 +71,7 @@ class ChangeHistory:
     cooling: frozenset[str] = frozenset()
     written: Mapping[str, str] = field(default_factory=dict)  # account -> owner we wrote within the cooldown
     given: frozenset[str] = frozenset()  # ... of those, the ones whose owner we changed
+    guessed_homes: frozenset[str] = frozenset()  # reps with no home in the CRM (placed at their book)
     settled_books: frozenset[str] = frozenset()  # book fingerprints no proposal is needed for again
 
     @classmethod
@@ -84,7 +86,12 @@ class ChangeHistory:
         given = frozenset(a for a, p in recent.items() if p.owner_id != p.previous_owner_id)
         last = proposals.latest_decided(org_id, session=session)
         settled = {last.inputs_fingerprint, last.diff.book_after} - {""} if last is not None else set()
-        return cls(len(window), frozenset(cooling), written, given, frozenset(settled))
+        homeless = session.exec(
+            select(RepRow.crm_id).where(
+                RepRow.org_id == org_id, or_(col(RepRow.home_lat).is_(None), col(RepRow.home_lon).is_(None))
+            )
+        ).all()
+        return cls(len(window), frozenset(cooling), written, given, frozenset(homeless), frozenset(settled))
 
 
 @dataclass(frozen=True)
@@ -174,16 +181,7 @@ def plan_night(
         return _stable(stable, decision, "balance is within the trigger: owners stay")
     if mode == "minimal" and budget == 0:
         return _stable(stable, decision, "the rolling move budget is used up")
-    forced = {m.account_id for m in stable.moves}
-    # an account we gave an owner lately (forced or by choice) is not rebalanced within the cooldown
-    base = [
-        dataclasses.replace(
-            a,
-            current_rep=stable.assignments.get(a.id, a.current_rep),
-            keep_rep=a.id in forced or a.id in history.cooling,
-        )
-        for a in _kept(snap, history, stable=False)
-    ]
+    base = _after_forced(snap, history, stable)
     fingerprint = book_fingerprint(base, snap.reps, policy)
     if pending is not None and pending.inputs_fingerprint == fingerprint:
         decision = decision.model_copy(update={"kept_pending": pending.id})
@@ -194,11 +192,7 @@ def plan_night(
     after = trigger_check(rebalanced.after, policy.trigger, snap.rep_names)
     if not rebalanced.moves or after.excess > 0.9 * check.excess:
         return _stable(stable, decision, "no rebalance within the budget improves balance enough")
-    after_fp = book_fingerprint(
-        [dataclasses.replace(a, current_rep=rebalanced.assignments.get(a.id, a.current_rep)) for a in base],
-        snap.reps,
-        policy,
-    )
+    after_fp = book_fingerprint(_owned_as(base, rebalanced), snap.reps, policy)
     decision = decision.model_copy(
         update={"proposed": len(rebalanced.moves), "fingerprint": fingerprint, "book_after": after_fp}
     )
@@ -206,18 +200,35 @@ def plan_night(
     return NightPlan(chosen, stable, rebalanced, decision)
 
 
+def _after_forced(
+    snap: Snapshot, history: ChangeHistory, stable: planner.TerritoryPlan
+) -> list[planner.Account]:
+    """The book once tonight's forced changes are made: what a rebalance starts from. A forced
+    account keeps its new rep, and an account moved by choice lately keeps its rep (the cooldown)."""
+    forced = {m.account_id for m in stable.moves}
+    return [
+        dataclasses.replace(a, keep_rep=a.id in forced or a.id in history.cooling)
+        for a in _owned_as(_kept(snap, history, stable=False), stable)
+    ]
+
+
+def _owned_as(accounts: Sequence[planner.Account], plan: planner.TerritoryPlan) -> list[planner.Account]:
+    return [dataclasses.replace(a, current_rep=plan.assignments.get(a.id, a.current_rep)) for a in accounts]
+
+
 def _kept(snap: Snapshot, history: ChangeHistory, *, stable: bool) -> list[planner.Account]:
     """Accounts as tonight's runs see them. For the stable run, every account is kept by its rep
-    unless it must move, and an owner we wrote lately is not undone by the reach rule (a rep's home
-    guessed from its book moves with the book: no flip-flop between nights), only by its rep leaving
-    or lacking a skill. For the rebalance, accounts we gave an owner lately stay (the cooldown)."""
+    unless it must move; an owner we wrote lately whose home the CRM does not give is not undone by
+    the reach rule (a home guessed from the book moves with the book: no flip-flop between nights),
+    only by leaving or lacking a skill. For the rebalance, accounts we gave an owner lately stay."""
     reps = {r.id: r for r in snap.reps}
     kept = []
     for a in snap.accounts:
         rep = reps.get(a.current_rep or "")
         ours = rep is not None and history.written.get(a.id) == rep.id and a.skills <= rep.skills
         if stable:
-            kept.append(dataclasses.replace(a, keep_rep=True, locked=a.locked or ours))
+            guessed = ours and a.current_rep in history.guessed_homes
+            kept.append(dataclasses.replace(a, keep_rep=True, locked=a.locked or guessed))
         else:
             kept.append(dataclasses.replace(a, locked=a.locked or (ours and a.id in history.given)))
     return kept

@@ -76,3 +76,19 @@ def test_a_rep_needs_a_positive_share_and_an_account_a_non_negative_move_cost() 
         Rep("R0", 48.0, 11.0, target_share=0.0)
     with pytest.raises(ValueError, match="move_cost"):
         Account("A0", 48.0, 11.0, move_cost=-1.0)
+
+
+def test_a_policy_file_names_the_change_window_cooldown_and_trigger() -> None:
+    default = Policy()
+    assert (default.disruption.window_days, default.disruption.cooldown_days) == (90, 180)
+    assert (default.trigger.share_band, default.trigger.potential_cv) == (0.15, 0.10)
+    policy = Policy.from_toml(
+        "[disruption]\nwindow_days = 30\ncooldown_days = 60\n"
+        "[trigger]\nshare_band = 0.2\npotential_cv = 0.05\n"
+    )
+    assert (policy.disruption.window_days, policy.disruption.cooldown_days) == (30, 60)
+    assert (policy.trigger.share_band, policy.trigger.potential_cv) == (0.2, 0.05)
+    wrongs = ("[disruption]\nwindow_days = 0\n", "[trigger]\nshare_band = -0.1\n", "[trigger]\ncv = 0.1\n")
+    for wrong in wrongs:
+        with pytest.raises(ValueError):
+            Policy.from_toml(wrong)

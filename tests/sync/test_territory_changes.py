@@ -275,3 +275,23 @@ def test_a_stale_proposal_is_re_diffed_on_approval_and_says_what_it_dropped(
     assert (decided.applied, decided.dropped) == (len(rest), 2)
     payloads = [r.payload for r in nights.assignment_rows() if isinstance(r.payload, AssignmentPayload)]
     assert {p.account_id for p in payloads if p.proposal_id == proposal.id} == {m.account_id for m in rest}
+
+
+def test_small_drift_within_the_trigger_leaves_owners_and_still_rebuilds_call_plans(
+    crm: EmulatedCRM, postgres_url: str, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[trigger]\nshare_band = 0.5\npotential_cv = 0.5\n")
+    nights = Nights(crm, postgres_url, territory_changes="auto", policy_file=str(policy))
+    first = nights.run()
+    assert nights.night(first).night.proposed > 0, "the seeded book is far outside even a wide trigger"
+    owners = nights.owners()
+    _drift(nights.app, factor=1.05)  # a few potentials edited a little
+
+    second = nights.run(nights.now + timedelta(days=1))
+
+    decision = nights.night(second).night
+    assert (decision.proposal_id, decision.trigger) == (None, ())
+    assert decision.why_no_proposal == "balance is within the trigger: owners stay"
+    assert nights.owners() == owners
+    assert second.plan.visits > 0
