@@ -214,7 +214,7 @@ def pull(
     full: bool = typer.Option(False, "--full", help="Ignore cursors: pull everything, detect old deletes"),
     as_json: bool = typer.Option(False, "--json", help="Print counts as JSON"),
 ) -> None:
-    """Pull accounts, reps and activities from the CRM into the store (incremental by default)."""
+    """Pull accounts, reps, activities and open deals from the CRM into the store (incremental by default)."""
     from sync import pipeline
 
     out: dict[str, Any] = {}

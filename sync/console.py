@@ -130,7 +130,6 @@ def print_diff(org_id: str, diff: PlanDiff) -> None:
         f"{diff.notices} rep notices would be written; {len(diff.left_alone)} records changed by "
         "people are left alone."
     )
-    print_kept(diff.kept)
     moves = [(rep, gained) for rep in reps for gained in rep.gained][:10]
     for rep, gained in moves:
         console.print(
@@ -138,6 +137,7 @@ def print_diff(org_id: str, diff: PlanDiff) -> None:
         )
     if diff.assignment_changes > len(moves):
         console.print(f"  … and {diff.assignment_changes - len(moves)} more (use --json for all)")
+    print_kept(diff.kept)
 
 
 def print_kept(kept: Sequence[KeptAccount], out: Console | None = None, *, shown: int = 10) -> None:
@@ -147,7 +147,7 @@ def print_kept(kept: Sequence[KeptAccount], out: Console | None = None, *, shown
         return
     out.print(f"{len(kept)} accounts stay with their rep for an open deal:")
     for k in kept[:shown]:
-        out.print(f"  {escape(k.account_id)}: {escape(k.reason)}")
+        out.print(f"  {escape(k.account_name or k.account_id)}: {escape(k.reason)}")
     if len(kept) > shown:
         out.print(f"  … and {len(kept) - shown} more (use --json for all)")
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session, col, select
 
 from sync.handoff_visits import visit_subject
-from sync.notices import rep_notices
+from sync.notices import Move, rep_notices
 from sync.outbox import Change
 from sync.store import (
     AccountRow,
@@ -176,8 +176,7 @@ def diff_plan(org_id: str, plan_run: PlanRun, *, session: Session) -> PlanDiff:
     ledger.pipelines(plan_run.summary)
     changes = _assignment_changes(org_id, plan_run, ledger, session=session)
     changes.extend(_visit_changes(org_id, plan_run.id, plan_run.summary, ledger, session=session))
-    moved = sorted(ledger.reps.values(), key=lambda r: r.rep_id)
-    changes.extend(rep_notices(plan_run.id, moved, ledger.rep_names, effective=plan_run.created_at.date()))
+    changes.extend(_notices(plan_run, ledger, {r.crm_id for r in rep_rows if r.active and not r.deleted_at}))
     return PlanDiff(
         plan_run_id=plan_run.id,
         changes=changes,
@@ -222,6 +221,17 @@ def _assignment_changes(org_id: str, plan_run: PlanRun, ledger: Ledger, *, sessi
         if pa.rep_crm_id != account.owner_crm_id:
             _record_move(ledger, pa, account)
     return changes
+
+
+def _notices(plan_run: PlanRun, ledger: Ledger, active: set[str]) -> list[Change]:
+    """One Task for each active rep whose book the plan's owner changes touch."""
+    gained = [(rep_id, c) for rep_id, rep in sorted(ledger.reps.items()) for c in rep.gained]
+    moves = [Move(c.account_id, c.name, c.other_rep, rep_id, c.reason) for rep_id, c in gained]
+    dated = {c.account_id: c.effective for _, c in gained if c.effective}
+    on = plan_run.created_at.date()
+    return rep_notices(
+        str(plan_run.id), moves, ledger.rep_names, active=active, effective=on, effective_on=dated
+    )
 
 
 def _record_move(ledger: Ledger, pa: PlannedAssignment, account: AccountRow) -> None:

@@ -148,6 +148,7 @@ def kept_accounts(
     protected: Mapping[str, OpenDeal],
     current_owner: Mapping[str, str | None],
     assignments: Mapping[str, str | None],
+    names: Mapping[str, str],
 ) -> tuple[KeptAccount, ...]:
     """The protected accounts the plan left with their rep (a rep who left cannot keep one)."""
     return tuple(
@@ -155,6 +156,7 @@ def kept_accounts(
             account_id=account_id,
             rep_id=rep,
             reason=deal.kept_reason(),
+            account_name=names.get(account_id, ""),
             deal_id=deal.crm_id,
             deal_name=deal.name,
             amount=deal.amount,

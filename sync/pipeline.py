@@ -172,7 +172,7 @@ class PullSummary:
 
     def headline(self) -> dict[str, int]:
         """The counts an operator looks at first."""
-        shown = ("accounts", "reps", "activities", "deleted", "api_calls", "issues")
+        shown = ("accounts", "reps", "activities", "opportunities", "deleted", "api_calls", "issues")
         return {name: int(self.counts.get(name, 0)) for name in shown}
 
 

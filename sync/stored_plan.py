@@ -109,7 +109,9 @@ def plan_summary(snap: Snapshot, solved: SolvedPlan, window: PlanWindow) -> Plan
         ),
         coverage={rep: RepCoverage.model_validate(cp.coverage) for rep, cp in solved.call_plans.items()},
         reps={r.id: PlannedRep(name=r.name, home_lat=r.home_lat, home_lon=r.home_lon) for r in snap.reps},
-        kept=kept_accounts(snap.protected, snap.current_owner, plan.assignments),
+        kept=kept_accounts(
+            snap.protected, snap.current_owner, plan.assignments, {a.id: a.name for a in snap.accounts}
+        ),
         pipeline_before=snap.pipeline.by_rep(snap.current_owner),
         pipeline_after=snap.pipeline.by_rep(plan.assignments),
     )

@@ -465,7 +465,8 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
         f"{html.escape(r.name)}</td><td>{pair(r.accounts, 'd')}</td>"
         f"<td>{pair((r.potential[0] / 1e6, r.potential[1] / 1e6), '.1f')}</td>"
         f"<td>{pair(r.workload_hours, '.0f')}</td><td>{pair(r.utilisation, '.0%')}</td>"
-        f"<td>{pair(r.drive_hours, '.0f')}</td></tr>"
+        f"<td>{pair(r.drive_hours, '.0f')}</td>"
+        f"<td>{pair((r.open_pipeline[0] / 1e3, r.open_pipeline[1] / 1e3), ',.0f')}</td></tr>"
         for r in balance_rows(view)
     )
 
@@ -496,6 +497,15 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
         f' <table id="out-of-band"><tr><th>rep</th><th>reason</th></tr>{band_rows}</table>\n'
         if band_rows else ""
     )
+    kept_rows = "".join(
+        f"<tr><td>{html.escape(k.account_name or k.account_id)}</td><td>{html.escape(k.reason)}</td></tr>"
+        for k in summary.kept
+    )
+    kept = (
+        " <h2>Kept with their rep for an open deal</h2>\n"
+        f' <table id="kept"><tr><th>account</th><th>reason</th></tr>{kept_rows}</table>\n'
+        if kept_rows else ""
+    )
     body = f"""
 <div class="report">
  <h1>Plan run {pr.id} · {html.escape(pr.org_id)} · {pr.created_at:%Y-%m-%d %H:%M} UTC</h1>
@@ -506,8 +516,9 @@ def plan_page(view: PlanView, *, asset_prefix: str) -> str:
  <table id="dimensions"><tr><th>dimension</th><th>CV</th><th>Gini</th><th>min/max</th></tr>{dim_rows}</table>
  <h2>Per rep (before → after)</h2>
  <table id="balance"><thead><tr><th>rep</th><th>accounts</th><th>potential $M</th><th>workload h/yr</th>
-  <th>utilisation</th><th>drive h/yr</th></tr></thead><tbody>{rep_rows}</tbody></table>
-{out_of_band} <h2>Run history</h2>
+  <th>utilisation</th><th>drive h/yr</th><th>open pipeline $k</th></tr></thead>
+  <tbody>{rep_rows}</tbody></table>
+{out_of_band}{kept} <h2>Run history</h2>
  <table id="runs"><tr><th>id</th><th>kind</th><th>trigger</th><th>status</th><th>started</th><th>counts</th>
   <th>error</th></tr>{run_rows}</table>
 </div>"""
@@ -531,6 +542,7 @@ def counts_summary(counts: dict[str, Any]) -> str:
         ("accounts", "accounts"),
         ("reps", "reps"),
         ("activities", "activities"),
+        ("opportunities", "deals"),
         ("deleted", "deleted"),
         ("moves", "moves"),
         ("visits_to_push", "visits"),

@@ -139,15 +139,22 @@ def task_from_salesforce(rec: Mapping[str, Any]) -> ActivityRecord:
     )
 
 
+def _date(value: Any) -> date | None:
+    """A Salesforce date (`2026-12-31`); anything else is no date."""
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
 def opportunity_from_salesforce(rec: Mapping[str, Any], *, now: datetime) -> OpportunityRecord:
-    close = rec.get("CloseDate")
     return OpportunityRecord(
         crm_id=rec["Id"],
         name=rec.get("Name") or "",
         modified_at=_modstamp(rec),
         amount=_float(rec.get("Amount")),
         stage=rec.get("StageName") or "",
-        close_date=date.fromisoformat(close[:10]) if close else None,
+        close_date=_date(rec.get("CloseDate")),
         owner_id=rec.get("OwnerId"),
         account_id=rec.get("AccountId"),
         is_closed=bool(rec.get("IsClosed")),

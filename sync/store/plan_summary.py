@@ -154,6 +154,7 @@ class KeptAccount(StoredDocument):
     account_id: str
     rep_id: str
     reason: str  # "kept: open deal ‹name›, ‹amount›, closing ‹date›"
+    account_name: str = ""
     deal_id: str = ""
     deal_name: str = ""
     amount: float = 0.0

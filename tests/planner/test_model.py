@@ -92,3 +92,19 @@ def test_a_policy_file_names_the_change_window_cooldown_and_trigger() -> None:
     for wrong in wrongs:
         with pytest.raises(ValueError):
             Policy.from_toml(wrong)
+
+
+def test_a_policy_file_sets_the_open_deal_amount_that_keeps_an_account_with_its_rep() -> None:
+    assert Policy().transition.protect_pipeline_over == 10_000
+    policy = Policy.from_toml("[transition]\nprotect_pipeline_over = 25000\n")
+    assert policy.transition.protect_pipeline_over == 25_000.0
+    assert policy.disruption == Policy().disruption
+    with pytest.raises(ValueError, match="protect_pipeline_over"):
+        Policy.from_toml("[transition]\nprotect_pipeline_over = -1\n")
+
+
+def test_a_policy_file_sets_the_transition_days_of_approved_moves() -> None:
+    assert Policy().transition.days == 30
+    assert Policy.from_toml("[transition]\ndays = 0\n").transition.days == 0
+    with pytest.raises(ValueError, match="days"):
+        Policy.from_toml("[transition]\ndays = -1\n")

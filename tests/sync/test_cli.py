@@ -77,6 +77,7 @@ def test_pull_json_reports_counts_per_crm(tsync: CliRunner) -> None:
     assert set(counts) == {"hubspot"}
     assert counts["hubspot"]["accounts"] == 200 and counts["hubspot"]["reps"] == 5
     assert counts["hubspot"]["api_calls"] > 0 and counts["hubspot"]["deleted"] == 0
+    assert counts["hubspot"]["opportunities"] > 0
 
 
 def test_a_dry_run_shows_the_diff_per_rep_then_a_real_run_writes_it(tsync: CliRunner, tmp_path: Path) -> None:

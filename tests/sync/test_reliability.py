@@ -34,6 +34,7 @@ from sync.settings import Settings, load_settings
 from sync.store import (
     AccountRow,
     OutboxItem,
+    OutboxKind,
     OutboxStatus,
     PlanMode,
     PlannedAssignment,
@@ -212,22 +213,20 @@ def test_a_worker_killed_mid_push_resumes_and_applies_every_change_exactly_once(
         "tsync.push", kwargs={"org_id": ORG, "trigger": "manual"}, queue=settings.celery_queue_prefix + "sync"
     )
 
-    wait_for(
-        lambda: count(settings, OutboxItem, col(OutboxItem.status) == OutboxStatus.DONE) >= 600,
-        120,
-        "the push to be well under way",
-    )
+    assignment = col(OutboxItem.kind) == OutboxKind.ASSIGNMENT
+    done = col(OutboxItem.status) == OutboxStatus.DONE
+    wait_for(lambda: count(settings, OutboxItem, assignment & done) >= 600, 120, "the push under way")
     worker.kill()
     done_at_kill = count(settings, OutboxItem, col(OutboxItem.status) == OutboxStatus.DONE)
     assert done_at_kill < 5000, "the push finished before the kill: make the emulator slower"
 
     new_worker()
     wait_for(
-        lambda: count(settings, OutboxItem, col(OutboxItem.status) == OutboxStatus.DONE) == 5000,
+        lambda: count(settings, OutboxItem, assignment & done) == 5000,
         180,
         "the restarted worker to finish the push",
     )
-    assert count(settings, OutboxItem) == 5000  # one row per change, none doubled
+    assert count(settings, OutboxItem, assignment) == 5000  # one row per change, none doubled
     # A redelivered task may run again once the work is done: it must find nothing left to do.
     # Settled = nothing running across more than a visibility timeout (4 s), when copies reappear.
     def settled() -> bool:
@@ -245,12 +244,17 @@ def test_a_worker_killed_mid_push_resumes_and_applies_every_change_exactly_once(
     for p in planned:
         props = app.state.org.properties_of("companies", p.account_crm_id)
         assert (props["hubspot_owner_id"], props["territory"]) == (p.rep_crm_id, p.territory)
+    # and one notice to each rep whose book changed, none doubled
+    reps = {p.rep_crm_id for p in planned} | {p.previous_rep_crm_id for p in planned if p.previous_rep_crm_id}
+    notices = col(OutboxItem.kind) == OutboxKind.NOTICE
+    assert count(settings, OutboxItem, notices & done) == count(settings, OutboxItem, notices) == len(reps)
+    assert app.state.org.count("tasks") == len(reps)
     updates = app.state.faults.stats()["routes"].get("POST /crm/v3/objects/{object_type}/batch/update", 0)
     assert 50 <= updates <= 50 + 2  # at most the one chunk that was in flight is sent again
     killed, resumed, *again = runs
     assert killed.status == "failed" and "interrupted" in (killed.error_summary or "")
     assert resumed.status == "succeeded"
-    assert done_at_kill + resumed.counts["pushed"] <= 5000 + 200
+    assert done_at_kill + resumed.counts["pushed"] <= 5000 + len(reps) + 200
     assert all(r.status == "succeeded" and r.counts.get("pushed", 0) == 0 for r in again), [
         (r.id, r.status, r.counts, r.error_summary) for r in runs
     ]
