@@ -207,7 +207,8 @@ def _after_forced(
     account keeps its new rep, and an account moved by choice lately keeps its rep (the cooldown)."""
     forced = {m.account_id for m in stable.moves}
     return [
-        dataclasses.replace(a, keep_rep=a.id in forced or a.id in history.cooling)
+        # an account the snapshot keeps already (an open deal) stays kept
+        dataclasses.replace(a, keep_rep=a.keep_rep or a.id in forced or a.id in history.cooling)
         for a in _owned_as(_kept(snap, history, stable=False), stable)
     ]
 

@@ -281,7 +281,11 @@ def test_small_drift_within_the_trigger_leaves_owners_and_still_rebuilds_call_pl
     crm: EmulatedCRM, postgres_url: str, tmp_path: Path
 ) -> None:
     policy = tmp_path / "policy.toml"
-    policy.write_text("[trigger]\nshare_band = 0.5\npotential_cv = 0.5\n")
+    # moves take effect at once, and no open deal holds an account back (test_open_pipeline.py does)
+    policy.write_text(
+        "[trigger]\nshare_band = 0.5\npotential_cv = 0.5\n"
+        "[transition]\ndays = 0\nprotect_pipeline_over = 1e12\n"
+    )
     nights = Nights(crm, postgres_url, territory_changes="auto", policy_file=str(policy))
     first = nights.run()
     assert nights.night(first).night.proposed > 0, "the seeded book is far outside even a wide trigger"
