@@ -316,13 +316,22 @@ def record_night(
     return proposal
 
 
-def approve_waiting(org_id: str, plan_run: PlanRun, changes: ChangeMode | str, *, session: Session) -> int:
+def approve_waiting(
+    org_id: str,
+    plan_run: PlanRun,
+    changes: ChangeMode | str,
+    *,
+    now: datetime | None = None,
+    session: Session,
+) -> int:
     """Auto mode: approve the plan run's pending proposal as it is pushed (a dry run never is).
     Returns the outbox rows it queued."""
     if changes != ChangeMode.AUTO:
         return 0
     waiting = [p for p in proposals.pending(org_id, session=session) if p.plan_run_id == plan_run.id]
-    return sum(proposals.approve(p.id, AUTO_APPROVER, session=session).queued for p in waiting if p.id)
+    return sum(
+        proposals.approve(p.id, AUTO_APPROVER, now=now, session=session).queued for p in waiting if p.id
+    )
 
 
 def forced_only(diff: PlanDiff, plan_run: PlanRun, *, session: Session) -> list[Change]:

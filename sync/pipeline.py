@@ -462,7 +462,9 @@ def push(
             )
             if plan_run is None or plan_run.id is None:
                 raise LookupError(f"org {org_id} has no plan to push")
-            approved = changes.approve_waiting(org_id, plan_run, settings.territory_changes, session=session)
+            approved = changes.approve_waiting(
+                org_id, plan_run, settings.territory_changes, now=ctx.clock(), session=session
+            )
             diff = diff_plan(org_id, plan_run, session=session)
             to_write = changes.forced_only(diff, plan_run, session=session)
             queued = enqueue(org_id, plan_run.id, to_write, session=session) + approved
