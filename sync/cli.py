@@ -264,6 +264,7 @@ def push(
             results[org_id] = diff.as_dict()
             if not as_json:
                 print_diff(org_id, diff)
+                _print_waiting(org_id)
             continue
         with progress_bars() as progress:
             summary = pipeline.push(org_id, plan_run_id=plan_run, progress=ProgressSink(progress))
@@ -444,6 +445,14 @@ def proposals(
         print_proposal(views[0], console)
     else:
         print_proposals(views, console)
+
+
+def _print_waiting(org_id: str) -> None:
+    from sync.proposal_views import print_waiting
+    from sync.store import transaction
+
+    with transaction(_engine()) as session:
+        print_waiting(org_id, console, session=session)
 
 
 @app.command()

@@ -168,3 +168,12 @@ def print_proposal(v: ProposalView, out: Console, *, shown: int = 50) -> None:
         out.print(f"  reason: {escape(v.decision_reason)}", highlight=False)
     if v.status == "applied":
         out.print(f"  {v.applied} move(s) queued for the CRM, {v.dropped} dropped")
+
+
+def print_waiting(org_id: str, out: Console, *, session: Session) -> None:
+    """After a dry run: the proposals it leaves out, since nothing of them is written before approval."""
+    for p in proposals.pending(org_id, session=session):
+        out.print(
+            f"Proposal {p.id} waits for a decision: {len(p.diff.moves)} rebalancing move(s), not written "
+            f"until approved (`tsync proposals {p.id}`, `tsync approve {p.id} --by NAME`)."
+        )

@@ -15,7 +15,9 @@ HOSTILE_BY = "[bold]ana@example.com[/]"
 
 def test_an_ops_lead_lists_a_proposal_approves_it_and_reads_the_audit_line(tsync: CliRunner) -> None:  # noqa: F811
     invoke(tsync, "run", "--once")
+    dry = " ".join(invoke(tsync, "push", "--dry-run").split())
     listed = json.loads(invoke(tsync, "proposals", "--json"))
+    assert f"Proposal {listed[0]['id']} waits for a decision" in dry, "a dry run says what it leaves out"
     assert len(listed) == 1 and listed[0]["status"] == "pending" and listed[0]["moves"]
     pid = listed[0]["id"]
     table = invoke(tsync, "proposals")
