@@ -23,7 +23,7 @@ def test_an_ops_lead_lists_a_proposal_approves_it_and_reads_the_audit_line(tsync
     table = invoke(tsync, "proposals")
     assert "Territory proposals" in table and "pending" in table
     detail = invoke(tsync, "proposals", str(pid))
-    assert f"proposal {pid}" in detail and "→" in detail
+    assert f"proposal {pid}" in detail and "→" in detail and "proposed because" in detail
 
     approved = " ".join(invoke(tsync, "approve", str(pid), "--by", HOSTILE_BY).split())
     moves = len(listed[0]["moves"])
