@@ -248,10 +248,12 @@ def _within_budget(
         share = min(1.0, (limit + 0.5) / max(len(base), 1))
         plan = rebalance(base, _with_move_share(policy, share), mode)
         over = len(plan.moves) - budget
-        if mode != "minimal" or over <= 0 or limit == 0:
+        if mode != "minimal" or over <= 0:
             return plan
+        if limit == 0:
+            break
         limit = max(0, limit - over)
-    return dataclasses.replace(plan, moves=())
+    return dataclasses.replace(plan, moves=())  # no plan within the budget: nothing is proposed
 
 
 def _with_move_share(policy: planner.Policy, share: float) -> planner.Policy:
