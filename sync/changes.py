@@ -249,10 +249,12 @@ def _within_budget(
         share = min(1.0, (limit + 0.5) / max(len(base), 1))
         plan = rebalance(base, _with_move_share(policy, share), mode)
         over = len(plan.moves) - budget
-        if mode != "minimal" or over <= 0 or limit == 0:
+        if mode != "minimal" or over <= 0:
             return plan
+        if limit == 0:
+            break
         limit = max(0, limit - over)
-    return dataclasses.replace(plan, moves=())
+    return dataclasses.replace(plan, moves=())  # no plan within the budget: nothing is proposed
 
 
 def _with_move_share(policy: planner.Policy, share: float) -> planner.Policy:
@@ -318,15 +320,22 @@ def record_night(
 
 
 def approve_waiting(
-    org_id: str, plan_run: PlanRun, changes: ChangeMode | str, *, transition_days: int = 0, session: Session
+    org_id: str,
+    plan_run: PlanRun,
+    changes: ChangeMode | str,
+    *,
+    now: datetime | None = None,
+    transition_days: int = 0,
+    session: Session,
 ) -> int:
     """Auto mode: approve the plan run's pending proposal as it is pushed (a dry run never is).
     Returns the outbox rows it queued (none while its moves wait for their transition date)."""
     if changes != ChangeMode.AUTO:
         return 0
     waiting = [p for p in proposals.pending(org_id, session=session) if p.plan_run_id == plan_run.id]
+    days = transition_days
     return sum(
-        proposals.approve(p.id, AUTO_APPROVER, transition_days=transition_days, session=session).queued
+        proposals.approve(p.id, AUTO_APPROVER, now=now, transition_days=days, session=session).queued
         for p in waiting
         if p.id
     )

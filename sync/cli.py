@@ -267,6 +267,7 @@ def push(
             if not as_json:
                 print_diff(org_id, diff)
                 print_held(held, console)
+                _print_waiting(org_id)
             continue
         with progress_bars() as progress:
             summary = pipeline.push(org_id, plan_run_id=plan_run, progress=ProgressSink(progress))
@@ -507,6 +508,14 @@ def propose(
             f"{p.metrics_after.potential.cv or 0:.3f}; "
             f"`tsync proposals --compare {p.id} <other>` puts it beside another"
         )
+
+
+def _print_waiting(org_id: str) -> None:
+    from sync.proposal_views import print_waiting
+    from sync.store import transaction
+
+    with transaction(_engine()) as session:
+        print_waiting(org_id, console, session=session)
 
 
 @app.command()

@@ -471,7 +471,8 @@ def push(
                 raise LookupError(f"org {org_id} has no plan to push")
             days = ctx.policy().transition.days
             approved = changes.approve_waiting(
-                org_id, plan_run, settings.territory_changes, transition_days=days, session=session
+                org_id, plan_run, settings.territory_changes, now=ctx.clock(), transition_days=days,
+                session=session,
             ) + transitions.apply_due(org_id, ctx.today(), now=ctx.clock(), session=session)
             diff = diff_plan(org_id, plan_run, session=session)
             to_write = changes.forced_only(diff, plan_run, session=session)

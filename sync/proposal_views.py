@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlmodel import Session, select
 
 from sync import proposals
-from sync.store import Proposal, RepRow
+from sync.store import PlanRun, Proposal, RepRow
 from sync.store.plan_summary import BalanceMetrics
 
 
@@ -59,6 +59,7 @@ class ProposalView:
     applied: int
     dropped: int
     audit: str
+    why: tuple[str, ...]  # where balance was past the trigger when it was proposed
 
     @property
     def pending(self) -> bool:
@@ -75,6 +76,7 @@ def proposal_view(p: Proposal, *, session: Session) -> ProposalView:
     assert p.id is not None
     names = {r.crm_id: r.name for r in session.exec(select(RepRow).where(RepRow.org_id == p.org_id))}
     dropped = {d.account_id: d.why for d in p.outcome.dropped}
+    plan_run = session.get(PlanRun, p.plan_run_id) if p.plan_run_id else None
     moves = tuple(
         MoveView(
             account_id=m.account_id,
@@ -105,6 +107,7 @@ def proposal_view(p: Proposal, *, session: Session) -> ProposalView:
         applied=p.applied,
         dropped=p.dropped,
         audit=proposals.audit_line(p),
+        why=plan_run.summary.night.trigger if plan_run is not None else (),
     )
 
 
@@ -150,6 +153,8 @@ def print_proposal(v: ProposalView, out: Console, *, shown: int = 50) -> None:
     out.print(f"[bold]proposal {v.id}[/] ({escape(v.org_id)}, {v.origin}): {v.status}, {len(v.moves)} moves")
     if v.label:
         out.print(f"  {escape(v.label)}")
+    for why in v.why[:10]:
+        out.print(f"  proposed because {escape(why)}", highlight=False)
     out.print(
         f"  potential CV {_cv(v.before.potential_cv)} → {_cv(v.after.potential_cv)}, "
         f"workload CV {_cv(v.before.workload_cv)} → {_cv(v.after.workload_cv)}, "
@@ -168,3 +173,12 @@ def print_proposal(v: ProposalView, out: Console, *, shown: int = 50) -> None:
         out.print(f"  reason: {escape(v.decision_reason)}", highlight=False)
     if v.status == "applied":
         out.print(f"  {v.applied} move(s) queued for the CRM, {v.dropped} dropped")
+
+
+def print_waiting(org_id: str, out: Console, *, session: Session) -> None:
+    """After a dry run: the proposals it leaves out, since nothing of them is written before approval."""
+    for p in proposals.pending(org_id, session=session):
+        out.print(
+            f"Proposal {p.id} waits for a decision: {len(p.diff.moves)} rebalancing move(s), not written "
+            f"until approved (`tsync proposals {p.id}`, `tsync approve {p.id} --by NAME`)."
+        )

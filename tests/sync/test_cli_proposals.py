@@ -25,13 +25,15 @@ def moves_take_effect_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 
 def test_an_ops_lead_lists_a_proposal_approves_it_and_reads_the_audit_line(tsync: CliRunner) -> None:  # noqa: F811
     invoke(tsync, "run", "--once")
+    dry = " ".join(invoke(tsync, "push", "--dry-run").split())
     listed = json.loads(invoke(tsync, "proposals", "--json"))
+    assert f"Proposal {listed[0]['id']} waits for a decision" in dry, "a dry run says what it leaves out"
     assert len(listed) == 1 and listed[0]["status"] == "pending" and listed[0]["moves"]
     pid = listed[0]["id"]
     table = invoke(tsync, "proposals")
     assert "Territory proposals" in table and "pending" in table
     detail = invoke(tsync, "proposals", str(pid))
-    assert f"proposal {pid}" in detail and "→" in detail
+    assert f"proposal {pid}" in detail and "→" in detail and "proposed because" in detail
 
     approved = " ".join(invoke(tsync, "approve", str(pid), "--by", HOSTILE_BY).split())
     moves = len(listed[0]["moves"])
