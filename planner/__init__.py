@@ -19,6 +19,7 @@ from planner.callplan_model import (
     Visit,
 )
 from planner.capacity import rep_capacity_minutes, reps_needed, workload_table
+from planner.handoffs import Handoff
 from planner.metrics import balance_report
 from planner.model import (
     Account,
@@ -40,6 +41,7 @@ from planner.model import (
     TimeWindow,
     TransitionPolicy,
     TravelPolicy,
+    TriggerPolicy,
     Unassigned,
 )
 from planner.rebalance_params import RebalanceParams
@@ -64,6 +66,7 @@ __all__ = [
     "DimensionStats",
     "DisruptionPolicy",
     "FrequencyCut",
+    "Handoff",
     "HaversineTravel",
     "Move",
     "OutOfBand",
@@ -78,6 +81,7 @@ __all__ = [
     "TransitionPolicy",
     "TravelMatrix",
     "TravelPolicy",
+    "TriggerPolicy",
     "Unassigned",
     "Unplannable",
     "Visit",

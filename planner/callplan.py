@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,8 @@ from planner.callplan_model import (
     TierCoverage,
 )
 from planner.callplan_stops import Stops, account_stops, report_unrouted
-from planner.model import Account, CoveragePlan, Policy, Rep
+from planner.handoffs import Handoff, HandoffSlots, Span, handoff_slots
+from planner.model import Account, CoveragePlan, Policy, Rep, TimeWindow
 from planner.periodic import EngineParams, PeriodicProblem, solve_periodic
 from planner.travel import HaversineTravel, TravelMatrix
 
@@ -53,6 +54,7 @@ def build_call_plans(
     time_limit: float = 10.0,
     params: CallPlanParams | None = None,
     coverage: CoveragePlan | None = None,
+    handoffs: Sequence[Handoff] = (),
 ) -> dict[str, CallPlan]:
     """One `CallPlan` per rep of the plan or book (rep id → account ids), for `weeks` from `start`.
 
@@ -60,7 +62,9 @@ def build_call_plans(
     default `params` the search is bounded by rounds too, so the same seed gives
     the same plans unless the time limit cuts it short. `coverage` is a coverage
     plan to schedule (its cut frequencies); by default a territory plan's own,
-    when `policy.coverage` is "fit".
+    when `policy.coverage` is "fit". Each of `handoffs` puts its account on both reps' plans:
+    the outgoing rep's until its effective date, the incoming rep's from it, with one joint
+    visit (`Visit.joint_with`) at the same time on both before it.
     """
     if weeks <= 0:
         raise ValueError("weeks must be positive")
@@ -75,6 +79,9 @@ def build_call_plans(
     accounts_by_id = {a.id: a for a in accounts}
     calendar = calendar or Calendar()
     travel = travel or HaversineTravel(policy.travel.speed_kmh, policy.travel.circuity)
+    slots = handoff_slots(handoffs, accounts_by_id, reps_by_id, policy, start=start, weeks=weeks,
+                          calendar=calendar, travel=travel)
+    book = _with_handoffs(book, handoffs)
     params = params or CallPlanParams()
     done: dict[str, list[date]] = defaultdict(list)
     for visit in completed:
@@ -89,9 +96,68 @@ def build_call_plans(
             reps_by_id[rep_id], book[rep_id], accounts_by_id, policy, start=start, weeks=weeks,
             calendar=calendar, travel=travel, done=done, seed=seed,
             time_limit=time_limit * weights[rep_id] / total_weight, params=params, fitted=fitted,
+            handoffs=_RepHandoffs.of(rep_id, handoffs, slots),
         )
         for rep_id in sorted(book)
     }
+
+
+def _with_handoffs(book: dict[str, list[str]], handoffs: Sequence[Handoff]) -> dict[str, list[str]]:
+    """The book with each handed-off account in both reps' books (and in no other)."""
+    moving = {h.account_id: {h.outgoing_rep, h.incoming_rep} for h in handoffs}
+    out = {rep: [a for a in ids if a not in moving or rep in moving[a]] for rep, ids in book.items()}
+    for h in handoffs:
+        for rep in (h.outgoing_rep, h.incoming_rep):
+            if h.account_id not in out.setdefault(rep, []):
+                out[rep] = sorted([*out[rep], h.account_id])
+    return out
+
+
+@dataclass(frozen=True)
+class _RepHandoffs:
+    """One rep's part in the handoffs: when it covers each account, and its joint visits."""
+
+    spans: Mapping[str, Span]
+    joint: Mapping[str, tuple[TimeWindow, str]]  # account → the joint visit's slot, the other rep
+    warnings: tuple[str, ...]
+
+    @classmethod
+    def of(cls, rep_id: str, handoffs: Sequence[Handoff], slots: HandoffSlots) -> _RepHandoffs:
+        spans = {
+            h.account_id: Span(until=h.effective) if h.outgoing_rep == rep_id else Span(first=h.effective)
+            for h in handoffs if rep_id in (h.outgoing_rep, h.incoming_rep)
+        }
+        joint = {
+            s.handoff.account_id: (
+                s.window,
+                s.handoff.incoming_rep if s.handoff.outgoing_rep == rep_id else s.handoff.outgoing_rep,
+            )
+            for s in slots.of_rep(rep_id)
+        }
+        return cls(spans, joint, slots.warnings_of(rep_id))
+
+    def account(self, acc: Account) -> Account:
+        """The account as this rep's plan sees it: its appointments in the rep's span, the joint visit."""
+        span = self.spans.get(acc.id)
+        if span is None:
+            return acc
+        windows = tuple(w for w in acc.windows if w.on is None or span.holds(w.on))
+        joint = (self.joint[acc.id][0],) if acc.id in self.joint else ()
+        return replace(acc, windows=windows + joint)
+
+    def mark(self, days: list[DayRoute]) -> list[DayRoute]:
+        """Each joint visit names the other rep."""
+        out = []
+        for day in days:
+            visits = tuple(
+                replace(v, joint_with=self.joint[v.account_id][1])
+                if v.appointment and v.account_id in self.joint and self.joint[v.account_id][0].on == day.date
+                and v.arrive == self.joint[v.account_id][0].start_minute
+                else v
+                for v in day.visits
+            )
+            out.append(replace(day, visits=visits))
+        return out
 
 
 def _book(plan_or_book: TerritoryPlan | Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
@@ -120,16 +186,18 @@ def _plan_rep(
     time_limit: float,
     params: CallPlanParams,
     fitted: Mapping[str, float],
+    handoffs: _RepHandoffs,
 ) -> CallPlan:
     """One rep's call plan: the horizon, the stops its book asks for, the periodic search, the days."""
-    book = [accounts_by_id[a] for a in account_ids if a in accounts_by_id]
+    book = [handoffs.account(accounts_by_id[a]) for a in account_ids if a in accounts_by_id]
     days_of_rep = horizon(rep, book, policy, start=start, weeks=weeks, calendar=calendar, travel=travel)
     wanted = Stops()
     for a in account_ids:
         if a not in accounts_by_id:
             wanted.cannot(a, 0, "not among the accounts given to the planner")
     for place, acc in enumerate(book):
-        account_stops(acc, place, days_of_rep, policy, weeks, done, params, wanted, fitted)
+        account_stops(acc, place, days_of_rep, policy, weeks, done, params, wanted, fitted,
+                      span=handoffs.spans.get(acc.id))
 
     problem = PeriodicProblem(travel=days_of_rep.T, stops=tuple(wanted.stops), days=tuple(days_of_rep.fleets))
     engine = EngineParams(
@@ -147,16 +215,16 @@ def _plan_rep(
     routes = [[s.stop for r in day.routes for s in r] for day in solution.days]
     if params.day_choice == "optimised":
         routes = combine_lone_visits(problem, routes, days_of_rep, params.lone_visit_minutes)
-    days = _with_cadence(
+    days = handoffs.mark(_with_cadence(
         [day_route(days_of_rep.dates[d], d, route, problem, wanted.stop_of, days_of_rep)
          for d, route in enumerate(routes)],
         book, policy, done, fitted,
-    )
+    ))
     return CallPlan(
         rep_id=rep.id, start=start, weeks=weeks, days=tuple(days),
         coverage=_coverage(wanted, days, days_of_rep), time_zone=rep.time_zone or policy.calendar.time_zone,
         days_off=days_of_rep.days_off,
-        warnings=days_of_rep.warnings,
+        warnings=days_of_rep.warnings + handoffs.warnings,
     )
 
 

@@ -97,6 +97,7 @@ class Visit:
     tier: str = ""
     visits_per_year: float = 0.0  # the cadence this plan follows (a coverage plan's, if applied)
     last_visit: date | None = None  # the latest visit before this one, done (from the CRM) or planned
+    joint_with: str = ""  # a handoff's joint visit: the other rep, at the same time on both plans
 
     def __post_init__(self) -> None:
         if self.depart < self.arrive:

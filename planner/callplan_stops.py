@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from planner.callplan_horizon import RepHorizon
 from planner.callplan_model import CallPlanParams, Unplannable
+from planner.handoffs import Span
 from planner.model import WEEKDAY_NAMES, Account, Policy, hhmm
 from planner.periodic import PeriodicSolution, PeriodicStop
 
@@ -58,7 +59,7 @@ class Stops:
         self.not_required.append(Unplannable(account_id, visits, reason))
 
 
-def required_visits(visits_per_year: float, weeks: int) -> int:
+def required_visits(visits_per_year: float, weeks: float) -> int:
     """Visits a frequency asks for over `weeks` (rounded half up: 24/yr over 13 weeks = 6)."""
     return math.floor(visits_per_year * weeks / 52.0 + 0.5)
 
@@ -66,22 +67,27 @@ def required_visits(visits_per_year: float, weeks: int) -> int:
 def account_stops(
     acc: Account, place: int, horizon: RepHorizon, policy: Policy, weeks: int,
     done: Mapping[str, list[date]], params: CallPlanParams, wanted: Stops,
-    fitted: Mapping[str, float],
+    fitted: Mapping[str, float], span: Span | None = None,
 ) -> None:
     """The stops one account needs (its appointments, then its regular visits), or why it gets none.
 
     `place` is the account's place in the book: the naive round-robin peer offsets its days by it.
     `fitted` holds the visits a year of the accounts a coverage plan cuts (0: digital touch).
+    `span` limits the rep's regular visits to part of the horizon (an account changing hands).
     """
     h = horizon
     tier_name = acc.tier if acc.tier in policy.tiers else policy.default_tier
     tier = policy.tier(acc.tier)
     frequency = fitted.get(acc.id, tier.visits_per_year)
-    required = required_visits(frequency, weeks)
+    span = span or Span()
+    covered = sum(1 for d in h.dates if span.holds(d))
+    weeks_here: float = weeks if covered == len(h.dates) else weeks * covered / max(1, len(h.dates))
+    required = required_visits(frequency, weeks_here)
     done_here = sorted(d for d in done.get(acc.id, []) if h.start <= d < h.end)
     wanted.needs[acc.id] = AccountNeed(tier_name, required, min(required, len(done_here)))
     remaining = max(0, required - len(done_here))
-    _note_what_is_not_required(acc.id, tier_name, tier.visits_per_year, frequency, weeks, done_here, wanted)
+    _note_what_is_not_required(acc.id, tier_name, tier.visits_per_year, frequency, weeks_here, done_here,
+                               wanted)
     if not acc.located:
         if remaining:
             wanted.cannot(acc.id, remaining, "no location to drive to")
@@ -97,7 +103,7 @@ def account_stops(
         )
         return
     anchors = list(done.get(acc.id, []))
-    remaining -= _appointment_stops(acc, loc, service, h, anchors, wanted)
+    remaining -= _appointment_stops(acc, loc, service, h, anchors, wanted, span)
     remaining = max(0, remaining)
     if remaining == 0:
         return
@@ -105,6 +111,7 @@ def account_stops(
     if isinstance(standing, str):
         wanted.cannot(acc.id, remaining, standing)
         return
+    standing = replace(standing, days=[k for k in standing.days if span.holds(h.dates[k])])
     _regular_stop(acc, place, loc, service, remaining, anchors, tier.visits_per_year, standing, h, params,
                   wanted)
 
@@ -120,7 +127,7 @@ class _Standing:
 
 
 def _note_what_is_not_required(
-    account_id: str, tier: str, policy_frequency: float, frequency: float, weeks: int,
+    account_id: str, tier: str, policy_frequency: float, frequency: float, weeks: float,
     done_here: Sequence[date], wanted: Stops,
 ) -> None:
     """Why an account gets fewer visits than its tier's frequency, or none, in this horizon."""
@@ -135,7 +142,7 @@ def _note_what_is_not_required(
                      f"the coverage plan visits it {frequency:g} times a year instead of tier {tier}'s "
                      f"{policy_frequency:g}")
     if required == 0 and frequency > 0:
-        wanted.spare(account_id, 0, f"no visit due in these {weeks} weeks: tier {tier} is visited "
+        wanted.spare(account_id, 0, f"no visit due in these {weeks:g} weeks: tier {tier} is visited "
                                     f"{frequency:g} times a year")
     elif required and len(done_here) >= required:
         wanted.spare(account_id, 0, f"its {required} visit(s) due in the horizon are done "
@@ -193,9 +200,10 @@ def _regular_stop(
 
 
 def _appointment_stops(
-    acc: Account, loc: int, service: int, h: RepHorizon, anchors: list[date], wanted: Stops
+    acc: Account, loc: int, service: int, h: RepHorizon, anchors: list[date], wanted: Stops, span: Span
 ) -> int:
-    """A stop pinned to each booked appointment in the horizon; returns how many visits they cover."""
+    """A stop pinned to each booked appointment in the horizon; returns how many visits in `span`
+    they cover (a joint handoff visit before the incoming rep's span is not one of its visits)."""
     appointments = [w for w in acc.windows if w.on is not None and h.start <= w.on < h.end]
     for w in appointments:
         assert w.on is not None
@@ -213,7 +221,7 @@ def _appointment_stops(
         wanted.add(PeriodicStop(location=loc, patterns=((h.day_index[w.on],),), service=service,
                                 window=h.solver_window(w.start_minute, w.end_minute)),
                    acc.id, appointment=True)
-    return len(appointments)
+    return sum(1 for w in appointments if w.on is not None and span.holds(w.on))
 
 
 def report_unrouted(solution: PeriodicSolution, wanted: Stops) -> None:

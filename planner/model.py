@@ -233,8 +233,26 @@ class BalancePolicy:
 
 @dataclass(frozen=True, slots=True)
 class DisruptionPolicy:
-    max_move_share: float = 0.20  # of accounts that may change rep in minimal mode
+    max_move_share: float = 0.20  # of accounts that may change rep by choice over `window_days`
     move_cost: float = 1.0  # weight of disruption against compactness in the objective
+    window_days: int = 90  # the move budget holds over this rolling window, not per run
+    cooldown_days: int = 180  # an account moved by choice is not moved by choice again within this
+
+    def __post_init__(self) -> None:
+        if self.window_days < 1 or self.cooldown_days < 0:
+            raise ValueError("disruption.window_days must be >= 1 and cooldown_days >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerPolicy:
+    """When owners change by choice at all: only once balance drifts past these (stable nights)."""
+
+    share_band: float = 0.15  # a rep outside ±15 % of its fair share of potential or workload
+    potential_cv: float = 0.10  # or the spread (CV) of potential over reps above this
+
+    def __post_init__(self) -> None:
+        if self.share_band < 0 or self.potential_cv < 0:
+            raise ValueError("trigger.share_band and trigger.potential_cv must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,10 +262,14 @@ class TransitionPolicy:
 
     # an account with an open deal above this amount is not moved by choice while the deal is open
     protect_pipeline_over: float = 10_000.0
+    # an approved move takes effect this many days after approval, with a handoff visit before (0: at once)
+    days: int = 30
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.protect_pipeline_over < float("inf"):
             raise ValueError("transition.protect_pipeline_over must be an amount >= 0")
+        if self.days < 0:
+            raise ValueError("transition.days must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +300,7 @@ class Policy:
     capacity: CapacityPolicy = CapacityPolicy()
     balance: BalancePolicy = BalancePolicy()
     disruption: DisruptionPolicy = DisruptionPolicy()
+    trigger: TriggerPolicy = TriggerPolicy()
     travel: TravelPolicy = TravelPolicy()
     calendar: CalendarPolicy = CalendarPolicy()
     transition: TransitionPolicy = TransitionPolicy()
@@ -328,7 +351,7 @@ class Policy:
                           ("coverage_floor", float)):
             if key in data:
                 changes[key] = kind(data[key])
-        for section in ("capacity", "balance", "disruption", "travel", "calendar", "transition"):
+        for section in ("capacity", "balance", "disruption", "trigger", "travel", "calendar", "transition"):
             if section in data:
                 changes[section] = _merge(getattr(policy, section), data[section], section)
         return replace(policy, **changes)

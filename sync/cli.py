@@ -278,6 +278,7 @@ def pull(
 def plan(org: str | None = OrgOption) -> None:
     """Rebalance territories and build call plans from what the store holds (no CRM calls)."""
     from sync import pipeline
+    from sync.console import print_night
 
     for org_id in _orgs(org):
         with progress_bars() as progress:
@@ -287,6 +288,7 @@ def plan(org: str | None = OrgOption) -> None:
             f"{summary.visits} visits planned, {summary.unassigned} unassigned, "
             f"{summary.human_edits} human edits kept"
         )
+        print_night(summary.night)
 
 
 @app.command()
@@ -299,14 +301,18 @@ def push(
     """Send the latest plan's changes to the CRM through the outbox (or preview them)."""
     from sync import pipeline
     from sync.console import print_diff, print_pushed
+    from sync.transitions import print_held
 
     results: dict[str, Any] = {}
     for org_id in _orgs(org):
         if dry_run:
             diff = pipeline.preview(org_id, plan_run_id=plan_run)
-            results[org_id] = diff.as_dict()
+            held = _held_moves(org_id)
+            results[org_id] = {**diff.as_dict(), "transitions": [h.as_dict() for h in held]}
             if not as_json:
                 print_diff(org_id, diff)
+                print_held(held, console)
+                _print_waiting(org_id)
             continue
         with progress_bars() as progress:
             summary = pipeline.push(org_id, plan_run_id=plan_run, progress=ProgressSink(progress))
@@ -496,6 +502,148 @@ def runs(
         console.print_json(json.dumps(detail.as_dict()))
     else:
         print_run_detail(detail)
+
+
+@app.command()
+def proposals(
+    proposal_id: int | None = typer.Argument(None, help="Show this proposal: every move, its audit line"),
+    org: str | None = typer.Option(None, "--org", help="Only this org"),
+    limit: int = typer.Option(20, "--limit", help="How many proposals"),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON"),
+    compare: tuple[int, int] | None = typer.Option(None, "--compare", help="Two proposals, side by side"),
+) -> None:
+    """Territory proposals: rebalancing moves waiting for approval, and what was decided."""
+    if compare is not None:
+        _compare(compare, as_json=as_json)
+        return
+    from sync.proposal_views import print_proposal, print_proposals, proposal_view, proposal_views
+    from sync.proposals import ProposalNotFound, get_proposal
+    from sync.store import transaction
+
+    with transaction(_engine()) as session:
+        try:
+            views = (
+                [proposal_view(get_proposal(proposal_id, session=session), session=session)]
+                if proposal_id is not None
+                else proposal_views(org_id=org, limit=limit, session=session)
+            )
+        except ProposalNotFound as exc:
+            raise fail(str(exc)) from None
+    if as_json:
+        console.print_json(json.dumps([v.as_dict() for v in views]))
+    elif proposal_id is not None:
+        print_proposal(views[0], console)
+    else:
+        print_proposals(views, console)
+
+
+def _held_moves(org_id: str) -> list[Any]:
+    """Approved moves waiting for their transition date (the dry run shows each with its date)."""
+    from sync.store import transaction
+    from sync.transitions import held_views
+
+    with transaction(_engine()) as session:
+        return list(held_views(org_id, session=session))
+
+
+def _compare(ids: tuple[int, int], *, as_json: bool) -> None:
+    from sync.proposals import ProposalNotFound
+    from sync.scenarios import compare, print_comparison
+    from sync.store import transaction
+
+    with transaction(_engine()) as session:
+        try:
+            pair = compare(*ids, session=session)
+        except ProposalNotFound as exc:
+            raise fail(str(exc)) from None
+    if as_json:
+        console.print_json(json.dumps([f.as_dict() for f in pair]))
+    else:
+        print_comparison(pair, console)
+
+
+@app.command()
+def propose(
+    org: str | None = OrgOption,
+    add_rep: list[str] = typer.Option([], "--add-rep", help="EMAIL,POSTAL_CODE of a rep to add (repeatable)"),
+    remove_rep: list[str] = typer.Option([], "--remove-rep", help="EMAIL of a rep to leave out (repeatable)"),
+    policy: Path | None = typer.Option(None, "--policy", help="Plan with this policy TOML instead"),
+    mode: str = typer.Option("minimal", "--mode", help="full (a clean redesign) or minimal (fewest moves)"),
+) -> None:
+    """A scenario from the stored snapshot, stored as a proposal; the CRM is neither read nor written."""
+    from sync.scenarios import NewRep, ScenarioError, ScenarioRequest
+    from sync.scenarios import propose as propose_scenario
+
+    if mode not in ("full", "minimal"):
+        raise fail("--mode must be full or minimal")
+    for org_id in _orgs(org):
+        try:
+            request = ScenarioRequest(
+                add_reps=tuple(NewRep.parse(r) for r in add_rep), remove_reps=tuple(remove_rep),
+                policy_file=policy, mode="full" if mode == "full" else "minimal",
+            )  # fmt: skip
+            p = propose_scenario(org_id, request)
+        except ScenarioError as exc:
+            raise fail(str(exc)) from None
+        console.print(
+            f"[bold]{escape(org_id)}[/]: proposal {p.id}: {escape(p.label)}: {len(p.diff.moves)} moves, "
+            f"potential CV {p.metrics_before.potential.cv or 0:.3f} → "
+            f"{p.metrics_after.potential.cv or 0:.3f}; "
+            f"`tsync proposals --compare {p.id} <other>` puts it beside another"
+        )
+
+
+def _print_waiting(org_id: str) -> None:
+    from sync.proposal_views import print_waiting
+    from sync.store import transaction
+
+    with transaction(_engine()) as session:
+        print_waiting(org_id, console, session=session)
+
+
+@app.command()
+def approve(
+    proposal_id: int = typer.Argument(..., help="The proposal's id (`tsync proposals`)"),
+    by: str = typer.Option(..., "--by", help="Who approves (recorded with the decision)"),
+    reason: str | None = typer.Option(None, "--reason", help="Why (recorded)"),
+) -> None:
+    """Approve a proposal: its moves that still hold are written to the CRM, each naming the proposal."""
+    from sync.decide import approve_proposal
+    from sync.proposals import NotDecidable, ProposalNotFound
+
+    try:
+        approval = approve_proposal(proposal_id, by, reason=reason)
+    except (ProposalNotFound, NotDecidable) as exc:
+        raise fail(str(exc)) from None
+    d = approval.decision
+    if d.effective_on is not None and d.status == "approved":  # held for its transition date
+        console.print(
+            f"proposal {d.proposal_id} approved by {escape(by)}: its moves take effect on {d.effective_on}, "
+            "with a handoff visit of both reps before it (`tsync push --dry-run` lists them)"
+        )
+        return
+    sent = f"{approval.sent.done} written to the CRM" if approval.sent else "the next `tsync push` sends them"
+    queued = f"{len(d.applied)} move(s) queued"
+    console.print(f"proposal {d.proposal_id} approved by {escape(by)}: {queued}, {sent}")
+    for dropped in d.dropped:
+        console.print(f"  dropped {escape(dropped.account_id)}: {escape(dropped.why)}", highlight=False)
+
+
+@app.command()
+def reject(
+    proposal_id: int = typer.Argument(..., help="The proposal's id (`tsync proposals`)"),
+    by: str = typer.Option(..., "--by", help="Who rejects (recorded with the decision)"),
+    reason: str = typer.Option(..., "--reason", help="Why (recorded)"),
+) -> None:
+    """Reject a proposal: nothing of it reaches the CRM; the decision is recorded."""
+    from sync.decide import reject_proposal
+    from sync.proposals import NotDecidable, ProposalNotFound
+
+    try:
+        reject_proposal(proposal_id, by, reason)
+    except (ProposalNotFound, NotDecidable) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"proposal {proposal_id} rejected by {escape(by)}: {escape(reason)}")
 
 
 @outbox_app.command("list")

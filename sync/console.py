@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from sync.runs import RunDetail
     from sync.store import OutboxItem, SyncRun
     from sync.store.plan_summary import KeptAccount
+    from sync.store.proposal_doc import NightDecision
     from sync.team import FieldTeam
     from sync.views import PlanView
 
@@ -94,6 +95,19 @@ def print_run(org_id: str, summary: RunSummary) -> None:
         f"{r.done} changes applied, {r.rejected} rejected, {r.parked} parked"
     )
     _print_held(summary.push.held)
+    print_night(summary.plan.night)
+
+
+def print_night(night: NightDecision) -> None:
+    """What the night decided about owners: forced changes made, and the rebalance put to a person."""
+    forced = f"  {night.forced} forced owner change(s) made"
+    if night.proposal_id is not None:
+        pid = night.proposal_id
+        console.print(
+            f"{forced}; proposal {pid}: {night.proposed} rebalancing move(s) (see `tsync proposals {pid}`)"
+        )
+    elif night.why_no_proposal:
+        console.print(f"{forced}; no rebalance: {escape(night.why_no_proposal)}")
 
 
 def print_diff(org_id: str, diff: PlanDiff) -> None:
@@ -225,15 +239,19 @@ def print_run_detail(detail: RunDetail, *, issues_shown: int = 200) -> None:
 
 
 def print_outbox(status: str, rows: Sequence[OutboxItem]) -> None:
+    from sync.store.outbox_payload import AssignmentPayload
+
     table = Table(title=f"outbox: {status}")
-    for name in ("id", "org", "kind", "record", "attempts", "next attempt", "CRM error"):
+    for name in ("id", "org", "kind", "record", "proposal", "attempts", "next attempt", "CRM error"):
         table.add_column(name)
     for r in rows:
+        proposal = r.payload.proposal_id if isinstance(r.payload, AssignmentPayload) else None
         table.add_row(
             str(r.id),
             escape(r.org_id),
             r.kind,
             escape(r.record_id),
+            str(proposal) if proposal else "",
             str(r.attempts),
             r.next_attempt_at.isoformat() if r.next_attempt_at else "",
             escape(f"{r.last_error_code or ''} {r.last_error or ''}".strip()),

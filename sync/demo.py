@@ -87,9 +87,13 @@ def emulators(
 
 
 def demo_settings(out_dir: Path, sf_url: str, hs_url: str, size: DemoSize) -> Settings:
-    """The demo's settings: its field team is the team file beside its store (`demo-team.csv`)."""
+    """The demo's settings: its field team is the team file beside its store (`demo-team.csv`), and its
+    approved moves take effect at once (a policy with no transition days)."""
+    policy = out_dir / "demo-policy.toml"
+    policy.write_text("[transition]\ndays = 0  # the demo's approved moves take effect at once\n")
     return load_settings(
         team_file=str(out_dir / DEMO_TEAM_FILE),
+        policy_file=str(policy),
         database_url=f"sqlite:///{out_dir / 'demo.db'}",
         celery_broker_url=None,
         redis_url=None,
@@ -105,6 +109,7 @@ def demo_settings(out_dir: Path, sf_url: str, hs_url: str, size: DemoSize) -> Se
         # The emulators serve one org each at loopback speed: a generous budget keeps the demo quick.
         salesforce_requests_per_second=500.0,
         hubspot_requests_per_10s=5000,
+        territory_changes="auto",  # the demo approves its own proposals (and says so)
     )
 
 
@@ -120,7 +125,9 @@ def run_demo(out_dir: Path, *, size: DemoSize | None = None, console: Console | 
     console.print(
         f"[bold]territory-sync demo[/]: a Salesforce org of {size.salesforce_accounts:,} accounts and "
         f"{size.salesforce_reps} reps, a HubSpot portal of {size.hubspot_accounts:,} companies and "
-        f"{size.hubspot_reps} owners, both emulated on this machine."
+        f"{size.hubspot_reps} owners, both emulated on this machine. Rebalancing proposals are "
+        "approved at once (TERRITORY_CHANGES=auto) and take effect at once ([transition] days = 0); "
+        "in production they wait for `tsync approve` and a transition date."
     )
     seeded = demo_orgs(size)
     team_file = write_demo_team_file(seeded, out_dir / DEMO_TEAM_FILE)

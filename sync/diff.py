@@ -335,7 +335,7 @@ class VisitCalendar:
             owner_id=v.rep_crm_id,
             start=v.starts_at,
             end=v.ends_at,
-            subject=visit_subject(v.account_crm_id, label),
+            subject=visit_subject(v.visit_key, v.account_crm_id, label),
             description=visit_description(v, day, self.labels, zone, run_id),
             location=label.address if label else "",
         )

@@ -8,6 +8,7 @@ records a `SyncRun`, and commits one transaction per pulled page or plan.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,7 +25,7 @@ from sqlmodel import Session, col, select
 
 import planner
 from connectors.base import CRMConnector, DeletedRecord, Stream, as_utc
-from sync import intake
+from sync import changes, intake, proposals, transitions
 from sync.crm import OrgConfig, build_connector, configured_orgs, redis_prefix
 from sync.diff import PlanDiff, diff_plan
 from sync.geocode import Geocoder, ZipCentroidGeocoder
@@ -46,6 +47,7 @@ from sync.settings import Settings, get_settings
 from sync.snapshot import Snapshot, load_snapshot
 from sync.store import (
     PlanRun,
+    Proposal,
     RunKind,
     RunStatus,
     RunTrigger,
@@ -55,6 +57,7 @@ from sync.store import (
     upsert_page,
 )
 from sync.store.plan_summary import BalanceMetrics
+from sync.store.proposal_doc import NightDecision
 from sync.store.types import utcnow
 from sync.stored_plan import SolvedPlan, store_plan
 from sync.streams import PULL_ORDER, STORES, PulledTable, StreamStore, parse_streams
@@ -294,6 +297,7 @@ class PlanSummary:
     extra_reps_needed: int
     before: BalanceMetrics
     after: BalanceMetrics
+    night: NightDecision = field(default_factory=NightDecision)  # forced changes, and the rebalance proposed
 
 
 def plan(
@@ -317,8 +321,14 @@ def plan(
         with transaction(ctx.engine) as session:
             team = load_field_team(org_id, org.kind, ctx.settings, ctx.geocoder, session=session)
             snap = load_snapshot(org_id, policy, window, session=session, team=team)
+            history = changes.ChangeHistory.load(org_id, policy, ctx.clock(), session=session)
+            waiting = proposals.pending(org_id, session=session)
+            held = transitions.held_moves(org_id, session=session)
         _step(progress, "snapshot", len(snap.accounts))
-        solved = _solve(ctx, snap, policy, window, progress)
+        solved, night = _solve(
+            ctx, snap, policy, window, progress, history, waiting[-1] if waiting else None,
+            transitions.handoffs(held, snap.reps),
+        )  # fmt: skip
         with transaction(ctx.engine) as session:
             plan_run = store_plan(
                 org_id,
@@ -330,6 +340,7 @@ def plan(
                 seed=ctx.settings.plan_seed,
                 session=session,
             )
+            changes.record_night(org_id, plan_run, night, snap, session=session)
             summary = _plan_summary(run.run_id, plan_run, snap, solved, window)
             run.set(
                 plan_run_id=summary.plan_run_id,
@@ -353,28 +364,34 @@ def _step(progress: Progress | None, what: str, n: int) -> None:
 
 
 def _solve(
-    ctx: Context, snap: Snapshot, policy: planner.Policy, window: PlanWindow, progress: Progress | None
-) -> SolvedPlan:
-    """Territories first, then each rep's dated visits over the window, from the same snapshot."""
+    ctx: Context,
+    snap: Snapshot,
+    policy: planner.Policy,
+    window: PlanWindow,
+    progress: Progress | None,
+    history: changes.ChangeHistory,
+    pending: Proposal | None,
+    handoffs: Sequence[planner.Handoff] = (),
+) -> tuple[SolvedPlan, changes.NightPlan]:
+    """Territories first (forced changes, and a rebalance only when due), then each rep's dated
+    visits over the window, from the same snapshot."""
     settings = ctx.settings
     travel = ctx.travel(policy)
     roads = RoadCheck(travel if isinstance(travel, CachedTravel) else None)
-    accounts = roads.before_planning(snap.accounts, snap.reps)  # none planned on a straight line
-    territories = planner.rebalance(
-        accounts,
-        snap.reps,
-        policy,
-        mode=settings.plan_mode,
-        seed=settings.plan_seed,
-        time_limit=settings.plan_seconds,
-        travel=travel,
-    )
-    territories = roads.with_unreachable(territories)
+    # none planned on a straight line: accounts no rep can reach by road are left out, and reported
+    snap = dataclasses.replace(snap, accounts=tuple(roads.before_planning(snap.accounts, snap.reps)))
+    rebalance = changes.rebalancer(snap.reps, travel, seed=settings.plan_seed, seconds=settings.plan_seconds)
+    night = changes.plan_night(
+        snap, policy, history, rebalance,
+        mode=settings.plan_mode, changes=settings.territory_changes, pending=pending,
+    )  # fmt: skip
+    territories = roads.with_unreachable(night.territories)
     territories = explain_team_moves(territories, snap.non_member_books, snap.rep_names)
     _step(progress, "territories", len(territories.assignments))
     call_plans = planner.build_call_plans(
-        territories,
-        accounts,
+        # with transition dates, tonight's owners keep their accounts until a move's date comes
+        night.stable if policy.transition.days else territories,
+        snap.accounts,
         snap.reps,
         policy,
         start=window.start,
@@ -383,11 +400,13 @@ def _solve(
         completed=[planner.CompletedVisit(c.account_id, c.on) for c in snap.completed],
         seed=settings.plan_seed,
         time_limit=settings.plan_seconds,
+        handoffs=handoffs,
     )
     _step(progress, "call plans", len(call_plans))
-    roads.after_planning(call_plans, accounts, snap.reps)
+    roads.after_planning(call_plans, snap.accounts, snap.reps)
     roads.close()
-    return SolvedPlan(territories, call_plans, road_problems=tuple(roads.problems()), roads=roads.summary())
+    solved = SolvedPlan(territories, call_plans, road_problems=tuple(roads.problems()), roads=roads.summary())
+    return solved, night
 
 
 def _plan_summary(
@@ -406,6 +425,7 @@ def _plan_summary(
         extra_reps_needed=territories.extra_reps_needed,
         before=plan_run.metrics_before,
         after=plan_run.metrics_after,
+        night=plan_run.summary.night,
     )
 
 
@@ -470,12 +490,21 @@ def push(
             )
             if plan_run is None or plan_run.id is None:
                 raise LookupError(f"org {org_id} has no plan to push")
+            # with no field team nothing is written: no forced change, no proposal applied
+            no_team = None if team_defined(settings, org.kind) else no_team_hint(org.kind)
+            approved = 0
+            if no_team:
+                log.warning("org %s: %s", org_id, no_team)
+            else:
+                days = ctx.policy().transition.days
+                approved = changes.approve_waiting(
+                    org_id, plan_run, settings.territory_changes, now=ctx.clock(), transition_days=days,
+                    session=session,
+                ) + transitions.apply_due(org_id, ctx.today(), now=ctx.clock(), session=session)
             diff = diff_plan(org_id, plan_run, session=session)
-            held = None if team_defined(settings, org.kind) else no_team_hint(org.kind)
-            if held:
-                log.warning("org %s: %s", org_id, held)
-            queued = enqueue(org_id, plan_run.id, [] if held else diff.changes, session=session)
-            run.set(plan_run_id=plan_run.id, queued=queued, left_alone=len(diff.left_alone), held=held)
+            to_write = [] if no_team else changes.forced_only(diff, plan_run, session=session)
+            queued = enqueue(org_id, plan_run.id, to_write, session=session) + approved
+            run.set(plan_run_id=plan_run.id, queued=queued, left_alone=len(diff.left_alone), held=no_team)
             run.save(session=session)
         connector = ctx.connector_factory(org, settings)
 
@@ -498,7 +527,7 @@ def push(
             run.set(api_calls=connector.api_calls, retries=connector.retries)
             connector.close()
         run.add(pushed=report.done, rejected=report.rejected, to_retry=report.retry, parked=report.parked)
-        return PushSummary(run.run_id, plan_run.id, queued, report, held)
+        return PushSummary(run.run_id, plan_run.id, queued, report, no_team)
 
 
 # --------------------------------------------------------------------------- the whole run

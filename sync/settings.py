@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     team_file: str | None = Field(
         None, description="Field team CSV (email or crm_id, home, skills, hours...); see docs/crm-setup.md"
     )
+    territory_changes: Literal["approve", "auto"] = Field(
+        "approve",
+        description="Rebalancing moves: approve = a proposal waits for a person; auto = approved at once",
+    )
 
     # --- roads (docs/roads.md) -------------------------------------------------------
     routing_engine: Literal["haversine", "valhalla-local", "valhalla", "osrm"] = Field(

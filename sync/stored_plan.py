@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 import planner
 from connectors.base import Stream
+from sync.handoff_visits import visit_key
 from sync.open_pipeline import kept_accounts
 from sync.plan_window import PlanWindow
 from sync.runs import RecordProblem, RunRecorder
@@ -192,7 +193,7 @@ def _visit_rows(
                 rows.append(
                     {
                         "plan_run_id": plan_run_id,
-                        "visit_key": f"{VISIT_KEY_PREFIX}{visit.account_id}-{day.date:%Y%m%d}",
+                        "visit_key": visit_key(VISIT_KEY_PREFIX, rep_id, visit, day.date),
                         "rep_crm_id": rep_id,
                         "account_crm_id": visit.account_id,
                         "visit_date": day.date,

@@ -1,6 +1,7 @@
 """What a planned visit says on the rep's calendar: subject, location and description.
 
-The subject names the account ("Visit: Acme Dental"), the location is its
+The subject names the account ("Visit: Acme Dental"; a transition's joint
+visit "Handoff visit: Acme Dental"), the location is its
 address, and the description reads as the rep's day: the stops in route
 order with their local times, this stop marked, then the account's last
 visit and its tier's cadence.
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from sync.handoff_visits import HANDOFF_KEY_MARK
 from sync.store import PlannedVisit
 
 SUBJECT_LIMIT = 255  # Salesforce Event.Subject; HubSpot titles take more
@@ -24,8 +26,9 @@ class AccountLabel:
     address: str
 
 
-def visit_subject(account_id: str, label: AccountLabel | None) -> str:
-    return f"Visit: {label.name if label and label.name else account_id}"[:SUBJECT_LIMIT]
+def visit_subject(visit_key: str, account_id: str, label: AccountLabel | None) -> str:
+    kind = "Handoff visit" if HANDOFF_KEY_MARK in visit_key else "Visit"
+    return f"{kind}: {label.name if label and label.name else account_id}"[:SUBJECT_LIMIT]
 
 
 def visit_description(

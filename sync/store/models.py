@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 from connectors.base import ActivityKind, CRMKind, Stream
 from sync.store.outbox_payload import AssignmentPayload, NoticePayload, OutboxPayload, VisitPayload
 from sync.store.plan_summary import BalanceMetrics, PlanRunSummary
+from sync.store.proposal_doc import ProposalDiff, ProposalOutcome
 from sync.store.types import JSONDocument, StrEnumColumn, TypedJSON, UTCDateTime, utcnow
 
 # Columns are built per table (a SQLAlchemy Column belongs to one table), so the shared ones are
@@ -92,6 +93,19 @@ class OutboxKind(StrEnum):
     ASSIGNMENT = "assignment"  # an account's owner and territory
     VISIT = "visit"  # a planned visit (Event / meeting), or its withdrawal
     NOTICE = "notice"  # a Task telling a rep which accounts their book gained and lost
+
+
+class ProposalStatus(StrEnum):
+    PENDING = "pending"  # waiting for an approver; nothing of it is in the CRM
+    APPROVED = "approved"  # decided; its moves are being queued
+    REJECTED = "rejected"
+    APPLIED = "applied"  # its moves that still held are queued for the CRM
+    SUPERSEDED = "superseded"  # a newer proposal replaced it before anyone decided
+
+
+class ProposalOrigin(StrEnum):
+    NIGHTLY = "nightly"  # the nightly run's rebalance
+    SCENARIO = "scenario"  # a what-if (`tsync propose`): never applied by itself
 
 
 class WebhookSource(StrEnum):
@@ -295,6 +309,33 @@ class PlannedVisit(SQLModel, table=True):
     tier: str | None = Field(default=None, max_length=16)
     visits_per_year: float | None = None
     last_visit: date | None = None
+
+
+class Proposal(SQLModel, table=True):
+    """A rebalance of territories a person approves or rejects: never in the CRM before approval."""
+
+    __tablename__ = "proposal"
+    __table_args__ = (Index("ix_proposal_org_status", "org_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(foreign_key="crm_org.id", max_length=64)
+    plan_run_id: int | None = Field(default=None, foreign_key="plan_run.id")
+    origin: ProposalOrigin = _enum(ProposalOrigin, ProposalOrigin.NIGHTLY)
+    label: str = Field(default="", max_length=300)  # a scenario's description
+    status: ProposalStatus = _enum(ProposalStatus, ProposalStatus.PENDING)
+    created_at: datetime = _created()
+    inputs_fingerprint: str = Field(default="", max_length=64)  # the snapshot it was planned from
+    diff: ProposalDiff = _document(ProposalDiff, ProposalDiff)
+    metrics_before: BalanceMetrics = _document(BalanceMetrics, BalanceMetrics)
+    metrics_after: BalanceMetrics = _document(BalanceMetrics, BalanceMetrics)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = _ts()
+    decision_reason: str | None = None
+    effective_on: date | None = None  # when the approved moves take effect (None: at once)
+    applied_at: datetime | None = _ts()
+    applied: int = 0  # moves queued for the CRM on approval
+    dropped: int = 0  # moves that no longer held
+    outcome: ProposalOutcome = _document(ProposalOutcome, ProposalOutcome)
 
 
 class OutboxItem(SQLModel, table=True):

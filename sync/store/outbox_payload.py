@@ -26,6 +26,7 @@ class AssignmentPayload(BaseModel):
     territory: str | None
     previous_owner_id: str | None = None
     previous_territory: str | None = None
+    proposal_id: int | None = None  # the approved proposal this change carries out (None: forced)
 
     def record_key(self, idempotency_key: str) -> str:
         """The key the connector answers with: an assignment's own idempotency key."""

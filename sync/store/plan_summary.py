@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
+from sync.store.proposal_doc import NightDecision
+
 
 def _finite_or_none(value: object) -> object:
     return None if isinstance(value, float) and not math.isfinite(value) else value
@@ -224,3 +226,4 @@ class PlanRunSummary(StoredDocument):
     kept: tuple[KeptAccount, ...] = ()  # left with their rep for an open deal
     pipeline_before: dict[str, RepPipeline] = {}  # open pipeline per rep, by today's owners
     pipeline_after: dict[str, RepPipeline] = {}  # ... and by the plan's
+    night: NightDecision = NightDecision()  # forced changes and the rebalance proposed (sync/changes.py)

@@ -31,8 +31,10 @@ from sync.web.ops import router as ops_router
 from sync.web.pages import PAGE_CSS_HASH
 from sync.web.parked import router as parked_router
 from sync.web.plans import router as plans_router
+from sync.web.proposals import router as proposals_router
 from sync.web.security import MetricsPort, SecurityHeaders, strict_csp
 from sync.web.signin import router as signin_router
+from sync.web.transitions import router as transitions_router
 from sync.web.webhooks import HUBSPOT_PATH, hubspot_webhook
 from sync.web.webhooks import router as webhooks_router
 from sync.webhook_flags import flags_for
@@ -73,7 +75,7 @@ def create_app(settings: Settings | None = None, *, enqueue: Enqueue | None = No
     app.include_router(ops_router)
     app.include_router(signin_router)
     signed_in = [Depends(current_user)]
-    for router in (plans_router, parked_router):
+    for router in (plans_router, parked_router, proposals_router, transitions_router):
         app.include_router(router, dependencies=signed_in)
     if settings.metrics_port is None:
         app.include_router(metrics_router, dependencies=signed_in)

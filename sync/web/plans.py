@@ -17,6 +17,7 @@ from sync.web.deps import StoreEngine
 from sync.web.exports import call_plans_csv, moves_csv
 from sync.web.pages import PAGE_CSS_HASH, render
 from sync.web.plan_pages import LEAFLET_PREFIX, STATIC, assets, plan_context
+from sync.web.proposals import plan_proposals
 from sync.web.security import CSP_HEADER, strict_csp
 
 TILE_HOSTS = ("https://tile.openstreetmap.org",)  # the optional online basemap layer
@@ -130,7 +131,7 @@ def _plan_page(
         orgs = session.exec(select(CrmOrg).order_by(col(CrmOrg.id))).all()
     response = render(
         request, auth, "plan.html", csrf_subject=user.email, user=user, web=True, orgs=orgs,
-        **plan_context(view),
+        **plan_context(view), **plan_proposals(engine, view.plan_run.id or 0, user),
     )  # fmt: skip
     response.headers[CSP_HEADER] = PLAN_CSP
     return response

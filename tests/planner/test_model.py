@@ -97,6 +97,24 @@ def test_standing_window_text_names_weekdays_ranges_or_every_day() -> None:
 def test_standing_window_text_nobody_can_read_is_an_error_naming_it(text: str, said: str) -> None:
     with pytest.raises(ValueError, match=said):
         parse_standing_windows(text)
+
+
+def test_a_policy_file_names_the_change_window_cooldown_and_trigger() -> None:
+    default = Policy()
+    assert (default.disruption.window_days, default.disruption.cooldown_days) == (90, 180)
+    assert (default.trigger.share_band, default.trigger.potential_cv) == (0.15, 0.10)
+    policy = Policy.from_toml(
+        "[disruption]\nwindow_days = 30\ncooldown_days = 60\n"
+        "[trigger]\nshare_band = 0.2\npotential_cv = 0.05\n"
+    )
+    assert (policy.disruption.window_days, policy.disruption.cooldown_days) == (30, 60)
+    assert (policy.trigger.share_band, policy.trigger.potential_cv) == (0.2, 0.05)
+    wrongs = ("[disruption]\nwindow_days = 0\n", "[trigger]\nshare_band = -0.1\n", "[trigger]\ncv = 0.1\n")
+    for wrong in wrongs:
+        with pytest.raises(ValueError):
+            Policy.from_toml(wrong)
+
+
 def test_a_policy_file_sets_the_open_deal_amount_that_keeps_an_account_with_its_rep() -> None:
     assert Policy().transition.protect_pipeline_over == 10_000
     policy = Policy.from_toml("[transition]\nprotect_pipeline_over = 25000\n")
@@ -104,3 +122,10 @@ def test_a_policy_file_sets_the_open_deal_amount_that_keeps_an_account_with_its_
     assert policy.disruption == Policy().disruption
     with pytest.raises(ValueError, match="protect_pipeline_over"):
         Policy.from_toml("[transition]\nprotect_pipeline_over = -1\n")
+
+
+def test_a_policy_file_sets_the_transition_days_of_approved_moves() -> None:
+    assert Policy().transition.days == 30
+    assert Policy.from_toml("[transition]\ndays = 0\n").transition.days == 0
+    with pytest.raises(ValueError, match="days"):
+        Policy.from_toml("[transition]\ndays = -1\n")

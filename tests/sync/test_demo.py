@@ -34,3 +34,4 @@ def test_the_demo_runs_both_crms_end_to_end_and_writes_its_map_and_chart(tmp_pat
     assert result.outputs["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = console.export_text()
     assert "What reps will see in their CRM" in text and "Balance" in text
+    assert "TERRITORY_CHANGES=auto" in text, "the demo says it approves its own proposals"

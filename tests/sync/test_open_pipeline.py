@@ -252,7 +252,10 @@ def test_an_account_with_an_open_deal_over_the_threshold_stays_with_its_rep_thro
     protected = big_open_deals(app, 40, 250_000)
     policy = tmp_path / "policy.toml"
     policy.write_text("[transition]\nprotect_pipeline_over = 200000\n")
-    ctx = hubspot_context(hubspot, database_url, plan_mode="full", policy_file=str(policy))
+    # auto: the plan's own assignments carry its rebalance (with proposals it would wait for approval)
+    ctx = hubspot_context(
+        hubspot, database_url, plan_mode="full", policy_file=str(policy), territory_changes="auto"
+    )
     summary = pipeline.run_all("hubspot", ctx=ctx, dry_run=True)
 
     plan_run, planned = latest_plan(ctx, "hubspot")
