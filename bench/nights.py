@@ -120,7 +120,8 @@ class Drift:
         return [a for a in self.org.find("Account") if a.get("BillingLatitude") is not None]
 
     def _new_account(self) -> None:
-        near = self.rng.choice(self._accounts())
+        active = {u["Id"] for u in self.org.find("User") if u.get("IsActive")}
+        near = self.rng.choice([a for a in self._accounts() if a.get("OwnerId") in active])
         self.org.create(
             "Account",
             {
@@ -204,6 +205,7 @@ def bench_settings(store: Path, url: str, config: NightsConfig) -> Settings:
         salesforce_password="nights-password",
         salesforce_security_token="",
         salesforce_base_url=url,
+        salesforce_rep_filter="Profile.Name = 'Field Sales'",  # the seeded org's field team
         plan_seconds=config.plan_seconds,
         plan_weeks=1,
         plan_horizon_weeks=2,

@@ -227,7 +227,8 @@ def test_ramping_share_overlay_short_week_and_days_off_take_effect_in_the_daemon
     _server, app = salesforce
     team_file = write_team_file(staffed, tmp_path / "t.csv")
     add_column(team_file, "holidays_country", lambda email: "US")
-    ctx = sf_context(salesforce[0], sqlite_url, team_file=str(team_file))
+    # auto: the night's rebalance is the plan (approve would keep owners until a person decides)
+    ctx = sf_context(salesforce[0], sqlite_url, team_file=str(team_file), territory_changes="auto")
     summary = pipeline.run_all(SF, ctx=ctx, dry_run=True)
     ids = user_ids(app)
     ramping = next(u for u in staffed.field_team if u.target_share)

@@ -27,7 +27,7 @@ from sync.store.plan_summary import PlanRunSummary
 from sync.store.schema import upgrade
 from sync.store.types import utcnow
 
-from .conftest import EmulatedCRM
+from .conftest import FIELD_TEAM, EmulatedCRM
 
 ORG = "hubspot"
 APPROVER = "ana@example.com"
@@ -46,6 +46,7 @@ def quick_connector(org: OrgConfig, settings: Settings) -> HubSpotConnector:
         search_per_second=None,
         retry_attempts=3,
         retry_initial_wait=0.02,
+        rep_teams=settings.hubspot_rep_team_names,
     )
 
 
@@ -59,6 +60,7 @@ class Nights:
             policy.write_text("[transition]\ndays = 0\n")
             overrides["policy_file"] = str(policy)
         settings = load_settings(
+            **FIELD_TEAM,
             database_url=database_url,
             celery_broker_url=None,
             redis_url=None,

@@ -33,7 +33,7 @@ from sync.store.proposal_doc import ProposedMove
 from sync.store.schema import upgrade
 from sync.transitions import held_views, print_held
 
-from .conftest import EmulatedCRM
+from .conftest import FIELD_TEAM, EmulatedCRM
 
 ORG = "hubspot"
 DAYS = 7
@@ -53,6 +53,7 @@ def nights(crm: EmulatedCRM, postgres_url: str, tmp_path: Path) -> Callable[[dat
     policy = tmp_path / "policy.toml"
     policy.write_text(f"[transition]\ndays = {DAYS}\n")
     settings = load_settings(
+        **FIELD_TEAM,
         database_url=postgres_url, celery_broker_url=None, redis_url=None,
         hubspot_access_token="pat-na1-test", hubspot_base_url=server.url,
         plan_seconds=2, plan_weeks=2, plan_horizon_weeks=3, policy_file=str(policy),

@@ -30,6 +30,7 @@ from sync.cli import app as cli
 from sync.settings import Settings, load_settings
 from sync.store.schema import upgrade
 from sync.web import create_app
+from tests.sync.conftest import FIELD_TEAM
 
 from .conftest import PASSWORD, SESSION_SECRET, VIEWER, browser_client, serve_web_app, sign_in
 
@@ -91,8 +92,13 @@ def hostile_plan(tmp_path_factory: pytest.TempPathFactory, hashed_users: bytes) 
     users = folder / "users.json"
     users.write_bytes(hashed_users)
     users.chmod(0o600)
+    policy = folder / "policy.toml"
+    policy.write_text("[transition]\ndays = 0\n")  # approved moves take effect tonight
     with serve(create_hubspot_app(hostile_org(), search_per_second=None)) as crm:
         settings = load_settings(
+            **FIELD_TEAM,
+            territory_changes="auto",  # the page shows a rebalance, not only tonight's forced changes
+            policy_file=str(policy),
             database_url=f"sqlite:///{folder / 'store.db'}",
             hubspot_access_token="pat-na1-hostile",
             hubspot_base_url=crm.url,
