@@ -27,7 +27,7 @@ from sync.store.plan_summary import PlanRunSummary
 from sync.store.schema import upgrade
 from sync.store.types import utcnow
 
-from .conftest import EmulatedCRM
+from .conftest import FIELD_TEAM, EmulatedCRM
 
 ORG = "hubspot"
 APPROVER = "ana@example.com"
@@ -46,6 +46,7 @@ def quick_connector(org: OrgConfig, settings: Settings) -> HubSpotConnector:
         search_per_second=None,
         retry_attempts=3,
         retry_initial_wait=0.02,
+        rep_teams=settings.hubspot_rep_team_names,
     )
 
 
@@ -66,7 +67,7 @@ class Nights:
             hubspot_base_url=server.url,
             plan_seconds=3,
             plan_weeks=1,
-            **overrides,
+            **{**FIELD_TEAM, **overrides},  # the seeded field team (no team: nothing is written)
         )
         upgrade(settings.database_url)
         self.now = utcnow()
