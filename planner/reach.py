@@ -193,13 +193,15 @@ def short_areas(
     shortfalls add up. Areas that fit are left out.
     """
     label = np.arange(len(over))
-    for r in np.flatnonzero(over):  # union the groups of over-capacity reps
-        roots = np.unique(label[reach.shared[r]])
+    # a rep whose whole book is locked shares no movable account, not even with itself
+    groups = {int(r): reach.shared[r] | (label == r) for r in np.flatnonzero(over)}
+    for group in groups.values():  # union the groups of over-capacity reps
+        roots = np.unique(label[group])
         label[np.isin(label, roots)] = roots.min()
     areas: list[ShortArea] = []
     for root in np.unique(label[over]):
         area = label == root
-        candidates = [area] + [reach.shared[r] for r in np.flatnonzero(over & area)]
+        candidates = [area] + [groups[int(r)] for r in np.flatnonzero(over & area)]
         best: tuple[int, float, NDArray[np.bool_], int] | None = None
         for reps in candidates:
             inside = reach.servable[reps].any(axis=0) & ~reach.servable[~reps].any(axis=0)

@@ -167,7 +167,7 @@ def plan_night(
     pending: Proposal | None,
 ) -> NightPlan:
     """Forced changes always; a rebalance only if the trigger is crossed and the budget allows it."""
-    stable = rebalance(_kept(snap, history, stable=True), policy, "minimal")
+    stable = _say_why_forced(rebalance(_kept(snap, history, stable=True), policy, "minimal"), snap)
     check = trigger_check(stable.after, policy.trigger, snap.rep_names)
     plannable = len(stable.assignments)
     budget = max(0, math.floor(policy.disruption.max_move_share * plannable) - history.moved_in_window)
@@ -198,6 +198,22 @@ def plan_night(
     )
     chosen = _merged(stable, rebalanced) if changes == ChangeMode.AUTO else stable
     return NightPlan(chosen, stable, rebalanced, decision)
+
+
+def _say_why_forced(stable: planner.TerritoryPlan, snap: Snapshot) -> planner.TerritoryPlan:
+    """A forced move away from a rep still on the team who has its skills is a move out of reach:
+    say so first (the planner's reason then says why it goes where it goes)."""
+    reps = {r.id: r for r in snap.reps}
+    accounts = {a.id: a for a in snap.accounts}
+    moves = []
+    for m in stable.moves:
+        rep, account = reps.get(m.from_rep or ""), accounts.get(m.account_id)
+        if rep is not None and account is not None and account.skills <= rep.skills:
+            m = dataclasses.replace(
+                m, reason=f"beyond a day's drive of {rep.name or rep.id}'s home; {m.reason}"
+            )
+        moves.append(m)
+    return dataclasses.replace(stable, moves=tuple(moves))
 
 
 def _after_forced(

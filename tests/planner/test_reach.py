@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from planner import Account, Policy, Rep, rebalance
 from planner.reach import ReachMap, reach_limits, short_areas
 
 # three reps: r0 and r1 share a city of four accounts, r2 alone in another with two
@@ -89,3 +90,18 @@ def test_a_group_short_of_reps_counts_even_when_its_whole_area_has_room() -> Non
     (road,) = short_areas(reach, np.array([True, False, True]), NO_LOCKS, CAPACITY)
     assert (road.reps, road.binding, road.accounts, road.reps_short) == ((0, 1, 2), (0, 1), 2, 1)
     assert road.capacity_ratio == 1.1
+
+
+def test_an_over_capacity_rep_whose_whole_book_is_locked_is_reported_not_a_crash() -> None:
+    # every account of rep a is locked (a night that keeps owners), the only movable ones are far away
+    reps = [Rep("a", 40.0, -74.0), Rep("b", 44.0, -70.0)]
+    locked = [
+        Account(f"l{i}", 40.0 + i * 1e-4, -74.0, tier="A", potential=1.0, current_rep="a", locked=True)
+        for i in range(400)
+    ]
+    movable = [
+        Account(f"m{i}", 44.0 + i * 1e-3, -70.0, tier="C", potential=1.0, current_rep="b") for i in range(5)
+    ]
+    plan = rebalance([*locked, *movable], reps, Policy(), time_limit=5)
+    assert plan.over_capacity == ("a",) and plan.extra_reps_needed >= 1
+    assert all(plan.assignments[a.id] == "a" for a in locked)

@@ -3,6 +3,8 @@ the cooldown, a book already settled, and auto mode's territories."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import planner
 from sync.changes import ChangeHistory, ChangeMode, NightPlan, plan_night, rebalancer, trigger_check
 from sync.snapshot import Snapshot
@@ -77,3 +79,14 @@ def test_no_budget_left_or_a_settled_book_proposes_nothing() -> None:
     again = _night(snap, settled)
     assert again.rebalance is None
     assert again.decision.why_no_proposal == "nothing changed in the CRM since the last proposal was decided"
+
+
+def test_a_forced_move_out_of_a_reps_reach_says_so() -> None:
+    snap = _book(0.5)
+    # 102 km from Ana (a day trip), 153 km from Bo (not)
+    far = planner.Account("far", 40.0, -72.8, potential=100.0, current_rep="west")
+    snap = dataclasses.replace(snap, accounts=(*snap.accounts, far))
+    night = _night(snap)
+    (forced,) = night.stable.moves
+    assert (forced.account_id, forced.to_rep) == ("far", "east")
+    assert forced.reason.startswith("beyond a day's drive of Bo West's home; ")

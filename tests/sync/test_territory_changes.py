@@ -68,7 +68,7 @@ class Nights:
             hubspot_base_url=server.url,
             plan_seconds=3,
             plan_weeks=1,
-            **overrides,
+            **{**FIELD_TEAM, **overrides},  # the seeded field team (no team: nothing is written)
         )
         upgrade(settings.database_url)
         self.now = utcnow()
