@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from sync.notices import rep_notices
 from sync.outbox import Change, enqueue
 from sync.store import (
     AccountRow,
@@ -201,6 +202,7 @@ def take_effect(proposal: Proposal, *, days: int, now: datetime | None = None, s
     (`sync.transitions` applies it on that date and plans the handoff visits before it)."""
     at = now or utcnow()
     proposal.effective_on = at.date() + timedelta(days=max(0, days))
+    _tell_reps(proposal, proposal.effective_on, session=session)  # before the date, not on it
     if days <= 0:
         return apply(proposal, now=at, session=session)
     assert proposal.id is not None
@@ -233,6 +235,18 @@ def apply(proposal: Proposal, *, now: datetime | None = None, session: Session) 
         dropped=proposal.outcome.dropped,
         queued=queued,
     )
+
+
+def _tell_reps(proposal: Proposal, effective: date, *, session: Session) -> None:
+    """One Task per active rep whose book the approved moves change (once per proposal: its key)."""
+    assert proposal.id is not None
+    holding, _dropped = rediff(proposal, session=session)
+    reps = session.exec(select(RepRow).where(RepRow.org_id == proposal.org_id)).all()
+    notices = rep_notices(
+        f"proposal{proposal.id}", holding, {r.crm_id: r.name for r in reps},
+        active={r.crm_id for r in reps if r.active}, effective=effective, label=f"proposal {proposal.id}",
+    )  # fmt: skip
+    enqueue(proposal.org_id, proposal.plan_run_id, notices, session=session)
 
 
 def _change(proposal_id: int, move: ProposedMove, rep_names: Mapping[str, str]) -> Change:

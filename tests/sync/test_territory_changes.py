@@ -60,7 +60,6 @@ class Nights:
             policy.write_text("[transition]\ndays = 0\n")
             overrides["policy_file"] = str(policy)
         settings = load_settings(
-            **FIELD_TEAM,
             database_url=database_url,
             celery_broker_url=None,
             redis_url=None,
@@ -142,7 +141,7 @@ def test_a_proposal_writes_nothing_until_approved_and_is_recorded_when_it_is(
     after = nights.owners()
     assert all(after[m.account_id] == m.to_rep for m in proposal.diff.moves)
     assert _changed(owners, after) == proposal.diff.accounts()
-    assert approval.sent is not None and approval.sent.done == len(proposal.diff.moves)
+    assert approval.sent is not None and approval.sent.rejected == 0
     decided = nights.proposal(proposal.id)
     assert (decided.status, decided.decided_by, decided.applied) == (
         ProposalStatus.APPLIED,
@@ -154,6 +153,13 @@ def test_a_proposal_writes_nothing_until_approved_and_is_recorded_when_it_is(
     assert proposals.audit_line(decided) == (
         f"owner changed by proposal {proposal.id}, approved by {APPROVER} on {nights.now:%Y-%m-%d}"
     )
+    # each rep whose book the approval changed hears about it once, in a task naming the proposal
+    moves = proposal.diff.moves
+    affected = {m.to_rep for m in moves} | {m.from_rep for m in moves if m.from_rep}
+    _server, app = crm
+    tasks = [app.state.org.properties_of("tasks", t) for t in app.state.org.ids("tasks")]
+    told = [t for t in tasks if f"proposal {proposal.id}" in (t.get("hs_task_body") or "")]
+    assert sorted(t["hubspot_owner_id"] for t in told) == sorted(affected)
 
 
 def test_auto_mode_applies_each_proposal_at_once(crm: EmulatedCRM, postgres_url: str) -> None:

@@ -22,6 +22,7 @@ from sync.snapshot import VISIT_KEY_PREFIX
 from sync.store import (
     AccountRow,
     OutboxItem,
+    OutboxKind,
     PlannedAssignment,
     PlannedVisit,
     PlanRun,
@@ -115,10 +116,14 @@ def approve_a_move(ctx: pipeline.Context) -> tuple[int, str, str, str]:
         return proposal.id, account, from_rep, to_rep
 
 
-def rows_of(ctx: pipeline.Context, proposal_id: int) -> list[OutboxItem]:
+def rows_of(
+    ctx: pipeline.Context, proposal_id: int, kind: OutboxKind = OutboxKind.ASSIGNMENT
+) -> list[OutboxItem]:
     with Session(ctx.engine) as session:
         return list(session.exec(
-            select(OutboxItem).where(col(OutboxItem.idempotency_key).startswith(f"proposal{proposal_id}:"))
+            select(OutboxItem).where(
+                col(OutboxItem.idempotency_key).startswith(f"proposal{proposal_id}:"), OutboxItem.kind == kind
+            )
         ).all())  # fmt: skip
 
 
@@ -145,6 +150,9 @@ def test_an_approved_move_lands_on_its_transition_date_with_a_handoff_visit_on_b
     night = nights(APPROVED_ON + timedelta(days=1))  # the week before the date
     assert owner_in_crm(app, account) == outgoing  # approved, but not in effect yet
     assert rows_of(ctx, proposal_id) == []
+    notices = rows_of(ctx, proposal_id, OutboxKind.NOTICE)  # both reps told at approval, with the date
+    assert sorted(n.payload.owner_id for n in notices) == sorted([outgoing, incoming])  # type: ignore[union-attr]
+    assert all(EFFECTIVE.isoformat() in n.payload.description for n in notices)  # type: ignore[union-attr]
     meetings = handoff_meetings(app, account)
     assert sorted(owner for owner, _ in meetings) == sorted([outgoing, incoming])
     assert meetings[0][1] == meetings[1][1]  # the same time on both calendars
