@@ -622,7 +622,10 @@ def approve(
             "with a handoff visit of both reps before it (`tsync push --dry-run` lists them)"
         )
         return
-    sent = f"{approval.sent.done} written to the CRM" if approval.sent else "the next `tsync push` sends them"
+    sent = (
+        f"{approval.sent.done} CRM write(s) made (owners, and one Task per rep told)"
+        if approval.sent else "the next `tsync push` sends them"
+    )
     queued = f"{len(d.applied)} move(s) queued"
     console.print(f"proposal {d.proposal_id} approved by {escape(by)}: {queued}, {sent}")
     for dropped in d.dropped:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,10 @@ def test_an_ops_lead_lists_a_proposal_approves_it_and_reads_the_audit_line(tsync
 
     approved = " ".join(invoke(tsync, "approve", str(pid), "--by", HOSTILE_BY).split())
     moves = len(listed[0]["moves"])
-    assert f"approved by {HOSTILE_BY}: {moves} move(s) queued, {moves} written to the CRM" in approved
+    told = {m["from_rep"] for m in listed[0]["moves"]} | {m["to_rep"] for m in listed[0]["moves"]}
+    written = re.search(r"queued, (\d+) CRM write\(s\) made", approved)
+    assert f"approved by {HOSTILE_BY}: {moves} move(s) queued" in approved and written, approved
+    assert moves < int(written.group(1)) <= moves + len(told)  # the owners, and a Task per rep told
 
     detail = " ".join(invoke(tsync, "proposals", str(pid)).split())
     assert f"owner changed by proposal {pid}, approved by {HOSTILE_BY} on " in detail
