@@ -15,6 +15,7 @@ from sync.locks import OrgBusy
 from sync.outbox import SendReport
 from sync.pipeline import Context, default_context, push
 from sync.store import Proposal, RunTrigger, transaction
+from sync.team import writes_refused
 
 log = logging.getLogger("territory_sync.decide")
 
@@ -32,6 +33,9 @@ def approve_proposal(
     ctx = ctx or default_context()
     with transaction(ctx.engine) as session:
         org_id = proposals.get_proposal(proposal_id, session=session).org_id
+        refused = writes_refused(ctx.settings, org_id)
+        if refused:  # an approval writes to the CRM: not before the field team is defined
+            raise proposals.NotDecidable(refused)
         decision = proposals.approve(
             proposal_id, by, reason=reason, now=ctx.clock(), transition_days=ctx.policy().transition.days,
             session=session,

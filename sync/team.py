@@ -139,6 +139,16 @@ def no_team_hint(kind: CRMKind) -> str:
     return NO_TEAM_HINT.format(rule=rule_setting(kind))
 
 
+def writes_refused(settings: Settings, org_id: str) -> str | None:
+    """Why nothing may be written to this org (no field team defined), or None when writes may go."""
+    from sync.crm import configured_orgs
+
+    org = next((o for o in configured_orgs(settings) if o.id == org_id), None)
+    if org is None or team_defined(settings, org.kind):
+        return None
+    return f"org {org_id}: {no_team_hint(org.kind)}"
+
+
 def read_team_file(settings: Settings) -> TeamFile | None:
     """The configured team file, checked whole (a bad cell raises `TeamFileError`), or None."""
     return load_team_file(settings.team_file) if settings.team_file else None

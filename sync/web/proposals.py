@@ -20,6 +20,7 @@ from sync.crm import configured_orgs
 from sync.dispatch import submit
 from sync.proposal_views import ProposalView, proposal_view, proposal_views
 from sync.store import transaction
+from sync.team import writes_refused
 from sync.transitions import configured_days
 from sync.web.auth import Approver, Auth, CsrfChecked, CurrentUser
 from sync.web.deps import AppSettings, StoreEngine
@@ -63,6 +64,9 @@ def approve(
     """An approver's decision: the moves that still hold are queued, each naming the proposal."""
     with transaction(engine) as session:
         try:
+            refused = writes_refused(settings, proposals.get_proposal(proposal_id, session=session).org_id)
+            if refused:  # an approval writes to the CRM: not before the field team is defined
+                raise proposals.NotDecidable(refused)
             days = configured_days(settings)
             decision = proposals.approve(proposal_id, approver.email, transition_days=days, session=session)
         except (proposals.ProposalNotFound, proposals.NotDecidable) as exc:

@@ -307,3 +307,17 @@ def test_small_drift_within_the_trigger_leaves_owners_and_still_rebuilds_call_pl
     assert decision.why_no_proposal == "balance is within the trigger: owners stay"
     assert nights.owners() == owners
     assert second.plan.visits > 0
+
+
+def test_with_no_field_team_a_proposal_cannot_be_approved_and_nothing_is_written(
+    crm: EmulatedCRM, postgres_url: str
+) -> None:
+    nights = Nights(crm, postgres_url, hubspot_rep_teams=None)  # no TEAM_FILE, no HUBSPOT_REP_TEAMS
+    owners = nights.owners()
+    first = nights.run()
+    proposal_id = nights.night(first).night.proposal_id
+    assert proposal_id is not None, "the night still plans and proposes"
+    with pytest.raises(proposals.NotDecidable, match="HUBSPOT_REP_TEAMS"):
+        approve_proposal(proposal_id, APPROVER, ctx=nights.ctx)
+    assert nights.proposal(proposal_id).status is ProposalStatus.PENDING
+    assert nights.owners() == owners, "nothing reached the CRM"
