@@ -28,7 +28,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import col
 
 from connectors.roads import Fallback, IssueKind, PointIssue, RoadTable, TravelKey, Unreachable
-from connectors.roads.matrix import as_points
+from connectors.roads.matrix import as_points, record_point_issues
 from connectors.roads.osrm import UNVERSIONED
 from sync.store import TravelPair, transaction
 from sync.store.types import utcnow
@@ -280,17 +280,7 @@ class CachedTravel:
         return RoadTable(minutes, km, flagged, off_src, off_dst)
 
     def _record_issues(self, src: NDArray[np.float64], dst: NDArray[np.float64], table: RoadTable) -> None:
-        found = table.unreachable
-        for points, indices, kind in (
-            (src, found.unsnapped_origins, IssueKind.NO_ROAD_NEARBY),
-            (dst, found.unsnapped_destinations, IssueKind.NO_ROAD_NEARBY),
-            (src, found.origins, IssueKind.NO_ROUTE),
-            (dst, found.destinations, IssueKind.NO_ROUTE),
-        ):
-            for i in indices:
-                at = (float(points[i, 0]), float(points[i, 1]))
-                if self._issues.get(at) is not IssueKind.NO_ROAD_NEARBY:
-                    self._issues[at] = kind
+        record_point_issues(self._issues, src, dst, table)
 
 
 def _blocks(missing: NDArray[np.bool_]) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:

@@ -18,6 +18,7 @@ from connectors.roads.matrix import (
     TravelKey,
     Unreachable,
     as_points,
+    record_point_issues,
 )
 
 DEFAULT_MAX_SNAP_M = 2_000.0
@@ -141,15 +142,4 @@ class RoadTravel(ABC):
         return RoadTable(minutes, km, flagged, routed.unsnapped_origins, routed.unsnapped_destinations)
 
     def _record_issues(self, src: NDArray[np.float64], dst: NDArray[np.float64], table: RoadTable) -> None:
-        found = table.unreachable
-        for points, indices, kind in (
-            (src, found.unsnapped_origins, IssueKind.NO_ROAD_NEARBY),
-            (dst, found.unsnapped_destinations, IssueKind.NO_ROAD_NEARBY),
-            (src, found.origins, IssueKind.NO_ROUTE),
-            (dst, found.destinations, IssueKind.NO_ROUTE),
-        ):
-            for i in indices:
-                at = (float(points[i, 0]), float(points[i, 1]))
-                # A point with no road nearby stays reported as such, whatever else is learnt of it.
-                if self._issues.get(at) is not IssueKind.NO_ROAD_NEARBY:
-                    self._issues[at] = kind
+        record_point_issues(self._issues, src, dst, table)

@@ -194,6 +194,24 @@ class IssueKind(enum.StrEnum):
     NO_ROUTE = "no_route"  # on the road network, but some pairs have no route (one-way, closed streets)
 
 
+def record_point_issues(
+    issues: dict[Point, IssueKind], src: NDArray[np.float64], dst: NDArray[np.float64], table: RoadTable
+) -> None:
+    """Add what `table` found unroutable to `issues`, by point; the worst kind of a point is kept."""
+    found = table.unreachable
+    for points, indices, kind in (
+        (src, found.unsnapped_origins, IssueKind.NO_ROAD_NEARBY),
+        (dst, found.unsnapped_destinations, IssueKind.NO_ROAD_NEARBY),
+        (src, found.origins, IssueKind.NO_ROUTE),
+        (dst, found.destinations, IssueKind.NO_ROUTE),
+    ):
+        for i in indices:
+            at = (float(points[i, 0]), float(points[i, 1]))
+            # A point with no road nearby stays reported as such, whatever else is learnt of it.
+            if issues.get(at) is not IssueKind.NO_ROAD_NEARBY:
+                issues[at] = kind
+
+
 @dataclass(frozen=True, slots=True)
 class PointIssue:
     lat: float
